@@ -1,0 +1,1 @@
+"""The application: config, campaign rules, services, assembly of the PTB applications."""

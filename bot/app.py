@@ -1,0 +1,65 @@
+"""Assembly of one PTB Application per messenger, all sharing one Services and database."""
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.config import PlatformConfig
+from bot.context import KEY, AppContext
+from bot.notify import Notifier
+from bot.persistence import ConversationStatePersistence
+from bot.platforms import PLATFORMS
+from bot.services import Services
+from bot.transport import AiohttpRequest
+from bot.update_processor import PerUserUpdateProcessor
+from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
+from messages_fa.texts import COMMANDS
+
+log = logging.getLogger(__name__)
+
+# Different citizens' updates run concurrently (each citizen's in order): with ~100 ms per API
+# call, one-at-a-time would serve a few updates per second for the whole city.
+CONCURRENT_UPDATES = 256
+# Enough connections for that many replies in flight, plus the long poll.
+CONNECTION_POOL = 256
+
+
+def build_application(services: Services, notifier: Notifier, platform_config: PlatformConfig, *,
+                      request=None, get_updates_request=None, rate_limiter: bool = True) -> Application:
+    platform = PLATFORMS[platform_config.name]
+    builder = (
+        ApplicationBuilder()
+        .token(platform_config.token)
+        .base_url(platform_config.base_url)
+        .base_file_url(platform_config.base_file_url)
+        .request(request or AiohttpRequest(connection_pool_size=CONNECTION_POOL))
+        .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=2))
+        .concurrent_updates(PerUserUpdateProcessor(CONCURRENT_UPDATES))
+        .persistence(ConversationStatePersistence(services.repos.conversations, platform.name))
+        .post_init(_register_commands)
+    )
+    if rate_limiter:
+        # No overall cap on replies (that is for broadcasts); it keeps groups under 20/min and
+        # waits out RetryAfter instead of failing the reply.
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
+    application = builder.build()
+    application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier)
+    notifier.bots[platform.name] = application.bot
+
+    register_handlers(application)
+    return application
+
+
+async def _register_commands(application: Application) -> None:
+    platform = application.bot_data[KEY].platform
+    try:
+        await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
+    except (InvalidToken, TelegramError) as exc:
+        # Bale may lack setMyCommands and answer 404, which PTB reports as InvalidToken; the
+        # token already passed getMe, so this is not fatal anywhere.
+        level = logging.INFO if platform.commands_optional else logging.WARNING
+        log.log(level, "%s: setMyCommands not available (%s); continuing without a command menu",
+                platform.name, exc.__class__.__name__)

@@ -1,0 +1,43 @@
+"""The injected clock: nothing in bot/ or handlers/ reads the system time by itself.
+
+Tests use ManualClock and move it across phase boundaries; the playground's ``--at`` uses
+ShiftedClock so a whole campaign can be tried on any day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current moment as an aware UTC datetime."""
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+
+class ShiftedClock:
+    """Real time that started at ``start``: minutes still pass, so reminders and timeouts behave."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._offset = start - dt.datetime.now(dt.timezone.utc)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + self._offset
+
+
+class ManualClock:
+    def __init__(self, start: dt.datetime) -> None:
+        self._now = start
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, moment: dt.datetime) -> None:
+        self._now = moment
+
+    def advance(self, **delta: float) -> None:
+        self._now += dt.timedelta(**delta)

@@ -1,0 +1,278 @@
+"""Loading and validating config.toml.
+
+The operator edits one TOML file; any fault stops the program at start with one line that names
+the key and what is wrong with it, e.g. ``campaign.voting_opens: "1405/13/01" is not a Jalali date``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jdatetime
+
+TELEGRAM = "telegram"
+BALE = "bale"
+PLATFORMS = (TELEGRAM, BALE)
+EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$")
+
+
+class ConfigError(Exception):
+    """A fault in the config file; str() is the one line shown to the operator."""
+
+    def __init__(self, key: str, fault: str) -> None:
+        super().__init__(f"{key}: {fault}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    name: str
+    token: str
+    base_url: str
+    base_file_url: str
+    admins: frozenset[int]
+    staff_chat_id: int | None
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Phase boundaries as aware UTC datetimes (stored UTC, shown in Tehran time)."""
+
+    proposals_opens: dt.datetime
+    proposals_closes: dt.datetime
+    voting_opens: dt.datetime
+    voting_closes: dt.datetime
+
+
+@dataclass(frozen=True)
+class Limits:
+    proposals_per_citizen: int = 3
+    title_length: int = 100
+    description_length: int = 1000
+    votes_per_citizen: int = 3
+    show_vote_counts: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    platforms: dict[str, PlatformConfig]
+    database: Path
+    timezone: zoneinfo.ZoneInfo
+    phone_hash_secret: bytes
+    neighbourhoods: tuple[Neighbourhood, ...]
+    categories: tuple[Category, ...]
+    calendar: Calendar
+    limits: Limits
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def enabled_platforms(self) -> list[PlatformConfig]:
+        return [p for p in self.platforms.values() if p.token]
+
+    def neighbourhood(self, neighbourhood_id: str | None) -> Neighbourhood | None:
+        return next((n for n in self.neighbourhoods if n.id == neighbourhood_id), None)
+
+    def category(self, category_id: str | None) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+PLATFORM_DEFAULTS = {
+    TELEGRAM: ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot"),
+    BALE: ("https://tapi.bale.ai/bot", "https://tapi.bale.ai/file/bot"),
+}
+
+
+def parse_jalali(key: str, value: Any, tz: dt.tzinfo) -> dt.datetime:
+    """``"1405/09/05 09:00"`` in Tehran time → aware UTC datetime."""
+    if not isinstance(value, str) or not (m := _JALALI_RE.match(value.strip())):
+        raise ConfigError(key, f'{_show(value)} is not a Jalali date and time like "1405/09/05 09:00"')
+    year, month, day, hour, minute = (int(g) for g in m.groups())
+    try:
+        local = jdatetime.datetime(year, month, day).togregorian()
+    except ValueError:
+        raise ConfigError(key, f"{_show(value)} is not a Jalali date") from None
+    # 24:00 is how people write "end of that day"; anything else past 23:59 is a typo.
+    if not (hour < 24 and minute < 60) and not (hour == 24 and minute == 0):
+        raise ConfigError(key, f"{_show(value)} has no such hour")
+    moment = dt.datetime(local.year, local.month, local.day, tzinfo=tz) + dt.timedelta(hours=hour, minutes=minute)
+    return moment.astimezone(dt.timezone.utc)
+
+
+def _show(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+class _Section:
+    """Reads one TOML table, remembering which keys were used so the rest can be reported."""
+
+    def __init__(self, data: Any, prefix: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(prefix, "must be a table")
+        self.data, self.prefix, self.seen = data, prefix, set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = ..., *, required: bool = False) -> Any:
+        self.seen.add(name)
+        if name not in self.data:
+            if required or default is ...:
+                raise ConfigError(self.key(name), "is missing")
+            return default
+        value = self.data[name]
+        # TOML booleans are ints in Python; never accept one where a number is meant.
+        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise ConfigError(self.key(name), f"must be {_TYPE_WORDS.get(names, names)}, not {_show(value)}")
+        return value
+
+    def positive_int(self, name: str, default: int) -> int:
+        value = self.get(name, int, default)
+        if value < 1:
+            raise ConfigError(self.key(name), f"must be a positive whole number, not {value}")
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ConfigError(self.key(unknown[0]), "is not a known setting (check the spelling)")
+
+
+_TYPE_WORDS = {"str": "a string", "int": "a whole number", "bool": "true or false", "list": "a list", "dict": "a table"}
+
+
+def _platform(root: dict, name: str) -> PlatformConfig:
+    section = _Section(root.get(name, {}), name)
+    default_url, default_file_url = PLATFORM_DEFAULTS[name]
+    token = section.get("token", str, "").strip()
+    if token and not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", token):
+        raise ConfigError(section.key("token"), "does not look like a bot token (digits, a colon, then letters)")
+    base_url = section.get("base_url", str, default_url).rstrip("/")
+    base_file_url = section.get("base_file_url", str, default_file_url).rstrip("/")
+    for key, url in (("base_url", base_url), ("base_file_url", base_file_url)):
+        if not url.startswith(("https://", "http://")):
+            raise ConfigError(section.key(key), f"{_show(url)} is not an http(s) URL")
+    admins = section.get("admins", list, [])
+    for index, admin in enumerate(admins):
+        if isinstance(admin, bool) or not isinstance(admin, int) or admin <= 0:
+            raise ConfigError(f"{section.key('admins')}[{index}]", f"{_show(admin)} is not a user id (a positive number; /whoami shows it)")
+    staff_chat = section.get("staff_chat_id", int, None)
+    section.finish()
+    return PlatformConfig(name, token, base_url, base_file_url, frozenset(admins), staff_chat)
+
+
+def _named_list(root: dict, name: str, cls: type) -> tuple:
+    items = root.get(name)
+    if not isinstance(items, list) or not items:
+        raise ConfigError(name, "must be a non-empty list of [[" + name + "]] tables with id and name")
+    result, ids, names = [], set(), set()
+    for index, raw in enumerate(items):
+        section = _Section(raw, f"{name}[{index}]")
+        item_id = section.get("id", str, required=True)
+        item_name = section.get("name", str, required=True).strip()
+        section.finish()
+        if not _ID_RE.match(item_id):
+            raise ConfigError(section.key("id"), f"{_show(item_id)} must be short lowercase ASCII (a-z, 0-9, - and _)")
+        if item_id in ids:
+            raise ConfigError(section.key("id"), f"{_show(item_id)} is used twice")
+        if not item_name:
+            raise ConfigError(section.key("name"), "is empty")
+        if item_name in names:
+            raise ConfigError(section.key("name"), f"{_show(item_name)} is used twice")
+        ids.add(item_id)
+        names.add(item_name)
+        result.append(cls(item_id, item_name))
+    return tuple(result)
+
+
+def parse_config(root: dict, source: Path | None = None) -> Config:
+    root = dict(root)
+    known_tables = {"telegram", "bale", "general", "campaign", "limits", "neighbourhoods", "categories"}
+    for key in root:
+        if key not in known_tables:
+            raise ConfigError(key, "is not a known setting (check the spelling)")
+
+    general = _Section(root.get("general", {}), "general")
+    tz_name = general.get("timezone", str, "Asia/Tehran")
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(general.key("timezone"), f"{_show(tz_name)} is not a known time zone") from None
+    database = Path(general.get("database", str, "data/manshahrdaram.sqlite3"))
+    if source is not None and not database.is_absolute():
+        database = source.parent / database
+    secret = general.get("phone_hash_secret", str, required=True)
+    if len(secret) < 16:
+        raise ConfigError(general.key("phone_hash_secret"), "must be at least 16 characters of random text")
+    general.finish()
+
+    platforms = {name: _platform(root, name) for name in PLATFORMS}
+
+    campaign = _Section(root.get("campaign", {}), "campaign")
+    names = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes")
+    moments = [parse_jalali(campaign.key(n), campaign.get(n, str, required=True), tz) for n in names]
+    campaign.finish()
+    for (earlier, a), (later, b) in zip(zip(names, moments), list(zip(names, moments))[1:]):
+        if b < a:
+            raise ConfigError(campaign.key(later), f"is before {campaign.key(earlier)}: the phases overlap")
+        if b == a and later != "voting_opens":
+            raise ConfigError(campaign.key(later), f"is the same moment as {campaign.key(earlier)}: the phase would be empty")
+
+    limits_section = _Section(root.get("limits", {}), "limits")
+    limits = Limits(
+        proposals_per_citizen=limits_section.positive_int("proposals_per_citizen", 3),
+        title_length=limits_section.positive_int("title_length", 100),
+        description_length=limits_section.positive_int("description_length", 1000),
+        votes_per_citizen=limits_section.positive_int("votes_per_citizen", 3),
+        show_vote_counts=limits_section.get("show_vote_counts", bool, False),
+    )
+    limits_section.finish()
+    if limits.title_length > 200 or limits.description_length > 3000:
+        # One proposal must fit into one Telegram message (4,096 characters) with its labels.
+        raise ConfigError("limits", "title_length may be at most 200 and description_length at most 3000")
+
+    return Config(
+        platforms=platforms,
+        database=database,
+        timezone=tz,
+        phone_hash_secret=secret.encode(),
+        neighbourhoods=_named_list(root, "neighbourhoods", Neighbourhood),
+        categories=_named_list(root, "categories", Category),
+        calendar=Calendar(*moments),
+        limits=limits,
+        source=source,
+    )
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), "file not found (copy config.example.toml to config.toml)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot be read: {exc}") from None
+    try:
+        root = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"is not valid TOML: {exc}") from None
+    return parse_config(root, source=path)

@@ -1,0 +1,26 @@
+"""What every handler of one platform's Application reaches through ``context.bot_data``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from telegram.ext import CallbackContext
+
+from bot.platforms import Platform
+from bot.services import Services
+
+if TYPE_CHECKING:
+    from bot.notify import Notifier
+
+KEY = "app"
+
+
+@dataclass
+class AppContext:
+    services: Services
+    platform: Platform
+    notifier: "Notifier"
+
+
+def app_context(context: CallbackContext) -> AppContext:
+    return context.application.bot_data[KEY]

@@ -1,0 +1,106 @@
+"""Keyboards built from messages_fa labels. Callback data is short ASCII and always re-checked.
+
+Callback data formats (prefix: meaning):
+  n:<neighbourhood id>        choose a neighbourhood
+  c:<category id>             category of the proposal being written
+  pv:ok | pv:edit | pv:cancel preview actions;  pe:cat|title|desc|media|back  field to edit
+  v:<proposal id>:<page>      vote / withdraw on the ballot page <page>
+  p:<page>                    ballot page
+  m:a:<proposal id> | m:r:<proposal id>   staff approve / reject
+"""
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.campaign import Phase
+from bot.config import Category, Neighbourhood
+from bot.services.voting import BallotView
+from messages_fa import buttons as b
+from messages_fa.numbers import fa_digits
+
+
+def _rows(items: list, width: int) -> list[list]:
+    return [items[i:i + width] for i in range(0, len(items), width)]
+
+
+def neighbourhoods(items: tuple[Neighbourhood, ...] | list[Neighbourhood]) -> InlineKeyboardMarkup:
+    # Three a row keeps the 27 names readable on a narrow phone.
+    return InlineKeyboardMarkup(_rows([InlineKeyboardButton(n.name, callback_data=f"n:{n.id}") for n in items], 3))
+
+
+def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: bool) -> ReplyKeyboardMarkup:
+    """The menu follows the phase: only what makes sense now."""
+    rows: list[list[str]] = []
+    if phase is Phase.BEFORE:
+        rows.append([b.REMIND_ME] if remind_me_pending else [])
+    elif phase is Phase.PROPOSALS:
+        rows.append([b.SEND_PROPOSAL])
+    elif phase is Phase.VOTING:
+        rows.append([b.VOTE])
+    rows.append([b.MY_PROPOSALS] if phase is not Phase.BEFORE else [])
+    rows.append(([b.CHANGE_NEIGHBOURHOOD] if can_change_neighbourhood and phase is not Phase.CLOSED else []) + [b.HELP])
+    return ReplyKeyboardMarkup([r for r in rows if r], resize_keyboard=True, is_persistent=True)
+
+
+def flow(*extra: str) -> ReplyKeyboardMarkup:
+    """Reply keyboard inside a flow: optional extra buttons, then back and cancel."""
+    rows = [[label] for label in extra] + [[b.BACK, b.CANCEL]]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True)
+
+
+def media_step() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(b.SHARE_LOCATION, request_location=True)], [b.CONTINUE], [b.BACK, b.CANCEL]],
+        resize_keyboard=True,
+    )
+
+
+def share_phone() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+def categories(items: tuple[Category, ...]) -> InlineKeyboardMarkup:
+    rows = _rows([InlineKeyboardButton(c.name, callback_data=f"c:{c.id}") for c in items], 2)
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data="pv:cancel")]])
+
+
+def preview() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.CONFIRM, callback_data="pv:ok")],
+        [InlineKeyboardButton(b.EDIT, callback_data="pv:edit"), InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data="pv:cancel")],
+    ])
+
+
+def edit_fields() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.EDIT_CATEGORY, callback_data="pe:cat"), InlineKeyboardButton(b.EDIT_TITLE, callback_data="pe:title")],
+        [InlineKeyboardButton(b.EDIT_DESCRIPTION, callback_data="pe:desc"), InlineKeyboardButton(b.EDIT_MEDIA, callback_data="pe:media")],
+        [InlineKeyboardButton(b.BACK_TO_PREVIEW, callback_data="pe:back")],
+    ])
+
+
+def ballot(view: BallotView) -> InlineKeyboardMarkup:
+    vote_buttons = [
+        InlineKeyboardButton(
+            b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes), callback_data=f"v:{p.id}:{view.page}"
+        )
+        for p in view.proposals
+    ]
+    rows = [[button] for button in vote_buttons]
+    nav = []
+    if view.page > 0:
+        nav.append(InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=f"p:{view.page - 1}"))
+    if view.page + 1 < view.pages:
+        nav.append(InlineKeyboardButton(b.NEXT_PAGE, callback_data=f"p:{view.page + 1}"))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def moderation(proposal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(b.APPROVE, callback_data=f"m:a:{proposal_id}"),
+        InlineKeyboardButton(b.REJECT, callback_data=f"m:r:{proposal_id}"),
+    ]])

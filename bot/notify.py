@@ -1,0 +1,82 @@
+"""Messages the bot starts itself: moderation cards to staff, outcomes to authors.
+
+They may cross messengers (a Bale citizen's proposal is moderated by Telegram staff too), so the
+notifier holds every platform's Bot.
+"""
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot import keyboards, render
+from bot.platforms import PLATFORMS
+from bot.services import Services
+from messages_fa import texts
+from storage.models import APPROVED, Proposal, StaffCard
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.bots: dict[str, Bot] = {}
+
+    def staff_targets(self, platform: str) -> list[int]:
+        config = self.services.config.platforms[platform]
+        if config.staff_chat_id is not None:
+            return [config.staff_chat_id]
+        return sorted(config.admins)
+
+    async def post_staff_cards(self, proposal: Proposal) -> None:
+        config = self.services.config
+        for name, bot in self.bots.items():
+            platform = PLATFORMS[name]
+            text = render.staff_card(platform, config, proposal)
+            for chat_id in self.staff_targets(name):
+                try:
+                    if proposal.photo_file_id and proposal.platform == name:
+                        await bot.send_photo(chat_id, proposal.photo_file_id, caption=texts.staff_photo_caption(proposal.code))
+                    message = await bot.send_message(
+                        chat_id, text, parse_mode=platform.markup.parse_mode,
+                        reply_markup=keyboards.moderation(proposal.id), disable_web_page_preview=True,
+                    )
+                except TelegramError as exc:
+                    log.warning("staff card for proposal %d not delivered on %s: %s", proposal.id, name, exc.__class__.__name__)
+                    continue
+                await self.services.repos.proposals.add_staff_card(StaffCard(proposal.id, name, chat_id, message.message_id))
+
+    async def close_staff_cards(self, proposal: Proposal, by: str) -> None:
+        """Every copy of the card shows the outcome and loses its buttons, so nobody acts twice."""
+        config = self.services.config
+        for card in await self.services.repos.proposals.staff_cards(proposal.id):
+            bot = self.bots.get(card.platform)
+            if bot is None:
+                continue
+            platform = PLATFORMS[card.platform]
+            outcome = (texts.staff_decided_approved(platform.markup.esc(by)) if proposal.status == APPROVED
+                       else texts.staff_decided_rejected(platform.markup, platform.markup.esc(by), proposal.reject_reason or ""))
+            try:
+                await bot.edit_message_text(
+                    f"{render.staff_card(platform, config, proposal)}\n\n{outcome}", chat_id=card.chat_id,
+                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, disable_web_page_preview=True,
+                )
+            except TelegramError as exc:
+                log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
+
+    async def tell_author(self, proposal: Proposal) -> None:
+        author = await self.services.repos.citizens.get(proposal.citizen_id)
+        bot = self.bots.get(proposal.platform)
+        if author is None or bot is None:
+            return
+        markup = PLATFORMS[proposal.platform].markup
+        if proposal.status == APPROVED:
+            text = texts.author_approved(markup, proposal.title, proposal.code)
+        else:
+            text = texts.author_rejected(markup, proposal.title, proposal.code, proposal.reject_reason or "")
+        try:
+            await bot.send_message(author.chat_id, text, parse_mode=markup.parse_mode)
+        except TelegramError as exc:
+            log.warning("author of proposal %d not told: %s", proposal.id, exc.__class__.__name__)

@@ -1,0 +1,85 @@
+"""PTB persistence that keeps ConversationHandler states only, in our SQLite database.
+
+PTB's persistence loads all user/chat data into memory at start; with half a million citizens
+that is a liability, and our domain data lives in our own tables anyway. Conversation states are
+small (one row per citizen in the middle of a flow; finished flows delete their row).
+"""
+from __future__ import annotations
+
+import json
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from storage.repositories import ConversationRepository
+
+# How often PTB hands changed states to us. Drafts themselves are committed at every step; a
+# crash loses at most this much of the "which step" marker.
+UPDATE_INTERVAL_SECONDS = 1.0
+
+
+class ConversationStatePersistence(BasePersistence):
+    def __init__(self, repo: ConversationRepository, namespace: str,
+                 update_interval: float = UPDATE_INTERVAL_SECONDS) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
+            update_interval=update_interval,
+        )
+        self.repo = repo
+        # User ids of Telegram and Bale overlap: each platform's states live under its own name.
+        self.namespace = namespace
+
+    def _name(self, name: str) -> str:
+        return f"{self.namespace}:{name}"
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        stored = await self.repo.load(self._name(name))
+        return {tuple(json.loads(key)): json.loads(state) for key, state in stored.items()}
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        await self.repo.save(
+            self._name(name), json.dumps(list(key)), None if new_state is None else json.dumps(new_state)
+        )
+
+    # Nothing else is stored: these satisfy the interface.
+    async def get_user_data(self) -> dict:
+        return {}
+
+    async def get_chat_data(self) -> dict:
+        return {}
+
+    async def get_bot_data(self) -> dict:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def update_user_data(self, user_id: int, data: dict) -> None:
+        pass
+
+    async def update_chat_data(self, chat_id: int, data: dict) -> None:
+        pass
+
+    async def update_bot_data(self, data: dict) -> None:
+        pass
+
+    async def update_callback_data(self, data: object) -> None:
+        pass
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        pass
+
+    async def drop_user_data(self, user_id: int) -> None:
+        pass
+
+    async def refresh_user_data(self, user_id: int, user_data: dict) -> None:
+        pass
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict) -> None:
+        pass
+
+    async def refresh_bot_data(self, bot_data: dict) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass

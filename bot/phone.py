@@ -1,0 +1,24 @@
+"""Phone numbers: normalize to +989XXXXXXXXX and keep only a keyed hash."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from messages_fa.normalize import to_ascii_digits
+
+_MOBILE = re.compile(r"^9\d{9}$")
+
+
+def normalize_iranian_mobile(raw: str) -> str | None:
+    """Any way a phone shares an Iranian mobile number → «+989XXXXXXXXX»; None if it is not one."""
+    digits = re.sub(r"[^\d]", "", to_ascii_digits(raw))
+    for prefix in ("0098", "98", "0"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 10:
+            digits = digits[len(prefix):]
+            break
+    return f"+98{digits}" if _MOBILE.match(digits) else None
+
+
+def phone_hash(secret: bytes, normalized: str) -> str:
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()

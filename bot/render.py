@@ -1,0 +1,80 @@
+"""Domain objects → Persian text, through messages_fa, for a given messenger's markup."""
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.campaign import Phase, PhaseInfo, days_left
+from bot.config import Config
+from bot.platforms import PLATFORMS, Platform, map_url
+from bot.services.voting import BallotView
+from messages_fa import texts
+from messages_fa.dates import jalali_datetime
+from storage.models import Draft, Proposal
+
+SHORT_DESCRIPTION = 160
+
+
+def when(config: Config, moment: dt.datetime) -> str:
+    return jalali_datetime(moment, config.timezone)
+
+
+def phase_line(config: Config, info: PhaseInfo, now: dt.datetime) -> str:
+    c = config.calendar
+    if info.phase is Phase.BEFORE:
+        return texts.phase_before(when(config, c.proposals_opens), days_left(now, c.proposals_opens, config.timezone))
+    if info.phase is Phase.PROPOSALS:
+        return texts.phase_proposals(when(config, c.proposals_closes))
+    if info.phase is Phase.REVIEW:
+        return texts.phase_review(when(config, c.voting_opens))
+    if info.phase is Phase.VOTING:
+        return texts.phase_voting(when(config, c.voting_closes))
+    return texts.phase_closed(when(config, c.voting_closes))
+
+
+def neighbourhood_name(config: Config, neighbourhood_id: str | None) -> str:
+    hood = config.neighbourhood(neighbourhood_id)
+    return hood.name if hood else "—"
+
+
+def category_name(config: Config, category_id: str | None) -> str:
+    category = config.category(category_id)
+    return category.name if category else "—"
+
+
+def preview(platform: Platform, config: Config, neighbourhood_id: str, draft: Draft) -> str:
+    return texts.preview(
+        platform.markup, neighbourhood_name(config, neighbourhood_id), category_name(config, draft.category_id),
+        draft.title or "", draft.description or "", draft.photo_file_id is not None, draft.latitude is not None,
+    )
+
+
+def shorten(text: str, limit: int = SHORT_DESCRIPTION) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: BallotView) -> str:
+    if not view.proposals:
+        return texts.ballot_empty(platform.markup, neighbourhood_name(config, neighbourhood_id))
+    items = [
+        (view.number_of(p), p.title, category_name(config, p.category_id), shorten(p.description),
+         None if view.vote_counts is None else view.vote_counts.get(p.id, 0), p.id in view.my_votes)
+        for p in view.proposals
+    ]
+    return texts.ballot(platform.markup, neighbourhood_name(config, neighbourhood_id), view.page + 1, view.pages,
+                        view.used, view.limit, items)
+
+
+def my_proposals(platform: Platform, proposals: list[Proposal]) -> str:
+    return texts.my_proposals(platform.markup, [(p.title, p.code, p.status, p.reject_reason) for p in proposals])
+
+
+def staff_card(platform: Platform, config: Config, proposal: Proposal) -> str:
+    photo_note = None
+    if proposal.photo_file_id and proposal.platform != platform.name:
+        photo_note = texts.staff_photo_elsewhere(PLATFORMS[proposal.platform].persian_name)
+    location = None if proposal.latitude is None else map_url(proposal.latitude, proposal.longitude)
+    return texts.staff_card(
+        platform.markup, proposal.code, neighbourhood_name(config, proposal.neighbourhood_id),
+        category_name(config, proposal.category_id), proposal.title, proposal.description, location, photo_note,
+    )

@@ -1,0 +1,84 @@
+"""Starting and stopping the whole bot: database, services, one Application per messenger."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.error import InvalidToken
+from telegram.ext import Application
+
+from bot.app import build_application
+from bot.clock import Clock
+from bot.config import Config, ConfigError
+from bot.notify import Notifier
+from bot.services import Services
+from storage import Database, Repositories
+
+log = logging.getLogger(__name__)
+
+# Telegram holds a long poll up to this many seconds when nothing happens.
+POLL_TIMEOUT = 25
+
+
+@dataclass
+class Runtime:
+    config: Config
+    clock: Clock
+    poll_timeout: int = POLL_TIMEOUT
+    db: Database | None = None
+    services: Services | None = None
+    applications: dict[str, Application] = field(default_factory=dict)
+
+    async def open(self) -> None:
+        """Database and applications, without fetching updates (tests drive process_update)."""
+        self.db = Database(self.config.database)
+        await self.db.open()
+        self.services = Services.build(self.config, self.clock, Repositories(self.db))
+        notifier = Notifier(self.services)
+        for platform_config in self.config.enabled_platforms:
+            self.applications[platform_config.name] = build_application(self.services, notifier, platform_config)
+
+    async def start(self, polling: bool = True) -> None:
+        if self.db is None:
+            await self.open()
+        for name, application in self.applications.items():
+            try:
+                await application.initialize()
+            except InvalidToken:
+                raise ConfigError(f"{name}.token", "was rejected by the server (check it, or ask BotFather for a new one)") from None
+            await application.start()
+            if polling:
+                await application.updater.start_polling(
+                    timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
+                )
+            me = application.bot.username
+            log.info("%s: serving as @%s", name, me)
+
+    async def stop(self) -> None:
+        """Graceful: stop fetching, let in-flight updates finish, save conversation states."""
+        for application in self.applications.values():
+            if application.updater and application.updater.running:
+                await application.updater.stop()
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+        self.applications.clear()
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+
+
+async def serve_forever(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await runtime.stop()

@@ -1,0 +1,41 @@
+"""The campaign's rules, each in one function a test can call without Telegram."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.campaign import PhaseInfo, phase_at
+from bot.clock import Clock
+from bot.config import Config
+from bot.services.citizens import CitizenService
+from bot.services.proposals import ProposalService
+from bot.services.voting import VotingService
+from storage import Repositories
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    repos: Repositories
+    citizens: CitizenService
+    proposals: ProposalService
+    voting: VotingService
+
+    @classmethod
+    def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
+        return cls(
+            config=config,
+            clock=clock,
+            repos=repos,
+            citizens=CitizenService(config, clock, repos),
+            proposals=ProposalService(config, clock, repos),
+            voting=VotingService(config, clock, repos),
+        )
+
+    def phase(self) -> PhaseInfo:
+        return phase_at(self.config.calendar, self.clock.now())
+
+    def is_admin(self, platform: str, user_id: int) -> bool:
+        """Checked on every staff press: the config is the only source of who is staff."""
+        platform_config = self.config.platforms.get(platform)
+        return platform_config is not None and user_id in platform_config.admins

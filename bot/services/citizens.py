@@ -1,0 +1,79 @@
+"""Citizens: who they are, their neighbourhood, their verified phone."""
+from __future__ import annotations
+
+import enum
+
+from bot.clock import Clock
+from bot.config import Config, Neighbourhood
+from bot.phone import normalize_iranian_mobile, phone_hash
+from messages_fa.normalize import match_key
+from storage import Repositories
+from storage.models import Citizen
+
+
+class ChooseResult(enum.Enum):
+    CHOSEN = "chosen"
+    LOCKED = "locked"  # voted already: the neighbourhood is fixed
+    UNKNOWN = "unknown"  # forged or stale id
+
+
+class PhoneResult(enum.Enum):
+    VERIFIED = "verified"
+    ALREADY = "already"
+    NOT_YOURS = "not_yours"
+    NOT_IRANIAN = "not_iranian"
+    IN_USE = "in_use"
+
+
+class CitizenService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+        self._keys = [(match_key(n.name), n) for n in config.neighbourhoods]
+
+    async def enter(self, platform: str, user_id: int, chat_id: int) -> tuple[Citizen, bool]:
+        """The citizen behind an update, created on first contact; True when new."""
+        return await self.repos.citizens.get_or_create(platform, user_id, chat_id, self.clock.now())
+
+    def match_neighbourhoods(self, typed: str) -> list[Neighbourhood]:
+        """Exact name first; otherwise every name containing what was typed (or contained in it,
+        for «محله تجریش»). Tolerant of ي/ك, spaces and ZWNJ through match_key."""
+        key = match_key(typed)
+        if not key:
+            return []
+        exact = [n for k, n in self._keys if k == key]
+        if exact:
+            return exact
+        partial = [n for k, n in self._keys if key in k]
+        if partial:
+            return partial
+        return [n for k, n in self._keys if len(k) >= 3 and k in key]
+
+    async def choose_neighbourhood(self, citizen: Citizen, neighbourhood_id: str) -> ChooseResult:
+        if self.config.neighbourhood(neighbourhood_id) is None:
+            return ChooseResult.UNKNOWN
+        if citizen.neighbourhood_id == neighbourhood_id:
+            return ChooseResult.CHOSEN
+        changed = await self.repos.citizens.set_neighbourhood(citizen.id, neighbourhood_id)
+        return ChooseResult.CHOSEN if changed else ChooseResult.LOCKED
+
+    async def remind_me(self, citizen: Citizen) -> bool:
+        """Stores the «به من خبر بده» wish; False when it was stored already."""
+        if citizen.remind_me:
+            return False
+        await self.repos.citizens.set_remind_me(citizen.id, True)
+        return True
+
+    async def verify_phone(self, citizen: Citizen, sender_user_id: int, contact_user_id: int | None,
+                           phone_number: str) -> PhoneResult:
+        # A forwarded or typed-in contact card carries someone else's (or no) user id.
+        if contact_user_id != sender_user_id:
+            return PhoneResult.NOT_YOURS
+        normalized = normalize_iranian_mobile(phone_number)
+        if normalized is None:
+            return PhoneResult.NOT_IRANIAN
+        if citizen.verified:
+            return PhoneResult.ALREADY
+        digest = phone_hash(self.config.phone_hash_secret, normalized)
+        if not await self.repos.citizens.set_phone_hash(citizen.id, digest, self.clock.now()):
+            return PhoneResult.IN_USE
+        return PhoneResult.VERIFIED

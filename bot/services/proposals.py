@@ -1,0 +1,154 @@
+"""Writing, submitting and moderating proposals."""
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+
+from bot.campaign import Phase, phase_at
+from bot.clock import Clock
+from bot.config import Config
+from messages_fa.normalize import clean_text
+from storage import Repositories
+from storage.models import APPROVED, REJECTED, Citizen, Draft, Proposal
+
+MIN_TITLE = 3
+MIN_DESCRIPTION = 10
+MAX_REASON = 500
+
+
+class Gate(enum.Enum):
+    OK = "ok"
+    NOT_OPEN = "not_open"
+    NO_NEIGHBOURHOOD = "no_neighbourhood"
+    LIMIT = "limit"
+    NO_DRAFT = "no_draft"
+
+
+class TextCheck(enum.Enum):
+    OK = "ok"
+    TOO_LONG = "too_long"
+    TOO_SHORT = "too_short"
+
+
+@dataclass(frozen=True)
+class TextResult:
+    check: TextCheck
+    length: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    gate: Gate
+    proposal: Proposal | None = None
+
+
+class Decision(enum.Enum):
+    DONE = "done"
+    NOT_STAFF = "not_staff"
+    ALREADY = "already"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    proposal: Proposal | None = None
+
+
+def new_tracking_code() -> str:
+    """Seven random digits: short enough to read over the phone, not enumerable."""
+    return str(1_000_000 + secrets.randbelow(9_000_000))
+
+
+class ProposalService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+
+    async def gate(self, citizen: Citizen) -> Gate:
+        """May this citizen start (or submit) a proposal right now?"""
+        if phase_at(self.config.calendar, self.clock.now()).phase is not Phase.PROPOSALS:
+            return Gate.NOT_OPEN
+        if self.config.neighbourhood(citizen.neighbourhood_id) is None:
+            return Gate.NO_NEIGHBOURHOOD
+        if await self.repos.proposals.count_active_by_citizen(citizen.id) >= self.config.limits.proposals_per_citizen:
+            return Gate.LIMIT
+        return Gate.OK
+
+    async def start(self, citizen: Citizen) -> Gate:
+        gate = await self.gate(citizen)
+        if gate is Gate.OK:
+            await self.repos.drafts.delete(citizen.id)
+            await self.repos.drafts.update(citizen.id, self.clock.now())
+        return gate
+
+    async def draft(self, citizen: Citizen) -> Draft | None:
+        return await self.repos.drafts.get(citizen.id)
+
+    async def set_category(self, citizen: Citizen, category_id: str) -> bool:
+        if self.config.category(category_id) is None:
+            return False
+        await self.repos.drafts.update(citizen.id, self.clock.now(), category_id=category_id)
+        return True
+
+    async def set_title(self, citizen: Citizen, text: str) -> TextResult:
+        return await self._set_text(citizen, "title", clean_text(text, single_line=True),
+                                    MIN_TITLE, self.config.limits.title_length)
+
+    async def set_description(self, citizen: Citizen, text: str) -> TextResult:
+        return await self._set_text(citizen, "description", clean_text(text, single_line=False),
+                                    MIN_DESCRIPTION, self.config.limits.description_length)
+
+    async def _set_text(self, citizen: Citizen, field: str, text: str, minimum: int, limit: int) -> TextResult:
+        if len(text) > limit:
+            return TextResult(TextCheck.TOO_LONG, len(text), limit)
+        if len(text) < minimum:
+            return TextResult(TextCheck.TOO_SHORT, len(text), limit)
+        await self.repos.drafts.update(citizen.id, self.clock.now(), **{field: text})
+        return TextResult(TextCheck.OK, len(text), limit)
+
+    async def set_photo(self, citizen: Citizen, file_id: str) -> None:
+        await self.repos.drafts.update(citizen.id, self.clock.now(), photo_file_id=file_id)
+
+    async def set_location(self, citizen: Citizen, latitude: float, longitude: float) -> bool:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return False
+        await self.repos.drafts.update(citizen.id, self.clock.now(), latitude=latitude, longitude=longitude)
+        return True
+
+    async def discard(self, citizen: Citizen) -> None:
+        await self.repos.drafts.delete(citizen.id)
+
+    async def submit(self, citizen: Citizen) -> SubmitResult:
+        gate = await self.gate(citizen)
+        if gate is not Gate.OK:
+            return SubmitResult(gate)
+        try:
+            proposal = await self.repos.proposals.submit_draft(
+                citizen.id, citizen.neighbourhood_id, citizen.platform, new_tracking_code,
+                self.config.limits.proposals_per_citizen, self.clock.now(),
+            )
+        except LookupError:
+            return SubmitResult(Gate.NO_DRAFT)
+        return SubmitResult(Gate.LIMIT) if proposal is None else SubmitResult(Gate.OK, proposal)
+
+    async def mine(self, citizen: Citizen) -> list[Proposal]:
+        return await self.repos.proposals.by_citizen(citizen.id)
+
+    async def get(self, proposal_id: int) -> Proposal | None:
+        return await self.repos.proposals.get(proposal_id)
+
+    async def decide(self, is_admin: bool, staff_ref: str, proposal_id: int, approve: bool,
+                     reason: str | None = None) -> DecisionResult:
+        """Approve or reject a pending proposal. Exactly one of two simultaneous presses wins."""
+        if not is_admin:
+            return DecisionResult(Decision.NOT_STAFF)
+        if await self.repos.proposals.get(proposal_id) is None:
+            return DecisionResult(Decision.MISSING)
+        if not approve:
+            reason = clean_text(reason or "", single_line=False)[:MAX_REASON] or "—"
+        decided = await self.repos.proposals.decide(
+            proposal_id, APPROVED if approve else REJECTED, staff_ref, self.clock.now(), None if approve else reason
+        )
+        return DecisionResult(Decision.DONE, decided) if decided else DecisionResult(Decision.ALREADY)

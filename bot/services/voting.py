@@ -1,0 +1,102 @@
+"""The ballot: what a voter sees, and casting or withdrawing a vote."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bot.campaign import Phase, phase_at
+from bot.clock import Clock
+from bot.config import Config
+from storage import Repositories
+from storage.models import Citizen, Proposal
+
+PAGE_SIZE = 5
+
+
+class BallotGate(enum.Enum):
+    OK = "ok"
+    NOT_OPEN = "not_open"
+    NO_NEIGHBOURHOOD = "no_neighbourhood"
+    NOT_VERIFIED = "not_verified"
+
+
+class VoteOutcome(enum.Enum):
+    VOTED = "voted"
+    WITHDRAWN = "withdrawn"
+    LIMIT = "limit"
+    INELIGIBLE = "ineligible"  # missing, not approved, or another neighbourhood's: never trust a button
+    NOT_OPEN = "not_open"
+    NOT_VERIFIED = "not_verified"
+
+
+@dataclass(frozen=True)
+class BallotView:
+    page: int  # 0-based, clamped into range
+    pages: int
+    proposals: list[Proposal]
+    vote_counts: dict[int, int] | None  # None unless the config shows counts during voting
+    my_votes: set[int]
+    used: int
+    limit: int
+
+    def number_of(self, proposal: Proposal) -> int:
+        """The number shown on the card and its button, stable across pages."""
+        return self.page * PAGE_SIZE + self.proposals.index(proposal) + 1
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    outcome: VoteOutcome
+    used: int = 0
+    limit: int = 0
+
+
+class VotingService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+
+    def _open(self) -> bool:
+        return phase_at(self.config.calendar, self.clock.now()).phase is Phase.VOTING
+
+    def gate(self, citizen: Citizen) -> BallotGate:
+        if not self._open():
+            return BallotGate.NOT_OPEN
+        if self.config.neighbourhood(citizen.neighbourhood_id) is None:
+            return BallotGate.NO_NEIGHBOURHOOD
+        if not citizen.verified:
+            return BallotGate.NOT_VERIFIED
+        return BallotGate.OK
+
+    async def ballot(self, citizen: Citizen, page: int) -> BallotView:
+        """The page of the citizen's own neighbourhood's approved proposals (call after gate)."""
+        limit = self.config.limits.votes_per_citizen
+        page = max(page, 0)
+        data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE)
+        pages = max(1, -(-data.total // PAGE_SIZE))
+        if page >= pages:
+            # A stale "next" button after proposals changed: show the last page instead.
+            page = pages - 1
+            data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE)
+        return BallotView(
+            page=page, pages=pages, proposals=data.proposals,
+            vote_counts=data.vote_counts if self.config.limits.show_vote_counts else None,
+            my_votes=data.my_votes, used=len(data.my_votes), limit=limit,
+        )
+
+    async def toggle(self, citizen: Citizen, proposal_id: int) -> VoteResult:
+        """Vote for the proposal, or withdraw the vote if the citizen has one on it."""
+        limit = self.config.limits.votes_per_citizen
+        gate = self.gate(citizen)
+        if gate is BallotGate.NOT_OPEN:
+            return VoteResult(VoteOutcome.NOT_OPEN)
+        if gate is BallotGate.NOT_VERIFIED:
+            return VoteResult(VoteOutcome.NOT_VERIFIED)
+        if gate is BallotGate.NO_NEIGHBOURHOOD:
+            return VoteResult(VoteOutcome.INELIGIBLE)
+        votes = self.repos.votes
+        if await votes.withdraw(citizen.id, proposal_id):
+            return VoteResult(VoteOutcome.WITHDRAWN, await votes.count_by_citizen(citizen.id), limit)
+        status = await votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
+        outcome = {"voted": VoteOutcome.VOTED, "already": VoteOutcome.VOTED,
+                   "limit": VoteOutcome.LIMIT, "ineligible": VoteOutcome.INELIGIBLE}[status]
+        return VoteResult(outcome, await votes.count_by_citizen(citizen.id), limit)

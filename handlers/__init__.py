@@ -1,0 +1,136 @@
+"""Telegram/Bale I/O: read the update, call a service in bot/, render with messages_fa, reply."""
+from __future__ import annotations
+
+import warnings
+
+from telegram.ext import (
+    Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from handlers import moderation, proposals, start, voting
+from handlers import states as S
+from handlers.common import BACK, CANCEL_LABEL, CONTINUE, FREE_TEXT, MAIN_MENU, NEW_MESSAGE, PRIVATE
+from handlers.errors import on_error
+from handlers.proposals import DESCRIPTION_WORD, TITLE_WORD
+
+# Our conversations mix message and callback steps on purpose and are keyed per chat and user;
+# PTB warns that callbacks are then not tracked per message, which is what we want.
+warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
+
+
+def _msg(filter_, callback):
+    return MessageHandler(NEW_MESSAGE & PRIVATE & filter_, callback)
+
+
+def _text_step(setter: str, word: str, then, back):
+    return [
+        _msg(BACK, back),
+        _msg(FREE_TEXT, proposals.on_text_step(setter, word, then)),
+        _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.expect_text(word)),
+    ]
+
+
+def _media_step(then, back):
+    return [
+        _msg(BACK, back),
+        _msg(filters.PHOTO, proposals.on_photo),
+        _msg(filters.LOCATION, proposals.on_location),
+        _msg(CONTINUE, then),
+        _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_media_other),
+    ]
+
+
+def citizen_conversation() -> ConversationHandler:
+    """One conversation per citizen: choosing a neighbourhood and writing a proposal.
+
+    Main-menu buttons and /start, /cancel are both entry points and fallbacks, so a citizen can
+    leave any step by pressing something else, and the step never mistakes a button for input.
+    """
+    menu = _msg(MAIN_MENU, start.on_menu)
+    start_cmd = CommandHandler("start", start.on_start, filters=PRIVATE)
+    cancel = [CommandHandler("cancel", start.on_cancel, filters=PRIVATE), _msg(CANCEL_LABEL, start.on_cancel)]
+
+    def preview(update, context):
+        return proposals.send_preview(update, context)
+
+    category_buttons = [
+        CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:cancel$"),
+    ]
+    return ConversationHandler(
+        name="citizen",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[start_cmd, menu],
+        states={
+            S.HOOD: [
+                CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
+                _msg(BACK, proposals.back_to_menu),
+                _msg(FREE_TEXT, start.on_neighbourhood_typed),
+                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, start.on_neighbourhood_other),
+            ],
+            S.CATEGORY: [
+                CallbackQueryHandler(proposals.on_category(proposals.ask_title), pattern=r"^c:"),
+                *category_buttons,
+                _msg(BACK, proposals.back_to_menu),
+                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+            ],
+            S.TITLE: _text_step("set_title", TITLE_WORD, proposals.ask_description,
+                                lambda u, c: proposals.ask_category(u, c, S.CATEGORY)),
+            S.DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, proposals.ask_media, proposals.ask_title),
+            S.MEDIA: _media_step(preview, proposals.ask_description),
+            S.PREVIEW: [
+                CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
+                _msg(BACK, proposals.ask_media),
+                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+            ],
+            S.EDIT: [
+                CallbackQueryHandler(proposals.on_edit_choice, pattern=r"^pe:(cat|title|desc|media|back)$"),
+                CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
+                _msg(BACK, preview),
+                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+            ],
+            S.EDIT_CATEGORY: [
+                CallbackQueryHandler(proposals.on_category(preview), pattern=r"^c:"),
+                *category_buttons,
+                _msg(BACK, preview),
+                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+            ],
+            S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview),
+            S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview),
+            S.EDIT_MEDIA: _media_step(preview, preview),
+        },
+        fallbacks=[start_cmd, menu, *cancel],
+    )
+
+
+def moderation_conversation() -> ConversationHandler:
+    return ConversationHandler(
+        name="moderation",
+        persistent=True,
+        allow_reentry=True,
+        entry_points=[CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:")],
+        states={
+            S.REJECT_REASON: [MessageHandler(NEW_MESSAGE & filters.TEXT & ~filters.COMMAND, moderation.on_reject_reason)],
+        },
+        fallbacks=[CommandHandler("cancel", moderation.on_reject_cancel)],
+    )
+
+
+def register(application: Application) -> None:
+    application.add_handlers([
+        moderation_conversation(),
+        citizen_conversation(),
+        CommandHandler("help", start.on_help, filters=PRIVATE),
+        CommandHandler("whoami", start.on_whoami),
+        CommandHandler("cancel", start.on_cancel, filters=PRIVATE),
+        _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
+        _msg(filters.CONTACT, voting.on_contact),
+        CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
+        CallbackQueryHandler(voting.on_vote_pressed, pattern=r"^v:"),
+        CallbackQueryHandler(voting.on_page_pressed, pattern=r"^p:"),
+        CallbackQueryHandler(start.on_unknown_button),
+        _msg(~filters.COMMAND, start.on_unknown),
+        MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, start.on_unknown),
+    ])
+    application.add_error_handler(on_error)

@@ -1,0 +1,75 @@
+"""Small pieces every handler uses: who is this, how to reply, the main menu."""
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import ContextTypes, filters
+
+from bot import keyboards, render
+from bot.campaign import Phase
+from bot.context import AppContext, app_context
+from messages_fa import buttons as b
+from storage.models import Citizen
+
+Context = ContextTypes.DEFAULT_TYPE
+
+NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages are not new input
+PRIVATE = filters.ChatType.PRIVATE
+
+MAIN_MENU_LABELS = {b.SEND_PROPOSAL, b.VOTE, b.MY_PROPOSALS, b.CHANGE_NEIGHBOURHOOD, b.HELP, b.REMIND_ME}
+
+
+class _Recognised(filters.MessageFilter):
+    """A text that stands for one of the given button labels, pressed or typed."""
+
+    def __init__(self, labels: set[str], name: str) -> None:
+        super().__init__(name=name)
+        self.labels = labels
+
+    def filter(self, message: Message) -> bool:
+        return bool(message.text) and b.recognise(message.text) in self.labels
+
+
+MAIN_MENU = _Recognised(MAIN_MENU_LABELS, "main menu")
+BACK = _Recognised({b.BACK}, "back")
+CANCEL_LABEL = _Recognised({b.CANCEL}, "cancel")
+CONTINUE = _Recognised({b.CONTINUE}, "continue")
+# Free text for a step: anything typed that is not a command nor one of our buttons.
+FREE_TEXT = filters.TEXT & ~filters.COMMAND & ~MAIN_MENU & ~BACK & ~CANCEL_LABEL & ~CONTINUE
+
+
+async def enter(update: Update, context: Context) -> tuple[AppContext, Citizen]:
+    app = app_context(context)
+    user = update.effective_user
+    citizen, _ = await app.services.citizens.enter(app.platform.name, user.id, update.effective_chat.id)
+    return app, citizen
+
+
+async def reply(update: Update, context: Context, text: str, reply_markup=None) -> Message:
+    app = app_context(context)
+    return await context.bot.send_message(
+        update.effective_chat.id, text, parse_mode=app.platform.markup.parse_mode,
+        reply_markup=reply_markup, disable_web_page_preview=True,
+    )
+
+
+def menu_markup(app: AppContext, citizen: Citizen):
+    phase = app.services.phase().phase
+    return keyboards.main_menu(phase, not citizen.neighbourhood_locked, remind_me_pending=not citizen.remind_me)
+
+
+async def show_menu(update: Update, context: Context, citizen: Citizen, text: str) -> Message:
+    return await reply(update, context, text, menu_markup(app_context(context), citizen))
+
+
+def current_phase_line(app: AppContext) -> str:
+    services = app.services
+    return render.phase_line(services.config, services.phase(), services.clock.now())
+
+
+def phase_is(app: AppContext, phase: Phase) -> bool:
+    return app.services.phase().phase is phase
+
+
+async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """Every callback is answered exactly once (Bale keeps a spinner otherwise)."""
+    await update.callback_query.answer(text, show_alert=alert)

@@ -1,0 +1,30 @@
+"""The last resort: log once with the update id (never the token or the citizen's text), and
+tell the person something went wrong instead of leaving them waiting."""
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.context import app_context
+from handlers.common import Context
+from messages_fa import texts
+
+log = logging.getLogger("handlers.errors")
+
+
+async def on_error(update: object, context: Context) -> None:
+    update_id = update.update_id if isinstance(update, Update) else None
+    error = context.error
+    log.error("update %s failed: %s", update_id, error.__class__.__name__, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(texts.error_try_again(), show_alert=True)
+        elif update.effective_chat and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, texts.error_try_again(),
+                                           parse_mode=app_context(context).platform.markup.parse_mode)
+    except TelegramError:
+        pass  # the messenger itself is failing; the log line above is what the operator needs

@@ -1,0 +1,207 @@
+"""Sending a proposal: category → title → description → photo/location → preview → submit.
+
+Each step's input is committed to the draft table before the next question is asked, so a
+restart resumes at the same step with nothing lost. Edit mode reuses the same steps and
+returns to the preview instead of moving on.
+"""
+from __future__ import annotations
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot import keyboards, render
+from bot.services.proposals import Gate, TextCheck
+from handlers import states as S
+from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from messages_fa import texts
+
+END = ConversationHandler.END
+TITLE_WORD, DESCRIPTION_WORD = "عنوان", "شرح پیشنهاد"
+
+
+async def _gate_refused(update: Update, context: Context, gate: Gate):
+    app, citizen = await enter(update, context)
+    if gate is Gate.NO_NEIGHBOURHOOD:
+        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        return S.HOOD
+    text = {
+        Gate.NOT_OPEN: lambda: texts.proposals_not_open(current_phase_line(app)),
+        Gate.LIMIT: lambda: texts.proposal_limit(app.services.config.limits.proposals_per_citizen),
+        Gate.NO_DRAFT: texts.draft_missing,
+    }[gate]()
+    await show_menu(update, context, citizen, text)
+    return END
+
+
+async def start_proposal(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    gate = await app.services.proposals.start(citizen)
+    if gate is not Gate.OK:
+        return await _gate_refused(update, context, gate)
+    return await ask_category(update, context, S.CATEGORY)
+
+
+async def ask_category(update: Update, context: Context, state: str):
+    app, citizen = await enter(update, context)
+    name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
+    await reply(update, context, texts.ask_category(app.platform.markup, name), keyboards.categories(app.services.config.categories))
+    return state
+
+
+async def ask_title(update: Update, context: Context, state: str = S.TITLE):
+    app, _ = await enter(update, context)
+    await reply(update, context, texts.ask_title(app.services.config.limits.title_length), keyboards.flow())
+    return state
+
+
+async def ask_description(update: Update, context: Context, state: str = S.DESCRIPTION):
+    app, _ = await enter(update, context)
+    await reply(update, context, texts.ask_description(app.services.config.limits.description_length), keyboards.flow())
+    return state
+
+
+async def ask_media(update: Update, context: Context, state: str = S.MEDIA):
+    await reply(update, context, texts.ask_media(), keyboards.media_step())
+    return state
+
+
+async def send_preview(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    draft = await app.services.proposals.draft(citizen)
+    if draft is None or not (draft.category_id and draft.title and draft.description):
+        return await _gate_refused(update, context, Gate.NO_DRAFT)
+    text = render.preview(app.platform, app.services.config, citizen.neighbourhood_id, draft)
+    await reply(update, context, text, keyboards.preview())
+    return S.PREVIEW
+
+
+def on_category(then):
+    async def handler(update: Update, context: Context):
+        app, citizen = await enter(update, context)
+        category_id = update.callback_query.data.removeprefix("c:")
+        if not await app.services.proposals.set_category(citizen, category_id):
+            await answer(update, texts.button_expired(), alert=True)
+            return None
+        await answer(update)
+        await _close_inline(update, f"{render.category_name(app.services.config, category_id)} ✅")
+        return await then(update, context)
+    return handler
+
+
+def on_text_step(setter: str, word: str, then):
+    """A step that takes text: the service checks length; a refusal keeps the step."""
+    async def handler(update: Update, context: Context):
+        app, citizen = await enter(update, context)
+        result = await getattr(app.services.proposals, setter)(citizen, update.message.text)
+        if result.check is TextCheck.TOO_LONG:
+            await reply(update, context, texts.too_long(word, result.limit, result.length))
+            return None
+        if result.check is TextCheck.TOO_SHORT:
+            await reply(update, context, texts.too_short(word))
+            return None
+        return await then(update, context)
+    return handler
+
+
+def expect_text(word: str):
+    async def handler(update: Update, context: Context):
+        await reply(update, context, texts.text_expected(word))
+        return None
+    return handler
+
+
+async def on_photo(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    # The last size is the largest; staff see the photo as the citizen sent it.
+    await app.services.proposals.set_photo(citizen, update.message.photo[-1].file_id)
+    await reply(update, context, texts.photo_saved())
+    return None
+
+
+async def on_location(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    location = update.message.location
+    if not await app.services.proposals.set_location(citizen, location.latitude, location.longitude):
+        await reply(update, context, texts.media_expected())
+        return None
+    await reply(update, context, texts.location_saved())
+    return None
+
+
+async def on_media_other(update: Update, context: Context):
+    await reply(update, context, texts.media_expected())
+    return None
+
+
+async def on_press_buttons(update: Update, context: Context):
+    await reply(update, context, texts.press_buttons_above())
+    return None
+
+
+async def on_preview_action(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    action = update.callback_query.data
+    if action == "pv:edit":
+        await answer(update)
+        await update.callback_query.edit_message_reply_markup(keyboards.edit_fields())
+        return S.EDIT
+    if action == "pv:cancel":
+        await answer(update)
+        await app.services.proposals.discard(citizen)
+        await _close_inline(update, None)
+        await show_menu(update, context, citizen, texts.proposal_cancelled())
+        return END
+    result = await app.services.proposals.submit(citizen)
+    await answer(update)
+    if result.gate is not Gate.OK:
+        return await _gate_refused(update, context, result.gate)
+    await _close_inline(update, None)
+    await show_menu(update, context, citizen, texts.proposal_submitted(app.platform.markup, result.proposal.code))
+    # Staff cards go out after the citizen has the answer; a failure there is logged, not shown.
+    context.application.create_task(app.notifier.post_staff_cards(result.proposal), update=update)
+    return END
+
+
+async def on_edit_choice(update: Update, context: Context):
+    choice = update.callback_query.data.removeprefix("pe:")
+    await answer(update)
+    if choice == "back":
+        await update.callback_query.edit_message_reply_markup(keyboards.preview())
+        return S.PREVIEW
+    await _close_inline(update, None)
+    if choice == "cat":
+        return await ask_category(update, context, S.EDIT_CATEGORY)
+    if choice == "title":
+        return await ask_title(update, context, S.EDIT_TITLE)
+    if choice == "desc":
+        return await ask_description(update, context, S.EDIT_DESCRIPTION)
+    if choice == "media":
+        return await ask_media(update, context, S.EDIT_MEDIA)
+    return S.EDIT
+
+
+async def _close_inline(update: Update, suffix: str | None) -> None:
+    """Take the buttons off a message whose question has been answered (optionally noting the answer)."""
+    query = update.callback_query
+    try:
+        if suffix and query.message and query.message.text:
+            await query.edit_message_text(f"{query.message.text}\n\n{suffix}", reply_markup=None)
+        else:
+            await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass  # already edited, or too old to edit: nothing the citizen needs to know
+
+
+async def back_to_menu(update: Update, context: Context):
+    """«بازگشت» from the first step leaves the flow; the draft stays until a new one starts."""
+    app, citizen = await enter(update, context)
+    await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
+    return END
+
+
+__all__ = [
+    "start_proposal", "ask_category", "ask_title", "ask_description", "ask_media", "send_preview",
+    "on_category", "on_text_step", "expect_text", "on_photo", "on_location", "on_media_other",
+    "on_press_buttons", "on_preview_action", "on_edit_choice", "back_to_menu", "TITLE_WORD", "DESCRIPTION_WORD",
+]

@@ -1,0 +1,164 @@
+"""/start, the neighbourhood, the main menu and the small commands."""
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import MessageLimit
+from telegram.ext import ConversationHandler
+
+from bot import keyboards, render
+from bot.campaign import Phase
+from bot.context import app_context
+from bot.services.citizens import ChooseResult
+from handlers import states as S
+from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from messages_fa import buttons as b
+from messages_fa import texts
+
+END = ConversationHandler.END
+
+
+async def on_start(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    config, markup = app.services.config, app.platform.markup
+    hood = config.neighbourhood(citizen.neighbourhood_id)
+    if hood is None:
+        await reply(update, context, texts.welcome(markup, current_phase_line(app), None),
+                    keyboards.neighbourhoods(config.neighbourhoods))
+        return S.HOOD
+    await show_menu(update, context, citizen, texts.welcome(markup, current_phase_line(app), hood.name))
+    return END
+
+
+async def ask_neighbourhood(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    if citizen.neighbourhood_locked:
+        name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
+        await show_menu(update, context, citizen, texts.neighbourhood_locked(app.platform.markup, name))
+        return END
+    await reply(update, context, texts.choose_neighbourhood(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+    return S.HOOD
+
+
+async def _choose(update: Update, context: Context, neighbourhood_id: str):
+    app, citizen = await enter(update, context)
+    result = await app.services.citizens.choose_neighbourhood(citizen, neighbourhood_id)
+    name = render.neighbourhood_name(app.services.config, neighbourhood_id)
+    if result is ChooseResult.UNKNOWN:
+        if update.callback_query:
+            await answer(update, texts.button_expired(), alert=True)
+        return None
+    if result is ChooseResult.LOCKED:
+        current = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
+        locked = texts.neighbourhood_locked(app.platform.markup, current)
+        if update.callback_query:
+            await answer(update, locked, alert=True)
+        else:
+            await show_menu(update, context, citizen, locked)
+        return END
+    if update.callback_query:
+        await answer(update)
+    _, citizen = await enter(update, context)
+    await show_menu(update, context, citizen, texts.neighbourhood_set(app.platform.markup, name))
+    return END
+
+
+async def on_neighbourhood_pressed(update: Update, context: Context):
+    return await _choose(update, context, update.callback_query.data.removeprefix("n:"))
+
+
+async def on_neighbourhood_typed(update: Update, context: Context):
+    app, _ = await enter(update, context)
+    typed = update.message.text[:MessageLimit.MAX_TEXT_LENGTH]
+    matches = app.services.citizens.match_neighbourhoods(typed)
+    if len(matches) == 1:
+        return await _choose(update, context, matches[0].id)
+    shown = typed[:50]
+    if matches:
+        await reply(update, context, texts.neighbourhood_several(app.platform.markup, shown), keyboards.neighbourhoods(matches))
+    else:
+        await reply(update, context, texts.neighbourhood_not_found(app.platform.markup, shown),
+                    keyboards.neighbourhoods(app.services.config.neighbourhoods))
+    return S.HOOD
+
+
+async def on_neighbourhood_other(update: Update, context: Context):
+    app, _ = await enter(update, context)
+    await reply(update, context, texts.choose_neighbourhood(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+    return None
+
+
+async def on_help(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    limits = app.services.config.limits
+    await show_menu(update, context, citizen,
+                    texts.help_text(app.platform.markup, limits.votes_per_citizen, limits.proposals_per_citizen))
+    return None
+
+
+async def on_whoami(update: Update, context: Context) -> None:
+    app = app_context(context)
+    await reply(update, context, texts.whoami(app.platform.persian_name, update.effective_user.id))
+
+
+async def on_cancel(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    await app.services.proposals.discard(citizen)
+    await show_menu(update, context, citizen, texts.cancelled())
+    return END
+
+
+async def on_remind_me(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    opens = render.when(app.services.config, app.services.config.calendar.proposals_opens)
+    if app.services.phase().phase is not Phase.BEFORE:
+        await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
+        return END
+    stored = await app.services.citizens.remind_me(citizen)
+    _, citizen = await enter(update, context)
+    await show_menu(update, context, citizen, texts.remind_me_saved(opens) if stored else texts.remind_me_already(opens))
+    return END
+
+
+async def on_my_proposals(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    proposals = await app.services.proposals.mine(citizen)
+    text = render.my_proposals(app.platform, proposals)
+    await show_menu(update, context, citizen, text[:MessageLimit.MAX_TEXT_LENGTH])
+    return END
+
+
+async def on_unknown(update: Update, context: Context):
+    """Anything no other handler took. A citizen with no neighbourhood is most likely typing one."""
+    app, citizen = await enter(update, context)
+    if citizen.neighbourhood_id is None and update.message and update.message.text:
+        return await on_neighbourhood_typed(update, context)
+    await show_menu(update, context, citizen, texts.not_understood())
+    return None
+
+
+async def on_unknown_button(update: Update, context: Context) -> None:
+    await answer(update, texts.button_expired(), alert=True)
+
+
+async def on_menu(update: Update, context: Context):
+    """A main-menu button, pressed or typed, from anywhere: it also ends any flow in progress."""
+    from handlers import proposals, voting
+
+    app, citizen = await enter(update, context)
+    label = b.recognise(update.message.text)
+    if label == b.HELP:
+        await on_help(update, context)
+        return END
+    if citizen.neighbourhood_id is None:
+        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        return S.HOOD
+    actions = {
+        b.SEND_PROPOSAL: proposals.start_proposal,
+        b.VOTE: voting.open_ballot,
+        b.MY_PROPOSALS: on_my_proposals,
+        b.CHANGE_NEIGHBOURHOOD: ask_neighbourhood,
+        b.REMIND_ME: on_remind_me,
+    }
+    state = await actions[label](update, context)
+    # A menu press always leaves the flow it interrupted, unless it starts another one.
+    return END if state is None else state

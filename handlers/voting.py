@@ -1,0 +1,113 @@
+"""The ballot: phone verification, pages of proposals, vote and withdraw — edited in place."""
+from __future__ import annotations
+
+import re
+
+from telegram import Update
+from telegram.error import BadRequest
+
+from bot import keyboards, render
+from bot.services.citizens import PhoneResult
+from bot.services.voting import BallotGate, VoteOutcome
+from handlers import states as S
+from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from messages_fa import texts
+
+VOTE_DATA = re.compile(r"^v:(\d{1,12}):(\d{1,6})$")
+PAGE_DATA = re.compile(r"^p:(\d{1,6})$")
+
+
+async def open_ballot(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    gate = app.services.voting.gate(citizen)
+    if gate is BallotGate.NOT_OPEN:
+        await show_menu(update, context, citizen, texts.voting_not_open(current_phase_line(app)))
+        return None
+    if gate is BallotGate.NO_NEIGHBOURHOOD:
+        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        return S.HOOD
+    if gate is BallotGate.NOT_VERIFIED:
+        await reply(update, context, texts.ask_phone(), keyboards.share_phone())
+        return None
+    await send_ballot(update, context, page=0)
+    return None
+
+
+async def send_ballot(update: Update, context: Context, page: int) -> None:
+    app, citizen = await enter(update, context)
+    view = await app.services.voting.ballot(citizen, page)
+    text = render.ballot(app.platform, app.services.config, citizen.neighbourhood_id, view)
+    await reply(update, context, text, keyboards.ballot(view) if view.proposals else None)
+
+
+async def _edit_ballot(update: Update, context: Context, page: int) -> None:
+    app, citizen = await enter(update, context)
+    view = await app.services.voting.ballot(citizen, page)
+    text = render.ballot(app.platform, app.services.config, citizen.neighbourhood_id, view)
+    try:
+        await update.callback_query.edit_message_text(
+            text, parse_mode=app.platform.markup.parse_mode, reply_markup=keyboards.ballot(view) if view.proposals else None,
+        )
+    except BadRequest as exc:
+        # Two quick presses can render the same page twice; that is not an error for anyone.
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def on_contact(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    contact = update.message.contact
+    result = await app.services.citizens.verify_phone(citizen, update.effective_user.id, contact.user_id, contact.phone_number)
+    refusals = {
+        PhoneResult.NOT_YOURS: texts.phone_not_yours,
+        PhoneResult.NOT_IRANIAN: texts.phone_not_iranian,
+        PhoneResult.IN_USE: texts.phone_in_use,
+    }
+    if result in refusals:
+        await reply(update, context, refusals[result](), keyboards.share_phone())
+        return None
+    _, citizen = await enter(update, context)
+    done = texts.phone_verified() if result is PhoneResult.VERIFIED else texts.phone_already_verified()
+    await show_menu(update, context, citizen, done)
+    if app.services.voting.gate(citizen) is BallotGate.OK:
+        await send_ballot(update, context, page=0)
+    return None
+
+
+async def on_vote_pressed(update: Update, context: Context) -> None:
+    app, citizen = await enter(update, context)
+    match = VOTE_DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    proposal_id, page = int(match[1]), int(match[2])
+    result = await app.services.voting.toggle(citizen, proposal_id)
+    if result.outcome is VoteOutcome.NOT_VERIFIED:
+        await answer(update)
+        await reply(update, context, texts.ask_phone(), keyboards.share_phone())
+        return
+    alerts = {
+        VoteOutcome.NOT_OPEN: texts.voting_closed_alert,
+        VoteOutcome.INELIGIBLE: texts.vote_not_available,
+        VoteOutcome.LIMIT: lambda: texts.vote_limit(result.limit),
+    }
+    if result.outcome in alerts:
+        await answer(update, alerts[result.outcome](), alert=True)
+        return
+    toast = (texts.vote_recorded if result.outcome is VoteOutcome.VOTED else texts.vote_withdrawn)(result.used, result.limit)
+    await answer(update, toast)
+    await _edit_ballot(update, context, page)
+
+
+async def on_page_pressed(update: Update, context: Context) -> None:
+    app, citizen = await enter(update, context)
+    match = PAGE_DATA.match(update.callback_query.data or "")
+    gate = app.services.voting.gate(citizen)
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if gate is not BallotGate.OK:
+        await answer(update, texts.voting_closed_alert() if gate is BallotGate.NOT_OPEN else texts.button_expired(), alert=True)
+        return
+    await answer(update)
+    await _edit_ballot(update, context, int(match[1]))

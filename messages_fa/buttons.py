@@ -1,0 +1,62 @@
+"""Button labels, and recognising a label the citizen typed instead of pressing it."""
+from __future__ import annotations
+
+import re
+
+from messages_fa.normalize import match_key
+
+# Main menu (reply keyboard)
+SEND_PROPOSAL = "📝 ارسال پیشنهاد"
+VOTE = "🗳 مشاهده پیشنهادها و رأی"
+MY_PROPOSALS = "📋 پیشنهادهای من"
+CHANGE_NEIGHBOURHOOD = "📍 تغییر محله"
+HELP = "❓ راهنما"
+REMIND_ME = "🔔 به من خبر بده"
+
+# Inside a flow
+BACK = "↩️ بازگشت"
+CANCEL = "✖️ انصراف"
+CONTINUE = "➡️ ادامه"
+SHARE_LOCATION = "📍 ارسال موقعیت مکانی"
+SHARE_PHONE = "📱 ارسال شماره تلفن"
+
+# Inline buttons
+CONFIRM = "✅ تأیید و ارسال"
+EDIT = "✏️ ویرایش"
+CANCEL_PROPOSAL = "✖️ انصراف"
+EDIT_CATEGORY = "دسته"
+EDIT_TITLE = "عنوان"
+EDIT_DESCRIPTION = "شرح"
+EDIT_MEDIA = "عکس و مکان"
+BACK_TO_PREVIEW = "↩️ بازگشت به پیش‌نمایش"
+PREVIOUS_PAGE = "◀️ قبلی"
+NEXT_PAGE = "بعدی ▶️"
+APPROVE = "✅ تأیید"
+REJECT = "❌ رد"
+
+
+def vote_button(number: str, voted: bool) -> str:
+    return f"✅ {number} — پس گرفتن رأی" if voted else f"☐ رأی به {number}"
+
+
+_EMOJI = re.compile(r"[^\w\s()]", re.UNICODE)
+
+
+def _core(label: str) -> str:
+    return match_key(_EMOJI.sub("", label))
+
+
+_MENU = {
+    _core(label): label
+    for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, BACK, CANCEL, CONTINUE)
+}
+_ALIASES = {_core(alias): label for alias, label in (
+    ("رای", VOTE), ("رأی", VOTE), ("رای دادن", VOTE), ("پیشنهاد", SEND_PROPOSAL), ("راهنما", HELP),
+    ("بازگشت", BACK), ("انصراف", CANCEL), ("لغو", CANCEL), ("ادامه", CONTINUE),
+)}
+
+
+def recognise(text: str) -> str | None:
+    """The label a typed text stands for: «ارسال پيشنهاد» (Arabic yeh, no emoji) is still the button."""
+    key = _core(text)
+    return _MENU.get(key) or _ALIASES.get(key)

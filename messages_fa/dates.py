@@ -1,0 +1,37 @@
+"""Jalali dates in Persian, as people in Tehran read them."""
+from __future__ import annotations
+
+import datetime as dt
+
+import jdatetime
+
+from messages_fa.numbers import fa_digits
+
+MONTHS = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
+)
+# jdatetime counts weekdays from Saturday, the first day of the Iranian week.
+WEEKDAYS = ("شنبه", "یکشنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنجشنبه", "جمعه")
+
+
+def _jalali(moment: dt.datetime, tz: dt.tzinfo) -> jdatetime.datetime:
+    return jdatetime.datetime.fromgregorian(datetime=moment.astimezone(tz))
+
+
+def jalali_date(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    """«پنجشنبه ۵ آذر ۱۴۰۵»."""
+    j = _jalali(moment, tz)
+    return f"{WEEKDAYS[j.weekday()]} {fa_digits(j.day)} {MONTHS[j.month - 1]} {fa_digits(j.year)}"
+
+
+def jalali_datetime(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    """«پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰»."""
+    j = _jalali(moment, tz)
+    return f"{jalali_date(moment, tz)}، ساعت {fa_digits(j.hour)}:{fa_digits(f'{j.minute:02d}')}"
+
+
+def jalali_short(moment: dt.datetime, tz: dt.tzinfo) -> str:
+    """«۱۴۰۵/۰۹/۰۵ ۰۹:۰۰» — compact, for lists."""
+    j = _jalali(moment, tz)
+    return fa_digits(f"{j.year}/{j.month:02d}/{j.day:02d} {j.hour:02d}:{j.minute:02d}")

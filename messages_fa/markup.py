@@ -1,0 +1,37 @@
+"""How a message is marked up on each messenger.
+
+Telegram renders HTML, so user text must be escaped; Bale renders no parse_mode, so text goes out
+plain. Every text function takes one of these and never escapes by itself.
+"""
+from __future__ import annotations
+
+import html
+from typing import Protocol
+
+
+class Markup(Protocol):
+    parse_mode: str | None
+
+    def esc(self, text: str) -> str: ...
+
+    def bold(self, text: str) -> str: ...
+
+
+class HtmlMarkup:
+    parse_mode = "HTML"
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False)
+
+    def bold(self, text: str) -> str:
+        return f"<b>{text}</b>"
+
+
+class PlainMarkup:
+    parse_mode = None
+
+    def esc(self, text: str) -> str:
+        return text
+
+    def bold(self, text: str) -> str:
+        return text

@@ -1,0 +1,47 @@
+"""Turning what people type into something we can parse or compare.
+
+Phones send Arabic-script variants (Arabic keyboard yeh/kaf), Persian or Arabic-Indic digits,
+and invisible direction marks; all of them must match what the config says.
+"""
+from __future__ import annotations
+
+import re
+
+_LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "ة": "ه", "ۀ": "ه"})
+_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+# ZWNJ, ZWJ, LRM, RLM, and the bidi embedding/isolate controls.
+_INVISIBLE = re.compile("[\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+_SPACES = re.compile(r"\s+")
+# Only for comparing: «رأی» and «رای» are the same word to the person typing it.
+_HAMZA = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ؤ": "و", "ئ": "ی"})
+
+
+def to_ascii_digits(text: str) -> str:
+    return text.translate(_DIGITS)
+
+
+def normalize_input(text: str) -> str:
+    """Canonical letters and ASCII digits; keeps ZWNJ so the text can still be shown."""
+    return _SPACES.sub(" ", to_ascii_digits(text.translate(_LETTERS))).strip()
+
+
+def match_key(text: str) -> str:
+    """A key for comparing names: no ZWNJ or direction marks and no spaces at all.
+
+    «گلاب دره», «گلاب‌دره» and «گلابدره» are the same neighbourhood to a resident.
+    """
+    return _SPACES.sub("", _INVISIBLE.sub("", normalize_input(text))).translate(_HAMZA).lower()
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+
+
+def clean_text(text: str, *, single_line: bool) -> str:
+    """What we store of a citizen's title or description: canonical letters, no control
+    characters, trimmed. ZWNJ stays (it is spelling); digits stay as the citizen typed them."""
+    text = _CONTROL.sub("", text.translate(_LETTERS).replace("\r\n", "\n"))
+    if single_line:
+        return _SPACES.sub(" ", text).strip()
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,407 @@
+"""Every sentence the bot says. Dates arrive already formatted (messages_fa.dates).
+
+Rules: polite «شما», one clear next step per message, user text always passed through m.esc().
+"""
+from __future__ import annotations
+
+from messages_fa import buttons as b
+from messages_fa.markup import Markup
+from messages_fa.numbers import fa_digits, fa_number
+
+PLAN = "«من شهردارم»"
+
+# Phases as one line each; the dates are Jalali strings like «پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰».
+
+
+def days_phrase(days: int) -> str:
+    if days <= 0:
+        return "امروز"
+    if days == 1:
+        return "فردا"
+    return f"{fa_digits(days)} روز دیگر"
+
+
+def phase_before(opens: str, days: int) -> str:
+    return f"ثبت پیشنهادها از {opens} آغاز می‌شود ({days_phrase(days)})."
+
+
+def phase_proposals(closes: str) -> str:
+    return f"اکنون زمان ثبت پیشنهاد است؛ تا {closes} می‌توانید برای محلهٔ خود پیشنهاد بفرستید."
+
+
+def phase_review(voting_opens: str) -> str:
+    return f"مهلت ثبت پیشنهاد تمام شده و پیشنهادها در حال بررسی است. رأی‌گیری از {voting_opens} آغاز می‌شود."
+
+
+def phase_voting(closes: str) -> str:
+    return f"اکنون زمان رأی‌گیری است؛ تا {closes} می‌توانید به پیشنهادهای محلهٔ خود رأی بدهید."
+
+
+def phase_closed(closed: str) -> str:
+    return f"رأی‌گیری {closed} به پایان رسید. از همراهی شما سپاسگزاریم."
+
+
+def welcome(m: Markup, phase_line: str, neighbourhood: str | None) -> str:
+    intro = (
+        f"به {m.bold(PLAN)} خوش آمدید! در این طرح، ساکنان هر محلهٔ منطقهٔ ۱ تهران برای محلهٔ خود "
+        "پیشنهاد می‌دهند و با رأی خودشان تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود."
+    )
+    if neighbourhood:
+        return f"{intro}\n\n{phase_line}\n\nمحلهٔ شما: {m.bold(m.esc(neighbourhood))}"
+    return f"{intro}\n\n{phase_line}\n\n{choose_neighbourhood()}"
+
+
+def choose_neighbourhood() -> str:
+    return "لطفاً محلهٔ خود را از فهرست زیر انتخاب کنید، یا نام آن را بنویسید."
+
+
+def neighbourhood_several(m: Markup, typed: str) -> str:
+    return f"چند محله با «{m.esc(typed)}» پیدا شد. لطفاً محلهٔ خود را انتخاب کنید:"
+
+
+def neighbourhood_not_found(m: Markup, typed: str) -> str:
+    return f"محله‌ای با نام «{m.esc(typed)}» پیدا نشد. لطفاً از فهرست زیر انتخاب کنید یا نام دیگری بنویسید."
+
+
+def neighbourhood_set(m: Markup, name: str) -> str:
+    return f"محلهٔ شما: {m.bold(m.esc(name))} ✅\nاز دکمه‌های پایین صفحه ادامه دهید."
+
+
+def neighbourhood_locked(m: Markup, name: str) -> str:
+    return (
+        f"شما به پیشنهادهای محلهٔ {m.esc(name)} رأی داده‌اید، بنابراین محلهٔ شما دیگر قابل تغییر نیست."
+    )
+
+
+def neighbourhood_needed() -> str:
+    return "ابتدا محلهٔ خود را انتخاب کنید."
+
+
+def menu_hint(phase_line: str) -> str:
+    return f"{phase_line}\nیکی از دکمه‌های پایین صفحه را بزنید."
+
+
+def remind_me_saved(opens: str) -> str:
+    return f"حتماً! {opens} که ثبت پیشنهادها آغاز شود، به شما خبر می‌دهیم. 🔔"
+
+
+def remind_me_already(opens: str) -> str:
+    return f"درخواست شما از قبل ثبت شده است؛ {opens} به شما خبر می‌دهیم. 🔔"
+
+
+def not_understood() -> str:
+    return "متوجه نشدم. لطفاً یکی از دکمه‌های پایین صفحه را بزنید یا /help را بفرستید."
+
+
+def cancelled() -> str:
+    return "لغو شد. به منوی اصلی برگشتید."
+
+
+def help_text(m: Markup, votes: int, proposals: int) -> str:
+    return (
+        f"{m.bold('راهنمای ' + PLAN)}\n\n"
+        f"۱. محلهٔ خود را انتخاب کنید ({b.CHANGE_NEIGHBOURHOOD}). تا پیش از نخستین رأی می‌توانید آن را تغییر دهید.\n"
+        f"۲. در زمان ثبت پیشنهاد، با «{b.SEND_PROPOSAL}» تا {fa_digits(proposals)} پیشنهاد برای محلهٔ خود بفرستید. "
+        "هر پیشنهاد پس از بررسی کارشناسان منتشر می‌شود و با کد پیگیری در «پیشنهادهای من» دیده می‌شود.\n"
+        f"۳. در زمان رأی‌گیری، با «{b.VOTE}» و تأیید شمارهٔ تلفن همراه، به حداکثر {fa_digits(votes)} پیشنهاد "
+        "محلهٔ خود رأی بدهید. تا پایان رأی‌گیری می‌توانید رأی خود را پس بگیرید.\n\n"
+        "دستورها: /start شروع دوباره، /cancel لغو کار فعلی، /help همین راهنما، /whoami شناسهٔ شما."
+    )
+
+
+def whoami(platform_name: str, user_id: int) -> str:
+    return f"شناسهٔ کاربری شما در {platform_name}: {fa_digits(user_id)}\n(برای فایل تنظیمات: {user_id})"
+
+
+def error_try_again() -> str:
+    return "متأسفانه خطایی پیش آمد. لطفاً چند لحظهٔ دیگر دوباره تلاش کنید."
+
+
+def text_expected(what: str) -> str:
+    return f"لطفاً {what} را به صورت متن بنویسید."
+
+
+# --- sending a proposal -------------------------------------------------------------------------
+
+def proposals_not_open(phase_line: str) -> str:
+    return f"اکنون امکان ثبت پیشنهاد نیست. {phase_line}"
+
+
+def proposal_limit(limit: int) -> str:
+    return (
+        f"شما {fa_digits(limit)} پیشنهاد فرستاده‌اید که بیشترین تعداد مجاز است. "
+        "وضعیت آن‌ها را در «پیشنهادهای من» ببینید."
+    )
+
+
+def ask_category(m: Markup, neighbourhood: str) -> str:
+    return f"ارسال پیشنهاد برای محلهٔ {m.bold(m.esc(neighbourhood))}\n\nگام ۱ از ۴: دستهٔ پیشنهاد را انتخاب کنید."
+
+
+def category_from_buttons() -> str:
+    return "لطفاً دستهٔ پیشنهاد را با یکی از دکمه‌های بالا انتخاب کنید."
+
+
+def ask_title(limit: int) -> str:
+    return f"گام ۲ از ۴: عنوان کوتاهی برای پیشنهاد خود بنویسید (حداکثر {fa_digits(limit)} نویسه)."
+
+
+def ask_description(limit: int) -> str:
+    return (
+        f"گام ۳ از ۴: پیشنهاد خود را شرح دهید: چه کاری، کجا و چرا (حداکثر {fa_number(limit)} نویسه)."
+    )
+
+
+def too_long(what: str, limit: int, length: int) -> str:
+    return (
+        f"{what} حداکثر می‌تواند {fa_number(limit)} نویسه باشد، اما متن شما {fa_number(length)} نویسه است. "
+        "لطفاً کوتاه‌ترش کنید و دوباره بفرستید."
+    )
+
+
+def too_short(what: str) -> str:
+    return f"{what} خیلی کوتاه است. لطفاً کمی بیشتر بنویسید."
+
+
+def ask_media() -> str:
+    return (
+        "گام ۴ از ۴ (اختیاری): اگر مایلید یک عکس از محل بفرستید و/یا با دکمهٔ "
+        f"«{b.SHARE_LOCATION}» مکان آن را مشخص کنید. سپس «{b.CONTINUE}» را بزنید."
+    )
+
+
+def photo_saved() -> str:
+    return f"عکس دریافت شد ✅ می‌توانید مکان را هم بفرستید، یا «{b.CONTINUE}» را بزنید."
+
+
+def location_saved() -> str:
+    return f"مکان ثبت شد ✅ می‌توانید عکس هم بفرستید، یا «{b.CONTINUE}» را بزنید."
+
+
+def media_expected() -> str:
+    return f"در این گام فقط عکس یا مکان پذیرفته می‌شود. برای رفتن به پیش‌نمایش «{b.CONTINUE}» را بزنید."
+
+
+def preview(m: Markup, neighbourhood: str, category: str, title: str, description: str,
+            has_photo: bool, has_location: bool) -> str:
+    extras = []
+    if has_photo:
+        extras.append("🖼 عکس پیوست شده")
+    if has_location:
+        extras.append("📍 مکان مشخص شده")
+    tail = ("\n" + "، ".join(extras)) if extras else ""
+    return (
+        f"{m.bold('پیش‌نمایش پیشنهاد شما')}\n\n"
+        f"محله: {m.esc(neighbourhood)}\nدسته: {m.esc(category)}\n"
+        f"عنوان: {m.bold(m.esc(title))}\n\n{m.esc(description)}{tail}\n\n"
+        "اگر درست است «تأیید و ارسال» را بزنید."
+    )
+
+
+def choose_field_to_edit() -> str:
+    return "کدام بخش را می‌خواهید ویرایش کنید؟"
+
+
+def proposal_submitted(m: Markup, code: str) -> str:
+    return (
+        "پیشنهاد شما ثبت شد و پس از بررسی کارشناسان منتشر می‌شود. سپاس از مشارکت شما! 🌱\n"
+        f"کد پیگیری: {m.bold(fa_digits(code))}"
+    )
+
+
+def proposal_cancelled() -> str:
+    return "ارسال پیشنهاد لغو شد. به منوی اصلی برگشتید."
+
+
+def draft_missing() -> str:
+    return "پیش‌نویسی برای ارسال پیدا نشد. لطفاً دوباره از «ارسال پیشنهاد» شروع کنید."
+
+
+def press_buttons_above() -> str:
+    return "لطفاً یکی از دکمه‌های پیام بالا را بزنید، یا /cancel را بفرستید."
+
+
+# --- my proposals -------------------------------------------------------------------------------
+
+STATUS = {"pending": "⏳ در انتظار بررسی", "approved": "✅ تأیید شده", "rejected": "❌ رد شده"}
+
+
+def my_proposals(m: Markup, items: list[tuple[str, str, str, str | None]]) -> str:
+    """items: (title, code, status, reject reason)."""
+    if not items:
+        return "شما هنوز پیشنهادی نفرستاده‌اید."
+    lines = [m.bold("پیشنهادهای شما"), ""]
+    for number, (title, code, status, reason) in enumerate(items, 1):
+        lines.append(f"{fa_digits(number)}. {m.esc(title)}")
+        lines.append(f"کد پیگیری: {fa_digits(code)} — {STATUS[status]}")
+        if status == "rejected" and reason:
+            lines.append(f"دلیل: {m.esc(reason)}")
+        lines.append("")
+    return "\n".join(lines).strip()
+
+
+# --- voting -------------------------------------------------------------------------------------
+
+def voting_not_open(phase_line: str) -> str:
+    return f"اکنون زمان رأی‌گیری نیست. {phase_line}"
+
+
+def ask_phone() -> str:
+    return (
+        "برای رأی دادن، یک بار شمارهٔ تلفن همراه خود را تأیید کنید: دکمهٔ "
+        f"«{b.SHARE_PHONE}» را در پایین صفحه بزنید.\n"
+        "شمارهٔ شما نگه داشته نمی‌شود؛ فقط اثر رمزنگاری‌شدهٔ آن برای جلوگیری از رأی تکراری ذخیره می‌شود."
+    )
+
+
+def phone_not_yours() -> str:
+    return f"این شماره متعلق به حساب خود شما نیست. لطفاً با دکمهٔ «{b.SHARE_PHONE}» شمارهٔ خودتان را بفرستید."
+
+
+def phone_not_iranian() -> str:
+    return "فقط شماره‌های تلفن همراه ایران (۰۹…) پذیرفته می‌شود."
+
+
+def phone_in_use() -> str:
+    return (
+        "این شماره قبلاً با حساب دیگری (در همین پیام‌رسان یا پیام‌رسان دیگر) تأیید شده است. "
+        "هر شماره فقط می‌تواند پشتوانهٔ یک رأی‌دهنده باشد."
+    )
+
+
+def phone_verified() -> str:
+    return "شمارهٔ شما تأیید شد ✅"
+
+
+def phone_already_verified() -> str:
+    return "شمارهٔ شما پیش‌تر تأیید شده است ✅"
+
+
+def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limit: int,
+           items: list[tuple[int, str, str, str, int | None, bool]]) -> str:
+    """items: (number on the buttons, title, category, short description, vote count or None, mine)."""
+    header = f"{m.bold('پیشنهادهای محلهٔ ' + m.esc(neighbourhood))}"
+    if pages > 1:
+        header += f" — صفحهٔ {fa_digits(page)} از {fa_digits(pages)}"
+    lines = [header, f"شما {votes_used(used, limit)} را داده‌اید.", ""]
+    for number, title, category, short, count, mine in items:
+        mark = "✅ " if mine else ""
+        lines.append(f"{mark}{m.bold(fa_digits(number) + '. ' + m.esc(title))}")
+        lines.append(f"دسته: {m.esc(category)}" + (f" — {fa_number(count)} رأی" if count is not None else ""))
+        lines.append(m.esc(short))
+        lines.append("")
+    lines.append("برای رأی دادن یا پس گرفتن رأی، دکمهٔ شمارهٔ پیشنهاد را بزنید.")
+    return "\n".join(lines)
+
+
+def votes_used(used: int, limit: int) -> str:
+    return f"{fa_digits(used)} از {fa_digits(limit)} رأی"
+
+
+def ballot_empty(m: Markup, neighbourhood: str) -> str:
+    return f"هنوز پیشنهاد تأییدشده‌ای برای محلهٔ {m.esc(neighbourhood)} وجود ندارد."
+
+
+def vote_recorded(used: int, limit: int) -> str:
+    return f"رأی شما ثبت شد ✅ ({votes_used(used, limit)})"
+
+
+def vote_withdrawn(used: int, limit: int) -> str:
+    return f"رأی شما پس گرفته شد ({votes_used(used, limit)})"
+
+
+def vote_limit(limit: int) -> str:
+    return f"شما هر {fa_digits(limit)} رأی خود را داده‌اید. برای رأی به این پیشنهاد، ابتدا یکی از رأی‌هایتان را پس بگیرید."
+
+
+def vote_not_available() -> str:
+    return "این پیشنهاد در فهرست رأی‌گیری محلهٔ شما نیست."
+
+
+def voting_closed_alert() -> str:
+    return "اکنون زمان رأی‌گیری نیست؛ رأی شما تغییر نکرد."
+
+
+def button_expired() -> str:
+    return "این دکمه دیگر معتبر نیست. لطفاً از منوی پایین صفحه دوباره شروع کنید."
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+def staff_card(m: Markup, code: str, neighbourhood: str, category: str, title: str, description: str,
+               map_url: str | None, photo_note: str | None) -> str:
+    lines = [
+        f"{m.bold('پیشنهاد تازه برای بررسی')} — کد {fa_digits(code)}",
+        f"محله: {m.esc(neighbourhood)}",
+        f"دسته: {m.esc(category)}",
+        f"عنوان: {m.bold(m.esc(title))}",
+        "",
+        m.esc(description),
+    ]
+    if map_url:
+        lines += ["", f"📍 مکان: {map_url}"]
+    if photo_note:
+        lines += ["", photo_note]
+    return "\n".join(lines)
+
+
+def staff_photo_caption(code: str) -> str:
+    return f"🖼 عکس پیشنهاد {fa_digits(code)}"
+
+
+def staff_photo_elsewhere(platform_name: str) -> str:
+    return f"🖼 عکس این پیشنهاد در {platform_name} فرستاده شده است."
+
+
+def staff_decided_approved(by: str) -> str:
+    return f"✅ تأیید شد — {by}"
+
+
+def staff_decided_rejected(m: Markup, by: str, reason: str) -> str:
+    return f"❌ رد شد — {by}\nدلیل: {m.esc(reason)}"
+
+
+def ask_reject_reason(code: str) -> str:
+    return f"دلیل رد پیشنهاد {fa_digits(code)} را در پاسخ به همین پیام بنویسید (برای لغو: /cancel)."
+
+
+def reason_too_long(limit: int) -> str:
+    return f"دلیل حداکثر {fa_number(limit)} نویسه باشد. لطفاً کوتاه‌تر بنویسید."
+
+
+def staff_only() -> str:
+    return "این دکمه فقط برای مدیران طرح است."
+
+
+def already_decided() -> str:
+    return "این پیشنهاد پیش‌تر بررسی شده است."
+
+
+def decision_saved() -> str:
+    return "ثبت شد."
+
+
+def author_approved(m: Markup, title: str, code: str) -> str:
+    return (
+        f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) تأیید شد ✅ "
+        "و در زمان رأی‌گیری در فهرست محلهٔ شما قرار می‌گیرد."
+    )
+
+
+def author_rejected(m: Markup, title: str, code: str, reason: str) -> str:
+    return (
+        f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) پس از بررسی پذیرفته نشد.\n"
+        f"دلیل: {m.esc(reason)}"
+    )
+
+
+# --- commands shown in the messenger's menu (setMyCommands) ---------------------------------------
+
+COMMANDS = (
+    ("start", "شروع و انتخاب محله"),
+    ("help", "راهنما"),
+    ("cancel", "لغو کار فعلی"),
+    ("whoami", "نمایش شناسهٔ کاربری"),
+)
+
+PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}

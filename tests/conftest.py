@@ -1,0 +1,154 @@
+"""Fixtures: the real bot (both messengers) in-process on a temporary database, a manual clock."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application
+from bot.clock import ManualClock
+from bot.config import Config, load_config
+from bot.notify import Notifier
+from bot.services import Services
+from storage import Database, Repositories
+from tests.support import RecordingRequest, UpdateFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+TELEGRAM_ADMIN = 900
+BALE_ADMIN = 901
+STAFF_CHAT = -1000
+
+
+def make_config(tmp_path: Path, **limits) -> Config:
+    config = load_config(ROOT / "config.example.toml")
+    platforms = {
+        "telegram": dataclasses.replace(config.platforms["telegram"], token="1:telegram",
+                                        admins=frozenset({TELEGRAM_ADMIN}), staff_chat_id=STAFF_CHAT),
+        "bale": dataclasses.replace(config.platforms["bale"], token="2:bale", admins=frozenset({BALE_ADMIN})),
+    }
+    return dataclasses.replace(
+        config, platforms=platforms, database=tmp_path / "bot.sqlite3",
+        phone_hash_secret=b"test-secret-0123456789", limits=dataclasses.replace(config.limits, **limits),
+    )
+
+
+def phase_moments(config: Config) -> dict[str, dt.datetime]:
+    c = config.calendar
+    return {
+        "before": c.proposals_opens - dt.timedelta(days=3),
+        "proposals": c.proposals_opens + dt.timedelta(hours=1),
+        "review": c.proposals_closes + dt.timedelta(hours=1),
+        "voting": c.voting_opens + dt.timedelta(hours=1),
+        "closed": c.voting_closes + dt.timedelta(hours=1),
+    }
+
+
+class Messenger:
+    """One platform's Application with its recorded API and an update factory."""
+
+    def __init__(self, application, request: RecordingRequest) -> None:
+        self.app = application
+        self.request = request
+        self.updates = UpdateFactory(application.bot)
+
+    async def send(self, user_id: int, text: str, chat_id: int | None = None) -> None:
+        await self.app.process_update(self.updates.text(user_id, text, chat_id))
+
+    async def update(self, update) -> None:
+        await self.app.process_update(update)
+
+    async def press(self, user_id: int, label: str, chat_id: int | None = None) -> None:
+        """Press the inline button with this label on the newest message that has it."""
+        chat = chat_id if chat_id is not None else user_id
+        for message in reversed(self.request.messages(chat)):
+            for text, data in self.request.inline_buttons(message):
+                if text == label:
+                    await self.app.process_update(self.updates.callback(user_id, message, data))
+                    return
+        raise AssertionError(f"no button {label!r} in chat {chat}: {self.buttons(chat)}")
+
+    async def press_data(self, user_id: int, data: str, chat_id: int | None = None) -> None:
+        """Press forged callback data on the newest message (what a tampered client can send)."""
+        chat = chat_id if chat_id is not None else user_id
+        message = self.request.last(chat)
+        await self.app.process_update(self.updates.callback(user_id, message, data))
+
+    def buttons(self, chat_id: int) -> list[tuple[str, str | None]]:
+        last = self.last_with_buttons(chat_id)
+        return self.request.inline_buttons(last) if last else []
+
+    def last_with_buttons(self, chat_id: int):
+        for message in reversed(self.request.messages(chat_id)):
+            if self.request.inline_buttons(message):
+                return message
+        return None
+
+    def last_text(self, chat_id: int) -> str:
+        return self.request.last(chat_id)["text"]
+
+    def menu(self, chat_id: int) -> list[str]:
+        return [label for row in self.request.reply_keyboard_texts(chat_id) for label in row]
+
+    def alerts(self) -> list[str]:
+        return [c.params.get("text") for c in self.request.calls_to("answerCallbackQuery")]
+
+
+class Bot:
+    """The whole bot, both messengers, sharing one database, as production runs it."""
+
+    def __init__(self, config: Config, clock: ManualClock) -> None:
+        self.config, self.clock = config, clock
+        self.errors: list[BaseException] = []
+
+    async def start(self) -> "Bot":
+        self.db = Database(self.config.database)
+        await self.db.open()
+        self.services = Services.build(self.config, self.clock, Repositories(self.db))
+        notifier = Notifier(self.services)
+        self.messengers: dict[str, Messenger] = {}
+        for platform_config in self.config.enabled_platforms:
+            request = RecordingRequest()
+            application = build_application(self.services, notifier, platform_config, request=request,
+                                            get_updates_request=RecordingRequest(), rate_limiter=False)
+            application.error_handlers.clear()
+            application.add_error_handler(self._record_error)
+            await application.initialize()
+            await application.start()
+            self.messengers[platform_config.name] = Messenger(application, request)
+        return self
+
+    async def _record_error(self, update, context) -> None:
+        self.errors.append(context.error)
+
+    @property
+    def telegram(self) -> Messenger:
+        return self.messengers["telegram"]
+
+    @property
+    def bale(self) -> Messenger:
+        return self.messengers["bale"]
+
+    def at(self, phase: str) -> None:
+        self.clock.set(phase_moments(self.config)[phase])
+
+    async def stop(self) -> None:
+        for messenger in self.messengers.values():
+            await messenger.app.stop()
+            await messenger.app.shutdown()
+        await self.db.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path)
+
+
+@pytest.fixture
+async def bot(config: Config):
+    clock = ManualClock(phase_moments(config)["proposals"])
+    running = await Bot(config, clock).start()
+    yield running
+    await running.stop()
+    assert not running.errors, running.errors
