@@ -1,0 +1,89 @@
+"""Command line: ``python -m bot [--config FILE] [run|check-config|shell]`` (also ``manshahrdaram``).
+
+With no command it serves the messengers configured in config.toml; with no token there (or no
+config.toml at all) it starts the local playground instead, so a fresh checkout does something.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import EXAMPLE_SECRET, Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("config.toml")
+EXAMPLE_CONFIG = Path("config.example.toml")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="manshahrdaram", description="The «من شهردارم» bot for Telegram and Bale.")
+    parser.add_argument("--config", type=Path, default=None, help="config file (default: config.toml)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="serve the configured messengers (the default)")
+    check = commands.add_parser("check-config", help="check a config file and exit")
+    check.add_argument("file", nargs="?", type=Path, help="the file to check (default: --config or config.toml)")
+    shell = commands.add_parser("shell", help="chat with the bot in this terminal (local playground)")
+    shell.add_argument("--at", help='run the bot at this Jalali Tehran time, e.g. "1405/09/20 10:00"')
+    shell.add_argument("--demo", action="store_true", help="seed sample citizens and proposals")
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    # One line per event; handlers never log citizens' texts, phone numbers or tokens.
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # PTB's HTTP layers would log request URLs, which contain the bot token.
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if args.config is not None:
+        return args.config
+    if args.command == "check-config" and args.file is not None:
+        return args.file
+    return DEFAULT_CONFIG
+
+
+def _check_production(config: Config) -> None:
+    if config.enabled_platforms and config.phone_hash_secret.decode() == EXAMPLE_SECRET:
+        raise ConfigError("general.phone_hash_secret", "is still the example value; set a long random secret before serving real users")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    path = _config_path(args)
+    if args.command is None and args.config is None and not path.exists() and EXAMPLE_CONFIG.exists():
+        print(f"{path} not found: starting the local playground with {EXAMPLE_CONFIG} "
+              "(copy it to config.toml and add a token to serve Telegram or Bale)", file=sys.stderr)
+        path = EXAMPLE_CONFIG
+    try:
+        config = load_config(path)
+        if args.command == "check-config":
+            _check_production(config)
+            platforms = ", ".join(p.name for p in config.enabled_platforms) or "none (playground only)"
+            print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
+                  f"messengers: {platforms}")
+            return 0
+        if args.command == "shell" or not config.enabled_platforms:
+            from bot.playground import run_playground
+
+            return asyncio.run(run_playground(config, at=getattr(args, "at", None), demo=getattr(args, "demo", False)))
+        _check_production(config)
+        from bot.runtime import Runtime, serve_forever
+
+        asyncio.run(serve_forever(Runtime(config, SystemClock())))
+        return 0
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

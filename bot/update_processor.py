@@ -1,0 +1,125 @@
+"""Concurrent across users, strictly ordered per user.
+
+PTB processes updates one at a time unless given an update processor.  We want
+different users served concurrently, but one user's updates must run in arrival
+order (ConversationHandler state would otherwise race).
+
+Pass an instance to ``ApplicationBuilder().concurrent_updates(...)``.  Note that
+only updates going through ``Application.update_queue`` (polling/webhook) use
+the processor; calling ``Application.process_update`` directly bypasses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Hashable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+__all__ = ["PerUserUpdateProcessor"]
+
+# BaseUpdateProcessor.process_update (final) takes *its* semaphore before our
+# do_process_update runs.  If that semaphore had the real limit, one flooding
+# user's queued updates - all parked on his per-user lock - would hold every
+# slot and starve everybody else.  So the base gets an effectively infinite
+# limit and the real one is applied after the per-user lock (see below).
+_UNBOUNDED = 2**30
+
+
+class _KeyLock:
+    """An asyncio.Lock plus the number of tasks holding or waiting for it, so
+    the entry can be dropped as soon as nobody needs it (500k users must not
+    leave 500k locks behind)."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Per-user FIFO, at most ``max_concurrent_updates`` handlers running.
+
+    Key: the effective user, else the effective chat, else one shared key
+    (``None``) so such updates are serialized among themselves.  Ordering is
+    per *user*: a ConversationHandler with ``per_user=False`` (one state for a
+    whole group) would not be protected.  With ``max_concurrent_updates=1`` the
+    Application awaits each update itself, i.e. plain sequential processing.
+    """
+
+    __slots__ = ("_gate", "_limit", "_locks", "_running")
+
+    def __init__(self, max_concurrent_updates: int = 128):
+        if max_concurrent_updates < 1:
+            raise ValueError("`max_concurrent_updates` must be a positive integer!")
+        # BaseUpdateProcessor.__init__ sizes its semaphore from the
+        # *property* max_concurrent_updates (overridden below), not from its
+        # argument - so the property must read "unbounded" while it runs.
+        self._limit = _UNBOUNDED
+        super().__init__(_UNBOUNDED)
+        self._limit = max_concurrent_updates
+        self._gate = asyncio.Semaphore(max_concurrent_updates)
+        self._locks: dict[Hashable, _KeyLock] = {}
+        self._running = 0
+
+    @property
+    def max_concurrent_updates(self) -> int:
+        # The Application reads this: > 1 makes it spawn a task per update.
+        return self._limit
+
+    @property
+    def current_concurrent_updates(self) -> int:
+        """Handlers running right now (not counting updates queued per user)."""
+        return self._running
+
+    @property
+    def active_keys(self) -> int:
+        """Keys with an update running or waiting (for tests and metrics)."""
+        return len(self._locks)
+
+    @staticmethod
+    def key_for(update: object) -> Hashable:
+        if isinstance(update, Update):
+            if update.effective_user is not None:
+                return update.effective_user.id
+            if update.effective_chat is not None:
+                return update.effective_chat.id
+        return None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = self.key_for(update)
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _KeyLock()
+        # No await between get/create and this increment: the entry cannot be
+        # deleted under us.  Tasks reach lock.acquire() in creation order and
+        # asyncio.Lock wakes waiters FIFO, hence per-key arrival order.
+        entry.users += 1
+        started = False
+        try:
+            # Per-user lock FIRST, global gate second: a user waiting for his
+            # own previous update never occupies a gate slot.
+            async with entry.lock, self._gate:
+                started = True
+                self._running += 1
+                try:
+                    await coroutine
+                finally:
+                    self._running -= 1
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[key]
+            if not started and inspect.iscoroutine(coroutine):
+                # Cancelled while queued: avoid "coroutine was never awaited".
+                coroutine.close()
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
