@@ -216,7 +216,7 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     tz_name = general.get("timezone", str, "Asia/Tehran")
     try:
         tz = zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder, not a zone
         raise ConfigError(general.key("timezone"), f"{_show(tz_name)} is not a known time zone") from None
     database = Path(general.get("database", str, "data/manshahrdaram.sqlite3"))
     if source is not None and not database.is_absolute():

@@ -49,6 +49,9 @@ class Runtime:
                 await application.initialize()
             except InvalidToken:
                 raise ConfigError(f"{name}.token", "was rejected by the server (check it, or ask BotFather for a new one)") from None
+            # post_init only runs inside PTB's run_polling(); we start applications ourselves.
+            if application.post_init:
+                await application.post_init(application)
             await application.start()
             if polling:
                 await application.updater.start_polling(

@@ -1,6 +1,7 @@
 """Fixtures: the real bot (both messengers) in-process on a temporary database, a manual clock."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from pathlib import Path
@@ -59,6 +60,13 @@ class Messenger:
     async def update(self, update) -> None:
         await self.app.process_update(update)
 
+    async def settle(self) -> None:
+        """Wait for background tasks the handlers started (application.create_task)."""
+        # PTB keeps them in a private set; only tests reach into it.
+        tasks = set(getattr(self.app, "_Application__create_task_tasks"))
+        if tasks:
+            await asyncio.gather(*tasks)
+
     async def press(self, user_id: int, label: str, chat_id: int | None = None) -> None:
         """Press the inline button with this label on the newest message that has it."""
         chat = chat_id if chat_id is not None else user_id
@@ -98,8 +106,10 @@ class Messenger:
 class Bot:
     """The whole bot, both messengers, sharing one database, as production runs it."""
 
-    def __init__(self, config: Config, clock: ManualClock) -> None:
+    def __init__(self, config: Config, clock: ManualClock, prepare_request=None) -> None:
         self.config, self.clock = config, clock
+        # prepare_request(platform, request): lets a test make one messenger's API misbehave.
+        self.prepare_request = prepare_request or (lambda platform, request: None)
         self.errors: list[BaseException] = []
 
     async def start(self) -> "Bot":
@@ -110,11 +120,13 @@ class Bot:
         self.messengers: dict[str, Messenger] = {}
         for platform_config in self.config.enabled_platforms:
             request = RecordingRequest()
+            self.prepare_request(platform_config.name, request)
             application = build_application(self.services, notifier, platform_config, request=request,
                                             get_updates_request=RecordingRequest(), rate_limiter=False)
             application.error_handlers.clear()
             application.add_error_handler(self._record_error)
             await application.initialize()
+            await application.post_init(application)
             await application.start()
             self.messengers[platform_config.name] = Messenger(application, request)
         return self
@@ -129,6 +141,10 @@ class Bot:
     @property
     def bale(self) -> Messenger:
         return self.messengers["bale"]
+
+    async def settle(self) -> None:
+        for messenger in self.messengers.values():
+            await messenger.settle()
 
     def at(self, phase: str) -> None:
         self.clock.set(phase_moments(self.config)[phase])

@@ -37,3 +37,117 @@ async def test_full_proposal_then_vote(bot):
     assert "کد پیگیری" in tg.last_text(USER)
     proposals = await bot.services.proposals.mine(await bot.services.repos.citizens.find("telegram", USER))
     assert len(proposals) == 1 and proposals[0].status == "pending"
+
+
+async def submit_proposal(bot, user=USER, title="کاشت درخت در خیابان", messenger=None):
+    m = messenger or bot.telegram
+    await m.send(user, b.SEND_PROPOSAL)
+    await m.press(user, "فضای سبز و محیط زیست")
+    await m.send(user, title)
+    await m.send(user, "در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم.")
+    await m.send(user, b.CONTINUE)
+    await m.press(user, b.CONFIRM)
+
+
+async def test_typed_neighbourhood_tolerates_arabic_letters_and_spaces(bot):
+    tg = bot.telegram
+    await tg.send(USER, "/start")
+    await tg.send(USER, "گلاب دره")
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    assert citizen.neighbourhood_id == "golabdareh"
+    assert b.SEND_PROPOSAL in tg.menu(USER)
+
+
+async def test_typed_partial_name_with_several_matches_offers_a_choice(bot):
+    tg = bot.telegram
+    await tg.send(USER, "/start")
+    await tg.send(USER, "شهرک")
+    labels = [label for label, _ in tg.buttons(USER)]
+    assert sorted(labels) == sorted(["شهرک نفت", "دانشگاه (شهرک گل‌ها)"])
+    await tg.press(USER, "شهرک نفت")
+    assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id == "shahrak-naft"
+
+
+async def test_unknown_name_is_answered_and_state_kept(bot):
+    tg = bot.telegram
+    await tg.send(USER, "/start")
+    await tg.send(USER, "پاریس")
+    assert "پیدا نشد" in tg.last_text(USER)
+    await tg.send(USER, "تجريش")  # Arabic yeh
+    assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id == "tajrish"
+
+
+async def test_before_registration_menu_says_when_and_offers_reminder(bot):
+    bot.at("before")
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await tg.send(USER, "/start")
+    text = tg.last_text(USER)
+    assert "پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰" in text and "۳ روز دیگر" in text
+    assert b.REMIND_ME in tg.menu(USER) and b.SEND_PROPOSAL not in tg.menu(USER)
+    await tg.send(USER, b.REMIND_ME)
+    assert (await bot.services.repos.citizens.find("telegram", USER)).remind_me
+    assert b.REMIND_ME not in tg.menu(USER)
+    await tg.send(USER, b.SEND_PROPOSAL)  # typed or a stale button: refused with the date
+    assert "اکنون امکان ثبت پیشنهاد نیست" in tg.last_text(USER)
+
+
+async def test_my_proposals_lists_status_and_code(bot):
+    await choose_tajrish(bot)
+    await submit_proposal(bot)
+    await bot.telegram.send(USER, b.MY_PROPOSALS)
+    text = bot.telegram.last_text(USER)
+    assert "کاشت درخت در خیابان" in text and "در انتظار بررسی" in text
+    code = (await bot.services.proposals.mine(await bot.services.repos.citizens.find("telegram", USER)))[0].code
+    from messages_fa.numbers import fa_digits
+    assert fa_digits(code) in text
+
+
+async def test_proposal_limit(bot):
+    await choose_tajrish(bot)
+    for n in range(3):
+        await submit_proposal(bot, title=f"پیشنهاد شماره {n + 1}")
+    await bot.telegram.send(USER, b.SEND_PROPOSAL)
+    assert "بیشترین تعداد مجاز" in bot.telegram.last_text(USER)
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    assert len(await bot.services.proposals.mine(citizen)) == 3
+
+
+async def test_back_steps_and_cancel_keep_flow_consistent(bot):
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await tg.send(USER, b.SEND_PROPOSAL)
+    await tg.press(USER, "ورزشی")
+    await tg.send(USER, "زمین بازی")
+    assert "گام ۳" in tg.last_text(USER)
+    await tg.send(USER, b.BACK)
+    assert "گام ۲" in tg.last_text(USER)
+    await tg.send(USER, "زمین بازی کودکان")
+    await tg.send(USER, "/cancel")
+    assert "لغو شد" in tg.last_text(USER)
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    assert await bot.services.proposals.draft(citizen) is None
+    # after cancel, text is not taken as a description
+    await tg.send(USER, "یک متن بی‌ربط")
+    assert "متوجه نشدم" in tg.last_text(USER)
+
+
+async def test_edit_from_preview_returns_to_preview(bot):
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await tg.send(USER, b.SEND_PROPOSAL)
+    await tg.press(USER, "ورزشی")
+    await tg.send(USER, "زمین بازی")
+    await tg.send(USER, "یک زمین بازی برای کودکان در پارک محله ساخته شود.")
+    await tg.update(tg.updates.photo(USER))
+    await tg.update(tg.updates.location(USER, 35.80, 51.42))
+    await tg.send(USER, b.CONTINUE)
+    assert "عکس پیوست شده" in tg.last_text(USER) and "مکان مشخص شده" in tg.last_text(USER)
+    await tg.press(USER, b.EDIT)
+    await tg.press(USER, b.EDIT_TITLE)
+    await tg.send(USER, "زمین بازی کودکان در پارک")
+    assert "پیش‌نمایش" in tg.last_text(USER) and "زمین بازی کودکان در پارک" in tg.last_text(USER)
+    await tg.press(USER, b.CONFIRM)
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    [proposal] = await bot.services.proposals.mine(citizen)
+    assert proposal.title == "زمین بازی کودکان در پارک" and proposal.photo_file_id and proposal.latitude == 35.80

@@ -1,0 +1,94 @@
+"""Basic moderation: cards in the staff chat, approve / reject with a reason, only admins count."""
+from __future__ import annotations
+
+from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
+from tests.test_journey import USER, choose_tajrish, submit_proposal
+
+STRANGER = 4242
+
+
+async def card_and_proposal(bot, messenger=None, user=USER):
+    messenger = messenger or bot.telegram
+    await choose_tajrish(bot, user, messenger=messenger)
+    await submit_proposal(bot, user=user, messenger=messenger)
+    await bot.settle()
+    citizen = await bot.services.repos.citizens.find(messenger.app.bot_data["app"].platform.name, user)
+    [proposal] = await bot.services.proposals.mine(citizen)
+    return proposal
+
+
+def staff_card(bot):
+    return bot.telegram.last_with_buttons(STAFF_CHAT)
+
+
+async def test_card_reaches_staff_chat_and_bale_admin(bot):
+    proposal = await card_and_proposal(bot)
+    card = staff_card(bot)
+    assert "کاشت درخت در خیابان" in card["text"] and "تجریش" in card["text"]
+    assert [d for _, d in bot.telegram.request.inline_buttons(card)] == [f"m:a:{proposal.id}", f"m:r:{proposal.id}"]
+    # Bale has no staff chat configured: its admin gets the card privately.
+    assert bot.bale.last_with_buttons(BALE_ADMIN) is not None
+
+
+async def test_approve_tells_author_and_closes_every_card(bot):
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:a:{proposal.id}"))
+    assert (await bot.services.proposals.get(proposal.id)).status == "approved"
+    assert "تأیید شد" in tg.last_text(USER)
+    assert tg.last_with_buttons(STAFF_CHAT) is None  # buttons gone from the card
+    assert bot.bale.last_with_buttons(BALE_ADMIN) is None
+    # the Bale admin pressing the stale card afterwards changes nothing
+    bale_card = bot.bale.request.messages(BALE_ADMIN)[-1]
+    await bot.bale.update(bot.bale.updates.callback(BALE_ADMIN, bale_card, f"m:r:{proposal.id}"))
+    assert "پیش‌تر بررسی شده" in bot.bale.alerts()[-1]
+    assert (await bot.services.proposals.get(proposal.id)).status == "approved"
+
+
+async def test_reject_asks_reason_and_author_hears_it(bot):
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:r:{proposal.id}"))
+    assert "دلیل رد" in tg.last_text(STAFF_CHAT)
+    await tg.send(TELEGRAM_ADMIN, "این محل در حریم رودخانه است.", chat_id=STAFF_CHAT)
+    stored = await bot.services.proposals.get(proposal.id)
+    assert stored.status == "rejected" and stored.reject_reason == "این محل در حریم رودخانه است."
+    assert "حریم رودخانه" in tg.last_text(USER)
+    await tg.send(USER, "📋 پیشنهادهای من")
+    assert "رد شده" in tg.last_text(USER) and "حریم رودخانه" in tg.last_text(USER)
+
+
+async def test_stranger_pressing_approve_changes_nothing(bot):
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    await tg.update(tg.updates.callback(STRANGER, staff_card(bot), f"m:a:{proposal.id}"))
+    await tg.update(tg.updates.callback(USER, staff_card(bot), f"m:r:{proposal.id}"))
+    assert all("فقط برای مدیران" in alert for alert in tg.alerts()[-2:])
+    assert (await bot.services.proposals.get(proposal.id)).status == "pending"
+    # an admin of the other messenger is not an admin here (ids are per platform)
+    await tg.update(tg.updates.callback(BALE_ADMIN, staff_card(bot), f"m:a:{proposal.id}"))
+    assert (await bot.services.proposals.get(proposal.id)).status == "pending"
+
+
+async def test_forged_moderation_data(bot):
+    await card_and_proposal(bot)
+    tg = bot.telegram
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), "m:a:999999"))
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), "m:x:1"))
+    assert len(tg.alerts()) >= 2
+
+
+async def test_two_admins_at_once_only_one_decision(bot):
+    import asyncio
+
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    card = staff_card(bot)
+    await asyncio.gather(
+        tg.update(tg.updates.callback(TELEGRAM_ADMIN, card, f"m:a:{proposal.id}")),
+        bot.bale.update(bot.bale.updates.callback(BALE_ADMIN, bot.bale.last_with_buttons(BALE_ADMIN), f"m:a:{proposal.id}")),
+    )
+    outcomes = tg.alerts()[-1:] + bot.bale.alerts()[-1:]
+    assert sorted(outcomes) == sorted(["ثبت شد.", "این پیشنهاد پیش‌تر بررسی شده است."])
+    told = [m for m in tg.request.messages(USER) if "تأیید شد" in (m["text"] or "")]
+    assert len(told) == 1

@@ -1,0 +1,166 @@
+"""Voting: phone verification, the limit, withdrawing, the neighbourhood lock, forged buttons."""
+from __future__ import annotations
+
+from messages_fa import buttons as b
+from messages_fa.numbers import fa_digits
+from tests.conftest import TELEGRAM_ADMIN, STAFF_CHAT
+from tests.test_journey import choose_tajrish, submit_proposal
+
+VOTER = 2001
+PHONE = "+989121234567"
+
+
+async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تجریش"):
+    """Authors in one neighbourhood submit proposals; the admin approves them all."""
+    bot.at("proposals")
+    tg = bot.telegram
+    for n in range(count):
+        author = neighbourhood_user + n
+        await tg.send(author, "/start")
+        await tg.press(author, hood_label)
+        await submit_proposal(bot, user=author, title=f"پروژهٔ {hood_label} {n + 1}")
+    await bot.settle()
+    for message in list(tg.request.messages(STAFF_CHAT)):
+        for label, data in tg.request.inline_buttons(message):
+            if data and data.startswith("m:a:"):
+                await tg.update(tg.updates.callback(TELEGRAM_ADMIN, message, data))
+    bot.at("voting")
+
+
+async def verify(bot, user=VOTER, phone=PHONE, messenger=None):
+    m = messenger or bot.telegram
+    await m.update(m.updates.contact(user, phone))
+
+
+async def test_vote_needs_phone_then_three_votes_and_withdraw(bot):
+    await seed_approved(bot)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await tg.send(VOTER, b.VOTE)
+    assert "شمارهٔ تلفن همراه" in tg.last_text(VOTER)
+    keyboard = tg.request.reply_keyboard(VOTER)["keyboard"]
+    assert keyboard[0][0]["request_contact"] is True
+    await verify(bot)
+    ballot = tg.last_with_buttons(VOTER)
+    assert "۰ از ۳ رأی" in ballot["text"]
+    assert len(tg.buttons(VOTER)) == 4
+
+    for n in (1, 2, 3):
+        await tg.press(VOTER, b.vote_button(fa_digits(n), False))
+    ballot = tg.request.last(VOTER)
+    assert "۳ از ۳ رأی" in ballot["text"]
+    await tg.press(VOTER, b.vote_button(fa_digits(4), False))
+    assert "هر ۳ رأی" in tg.alerts()[-1]
+    citizen = await bot.services.repos.citizens.find("telegram", VOTER)
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 3
+
+    await tg.press(VOTER, b.vote_button(fa_digits(2), True))
+    assert "پس گرفته شد" in tg.alerts()[-1]
+    await tg.press(VOTER, b.vote_button(fa_digits(4), False))
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 3
+    # The ballot was edited in place, never re-sent, for every press.
+    assert len([m for m in tg.request.messages(VOTER) if "پیشنهادهای محلهٔ تجریش" in (m["text"] or "")]) == 1
+
+
+async def test_neighbourhood_locked_after_first_vote(bot):
+    await seed_approved(bot, count=1)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    await tg.press(VOTER, b.vote_button(fa_digits(1), False))
+    await tg.send(VOTER, b.CHANGE_NEIGHBOURHOOD)  # typed, or pressed on an older menu
+    assert "قابل تغییر نیست" in tg.last_text(VOTER)
+    assert b.CHANGE_NEIGHBOURHOOD not in tg.menu(VOTER)
+    await tg.press_data(VOTER, "n:darband")
+    citizen = await bot.services.repos.citizens.find("telegram", VOTER)
+    assert citizen.neighbourhood_id == "tajrish"
+    # withdrawing does not unlock it
+    await tg.send(VOTER, b.VOTE)
+    await tg.press(VOTER, b.vote_button(fa_digits(1), True))
+    await tg.press_data(VOTER, "n:darband")
+    assert (await bot.services.repos.citizens.find("telegram", VOTER)).neighbourhood_id == "tajrish"
+
+
+async def test_someone_elses_contact_is_refused(bot):
+    await seed_approved(bot, count=1)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await tg.update(tg.updates.contact(VOTER, PHONE, contact_user_id=777))
+    assert "متعلق به حساب خود شما نیست" in tg.last_text(VOTER)
+    assert not (await bot.services.repos.citizens.find("telegram", VOTER)).verified
+
+
+async def test_one_phone_backs_one_voter_across_messengers(bot):
+    await seed_approved(bot, count=1)
+    await choose_tajrish(bot, VOTER)
+    await verify(bot, phone="09121234567")
+    await bot.telegram.send(VOTER + 1, "/start")
+    await bot.telegram.press(VOTER + 1, "تجریش")
+    await verify(bot, user=VOTER + 1, phone="+98 912 123 4567")
+    assert "قبلاً با حساب دیگری" in bot.telegram.last_text(VOTER + 1)
+    await bot.bale.send(VOTER, "/start")
+    await bot.bale.press(VOTER, "تجریش")
+    await verify(bot, user=VOTER, phone="۰۹۱۲۱۲۳۴۵۶۷", messenger=bot.bale)
+    assert "قبلاً با حساب دیگری" in bot.bale.last_text(VOTER)
+    async with bot.db.read() as conn:
+        async with conn.execute("SELECT phone_hash FROM citizens WHERE phone_hash IS NOT NULL") as cur:
+            rows = await cur.fetchall()
+    assert len(rows) == 1 and "9121234567" not in rows[0][0]
+
+
+async def test_foreign_number_refused(bot):
+    await choose_tajrish(bot, VOTER)
+    await verify(bot, phone="+14155550100")
+    assert "همراه ایران" in bot.telegram.last_text(VOTER)
+
+
+async def test_forged_vote_for_other_neighbourhood_or_missing_proposal(bot):
+    await seed_approved(bot, count=1, hood_label="دربند", neighbourhood_user=1600)
+    await seed_approved(bot, count=1)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    darband = [p for p in await _all_proposals(bot) if p.neighbourhood_id == "darband"][0]
+    await tg.press_data(VOTER, f"v:{darband.id}:0")
+    assert "در فهرست رأی‌گیری محلهٔ شما نیست" in tg.alerts()[-1]
+    await tg.press_data(VOTER, "v:999999:0")
+    assert "در فهرست رأی‌گیری محلهٔ شما نیست" in tg.alerts()[-1]
+    await tg.press_data(VOTER, "v:abc")
+    await tg.press_data(VOTER, "p:-1")
+    citizen = await bot.services.repos.citizens.find("telegram", VOTER)
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 0
+
+
+async def test_voting_outside_phase_is_refused(bot):
+    await seed_approved(bot, count=1)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    proposal = (await _all_proposals(bot))[0]
+    bot.at("closed")
+    await tg.press_data(VOTER, f"v:{proposal.id}:0")
+    assert "زمان رأی‌گیری نیست" in tg.alerts()[-1]
+    bot.at("review")
+    await tg.send(VOTER, b.VOTE)
+    assert "اکنون زمان رأی‌گیری نیست" in tg.last_text(VOTER)
+    citizen = await bot.services.repos.citizens.find("telegram", VOTER)
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 0
+
+
+async def test_pending_and_rejected_proposals_are_not_on_the_ballot(bot):
+    await choose_tajrish(bot, 1500)
+    await submit_proposal(bot, user=1500)
+    bot.at("voting")
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    assert "هنوز پیشنهاد تأییدشده‌ای" in bot.telegram.last_text(VOTER)
+    proposal = (await _all_proposals(bot))[0]
+    await bot.telegram.press_data(VOTER, f"v:{proposal.id}:0")
+    assert "نیست" in bot.telegram.alerts()[-1]
+
+
+async def _all_proposals(bot):
+    async with bot.db.read() as conn:
+        async with conn.execute("SELECT id FROM proposals ORDER BY id") as cur:
+            ids = [r[0] for r in await cur.fetchall()]
+    return [await bot.services.proposals.get(i) for i in ids]
