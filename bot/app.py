@@ -6,6 +6,7 @@ import logging
 from telegram import BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import PlatformConfig
 from bot.context import KEY, AppContext
@@ -27,17 +28,28 @@ CONCURRENT_UPDATES = 256
 CONNECTION_POOL = 256
 
 
+def make_request(transport: str, pool_size: int) -> BaseRequest:
+    """The HTTP transport behind PTB's BaseRequest; "httpx" is PTB's default, kept for comparison."""
+    if transport == "aiohttp":
+        return AiohttpRequest(connection_pool_size=pool_size)
+    if transport == "httpx":
+        return HTTPXRequest(connection_pool_size=pool_size)
+    raise ValueError(f"unknown transport {transport!r}")
+
+
 def build_application(services: Services, notifier: Notifier, platform_config: PlatformConfig, *,
-                      request=None, get_updates_request=None, rate_limiter: bool = True) -> Application:
+                      request=None, get_updates_request=None, rate_limiter: bool = True,
+                      concurrent_updates: int = CONCURRENT_UPDATES, transport: str = "aiohttp") -> Application:
+    """concurrent_updates=1 is PTB's one-at-a-time processing (the benchmark's baseline)."""
     platform = PLATFORMS[platform_config.name]
     builder = (
         ApplicationBuilder()
         .token(platform_config.token)
         .base_url(platform_config.base_url)
         .base_file_url(platform_config.base_file_url)
-        .request(request or AiohttpRequest(connection_pool_size=CONNECTION_POOL))
-        .get_updates_request(get_updates_request or AiohttpRequest(connection_pool_size=2))
-        .concurrent_updates(PerUserUpdateProcessor(CONCURRENT_UPDATES))
+        .request(request or make_request(transport, CONNECTION_POOL))
+        .get_updates_request(get_updates_request or make_request(transport, 2))
+        .concurrent_updates(PerUserUpdateProcessor(concurrent_updates) if concurrent_updates > 1 else False)
         .persistence(ConversationStatePersistence(services.repos.conversations, platform.name))
         .post_init(_register_commands)
     )

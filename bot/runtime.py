@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import CONCURRENT_UPDATES, build_application
 from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.notify import Notifier
@@ -28,6 +28,9 @@ class Runtime:
     config: Config
     clock: Clock
     poll_timeout: int = POLL_TIMEOUT
+    # Benchmarks compare against PTB's defaults: one update at a time, httpx.
+    concurrent_updates: int = CONCURRENT_UPDATES
+    transport: str = "aiohttp"
     db: Database | None = None
     services: Services | None = None
     applications: dict[str, Application] = field(default_factory=dict)
@@ -39,7 +42,10 @@ class Runtime:
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         notifier = Notifier(self.services)
         for platform_config in self.config.enabled_platforms:
-            self.applications[platform_config.name] = build_application(self.services, notifier, platform_config)
+            self.applications[platform_config.name] = build_application(
+                self.services, notifier, platform_config,
+                concurrent_updates=self.concurrent_updates, transport=self.transport,
+            )
 
     async def start(self, polling: bool = True) -> None:
         if self.db is None:
