@@ -50,6 +50,11 @@ class CitizenRepository:
         self.db = db
 
     async def get_or_create(self, platform: str, user_id: int, chat_id: int, now: dt.datetime) -> tuple[Citizen, bool]:
+        # Every update starts here: the common case is a plain read, no write lock.
+        async with self.db.read() as conn:
+            row = await _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
+        if row is not None and row["chat_id"] == chat_id:
+            return _citizen(row), False
         async with self.db.transaction() as conn:
             row = await _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
             if row is not None:
