@@ -51,12 +51,9 @@ def citizen_conversation() -> ConversationHandler:
     start_cmd = CommandHandler("start", start.on_start, filters=PRIVATE)
     cancel = [CommandHandler("cancel", start.on_cancel, filters=PRIVATE), _msg(CANCEL_LABEL, start.on_cancel)]
 
-    def preview(update, context):
-        return proposals.send_preview(update, context)
-
-    category_buttons = [
-        CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:cancel$"),
-    ]
+    preview = proposals.send_preview
+    # The category keyboard carries its own cancel button.
+    category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:cancel$")]
     return ConversationHandler(
         name="citizen",
         persistent=True,

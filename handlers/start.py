@@ -97,7 +97,9 @@ async def on_help(update: Update, context: Context):
 
 async def on_whoami(update: Update, context: Context) -> None:
     app = app_context(context)
-    await reply(update, context, texts.whoami(app.platform.persian_name, update.effective_user.id))
+    chat = update.effective_chat
+    group_id = chat.id if chat.type != "private" else None
+    await reply(update, context, texts.whoami(app.platform.persian_name, update.effective_user.id, group_id))
 
 
 async def on_cancel(update: Update, context: Context):

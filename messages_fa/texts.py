@@ -109,8 +109,11 @@ def help_text(m: Markup, votes: int, proposals: int) -> str:
     )
 
 
-def whoami(platform_name: str, user_id: int) -> str:
-    return f"شناسهٔ کاربری شما در {platform_name}: {fa_digits(user_id)}\n(برای فایل تنظیمات: {user_id})"
+def whoami(platform_name: str, user_id: int, group_id: int | None = None) -> str:
+    text = f"شناسهٔ کاربری شما در {platform_name}: {fa_digits(user_id)}\n(برای فایل تنظیمات: {user_id})"
+    if group_id is not None:
+        text += f"\nشناسهٔ این گروه: {fa_digits(group_id)}\n(برای staff_chat_id: {group_id})"
+    return text
 
 
 def error_try_again() -> str:
