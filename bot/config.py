@@ -15,12 +15,14 @@ from typing import Any
 
 import jdatetime
 
+from messages_fa.normalize import match_key
+
 TELEGRAM = "telegram"
 BALE = "bale"
 PLATFORMS = (TELEGRAM, BALE)
 EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$")
 
 
@@ -191,16 +193,17 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
         item_id = section.get("id", str, required=True)
         item_name = section.get("name", str, required=True).strip()
         section.finish()
-        if not _ID_RE.match(item_id):
+        if not _ID_RE.fullmatch(item_id):
             raise ConfigError(section.key("id"), f"{_show(item_id)} must be short lowercase ASCII (a-z, 0-9, - and _)")
         if item_id in ids:
             raise ConfigError(section.key("id"), f"{_show(item_id)} is used twice")
         if not item_name:
             raise ConfigError(section.key("name"), "is empty")
-        if item_name in names:
+        # «تجريش» and «تجریش» are one name to a resident typing it.
+        if match_key(item_name) in names:
             raise ConfigError(section.key("name"), f"{_show(item_name)} is used twice")
         ids.add(item_id)
-        names.add(item_name)
+        names.add(match_key(item_name))
         result.append(cls(item_id, item_name))
     return tuple(result)
 

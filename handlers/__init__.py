@@ -79,25 +79,28 @@ def citizen_conversation() -> ConversationHandler:
             S.PREVIEW: [
                 CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
                 _msg(BACK, proposals.ask_media),
+                # The media step's keyboard is still on screen: «ادامه» shows the preview again.
+                _msg(CONTINUE, preview),
                 _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
             ],
             S.EDIT: [
                 CallbackQueryHandler(proposals.on_edit_choice, pattern=r"^pe:(cat|title|desc|media|back)$"),
                 CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
-                _msg(BACK, preview),
+                _msg(BACK | CONTINUE, preview),
                 _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
             ],
             S.EDIT_CATEGORY: [
                 CallbackQueryHandler(proposals.on_category(preview), pattern=r"^c:"),
                 *category_buttons,
-                _msg(BACK, preview),
+                _msg(BACK | CONTINUE, preview),
                 _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
             ],
             S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview),
             S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview),
             S.EDIT_MEDIA: _media_step(preview, preview),
         },
-        fallbacks=[start_cmd, menu, *cancel],
+        # A neighbourhood button from an older message ends whatever step the citizen was in.
+        fallbacks=[start_cmd, menu, *cancel, CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:")],
     )
 
 

@@ -11,6 +11,7 @@ from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot import keyboards, render
+from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
 from handlers import states as S
 from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
@@ -84,7 +85,7 @@ def on_category(then):
             await answer(update, texts.button_expired(), alert=True)
             return None
         await answer(update)
-        await _close_inline(update, f"{render.category_name(app.services.config, category_id)} ✅")
+        await _close_inline(update, context, f"{render.category_name(app.services.config, category_id)} ✅")
         return await then(update, context)
     return handler
 
@@ -149,14 +150,14 @@ async def on_preview_action(update: Update, context: Context):
     if action == "pv:cancel":
         await answer(update)
         await app.services.proposals.discard(citizen)
-        await _close_inline(update, None)
+        await _close_inline(update, context, None)
         await show_menu(update, context, citizen, texts.proposal_cancelled())
         return END
     result = await app.services.proposals.submit(citizen)
     await answer(update)
     if result.gate is not Gate.OK:
         return await _gate_refused(update, context, result.gate)
-    await _close_inline(update, None)
+    await _close_inline(update, context, None)
     await show_menu(update, context, citizen, texts.proposal_submitted(app.platform.markup, result.proposal.code))
     # Staff cards go out after the citizen has the answer; a failure there is logged, not shown.
     context.application.create_task(app.notifier.post_staff_cards(result.proposal), update=update)
@@ -169,7 +170,7 @@ async def on_edit_choice(update: Update, context: Context):
     if choice == "back":
         await update.callback_query.edit_message_reply_markup(keyboards.preview())
         return S.PREVIEW
-    await _close_inline(update, None)
+    await _close_inline(update, context, None)
     if choice == "cat":
         return await ask_category(update, context, S.EDIT_CATEGORY)
     if choice == "title":
@@ -181,12 +182,16 @@ async def on_edit_choice(update: Update, context: Context):
     return S.EDIT
 
 
-async def _close_inline(update: Update, suffix: str | None) -> None:
+async def _close_inline(update: Update, context: Context, suffix: str | None) -> None:
     """Take the buttons off a message whose question has been answered (optionally noting the answer)."""
     query = update.callback_query
+    markup = app_context(context).platform.markup
     try:
         if suffix and query.message and query.message.text:
-            await query.edit_message_text(f"{query.message.text}\n\n{suffix}", reply_markup=None)
+            # Rebuild the message in the messenger's markup so its bold survives the edit.
+            original = query.message.text_html if markup.parse_mode == "HTML" else query.message.text
+            await query.edit_message_text(f"{original}\n\n{markup.esc(suffix)}", reply_markup=None,
+                                          parse_mode=markup.parse_mode)
         else:
             await query.edit_message_reply_markup(None)
     except BadRequest:

@@ -12,6 +12,8 @@ _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890
 # ZWNJ, ZWJ, LRM, RLM, and the bidi embedding/isolate controls.
 _INVISIBLE = re.compile("[\u200c\u200d\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
 _SPACES = re.compile(r"\s+")
+# Spaces, brackets and punctuation never distinguish two names: «دانشگاه (شهرک گل‌ها)».
+_NOT_WORD = re.compile(r"[\W_]+")
 # Only for comparing: «رأی» and «رای» are the same word to the person typing it.
 _HAMZA = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ؤ": "و", "ئ": "ی"})
 
@@ -26,11 +28,11 @@ def normalize_input(text: str) -> str:
 
 
 def match_key(text: str) -> str:
-    """A key for comparing names: no ZWNJ or direction marks and no spaces at all.
+    """A key for comparing names: no ZWNJ, direction marks, spaces or punctuation at all.
 
     «گلاب دره», «گلاب‌دره» and «گلابدره» are the same neighbourhood to a resident.
     """
-    return _SPACES.sub("", _INVISIBLE.sub("", normalize_input(text))).translate(_HAMZA).lower()
+    return _NOT_WORD.sub("", _INVISIBLE.sub("", normalize_input(text))).translate(_HAMZA).lower()
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")

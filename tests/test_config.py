@@ -346,9 +346,8 @@ def test_bad_timezone(root, tz):
     assert fault(root) == f'general.timezone: "{tz}" is not a known time zone'
 
 
-# BUG (bot/config.py, parse_config: `except (zoneinfo.ZoneInfoNotFoundError, ValueError)`):
-# a region name without a city, e.g. "Asia", is a folder of the tz database, and ZoneInfo raises
-# IsADirectoryError (an OSError) for it; that escapes as a traceback instead of the one line.
+# Regression: a region name without a city, e.g. "Asia", is a folder of the tz database and
+# ZoneInfo raises IsADirectoryError (an OSError) for it; that used to escape as a traceback.
 def test_bad_timezone_that_is_a_tz_folder(root):
     root["general"]["timezone"] = "Asia"
     assert fault(root) == 'general.timezone: "Asia" is not a known time zone'

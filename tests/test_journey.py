@@ -151,3 +151,22 @@ async def test_edit_from_preview_returns_to_preview(bot):
     citizen = await bot.services.repos.citizens.find("telegram", USER)
     [proposal] = await bot.services.proposals.mine(citizen)
     assert proposal.title == "زمین بازی کودکان در پارک" and proposal.photo_file_id and proposal.latitude == 35.80
+
+
+async def test_old_neighbourhood_button_pressed_mid_proposal_ends_the_flow(bot):
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    welcome = tg.last_with_buttons(USER)
+    await tg.send(USER, b.SEND_PROPOSAL)
+    await tg.press(USER, "ورزشی")
+    darband = next(d for label, d in tg.request.inline_buttons(welcome) if label == "دربند")
+    await tg.update(tg.updates.callback(USER, welcome, darband))
+    assert "دربند" in tg.last_text(USER)
+    await tg.send(USER, "متنی که عنوان نیست")  # no longer taken as a title
+    assert "متوجه نشدم" in tg.last_text(USER)
+
+
+async def test_full_name_without_brackets_matches(bot):
+    await bot.telegram.send(USER, "/start")
+    await bot.telegram.send(USER, "دانشگاه شهرک گلها")
+    assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id == "daneshgah"

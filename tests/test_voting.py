@@ -164,3 +164,10 @@ async def _all_proposals(bot):
         async with conn.execute("SELECT id FROM proposals ORDER BY id") as cur:
             ids = [r[0] for r in await cur.fetchall()]
     return [await bot.services.proposals.get(i) for i in ids]
+
+
+async def test_verified_voter_sharing_another_contact_is_told_already_verified(bot):
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    await bot.telegram.update(bot.telegram.updates.contact(VOTER, "+989350000000", contact_user_id=5))
+    assert "پیش‌تر تأیید شده" in bot.telegram.last_text(VOTER)

@@ -65,14 +65,14 @@ class CitizenService:
 
     async def verify_phone(self, citizen: Citizen, sender_user_id: int, contact_user_id: int | None,
                            phone_number: str) -> PhoneResult:
+        if citizen.verified:
+            return PhoneResult.ALREADY
         # A forwarded or typed-in contact card carries someone else's (or no) user id.
         if contact_user_id != sender_user_id:
             return PhoneResult.NOT_YOURS
         normalized = normalize_iranian_mobile(phone_number)
         if normalized is None:
             return PhoneResult.NOT_IRANIAN
-        if citizen.verified:
-            return PhoneResult.ALREADY
         digest = phone_hash(self.config.phone_hash_secret, normalized)
         if not await self.repos.citizens.set_phone_hash(citizen.id, digest, self.clock.now()):
             return PhoneResult.IN_USE
