@@ -4,7 +4,7 @@ Callback data formats (prefix: meaning):
   n:<neighbourhood id>        choose a neighbourhood
   c:<category id>             category of the proposal being written
   pv:ok | pv:edit | pv:cancel preview actions;  pe:cat|title|desc|media|back  field to edit
-  v:<proposal id>:<page>      vote / withdraw on the ballot page <page>
+  v:<proposal id>:<page>      vote on the ballot page <page>;  w:…  withdraw that vote
   p:<page>                    ballot page
   m:a:<proposal id> | m:r:<proposal id>   staff approve / reject
 """
@@ -84,7 +84,9 @@ def edit_fields() -> InlineKeyboardMarkup:
 def ballot(view: BallotView) -> InlineKeyboardMarkup:
     vote_buttons = [
         InlineKeyboardButton(
-            b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes), callback_data=f"v:{p.id}:{view.page}"
+            b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
+            # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
+            callback_data=f"{'w' if p.id in view.my_votes else 'v'}:{p.id}:{view.page}",
         )
         for p in view.proposals
     ]

@@ -127,7 +127,7 @@ def register(application: Application) -> None:
         _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
         _msg(filters.CONTACT, voting.on_contact),
         CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
-        CallbackQueryHandler(voting.on_vote_pressed, pattern=r"^v:"),
+        CallbackQueryHandler(voting.on_vote_pressed, pattern=r"^[vw]:"),
         CallbackQueryHandler(voting.on_page_pressed, pattern=r"^p:"),
         CallbackQueryHandler(start.on_unknown_button),
         _msg(~filters.COMMAND, start.on_unknown),

@@ -1,7 +1,10 @@
 """Small pieces every handler uses: who is this, how to reply, the main menu."""
 from __future__ import annotations
 
+import logging
+
 from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot import keyboards, render
@@ -11,6 +14,7 @@ from messages_fa import buttons as b
 from storage.models import Citizen
 
 Context = ContextTypes.DEFAULT_TYPE
+log = logging.getLogger(__name__)
 
 NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages are not new input
 PRIVATE = filters.ChatType.PRIVATE
@@ -71,5 +75,12 @@ def phase_is(app: AppContext, phase: Phase) -> bool:
 
 
 async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
-    """Every callback is answered exactly once (Bale keeps a spinner otherwise)."""
-    await update.callback_query.answer(text, show_alert=alert)
+    """Every callback is answered exactly once (Bale keeps a spinner otherwise).
+
+    Best effort: the answer only stops the spinner. When it fails, what was already committed
+    must still be reported and acted on, so the failure is logged and the handler goes on.
+    """
+    try:
+        await update.callback_query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__)

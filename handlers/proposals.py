@@ -7,7 +7,7 @@ returns to the preview instead of moving on.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import keyboards, render
@@ -154,13 +154,14 @@ async def on_preview_action(update: Update, context: Context):
         await show_menu(update, context, citizen, texts.proposal_cancelled())
         return END
     result = await app.services.proposals.submit(citizen)
+    if result.gate is Gate.OK:
+        # Committed: the staff cards go out whatever happens to the replies below.
+        context.application.create_task(app.notifier.post_staff_cards(result.proposal), update=update)
     await answer(update)
     if result.gate is not Gate.OK:
         return await _gate_refused(update, context, result.gate)
     await _close_inline(update, context, None)
     await show_menu(update, context, citizen, texts.proposal_submitted(app.platform.markup, result.proposal.code))
-    # Staff cards go out after the citizen has the answer; a failure there is logged, not shown.
-    context.application.create_task(app.notifier.post_staff_cards(result.proposal), update=update)
     return END
 
 
@@ -194,8 +195,8 @@ async def _close_inline(update: Update, context: Context, suffix: str | None) ->
                                           parse_mode=markup.parse_mode)
         else:
             await query.edit_message_reply_markup(None)
-    except BadRequest:
-        pass  # already edited, or too old to edit: nothing the citizen needs to know
+    except TelegramError:
+        pass  # already edited, too old, or the messenger hiccuped: cosmetic, the flow goes on
 
 
 async def back_to_menu(update: Update, context: Context):

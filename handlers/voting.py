@@ -13,7 +13,7 @@ from handlers import states as S
 from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import texts
 
-VOTE_DATA = re.compile(r"^v:(\d{1,12}):(\d{1,6})$")
+VOTE_DATA = re.compile(r"^([vw]):(\d{1,12}):(\d{1,6})$")
 PAGE_DATA = re.compile(r"^p:(\d{1,6})$")
 
 
@@ -80,8 +80,9 @@ async def on_vote_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    proposal_id, page = int(match[1]), int(match[2])
-    result = await app.services.voting.toggle(citizen, proposal_id)
+    proposal_id, page = int(match[2]), int(match[3])
+    voting = app.services.voting
+    result = await (voting.cast if match[1] == "v" else voting.withdraw)(citizen, proposal_id)
     if result.outcome is VoteOutcome.NOT_VERIFIED:
         await answer(update)
         await reply(update, context, texts.ask_phone(), keyboards.share_phone())

@@ -171,3 +171,37 @@ async def test_verified_voter_sharing_another_contact_is_told_already_verified(b
     await verify(bot)
     await bot.telegram.update(bot.telegram.updates.contact(VOTER, "+989350000000", contact_user_id=5))
     assert "پیش‌تر تأیید شده" in bot.telegram.last_text(VOTER)
+
+
+async def test_double_tap_on_vote_leaves_one_vote_and_withdraw_is_idempotent(bot):
+    await seed_approved(bot, count=1)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    ballot = tg.last_with_buttons(VOTER)
+    [(label, data)] = tg.request.inline_buttons(ballot)
+    assert data.startswith("v:")
+    await tg.update(tg.updates.callback(VOTER, ballot, data))
+    await tg.update(tg.updates.callback(VOTER, ballot, data))  # the same stale button again
+    citizen = await bot.services.repos.citizens.find("telegram", VOTER)
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 1
+    assert tg.alerts()[-1] == "رأی شما ثبت شد ✅ (۱ از ۳ رأی)"
+    withdraw = "w" + data[1:]
+    await tg.update(tg.updates.callback(VOTER, ballot, withdraw))
+    await tg.update(tg.updates.callback(VOTER, ballot, withdraw))
+    assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 0
+
+
+async def test_failed_callback_answer_does_not_lose_the_confirmation(bot):
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await tg.send(1001, b.SEND_PROPOSAL)
+    await tg.press(1001, "ورزشی")
+    await tg.send(1001, "زمین بازی")
+    await tg.send(1001, "یک زمین بازی برای کودکان محله ساخته شود.")
+    await tg.send(1001, b.CONTINUE)
+    tg.request.fail("answerCallbackQuery", 500, "Internal Server Error")
+    await tg.press(1001, b.CONFIRM)
+    await bot.settle()
+    assert "کد پیگیری" in tg.last_text(1001)
+    assert tg.last_with_buttons(STAFF_CHAT) is not None

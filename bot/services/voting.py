@@ -83,9 +83,7 @@ class VotingService:
             my_votes=data.my_votes, used=len(data.my_votes), limit=limit,
         )
 
-    async def toggle(self, citizen: Citizen, proposal_id: int) -> VoteResult:
-        """Vote for the proposal, or withdraw the vote if the citizen has one on it."""
-        limit = self.config.limits.votes_per_citizen
+    def _refusal(self, citizen: Citizen) -> VoteResult | None:
         gate = self.gate(citizen)
         if gate is BallotGate.NOT_OPEN:
             return VoteResult(VoteOutcome.NOT_OPEN)
@@ -93,10 +91,22 @@ class VotingService:
             return VoteResult(VoteOutcome.NOT_VERIFIED)
         if gate is BallotGate.NO_NEIGHBOURHOOD:
             return VoteResult(VoteOutcome.INELIGIBLE)
-        votes = self.repos.votes
-        if await votes.withdraw(citizen.id, proposal_id):
-            return VoteResult(VoteOutcome.WITHDRAWN, await votes.count_by_citizen(citizen.id), limit)
-        status = await votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
+        return None
+
+    async def cast(self, citizen: Citizen, proposal_id: int) -> VoteResult:
+        """Vote for the proposal. Idempotent: a double tap on «رأی» leaves one vote."""
+        if refusal := self._refusal(citizen):
+            return refusal
+        limit = self.config.limits.votes_per_citizen
+        status = await self.repos.votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
         outcome = {"voted": VoteOutcome.VOTED, "already": VoteOutcome.VOTED,
                    "limit": VoteOutcome.LIMIT, "ineligible": VoteOutcome.INELIGIBLE}[status]
-        return VoteResult(outcome, await votes.count_by_citizen(citizen.id), limit)
+        return VoteResult(outcome, await self.repos.votes.count_by_citizen(citizen.id), limit)
+
+    async def withdraw(self, citizen: Citizen, proposal_id: int) -> VoteResult:
+        """Take a vote back (until voting closes). Idempotent like cast()."""
+        if refusal := self._refusal(citizen):
+            return refusal
+        await self.repos.votes.withdraw(citizen.id, proposal_id)
+        limit = self.config.limits.votes_per_citizen
+        return VoteResult(VoteOutcome.WITHDRAWN, await self.repos.votes.count_by_citizen(citizen.id), limit)
