@@ -85,8 +85,10 @@ async def serve_forever(runtime: Runtime) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runtime.start()
     try:
+        # Inside the try: if the second messenger fails to start, the first is stopped and the
+        # database closed, or the process would linger with a live poller and no way out.
+        await runtime.start()
         await stop.wait()
     finally:
         log.info("stopping")

@@ -30,10 +30,15 @@ async def _decide(update: Update, context: Context, proposal_id: int, approve: b
         proposal_id, approve, reason,
     )
     if result.decision is Decision.DONE:
-        by = update.effective_user.full_name
-        await app.notifier.close_staff_cards(result.proposal, by)
-        await app.notifier.tell_author(result.proposal)
+        # Committed. Editing every card on both messengers and telling the author can take a
+        # while; the admin's answer must not wait for it.
+        context.application.create_task(_announce(app, result.proposal, update.effective_user.full_name), update=update)
     return result.decision
+
+
+async def _announce(app, proposal, by: str) -> None:
+    await app.notifier.close_staff_cards(proposal, by)
+    await app.notifier.tell_author(proposal)
 
 
 async def on_moderation_pressed(update: Update, context: Context):
@@ -57,7 +62,8 @@ async def on_moderation_pressed(update: Update, context: Context):
     await answer(update)
     context.user_data[PENDING_REJECTION] = proposal_id
     # Bots in groups see only replies to their own messages: ForceReply makes the reason one.
-    await reply(update, context, texts.ask_reject_reason(proposal.code), ForceReply(selective=True))
+    # Not selective: the pressing admin is neither mentioned nor the author of a replied message.
+    await reply(update, context, texts.ask_reject_reason(proposal.code), ForceReply())
     return S.REJECT_REASON
 
 
@@ -69,7 +75,7 @@ async def on_reject_reason(update: Update, context: Context):
         return END
     if len(update.message.text) > MAX_REASON:
         context.user_data[PENDING_REJECTION] = proposal_id
-        await reply(update, context, texts.reason_too_long(MAX_REASON), ForceReply(selective=True))
+        await reply(update, context, texts.reason_too_long(MAX_REASON), ForceReply())
         return None
     decision = await _decide(update, context, proposal_id, False, update.message.text)
     await reply(update, context, _decision_text(decision))

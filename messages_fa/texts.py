@@ -174,11 +174,11 @@ def ask_media() -> str:
 
 
 def photo_saved() -> str:
-    return f"عکس دریافت شد ✅ می‌توانید مکان را هم بفرستید، یا «{b.CONTINUE}» را بزنید."
+    return f"عکس دریافت شد ✅ برای رفتن به پیش‌نمایش «{b.CONTINUE}» را بزنید (عکس تازه جای قبلی را می‌گیرد)."
 
 
 def location_saved() -> str:
-    return f"مکان ثبت شد ✅ می‌توانید عکس هم بفرستید، یا «{b.CONTINUE}» را بزنید."
+    return f"مکان ثبت شد ✅ برای رفتن به پیش‌نمایش «{b.CONTINUE}» را بزنید (مکان تازه جای قبلی را می‌گیرد)."
 
 
 def media_expected() -> str:

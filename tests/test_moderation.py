@@ -35,6 +35,7 @@ async def test_approve_tells_author_and_closes_every_card(bot):
     tg = bot.telegram
     await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:a:{proposal.id}"))
     assert (await bot.services.proposals.get(proposal.id)).status == "approved"
+    await bot.settle()
     assert "تأیید شد" in tg.last_text(USER)
     assert tg.last_with_buttons(STAFF_CHAT) is None  # buttons gone from the card
     assert bot.bale.last_with_buttons(BALE_ADMIN) is None
@@ -51,6 +52,7 @@ async def test_reject_asks_reason_and_author_hears_it(bot):
     await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:r:{proposal.id}"))
     assert "دلیل رد" in tg.last_text(STAFF_CHAT)
     await tg.send(TELEGRAM_ADMIN, "این محل در حریم رودخانه است.", chat_id=STAFF_CHAT)
+    await bot.settle()
     stored = await bot.services.proposals.get(proposal.id)
     assert stored.status == "rejected" and stored.reject_reason == "این محل در حریم رودخانه است."
     assert "حریم رودخانه" in tg.last_text(USER)
@@ -88,6 +90,7 @@ async def test_two_admins_at_once_only_one_decision(bot):
         tg.update(tg.updates.callback(TELEGRAM_ADMIN, card, f"m:a:{proposal.id}")),
         bot.bale.update(bot.bale.updates.callback(BALE_ADMIN, bot.bale.last_with_buttons(BALE_ADMIN), f"m:a:{proposal.id}")),
     )
+    await bot.settle()
     outcomes = tg.alerts()[-1:] + bot.bale.alerts()[-1:]
     assert sorted(outcomes) == sorted(["ثبت شد.", "این پیشنهاد پیش‌تر بررسی شده است."])
     told = [m for m in tg.request.messages(USER) if "تأیید شد" in (m["text"] or "")]
