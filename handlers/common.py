@@ -41,10 +41,15 @@ CONTINUE = _Recognised({b.CONTINUE}, "continue")
 FREE_TEXT = filters.TEXT & ~filters.COMMAND & ~MAIN_MENU & ~BACK & ~CANCEL_LABEL & ~CONTINUE
 
 
-async def enter(update: Update, context: Context) -> tuple[AppContext, Citizen]:
+async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[AppContext, Citizen]:
+    """The app and the citizen behind this update. PTB makes one context per update, so the
+    citizen is read once and kept there; pass fresh=True after changing them."""
     app = app_context(context)
-    user = update.effective_user
-    citizen, _ = await app.services.citizens.enter(app.platform.name, user.id, update.effective_chat.id)
+    citizen = getattr(context, "_citizen", None)
+    if citizen is None or fresh:
+        user = update.effective_user
+        citizen, _ = await app.services.citizens.enter(app.platform.name, user.id, update.effective_chat.id)
+        context._citizen = citizen
     return app, citizen
 
 

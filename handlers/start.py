@@ -1,6 +1,8 @@
 """/start, the neighbourhood, the main menu and the small commands."""
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
@@ -55,10 +57,12 @@ async def _choose(update: Update, context: Context, neighbourhood_id: str):
         else:
             await show_menu(update, context, citizen, locked)
         return END
+    _, citizen = await enter(update, context, fresh=True)
+    confirm = show_menu(update, context, citizen, texts.neighbourhood_set(app.platform.markup, name))
     if update.callback_query:
-        await answer(update)
-    _, citizen = await enter(update, context)
-    await show_menu(update, context, citizen, texts.neighbourhood_set(app.platform.markup, name))
+        await asyncio.gather(answer(update), confirm)
+    else:
+        await confirm
     return END
 
 
@@ -116,7 +120,7 @@ async def on_remind_me(update: Update, context: Context):
         await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
         return END
     stored = await app.services.citizens.remind_me(citizen)
-    _, citizen = await enter(update, context)
+    _, citizen = await enter(update, context, fresh=True)
     await show_menu(update, context, citizen, texts.remind_me_saved(opens) if stored else texts.remind_me_already(opens))
     return END
 

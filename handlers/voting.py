@@ -1,6 +1,7 @@
 """The ballot: phone verification, pages of proposals, vote and withdraw — edited in place."""
 from __future__ import annotations
 
+import asyncio
 import re
 
 from telegram import Update
@@ -66,7 +67,7 @@ async def on_contact(update: Update, context: Context):
     if result in refusals:
         await reply(update, context, refusals[result](), keyboards.share_phone())
         return None
-    _, citizen = await enter(update, context)
+    _, citizen = await enter(update, context, fresh=True)
     done = texts.phone_verified() if result is PhoneResult.VERIFIED else texts.phone_already_verified()
     await show_menu(update, context, citizen, done)
     if app.services.voting.gate(citizen) is BallotGate.OK:
@@ -96,8 +97,9 @@ async def on_vote_pressed(update: Update, context: Context) -> None:
         await answer(update, alerts[result.outcome](), alert=True)
         return
     toast = (texts.vote_recorded if result.outcome is VoteOutcome.VOTED else texts.vote_withdrawn)(result.used, result.limit)
-    await answer(update, toast)
-    await _edit_ballot(update, context, page)
+    # The toast and the edited ballot are independent calls: in parallel, the citizen waits one
+    # round trip instead of two.
+    await asyncio.gather(answer(update, toast), _edit_ballot(update, context, page))
 
 
 async def on_page_pressed(update: Update, context: Context) -> None:
@@ -110,5 +112,4 @@ async def on_page_pressed(update: Update, context: Context) -> None:
     if gate is not BallotGate.OK:
         await answer(update, texts.voting_closed_alert() if gate is BallotGate.NOT_OPEN else texts.button_expired(), alert=True)
         return
-    await answer(update)
-    await _edit_ballot(update, context, int(match[1]))
+    await asyncio.gather(answer(update), _edit_ballot(update, context, int(match[1])))

@@ -1,11 +1,14 @@
-"""Repositories: the only place that writes SQL. Parameters are always bound, never formatted."""
+"""Repositories: the only place that writes SQL. Parameters are always bound, never formatted.
+
+Each public method runs one synchronous function on the database thread (see storage/db.py);
+methods that change data run it inside one transaction.
+"""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import fields
-from typing import Any, Callable, Iterable
-
-import aiosqlite
+from typing import Any, Callable
 
 from storage.db import Database
 from storage.models import APPROVED, PENDING, REJECTED, BallotPage, Citizen, Draft, Proposal, StaffCard
@@ -19,7 +22,9 @@ def _dt(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
-def _citizen(row: aiosqlite.Row) -> Citizen:
+def _citizen(row: sqlite3.Row | None) -> Citizen | None:
+    if row is None:
+        return None
     return Citizen(
         id=row["id"], platform=row["platform"], user_id=row["user_id"], chat_id=row["chat_id"],
         neighbourhood_id=row["neighbourhood_id"], verified=row["phone_hash"] is not None,
@@ -28,21 +33,23 @@ def _citizen(row: aiosqlite.Row) -> Citizen:
     )
 
 
-def _proposal(row: aiosqlite.Row) -> Proposal:
-    data = {f.name: row[f.name] for f in fields(Proposal)}
-    for key in ("created_at", "decided_at"):
-        data[key] = _dt(data[key])
+_PROPOSAL_FIELDS = [f.name for f in fields(Proposal)]
+
+
+def _proposal(row: sqlite3.Row | None) -> Proposal | None:
+    if row is None:
+        return None
+    data = {name: row[name] for name in _PROPOSAL_FIELDS}
+    data["created_at"], data["decided_at"] = _dt(data["created_at"]), _dt(data["decided_at"])
     return Proposal(**data)
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return await cur.fetchone()
+def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, tuple(params)) as cur:
-        return list(await cur.fetchall())
+def _count(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> int:
+    return conn.execute(sql, params).fetchone()[0]
 
 
 class CitizenRepository:
@@ -50,57 +57,62 @@ class CitizenRepository:
         self.db = db
 
     async def get_or_create(self, platform: str, user_id: int, chat_id: int, now: dt.datetime) -> tuple[Citizen, bool]:
-        # Every update starts here: the common case is a plain read, no write lock.
-        async with self.db.read() as conn:
-            row = await _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
+        # Every update starts here: the common case is a plain read, no write transaction.
+        row = await self.db.read(_one, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
         if row is not None and row["chat_id"] == chat_id:
             return _citizen(row), False
-        async with self.db.transaction() as conn:
-            row = await _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
-            if row is not None:
-                if row["chat_id"] != chat_id:
-                    await conn.execute("UPDATE citizens SET chat_id = ? WHERE id = ?", (chat_id, row["id"]))
-                return _citizen(row), False
-            cur = await conn.execute(
-                "INSERT INTO citizens (platform, user_id, chat_id, created_at) VALUES (?, ?, ?, ?)",
-                (platform, user_id, chat_id, _ts(now)),
-            )
-            row = await _one(conn, "SELECT * FROM citizens WHERE id = ?", (cur.lastrowid,))
-            return _citizen(row), True
+        return await self.db.write(self._get_or_create, platform, user_id, chat_id, _ts(now))
+
+    @staticmethod
+    def _get_or_create(conn: sqlite3.Connection, platform: str, user_id: int, chat_id: int, now: str):
+        row = _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
+        if row is not None:
+            conn.execute("UPDATE citizens SET chat_id = ? WHERE id = ?", (chat_id, row["id"]))
+            return _citizen(_one(conn, "SELECT * FROM citizens WHERE id = ?", (row["id"],))), False
+        cur = conn.execute(
+            "INSERT INTO citizens (platform, user_id, chat_id, created_at) VALUES (?, ?, ?, ?)",
+            (platform, user_id, chat_id, now),
+        )
+        return _citizen(_one(conn, "SELECT * FROM citizens WHERE id = ?", (cur.lastrowid,))), True
 
     async def find(self, platform: str, user_id: int) -> Citizen | None:
-        async with self.db.read() as conn:
-            row = await _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
-        return None if row is None else _citizen(row)
+        return _citizen(await self.db.read(
+            _one, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id)))
 
     async def get(self, citizen_id: int) -> Citizen | None:
-        async with self.db.read() as conn:
-            row = await _one(conn, "SELECT * FROM citizens WHERE id = ?", (citizen_id,))
-        return None if row is None else _citizen(row)
+        return _citizen(await self.db.read(_one, "SELECT * FROM citizens WHERE id = ?", (citizen_id,)))
 
     async def set_neighbourhood(self, citizen_id: int, neighbourhood_id: str) -> bool:
         """False when the citizen has voted: the lock is checked in the same statement."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+        def update(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
                 "UPDATE citizens SET neighbourhood_id = ? WHERE id = ? AND first_vote_at IS NULL",
                 (neighbourhood_id, citizen_id),
             )
             return cur.rowcount == 1
+        return await self.db.write(update)
 
     async def set_remind_me(self, citizen_id: int, value: bool) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE citizens SET remind_me = ? WHERE id = ?", (int(value), citizen_id))
+        await self.db.write(lambda conn: conn.execute(
+            "UPDATE citizens SET remind_me = ? WHERE id = ?", (int(value), citizen_id)))
 
     async def set_phone_hash(self, citizen_id: int, phone_hash: str, now: dt.datetime) -> bool:
         """False when another citizen (any platform) already holds this number."""
-        async with self.db.transaction() as conn:
-            owner = await _one(conn, "SELECT id FROM citizens WHERE phone_hash = ?", (phone_hash,))
+        def update(conn: sqlite3.Connection) -> bool:
+            owner = _one(conn, "SELECT id FROM citizens WHERE phone_hash = ?", (phone_hash,))
             if owner is not None:
                 return owner["id"] == citizen_id
-            await conn.execute(
-                "UPDATE citizens SET phone_hash = ?, verified_at = ? WHERE id = ?", (phone_hash, _ts(now), citizen_id)
-            )
+            conn.execute("UPDATE citizens SET phone_hash = ?, verified_at = ? WHERE id = ?",
+                         (phone_hash, _ts(now), citizen_id))
             return True
+        return await self.db.write(update)
+
+
+_DRAFT_FIELDS = [f.name for f in fields(Draft)]
+
+
+def _draft(row: sqlite3.Row | None) -> Draft | None:
+    return None if row is None else Draft(**{name: row[name] for name in _DRAFT_FIELDS})
 
 
 class DraftRepository:
@@ -108,33 +120,33 @@ class DraftRepository:
         self.db = db
 
     async def get(self, citizen_id: int) -> Draft | None:
-        async with self.db.read() as conn:
-            row = await _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,))
-        if row is None:
-            return None
-        return Draft(**{f.name: row[f.name] for f in fields(Draft)})
+        return _draft(await self.db.read(_one, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,)))
 
     async def update(self, citizen_id: int, now: dt.datetime, **values: Any) -> Draft:
-        allowed = {f.name for f in fields(Draft)} - {"citizen_id"}
-        unknown = set(values) - allowed
+        unknown = set(values) - set(_DRAFT_FIELDS[1:])
         if unknown:
             raise ValueError(f"unknown draft fields {unknown}")
         # Column names come from the dataclass, never from input; values are bound.
-        columns = ", ".join(values)
-        placeholders = ", ".join("?" for _ in values)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in [*values, "updated_at"])
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"INSERT INTO drafts (citizen_id, {columns}{', ' if values else ''}updated_at) "
-                f"VALUES (?, {placeholders}{', ' if values else ''}?) "
-                f"ON CONFLICT (citizen_id) DO UPDATE SET {updates}",
-                (citizen_id, *values.values(), _ts(now)),
-            )
-        return await self.get(citizen_id)
+        columns = [*values, "updated_at"]
+        sql = (
+            f"INSERT INTO drafts (citizen_id, {', '.join(columns)}) VALUES (?, {', '.join('?' for _ in columns)}) "
+            f"ON CONFLICT (citizen_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns)}"
+        )
+
+        def upsert(conn: sqlite3.Connection) -> Draft:
+            conn.execute(sql, (citizen_id, *values.values(), _ts(now)))
+            return _draft(_one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,)))
+        return await self.db.write(upsert)
+
+    async def start(self, citizen_id: int, now: dt.datetime) -> None:
+        """A fresh, empty draft (an abandoned one is discarded)."""
+        def reset(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
+            conn.execute("INSERT INTO drafts (citizen_id, updated_at) VALUES (?, ?)", (citizen_id, _ts(now)))
+        await self.db.write(reset)
 
     async def delete(self, citizen_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
+        await self.db.write(lambda conn: conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,)))
 
 
 class ProposalRepository:
@@ -142,11 +154,8 @@ class ProposalRepository:
         self.db = db
 
     async def count_active_by_citizen(self, citizen_id: int) -> int:
-        async with self.db.read() as conn:
-            row = await _one(
-                conn, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?", (citizen_id, REJECTED)
-            )
-        return row[0]
+        return await self.db.read(
+            _count, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?", (citizen_id, REJECTED))
 
     async def submit_draft(self, citizen_id: int, neighbourhood_id: str, platform: str,
                            new_code: Callable[[], str], limit: int, now: dt.datetime) -> Proposal | None:
@@ -154,36 +163,33 @@ class ProposalRepository:
 
         Returns None when the limit is reached. Raises LookupError without a complete draft.
         """
-        async with self.db.transaction() as conn:
-            draft = await _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,))
+        def submit(conn: sqlite3.Connection) -> Proposal | None:
+            draft = _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,))
             if draft is None or not (draft["category_id"] and draft["title"] and draft["description"]):
                 raise LookupError("no complete draft")
-            count = await _one(
-                conn, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?", (citizen_id, REJECTED)
-            )
-            if count[0] >= limit:
+            active = _count(conn, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?",
+                            (citizen_id, REJECTED))
+            if active >= limit:
                 return None
             code = new_code()
-            while await _one(conn, "SELECT 1 FROM proposals WHERE code = ?", (code,)):
+            while _one(conn, "SELECT 1 FROM proposals WHERE code = ?", (code,)):
                 code = new_code()
-            cur = await conn.execute(
+            cur = conn.execute(
                 "INSERT INTO proposals (code, citizen_id, platform, neighbourhood_id, category_id, title, description,"
                 " photo_file_id, latitude, longitude, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (code, citizen_id, platform, neighbourhood_id, draft["category_id"], draft["title"],
                  draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now)),
             )
-            await conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
-            row = await _one(conn, "SELECT * FROM proposals WHERE id = ?", (cur.lastrowid,))
-            return _proposal(row)
+            conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
+            return _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (cur.lastrowid,)))
+        return await self.db.write(submit)
 
     async def get(self, proposal_id: int) -> Proposal | None:
-        async with self.db.read() as conn:
-            row = await _one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,))
-        return None if row is None else _proposal(row)
+        return _proposal(await self.db.read(_one, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
 
     async def by_citizen(self, citizen_id: int) -> list[Proposal]:
-        async with self.db.read() as conn:
-            rows = await _all(conn, "SELECT * FROM proposals WHERE citizen_id = ? ORDER BY id", (citizen_id,))
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM proposals WHERE citizen_id = ? ORDER BY id", (citizen_id,)).fetchall())
         return [_proposal(r) for r in rows]
 
     async def decide(self, proposal_id: int, status: str, decided_by: str, now: dt.datetime,
@@ -191,27 +197,26 @@ class ProposalRepository:
         """Moves a pending proposal to approved/rejected; None if someone decided it already."""
         if status not in (APPROVED, REJECTED):
             raise ValueError(status)
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
+
+        def decide(conn: sqlite3.Connection) -> Proposal | None:
+            cur = conn.execute(
                 "UPDATE proposals SET status = ?, reject_reason = ?, decided_at = ?, decided_by = ? "
                 "WHERE id = ? AND status = ?",
                 (status, reason, _ts(now), decided_by, proposal_id, PENDING),
             )
             if cur.rowcount != 1:
                 return None
-            row = await _one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,))
-            return _proposal(row)
+            return _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
+        return await self.db.write(decide)
 
     async def add_staff_card(self, card: StaffCard) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT OR REPLACE INTO staff_cards (proposal_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
-                (card.proposal_id, card.platform, card.chat_id, card.message_id),
-            )
+        await self.db.write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO staff_cards (proposal_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            (card.proposal_id, card.platform, card.chat_id, card.message_id)))
 
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
-        async with self.db.read() as conn:
-            rows = await _all(conn, "SELECT * FROM staff_cards WHERE proposal_id = ?", (proposal_id,))
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM staff_cards WHERE proposal_id = ?", (proposal_id,)).fetchall())
         return [StaffCard(r["proposal_id"], r["platform"], r["chat_id"], r["message_id"]) for r in rows]
 
 
@@ -219,65 +224,63 @@ class VoteRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def ballot_page(self, citizen_id: int, neighbourhood_id: str, offset: int, size: int) -> BallotPage:
-        async with self.db.read() as conn:
-            total = (await _one(
-                conn, "SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND status = ?",
-                (neighbourhood_id, APPROVED),
-            ))[0]
-            rows = await _all(
-                conn, "SELECT * FROM proposals WHERE neighbourhood_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
+    async def ballot_page(self, citizen_id: int, neighbourhood_id: str, offset: int, size: int,
+                          with_counts: bool) -> BallotPage:
+        def page(conn: sqlite3.Connection) -> BallotPage:
+            total = _count(conn, "SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND status = ?",
+                           (neighbourhood_id, APPROVED))
+            rows = conn.execute(
+                "SELECT * FROM proposals WHERE neighbourhood_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
                 (neighbourhood_id, APPROVED, size, offset),
-            )
-            ids = [r["id"] for r in rows]
-            marks = ", ".join("?" for _ in ids) or "NULL"
-            counts = await _all(
-                conn, f"SELECT proposal_id, count(*) FROM votes WHERE proposal_id IN ({marks}) GROUP BY proposal_id", ids
-            )
-            mine = await _all(conn, "SELECT proposal_id FROM votes WHERE citizen_id = ?", (citizen_id,))
-        return BallotPage(
-            proposals=[_proposal(r) for r in rows],
-            vote_counts={r[0]: r[1] for r in counts},
-            my_votes={r[0] for r in mine},
-            total=total,
-        )
+            ).fetchall()
+            counts = {}
+            if with_counts and rows:
+                ids = tuple(r["id"] for r in rows)
+                marks = ", ".join("?" for _ in ids)
+                counts = dict(conn.execute(
+                    f"SELECT proposal_id, count(*) FROM votes WHERE proposal_id IN ({marks}) GROUP BY proposal_id", ids
+                ).fetchall())
+            mine = {r[0] for r in conn.execute("SELECT proposal_id FROM votes WHERE citizen_id = ?", (citizen_id,))}
+            return BallotPage(proposals=[_proposal(r) for r in rows], vote_counts=counts, my_votes=mine, total=total)
+        return await self.db.read(page)
 
     async def count_by_citizen(self, citizen_id: int) -> int:
-        async with self.db.read() as conn:
-            return (await _one(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,)))[0]
+        return await self.db.read(_count, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
 
     async def cast(self, citizen_id: int, proposal_id: int, neighbourhood_id: str, limit: int,
-                   now: dt.datetime) -> str:
+                   now: dt.datetime) -> tuple[str, int]:
         """One transaction: proposal eligible, not voted yet, under the limit, then insert.
 
-        Returns "voted", "already", "limit" or "ineligible".
+        Returns ("voted" | "already" | "limit" | "ineligible", the citizen's vote count after).
         """
-        async with self.db.transaction() as conn:
-            eligible = await _one(
-                conn, "SELECT 1 FROM proposals WHERE id = ? AND neighbourhood_id = ? AND status = ?",
-                (proposal_id, neighbourhood_id, APPROVED),
-            )
+        def cast(conn: sqlite3.Connection) -> tuple[str, int]:
+            def used() -> int:
+                return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
+            eligible = _one(conn, "SELECT 1 FROM proposals WHERE id = ? AND neighbourhood_id = ? AND status = ?",
+                            (proposal_id, neighbourhood_id, APPROVED))
             if eligible is None:
-                return "ineligible"
-            if await _one(conn, "SELECT 1 FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id)):
-                return "already"
+                return "ineligible", used()
+            if _one(conn, "SELECT 1 FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id)):
+                return "already", used()
             # The limit is part of the INSERT itself, so no interleaving can exceed it.
-            cur = await conn.execute(
+            cur = conn.execute(
                 "INSERT INTO votes (citizen_id, proposal_id, created_at) SELECT ?, ?, ? "
                 "WHERE (SELECT count(*) FROM votes WHERE citizen_id = ?) < ?",
                 (citizen_id, proposal_id, _ts(now), citizen_id, limit),
             )
             if cur.rowcount != 1:
-                return "limit"
-            await conn.execute(
-                "UPDATE citizens SET first_vote_at = ? WHERE id = ? AND first_vote_at IS NULL", (_ts(now), citizen_id)
-            )
-            return "voted"
+                return "limit", used()
+            conn.execute("UPDATE citizens SET first_vote_at = ? WHERE id = ? AND first_vote_at IS NULL",
+                         (_ts(now), citizen_id))
+            return "voted", used()
+        return await self.db.write(cast)
 
-    async def withdraw(self, citizen_id: int, proposal_id: int) -> bool:
-        async with self.db.transaction() as conn:
-            cur = await conn.execute("DELETE FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id))
-            return cur.rowcount == 1
+    async def withdraw(self, citizen_id: int, proposal_id: int) -> int:
+        """Removes the vote if there is one; returns the citizen's vote count after."""
+        def withdraw(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id))
+            return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
+        return await self.db.write(withdraw)
 
 
 class ConversationRepository:
@@ -287,20 +290,21 @@ class ConversationRepository:
         self.db = db
 
     async def load(self, name: str) -> dict[str, str]:
-        async with self.db.read() as conn:
-            rows = await _all(conn, "SELECT key, state FROM conversations WHERE name = ?", (name,))
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT key, state FROM conversations WHERE name = ?", (name,)).fetchall())
         return {r["key"]: r["state"] for r in rows}
 
     async def save(self, name: str, key: str, state: str | None) -> None:
-        async with self.db.transaction() as conn:
+        def save(conn: sqlite3.Connection) -> None:
             if state is None:
-                await conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))
+                conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))
             else:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO conversations (name, key, state) VALUES (?, ?, ?) "
                     "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
                     (name, key, state),
                 )
+        await self.db.write(save)
 
 
 class Repositories:

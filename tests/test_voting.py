@@ -102,9 +102,8 @@ async def test_one_phone_backs_one_voter_across_messengers(bot):
     await bot.bale.press(VOTER, "تجریش")
     await verify(bot, user=VOTER, phone="۰۹۱۲۱۲۳۴۵۶۷", messenger=bot.bale)
     assert "قبلاً با حساب دیگری" in bot.bale.last_text(VOTER)
-    async with bot.db.read() as conn:
-        async with conn.execute("SELECT phone_hash FROM citizens WHERE phone_hash IS NOT NULL") as cur:
-            rows = await cur.fetchall()
+    rows = await bot.db.read(lambda conn: conn.execute(
+        "SELECT phone_hash FROM citizens WHERE phone_hash IS NOT NULL").fetchall())
     assert len(rows) == 1 and "9121234567" not in rows[0][0]
 
 
@@ -160,9 +159,7 @@ async def test_pending_and_rejected_proposals_are_not_on_the_ballot(bot):
 
 
 async def _all_proposals(bot):
-    async with bot.db.read() as conn:
-        async with conn.execute("SELECT id FROM proposals ORDER BY id") as cur:
-            ids = [r[0] for r in await cur.fetchall()]
+    ids = [r[0] for r in await bot.db.read(lambda conn: conn.execute("SELECT id FROM proposals ORDER BY id").fetchall())]
     return [await bot.services.proposals.get(i) for i in ids]
 
 

@@ -79,8 +79,7 @@ class ProposalService:
     async def start(self, citizen: Citizen) -> Gate:
         gate = await self.gate(citizen)
         if gate is Gate.OK:
-            await self.repos.drafts.delete(citizen.id)
-            await self.repos.drafts.update(citizen.id, self.clock.now())
+            await self.repos.drafts.start(citizen.id, self.clock.now())
         return gate
 
     async def draft(self, citizen: Citizen) -> Draft | None:

@@ -71,15 +71,17 @@ class VotingService:
         """The page of the citizen's own neighbourhood's approved proposals (call after gate)."""
         limit = self.config.limits.votes_per_citizen
         page = max(page, 0)
-        data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE)
+        with_counts = self.config.limits.show_vote_counts
+        data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE, with_counts)
         pages = max(1, -(-data.total // PAGE_SIZE))
         if page >= pages:
             # A stale "next" button after proposals changed: show the last page instead.
             page = pages - 1
-            data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE)
+            data = await self.repos.votes.ballot_page(
+                citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE, with_counts)
         return BallotView(
             page=page, pages=pages, proposals=data.proposals,
-            vote_counts=data.vote_counts if self.config.limits.show_vote_counts else None,
+            vote_counts=data.vote_counts if with_counts else None,
             my_votes=data.my_votes, used=len(data.my_votes), limit=limit,
         )
 
@@ -98,15 +100,14 @@ class VotingService:
         if refusal := self._refusal(citizen):
             return refusal
         limit = self.config.limits.votes_per_citizen
-        status = await self.repos.votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
+        status, used = await self.repos.votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
         outcome = {"voted": VoteOutcome.VOTED, "already": VoteOutcome.VOTED,
                    "limit": VoteOutcome.LIMIT, "ineligible": VoteOutcome.INELIGIBLE}[status]
-        return VoteResult(outcome, await self.repos.votes.count_by_citizen(citizen.id), limit)
+        return VoteResult(outcome, used, limit)
 
     async def withdraw(self, citizen: Citizen, proposal_id: int) -> VoteResult:
         """Take a vote back (until voting closes). Idempotent like cast()."""
         if refusal := self._refusal(citizen):
             return refusal
-        await self.repos.votes.withdraw(citizen.id, proposal_id)
-        limit = self.config.limits.votes_per_citizen
-        return VoteResult(VoteOutcome.WITHDRAWN, await self.repos.votes.count_by_citizen(citizen.id), limit)
+        used = await self.repos.votes.withdraw(citizen.id, proposal_id)
+        return VoteResult(VoteOutcome.WITHDRAWN, used, self.config.limits.votes_per_citizen)
