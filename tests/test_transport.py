@@ -262,3 +262,17 @@ async def test_aiohttp_errors_quoting_the_url_are_redacted():
     rendered = "".join(traceback.format_exception(info.value))
     assert "aiohttp.NonHttpUrlClientError" in rendered
     assert TOKEN not in rendered
+
+
+def test_environment_proxy_is_honoured_per_host_like_httpx(monkeypatch):
+    from bot.transport import AiohttpRequest
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    for name in ("https_proxy", "no_proxy", "ALL_PROXY", "all_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    request = AiohttpRequest()
+    assert request._proxy_for("https://api.telegram.org/bot1:x/getMe") == "http://proxy.example:3128"
+    assert request._proxy_for("http://127.0.0.1:8081/bot1:x/getMe") is None
+    assert AiohttpRequest(trust_env=False)._proxy_for("https://api.telegram.org/bot1:x/getMe") is None
+    assert AiohttpRequest(proxy="http://explicit:1")._proxy_for("https://tapi.bale.ai/bot1:x/getMe") == "http://explicit:1"

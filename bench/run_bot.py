@@ -1,0 +1,256 @@
+"""The bot as its own process, for the benchmark: the driver measures this process alone.
+
+    python -m bench.run_bot --api http://127.0.0.1:PORT --db PATH [--concurrency 256] [--transport aiohttp]
+
+Builds the config from config.example.toml (Telegram token and base_url pointed at the loopback
+server, Bale off), starts ``Runtime`` with a ShiftedClock an hour into the voting phase, prints
+``ready`` on stdout once polling, and stops gracefully on SIGTERM/SIGINT.
+
+With ``BENCH_PROFILE=FILE`` in the environment the event-loop thread runs under cProfile and the
+stats are dumped to FILE at exit (``python -m pstats FILE``); aiosqlite's worker thread is not
+profiled. With ``BENCH_DB_PROBE=FILE`` the calls of ``Database.read``/``Database.write`` are
+counted and timed per update, and aiosqlite's thread round trips counted (from ``ready`` on),
+written to FILE as JSON at exit — an investigation aid that patches storage.db, aiosqlite and
+PTB's Application.process_update inside this process only.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bench.common import bench_config, voting_moment
+from bot.app import CONCURRENT_UPDATES
+from bot.clock import ShiftedClock
+from bot.runtime import Runtime
+
+
+class _DbProbe:
+    """Counts and times storage.db.Database.read/write per update (investigation aid).
+
+    Per call: the time the caller awaited it, split into the wait for aiosqlite's thread (queued
+    behind other operations), the function running there, and the hop back until the event loop
+    resumes the caller (event-loop lag: the loop is busy with other updates). Calls are
+    attributed to the update being processed through a context variable set around
+    Application.process_update (tasks a handler starts inherit it); calls outside any update —
+    the persistence flush every second — are counted as background. aiosqlite thread round trips
+    (Connection._execute) are counted too: with one hop per repository operation they should equal
+    the read/write calls.
+    """
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.round_trips = 0
+        self.calls = {"read": 0, "write": 0}
+        self.background_calls = 0
+        self.await_s = 0.0  # caller-side time in read/write, all calls
+        self.exec_s = 0.0  # time functions ran on aiosqlite's thread, all round trips
+        self.queue_s = 0.0  # from _execute to the thread starting the function (queued behind others)
+        self.resume_s = 0.0  # from the function's end to the caller running again (event-loop lag)
+        self.first = self.last = None
+        self.by_kind: dict[str, list[int]] = {}  # kind -> [updates, calls, writes]
+        self.per_update_calls: list[int] = []
+        self.per_update_wait: list[float] = []
+        self.per_update_exec: list[float] = []
+        self.per_update_wall: list[float] = []
+        self.by_function: dict[str, int] = {}
+
+    @staticmethod
+    def kind(update) -> str:
+        """Which journey step an update is, cheaply."""
+        query = getattr(update, "callback_query", None)
+        if query is not None:
+            return "callback:" + (query.data or "").split(":", 1)[0]
+        message = getattr(update, "message", None)
+        if message is None:
+            return "other"
+        if message.contact is not None:
+            return "message:contact"
+        text = message.text or ""
+        return "message:" + (text.split()[0] if text.startswith("/") else "text")
+
+    def install(self) -> None:
+        import contextvars
+
+        import aiosqlite.core
+        import storage.db
+        from telegram.ext import Application
+
+        probe = self
+        current: contextvars.ContextVar = contextvars.ContextVar("bench_db_update", default=None)
+        in_write: contextvars.ContextVar = contextvars.ContextVar("bench_db_in_write", default=False)
+        Database = storage.db.Database
+        original_read, original_write = Database.read, Database.write
+
+        async def measure(op: str, fn, call):
+            if not probe.armed:
+                return await call(fn)
+            t0 = time.perf_counter()
+            try:
+                return await call(fn)
+            finally:
+                t1 = time.perf_counter()
+                probe.first = probe.first or t0
+                probe.last = t1
+                probe.calls[op] += 1
+                probe.await_s += t1 - t0
+                name = f"{op}:{getattr(fn, '__qualname__', repr(fn))}"
+                probe.by_function[name] = probe.by_function.get(name, 0) + 1
+                stats = current.get()
+                if stats is None:
+                    probe.background_calls += 1
+                else:
+                    stats[0] += 1
+                    stats[1] += op == "write"
+                    stats[2] += t1 - t0
+
+        async def read(db, fn, *args):
+            if in_write.get():  # write() runs its transaction through read(): counted once, as a write
+                return await original_read(db, fn, *args)
+            return await measure("read", fn, lambda f: original_read(db, f, *args))
+
+        async def write(db, fn, *args):
+            async def call(f):
+                token = in_write.set(True)
+                try:
+                    return await original_write(db, f, *args)
+                finally:
+                    in_write.reset(token)
+            return await measure("write", fn, call)
+
+        Database.read, Database.write = read, write
+
+        original_process = Application.process_update
+
+        async def process_update(app, update):
+            if not probe.armed:
+                return await original_process(app, update)
+            stats = [0, 0, 0.0, 0.0]  # calls, writes, awaited s, on-thread s
+            token = current.set(stats)
+            t0 = time.perf_counter()
+            try:
+                return await original_process(app, update)
+            finally:
+                current.reset(token)
+                probe.per_update_calls.append(stats[0])
+                probe.per_update_wait.append(stats[2])
+                probe.per_update_exec.append(stats[3])
+                probe.per_update_wall.append(time.perf_counter() - t0)
+                row = probe.by_kind.setdefault(probe.kind(update), [0, 0, 0])
+                row[0] += 1
+                row[1] += stats[0]
+                row[2] += stats[1]
+
+        Application.process_update = process_update
+        original_execute = aiosqlite.core.Connection._execute
+
+        async def execute(conn, fn, *args, **kwargs):
+            if not probe.armed:
+                return await original_execute(conn, fn, *args, **kwargs)
+            probe.round_trips += 1
+            stats = current.get()
+            called = time.perf_counter()
+            ended = []
+
+            def timed(*a, **kw):  # runs on aiosqlite's thread; only that one thread adds here
+                t0 = time.perf_counter()
+                probe.queue_s += t0 - called
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    t1 = time.perf_counter()
+                    ended.append(t1)
+                    probe.exec_s += t1 - t0
+                    if stats is not None:
+                        stats[3] += t1 - t0
+
+            try:
+                return await original_execute(conn, timed, *args, **kwargs)
+            finally:
+                if ended:
+                    probe.resume_s += time.perf_counter() - ended[0]
+
+        aiosqlite.core.Connection._execute = execute
+
+    def dump(self, path: str) -> None:
+        import json
+
+        span = (self.last - self.first) if self.first and self.last else 0.0
+        Path(path).write_text(json.dumps({
+            "updates": len(self.per_update_calls), "calls": self.calls, "background_calls": self.background_calls,
+            "round_trips": self.round_trips, "await_s": self.await_s, "exec_s": self.exec_s,
+            "queue_s": self.queue_s, "resume_s": self.resume_s, "span_s": span,
+            "by_kind": self.by_kind, "per_update_calls": self.per_update_calls,
+            "per_update_wait_s": self.per_update_wait,
+            "per_update_exec_s": self.per_update_exec, "per_update_wall_s": self.per_update_wall,
+            "by_function": dict(sorted(self.by_function.items(), key=lambda kv: -kv[1])),
+        }))
+
+
+PROBE = _DbProbe()
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.run_bot", description=__doc__.splitlines()[0])
+    ap.add_argument("--api", required=True, help="loopback server URL, e.g. http://127.0.0.1:8081")
+    ap.add_argument("--db", required=True, type=Path, help="SQLite file (seeded beforehand)")
+    ap.add_argument("--concurrency", type=int, default=CONCURRENT_UPDATES,
+                    help="concurrent updates; 1 is PTB's one-at-a-time processing")
+    ap.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
+    ap.add_argument("--poll-timeout", type=int, default=25)
+    ap.add_argument("--log-level", default="WARNING")
+    return ap.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    config = bench_config(args.api, args.db)
+    runtime = Runtime(config, ShiftedClock(voting_moment(config)), poll_timeout=args.poll_timeout,
+                      concurrent_updates=args.concurrency, transport=args.transport)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await runtime.start()
+        PROBE.armed = True
+        print("ready", flush=True)  # the driver waits for this line
+        await stop.wait()
+        PROBE.armed = False  # shutdown is not part of the measurement
+    finally:
+        await runtime.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    probe_path = os.environ.get("BENCH_DB_PROBE")
+    profile_path = os.environ.get("BENCH_PROFILE")
+    if probe_path:
+        PROBE.install()
+    profiler = None
+    if profile_path:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    try:
+        asyncio.run(_serve(args))
+    finally:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
+        if probe_path:
+            PROBE.dump(probe_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
