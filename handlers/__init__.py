@@ -12,7 +12,7 @@ from handlers import moderation, proposals, start, voting
 from handlers import states as S
 from handlers.common import BACK, CANCEL_LABEL, CONTINUE, FREE_TEXT, MAIN_MENU, NEW_MESSAGE, PRIVATE
 from handlers.errors import on_error
-from handlers.proposals import DESCRIPTION_WORD, TITLE_WORD
+from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 
 # Our conversations mix message and callback steps on purpose and are keyed per chat and user;
 # PTB warns that callbacks are then not tracked per message, which is what we want.

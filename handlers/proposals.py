@@ -18,7 +18,6 @@ from handlers.common import Context, answer, current_phase_line, enter, reply, s
 from messages_fa import texts
 
 END = ConversationHandler.END
-TITLE_WORD, DESCRIPTION_WORD = "عنوان", "شرح پیشنهاد"
 
 
 async def _gate_refused(update: Update, context: Context, gate: Gate):
@@ -205,9 +204,3 @@ async def back_to_menu(update: Update, context: Context):
     await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
     return END
 
-
-__all__ = [
-    "start_proposal", "ask_category", "ask_title", "ask_description", "ask_media", "send_preview",
-    "on_category", "on_text_step", "expect_text", "on_photo", "on_location", "on_media_other",
-    "on_press_buttons", "on_preview_action", "on_edit_choice", "back_to_menu", "TITLE_WORD", "DESCRIPTION_WORD",
-]

@@ -126,6 +126,9 @@ def text_expected(what: str) -> str:
 
 # --- sending a proposal -------------------------------------------------------------------------
 
+TITLE_WORD = "عنوان"
+DESCRIPTION_WORD = "شرح پیشنهاد"
+
 def proposals_not_open(phase_line: str) -> str:
     return f"اکنون امکان ثبت پیشنهاد نیست. {phase_line}"
 
