@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
+from telegram.request import BaseRequest
 
-from bot.app import CONCURRENT_UPDATES, build_application
+from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
 from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.notify import Notifier
@@ -34,6 +35,7 @@ class Runtime:
     db: Database | None = None
     services: Services | None = None
     applications: dict[str, Application] = field(default_factory=dict)
+    _requests: list[BaseRequest] = field(default_factory=list)
 
     async def open(self) -> None:
         """Database and applications, without fetching updates (tests drive process_update)."""
@@ -42,9 +44,14 @@ class Runtime:
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         notifier = Notifier(self.services)
         for platform_config in self.config.enabled_platforms:
+            # Kept here so stop() can close them even when initialize() failed half-way (PTB's
+            # shutdown() skips an application that never finished initializing).
+            request = make_request(self.transport, CONNECTION_POOL)
+            poll_request = make_request(self.transport, 2)
+            self._requests += [request, poll_request]
             self.applications[platform_config.name] = build_application(
-                self.services, notifier, platform_config,
-                concurrent_updates=self.concurrent_updates, transport=self.transport,
+                self.services, notifier, platform_config, request=request, get_updates_request=poll_request,
+                concurrent_updates=self.concurrent_updates,
             )
 
     async def start(self, polling: bool = True) -> None:
@@ -75,6 +82,9 @@ class Runtime:
                 await application.stop()
             await application.shutdown()
         self.applications.clear()
+        for request in self._requests:
+            await request.shutdown()
+        self._requests.clear()
         if self.db is not None:
             await self.db.close()
             self.db = None

@@ -211,19 +211,10 @@ async def test_commands_registered_in_persian_on_both_messengers(e2e, caplog):
 
 
 async def test_bale_without_set_my_commands_still_starts_and_answers(tmp_path, caplog):
-    """Bale may answer setMyCommands with 404. The loopback server's fault rules cannot do this:
-    their kinds are 429/403/500/502/timeout/drop (no 404) and a rule matches a method and chat,
-    never a token. So this wraps the server's state for the Bale token only."""
+    """Bale may answer setMyCommands with 404: a fault rule for the Bale token only."""
     caplog.set_level(logging.INFO)
     async with Harness(tmp_path) as harness:
-        real_api = harness.state.api
-
-        def api(token, method, params):
-            if token == TOKENS[BALE] and method == "setMyCommands":
-                raise ApiError(404, "Not Found")
-            return real_api(token, method, params)
-
-        harness.state.api = api
+        harness.state.add_fault("setMyCommands", "404", token=TOKENS[BALE])
         await harness.start()
         [failed] = harness.state.calls(TOKENS[BALE], "setMyCommands")
         assert failed["status"] == 404

@@ -339,6 +339,31 @@ async def test_fault_answers(api, http):
     assert [c["status"] for c in st.calls(TOKEN, "sendMessage", chat_id=USER)][:2] == [429, 200]
 
 
+async def test_fault_scoped_to_one_token_and_404_kind(api, http):
+    """Bale answers a method it lacks with 404: a "404" rule for one bot token only."""
+    other = "777:OTHER-TOKEN"
+    cmds = [{"command": "start", "description": "Begin"}]
+    rule = api.state.add_fault("setMyCommands", "404", token=TOKEN)
+    assert (rule["token"], rule["kind"]) == (TOKEN, "404")
+    status, body = await bot_call(http, api, "setMyCommands", commands=cmds)
+    assert (status, body) == (404, {"ok": False, "error_code": 404, "description": "Not Found"})
+    assert await ok(http, api, "setMyCommands", token=other, commands=cmds) is True
+    assert api.state.commands(TOKEN) == [] and api.state.commands(other) == cmds
+    [failed] = api.state.calls(TOKEN, "setMyCommands")
+    assert (failed["status"], failed["fault"]) == (404, "404")
+    assert api.state.pick_fault("setMyCommands", None, other) is None
+    assert api.state.pick_fault("setMyCommands", None, TOKEN).kind == "404"
+
+    async with LocalApiClient(api.url) as client:  # the same over the control API
+        await client.clear_faults()
+        await client.add_fault("getMe", "404", token=other)
+        assert [(f["method"], f["token"]) for f in await client.faults()] == [("getMe", other)]
+        assert (await client.bot_api(other, "getMe"))["error_code"] == 404
+        assert (await client.bot_api(TOKEN, "getMe"))["ok"] is True
+        with pytest.raises(ControlError, match="unknown fault kind"):
+            await client.add_fault("getMe", "418")
+
+
 async def test_fault_rate_is_seeded():
     def pattern(seed):
         st = LocalApiState(seed=seed)

@@ -6,7 +6,8 @@ drives simulated users over HTTP when the server lives in another process
 """
 
 from .client import LocalApiClient
+from .errors import ApiError, ControlError
 from .server import LocalBotApi, make_app
-from .state import ApiError, ControlError, LocalApiState
+from .state import LocalApiState
 
 __all__ = ["ApiError", "ControlError", "LocalApiClient", "LocalApiState", "LocalBotApi", "make_app"]

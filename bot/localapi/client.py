@@ -7,15 +7,16 @@ can switch between in-process and over-the-wire use.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
 
-from .state import DEFAULT_LOCATION, ControlError, wait_new_messages, wait_snapshots
+from .errors import ControlError
+from .users import DEFAULT_LOCATION
+from .waiting import ChatWaits
 
 
-class LocalApiClient:
+class LocalApiClient(ChatWaits):
     def __init__(self, base_url: str, session: aiohttp.ClientSession | None = None):
         self.base_url = base_url.rstrip("/")
         self._session = session
@@ -159,9 +160,9 @@ class LocalApiClient:
 
     async def add_fault(self, method: str | None = None, kind: str = "500", rate: float = 1.0,
                         count: int | None = None, retry_after: int = 1, chat_id: int | None = None,
-                        perform: bool = False) -> dict:
+                        perform: bool = False, token: str | None = None) -> dict:
         return await self.call("add_fault", method=method, kind=kind, rate=rate, count=count,
-                               retry_after=retry_after, chat_id=chat_id, perform=perform)
+                               retry_after=retry_after, chat_id=chat_id, perform=perform, token=token)
 
     async def set_faults(self, rules: list[dict]) -> list[dict]:
         return await self.call("set_faults", rules=rules)
@@ -187,17 +188,3 @@ class LocalApiClient:
         """Long-poll until a bot call newer than after_call touches the chat."""
         return await self.call("wait", _wait=timeout, token=token, chat_id=chat_id,
                                after_call=after_call, timeout=timeout)
-
-    async def wait_for(self, token: str, chat_id: int,
-                       predicate: Callable[[list[dict]], Any] | None = None,
-                       timeout: float = 5.0) -> list[dict]:
-        """Same contract as LocalApiState.wait_for (predicate runs client-side)."""
-        snap = await self.watch(token, chat_id, -1, 0)
-        return await wait_snapshots(lambda after, t: self.watch(token, chat_id, after, t),
-                                    snap, predicate, timeout, f"chat {chat_id}")
-
-    async def wait_for_messages(self, token: str, chat_id: int, count: int = 1,
-                                timeout: float = 5.0) -> list[dict]:
-        snap = await self.watch(token, chat_id, -1, 0)
-        return await wait_new_messages(lambda after, t: self.watch(token, chat_id, after, t),
-                                       snap, count, timeout, chat_id)

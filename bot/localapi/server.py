@@ -1,6 +1,6 @@
 """aiohttp front end of the loopback Bot API: HTTP parsing, latency, faults.
 
-All semantics live in ``state.py``; this module only adapts HTTP to it, so the
+All semantics live in ``state.py`` and its parts; this module only adapts HTTP to it, so the
 same behaviour is reachable in-process (tests) and over the wire (benchmark).
 """
 
@@ -14,16 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .state import ApiError, ControlError, FaultRule, LocalApiState, Upload, coerce_params
+from .errors import ApiError, ControlError
+from .faults import FaultRule
+from .params import Upload, coerce_params
+from .state import LocalApiState
 
 STATE = web.AppKey("state", LocalApiState)
 _log = logging.getLogger(__name__)
-
-_FAULT_ANSWERS = {
-    "403": (403, "Forbidden: bot was blocked by the user"),
-    "500": (500, "Internal Server Error"),
-    "502": (502, "Bad Gateway"),
-}
 
 
 def _reply(payload: dict, status: int = 200) -> web.Response:
@@ -83,27 +80,21 @@ async def _inject(request: web.Request, state: LocalApiState, token: str, method
         # so aiohttp writes nothing and logs nothing.
         await asyncio.sleep(1)
         return 0, web.Response(status=500)
-    if rule.kind == "429":
-        retry = rule.retry_after
-        return 429, _reply({"ok": False, "error_code": 429,
-                            "description": f"Too Many Requests: retry after {retry}",
-                            "parameters": {"retry_after": retry}}, 429)
-    code, description = _FAULT_ANSWERS[rule.kind]
-    return code, _reply({"ok": False, "error_code": code, "description": description}, code)
+    code, payload = rule.answer()
+    return code, _reply(payload, code)
 
 
 async def _bot_api(request: web.Request) -> web.Response:
     state = request.app[STATE]
     token, raw_method = request.match_info["token"], request.match_info["method"]
     method = state.method_name(raw_method)
-    state.in_flight += 1
-    state.max_in_flight = max(state.max_in_flight, state.in_flight)
+    state.call_log.begin()
     status, fault, params = 0, None, {}
     try:
         params = await _read_params(request)
         if method is None:
             raise ApiError(404, "Not Found")
-        rule = state.pick_fault(method, params.get("chat_id"))
+        rule = state.pick_fault(method, params.get("chat_id"), token)
         if rule is not None:
             fault = rule.kind
             await _latency(state)
@@ -127,7 +118,7 @@ async def _bot_api(request: web.Request) -> web.Response:
         return _reply({"ok": False, "error_code": 500, "description": f"Internal Server Error: {err!r}"}, 500)
     finally:
         # Runs on cancellation too (client gone): logged with status 0.
-        state.in_flight -= 1
+        state.call_log.end()
         state.record(token, method or raw_method, params, status, fault)
 
 

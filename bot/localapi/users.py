@@ -1,0 +1,187 @@
+"""What simulated users do: write, press buttons, share contacts, locations, photos, block the bot.
+
+Each action stores the user's message (or callback query) in the chat and
+queues the Update the bot will receive on its next getUpdates.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from typing import Any
+
+from .errors import ControlError
+from .files import FAKE_JPEG, FileStore
+from .model import Bot, Chat, Msg, World
+from .validate import button_text, inline_buttons, tg_len
+
+DEFAULT_LOCATION = (35.8027, 51.4347)  # Tajrish, District 1
+
+
+class UserActions(World):
+    """The simulated users' side of LocalApiState (which provides files and call_seq)."""
+
+    files: FileStore
+    call_seq: int
+
+    def block(self, token: str, chat_id: int) -> bool:
+        """The user blocks the bot: every call aimed at the chat answers 403."""
+        self.bot(token).blocked.add(int(chat_id))
+        return True
+
+    def unblock(self, token: str, chat_id: int) -> bool:
+        self.bot(token).blocked.discard(int(chat_id))
+        return True
+
+    def _user_chat(self, bot: Bot, user_id: int, chat_id: int | None) -> Chat:
+        user_id = int(user_id)
+        if user_id <= 0:
+            raise ControlError("user ids are positive")
+        self.user(user_id)
+        if chat_id is None or int(chat_id) == user_id:
+            bot.blocked.discard(user_id)  # writing to a bot unblocks it
+            return self.chat(bot, user_id, create=True)
+        if int(chat_id) > 0:
+            raise ControlError("a user can post only in their own private chat or in a group")
+        return self.chat(bot, int(chat_id), create=True)
+
+    def _user_post(self, token: str, user_id: int, chat_id: int | None, content: dict) -> dict:
+        bot = self.bot(token)
+        chat = self._user_chat(bot, user_id, chat_id)
+        msg = self.store(chat, self.user(user_id), False, content)
+        uid = self.push(bot, "message", msg.data)
+        return {"update_id": uid, "message_id": msg.data["message_id"], "chat_id": chat.info["id"],
+                "seq": self.call_seq}
+
+    def send_text(self, token: str, user_id: int, text: str, chat_id: int | None = None) -> dict:
+        content: dict[str, Any] = {"text": text}
+        # Telegram marks a leading command; PTB's CommandHandler relies on it.
+        if m := re.match(r"/[A-Za-z0-9_]{1,64}(@[A-Za-z0-9_]+)?", text):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": tg_len(m.group())}]
+        return self._user_post(token, user_id, chat_id, content)
+
+    def send_contact(self, token: str, user_id: int, phone_number: str | None = None,
+                     contact_user_id: int | None = -1, first_name: str | None = None,
+                     chat_id: int | None = None) -> dict:
+        """contact_user_id defaults to the sender (a "share my contact" button);
+        pass None for a contact that is not a Telegram user."""
+        user = self.user(user_id)
+        if contact_user_id == -1:
+            contact_user_id = user["id"]
+        own = contact_user_id == user["id"]
+        phone = phone_number or (self.phones.get(user["id"], f"98912{user['id'] % 10**7:07d}") if own else None)
+        if not phone:
+            raise ControlError("phone_number is required for someone else's contact")
+        contact = {"phone_number": phone,
+                   "first_name": first_name or (user["first_name"] if own else "Contact")}
+        if own and "last_name" in user:
+            contact["last_name"] = user["last_name"]
+        if contact_user_id is not None:
+            contact["user_id"] = int(contact_user_id)
+        return self._user_post(token, user_id, chat_id, {"contact": contact})
+
+    def send_location(self, token: str, user_id: int, latitude: float = DEFAULT_LOCATION[0],
+                      longitude: float = DEFAULT_LOCATION[1], chat_id: int | None = None) -> dict:
+        loc = {"latitude": float(latitude), "longitude": float(longitude)}
+        return self._user_post(token, user_id, chat_id, {"location": loc})
+
+    def send_photo(self, token: str, user_id: int, caption: str | None = None,
+                   chat_id: int | None = None, content: bytes | str | None = None) -> dict:
+        data = content.encode() if isinstance(content, str) else (content or FAKE_JPEG)
+        sizes = self.files.photo_sizes(self.files.new("photo", data))
+        post: dict[str, Any] = {"photo": sizes}
+        if caption:
+            post["caption"] = caption
+        return {**self._user_post(token, user_id, chat_id, post), "file_id": sizes[-1]["file_id"]}
+
+    def send_sticker(self, token: str, user_id: int, emoji: str = "👍", chat_id: int | None = None) -> dict:
+        rec = self.files.new("sticker", b"RIFF\x00\x00\x00\x00WEBP")
+        sticker = {"file_id": rec.file_id, "file_unique_id": rec.unique_id, "type": "regular",
+                   "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": emoji}
+        return self._user_post(token, user_id, chat_id, {"sticker": sticker})
+
+    def send_document(self, token: str, user_id: int, file_name: str = "document.pdf",
+                      content: bytes | str | None = None, mime_type: str = "application/pdf",
+                      caption: str | None = None, chat_id: int | None = None) -> dict:
+        data = content.encode() if isinstance(content, str) else (content or b"%PDF-1.4\n%%EOF\n")
+        rec = self.files.new("document", data, file_name)
+        doc = {"file_id": rec.file_id, "file_unique_id": rec.unique_id, "file_name": file_name,
+               "mime_type": mime_type, "file_size": len(data)}
+        post: dict[str, Any] = {"document": doc}
+        if caption:
+            post["caption"] = caption
+        return {**self._user_post(token, user_id, chat_id, post), "file_id": rec.file_id}
+
+    def forward(self, token: str, user_id: int, text: str, from_user_id: int | None = None,
+                sender_name: str = "Hidden User", chat_id: int | None = None) -> dict:
+        """A text the user forwards from someone else (forward_origin set)."""
+        date = int(time.time()) - 60
+        origin = ({"type": "user", "sender_user": self.user(from_user_id), "date": date}
+                  if from_user_id is not None
+                  else {"type": "hidden_user", "sender_user_name": sender_name, "date": date})
+        return self._user_post(token, user_id, chat_id, {"text": text, "forward_origin": origin})
+
+    def press(self, token: str, user_id: int, message_id: int, data: str,
+              chat_id: int | None = None, forge: bool = False) -> dict:
+        """Press an inline button; data must be on the message's current keyboard
+        unless forge=True (to test the bot's handling of stale/forged data)."""
+        bot = self.bot(token)
+        chat = self._user_chat(bot, user_id, chat_id)
+        msg = chat.msgs.get(int(message_id))
+        if msg is None or msg.deleted or not msg.from_bot:
+            raise ControlError(f"no bot message {message_id} in chat {chat.info['id']}")
+        offered = [b.get("callback_data") for b in inline_buttons(msg.data.get("reply_markup"))]
+        if not forge and data not in offered:
+            raise ControlError(f"callback_data {data!r} is not on message {message_id}; offered: {offered}")
+        cq_id = str(bot.user["id"] * 1000 + self.next_seq())
+        bot.callbacks[cq_id] = {"chat_id": chat.info["id"], "message_id": msg.data["message_id"],
+                                "user_id": int(user_id), "data": data, "answer": None}
+        query = {"id": cq_id, "from": self.user(user_id), "message": dict(msg.data),
+                 "chat_instance": str(zlib.crc32(f"{token}/{chat.info['id']}".encode())), "data": data}
+        uid = self.push(bot, "callback_query", query)
+        return {"update_id": uid, "message_id": msg.data["message_id"], "chat_id": chat.info["id"],
+                "callback_query_id": cq_id, "seq": self.call_seq}
+
+    def press_button(self, token: str, user_id: int, label: str, chat_id: int | None = None,
+                     message_id: int | None = None) -> dict:
+        """Tap a button by its label, the way a person would.
+
+        Looks at the latest bot message with an inline keyboard (or message_id),
+        then the current reply keyboard, then older inline keyboards.
+        """
+        bot = self.bot(token)
+        chat = self._user_chat(bot, user_id, chat_id)
+        inline = [chat.msgs[mid] for mid in reversed(chat.bot_ids)
+                  if not chat.msgs[mid].deleted and inline_buttons(chat.msgs[mid].data.get("reply_markup"))]
+        if message_id is not None:
+            inline = [m for m in inline if m.data["message_id"] == int(message_id)]
+        reply_rows = (chat.reply_keyboard or {}).get("keyboard", [])
+        for msg in inline[:1]:
+            if (r := self._press_inline(token, user_id, chat, msg, label)) is not None:
+                return r
+        for button in (b for row in reply_rows for b in row):
+            if button_text(button) == label:
+                if isinstance(button, dict) and button.get("request_contact"):
+                    return self.send_contact(token, user_id, chat_id=chat_id)
+                if isinstance(button, dict) and button.get("request_location"):
+                    return self.send_location(token, user_id, chat_id=chat_id)
+                return self.send_text(token, user_id, label, chat_id=chat_id)
+        for msg in inline[1:]:
+            if (r := self._press_inline(token, user_id, chat, msg, label)) is not None:
+                return r
+        offered = [b["text"] for m in inline for b in inline_buttons(m.data["reply_markup"])]
+        offered += [button_text(b) for row in reply_rows for b in row]
+        raise ControlError(f"no button {label!r} in chat {chat.info['id']}; visible: {offered}")
+
+    def _press_inline(self, token: str, user_id: int, chat: Chat, msg: Msg, label: str) -> dict | None:
+        for button in inline_buttons(msg.data.get("reply_markup")):
+            if button.get("text") != label:
+                continue
+            mid = msg.data["message_id"]
+            if "callback_data" in button:
+                return self.press(token, user_id, mid, button["callback_data"], chat_id=chat.info["id"])
+            if "url" in button:  # a client just opens the link; the bot sees nothing
+                return {"url": button["url"], "message_id": mid, "update_id": None}
+            raise ControlError(f"button {label!r} is not a callback or URL button: {button}")
+        return None
