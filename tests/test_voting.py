@@ -202,3 +202,22 @@ async def test_failed_callback_answer_does_not_lose_the_confirmation(bot):
     await bot.settle()
     assert "کد پیگیری" in tg.last_text(1001)
     assert tg.last_with_buttons(STAFF_CHAT) is not None
+
+
+async def test_ballot_pages_edit_in_place_and_keep_the_page_after_a_vote(bot):
+    await seed_approved(bot, count=7)
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await verify(bot)
+    first = tg.last_with_buttons(VOTER)
+    assert "صفحهٔ ۱ از ۲" in first["text"]
+    assert [label for label, _ in tg.buttons(VOTER)][-1] == b.NEXT_PAGE
+    await tg.press(VOTER, b.NEXT_PAGE)
+    page_two = tg.request.last(VOTER)
+    assert page_two["message_id"] == first["message_id"] and "صفحهٔ ۲ از ۲" in page_two["text"]
+    labels = [label for label, _ in tg.buttons(VOTER)]
+    assert labels == [b.vote_button(fa_digits(6), False), b.vote_button(fa_digits(7), False), b.PREVIOUS_PAGE]
+    await tg.press(VOTER, b.vote_button(fa_digits(7), False))
+    assert "صفحهٔ ۲ از ۲" in tg.request.last(VOTER)["text"] and "۱ از ۳ رأی" in tg.request.last(VOTER)["text"]
+    await tg.press_data(VOTER, "p:99")  # a stale page beyond the end shows the last page
+    assert "صفحهٔ ۲ از ۲" in tg.request.last(VOTER)["text"]
