@@ -6,6 +6,7 @@ the key and what is wrong with it, e.g. ``campaign.voting_opens: "1405/13/01" is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 import tomllib
 import zoneinfo
@@ -235,10 +236,11 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     names = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes")
     moments = [parse_jalali(campaign.key(n), campaign.get(n, str, required=True), tz) for n in names]
     campaign.finish()
-    for (earlier, a), (later, b) in zip(zip(names, moments), list(zip(names, moments))[1:]):
+    for (earlier, a), (later, b) in itertools.pairwise(zip(names, moments, strict=True)):
         if b < a:
             raise ConfigError(campaign.key(later), f"is before {campaign.key(earlier)}: the phases overlap")
         if b == a and later != "voting_opens":
+            # Review between proposals and voting may be skipped; no other phase may be empty.
             raise ConfigError(campaign.key(later), f"is the same moment as {campaign.key(earlier)}: the phase would be empty")
 
     limits_section = _Section(root.get("limits", {}), "limits")

@@ -7,8 +7,13 @@ Callback data formats (prefix: meaning):
   v:<proposal id>:<page>      vote on the ballot page <page>;  w:…  withdraw that vote
   p:<page>                    ballot page
   m:a:<proposal id> | m:r:<proposal id>   staff approve / reject
+
+Keyboards that depend only on the config and the phase are built once (@cache): PTB objects
+are immutable, and building the 27-button keyboard for every /start costs measurable CPU.
 """
 from __future__ import annotations
+
+from functools import cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
@@ -23,11 +28,13 @@ def _rows(items: list, width: int) -> list[list]:
     return [items[i:i + width] for i in range(0, len(items), width)]
 
 
-def neighbourhoods(items: tuple[Neighbourhood, ...] | list[Neighbourhood]) -> InlineKeyboardMarkup:
+@cache
+def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
     # Three a row keeps the 27 names readable on a narrow phone.
     return InlineKeyboardMarkup(_rows([InlineKeyboardButton(n.name, callback_data=f"n:{n.id}") for n in items], 3))
 
 
+@cache
 def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: bool) -> ReplyKeyboardMarkup:
     """The menu follows the phase: only what makes sense now."""
     rows: list[list[str]] = []
@@ -42,12 +49,14 @@ def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: b
     return ReplyKeyboardMarkup([r for r in rows if r], resize_keyboard=True, is_persistent=True)
 
 
+@cache
 def flow(*extra: str) -> ReplyKeyboardMarkup:
     """Reply keyboard inside a flow: optional extra buttons, then back and cancel."""
     rows = [[label] for label in extra] + [[b.BACK, b.CANCEL]]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True)
 
 
+@cache
 def media_step() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(b.SHARE_LOCATION, request_location=True)], [b.CONTINUE], [b.BACK, b.CANCEL]],
@@ -55,17 +64,20 @@ def media_step() -> ReplyKeyboardMarkup:
     )
 
 
+@cache
 def share_phone() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         [[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]], resize_keyboard=True, one_time_keyboard=True
     )
 
 
+@cache
 def categories(items: tuple[Category, ...]) -> InlineKeyboardMarkup:
     rows = _rows([InlineKeyboardButton(c.name, callback_data=f"c:{c.id}") for c in items], 2)
     return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data="pv:cancel")]])
 
 
+@cache
 def preview() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
         [InlineKeyboardButton(b.CONFIRM, callback_data="pv:ok")],
@@ -73,6 +85,7 @@ def preview() -> InlineKeyboardMarkup:
     ])
 
 
+@cache
 def edit_fields() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
         [InlineKeyboardButton(b.EDIT_CATEGORY, callback_data="pe:cat"), InlineKeyboardButton(b.EDIT_TITLE, callback_data="pe:title")],

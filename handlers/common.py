@@ -89,3 +89,9 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
         await update.callback_query.answer(text, show_alert=alert)
     except TelegramError as exc:
         log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__)
+
+
+async def offer_neighbourhoods(update: Update, context: Context, text: str) -> Message:
+    """The question with the full 27-name keyboard (the citizen may also type a name)."""
+    app = app_context(context)
+    return await reply(update, context, text, keyboards.neighbourhoods(app.services.config.neighbourhoods))

@@ -14,7 +14,7 @@ from bot import keyboards, render
 from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
 from handlers import states as S
-from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import texts
 
 END = ConversationHandler.END
@@ -23,7 +23,7 @@ END = ConversationHandler.END
 async def _gate_refused(update: Update, context: Context, gate: Gate):
     app, citizen = await enter(update, context)
     if gate is Gate.NO_NEIGHBOURHOOD:
-        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD
     text = {
         Gate.NOT_OPEN: lambda: texts.proposals_not_open(current_phase_line(app)),

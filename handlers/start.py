@@ -12,7 +12,7 @@ from bot.campaign import Phase
 from bot.context import app_context
 from bot.services.citizens import ChooseResult
 from handlers import states as S
-from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -24,8 +24,7 @@ async def on_start(update: Update, context: Context):
     config, markup = app.services.config, app.platform.markup
     hood = config.neighbourhood(citizen.neighbourhood_id)
     if hood is None:
-        await reply(update, context, texts.welcome(markup, current_phase_line(app), None),
-                    keyboards.neighbourhoods(config.neighbourhoods))
+        await offer_neighbourhoods(update, context, texts.welcome(markup, current_phase_line(app), None))
         return S.HOOD
     await show_menu(update, context, citizen, texts.welcome(markup, current_phase_line(app), hood.name))
     return END
@@ -37,7 +36,7 @@ async def ask_neighbourhood(update: Update, context: Context):
         name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
         await show_menu(update, context, citizen, texts.neighbourhood_locked(app.platform.markup, name))
         return END
-    await reply(update, context, texts.choose_neighbourhood(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+    await offer_neighbourhoods(update, context, texts.choose_neighbourhood())
     return S.HOOD
 
 
@@ -78,16 +77,15 @@ async def on_neighbourhood_typed(update: Update, context: Context):
         return await _choose(update, context, matches[0].id)
     shown = typed[:50]
     if matches:
-        await reply(update, context, texts.neighbourhood_several(app.platform.markup, shown), keyboards.neighbourhoods(matches))
+        await reply(update, context, texts.neighbourhood_several(app.platform.markup, shown), keyboards.neighbourhoods(tuple(matches)))
     else:
-        await reply(update, context, texts.neighbourhood_not_found(app.platform.markup, shown),
-                    keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        await offer_neighbourhoods(update, context, texts.neighbourhood_not_found(app.platform.markup, shown))
     return S.HOOD
 
 
 async def on_neighbourhood_other(update: Update, context: Context):
     app, _ = await enter(update, context)
-    await reply(update, context, texts.choose_neighbourhood(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+    await offer_neighbourhoods(update, context, texts.choose_neighbourhood())
     return None
 
 
@@ -156,7 +154,7 @@ async def on_menu(update: Update, context: Context):
         await on_help(update, context)
         return END
     if citizen.neighbourhood_id is None:
-        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD
     actions = {
         b.SEND_PROPOSAL: proposals.start_proposal,

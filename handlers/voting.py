@@ -11,7 +11,7 @@ from bot import keyboards, render
 from bot.services.citizens import PhoneResult
 from bot.services.voting import BallotGate, VoteOutcome
 from handlers import states as S
-from handlers.common import Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import texts
 
 VOTE_DATA = re.compile(r"^([vw]):(\d{1,12}):(\d{1,6})$")
@@ -25,7 +25,7 @@ async def open_ballot(update: Update, context: Context):
         await show_menu(update, context, citizen, texts.voting_not_open(current_phase_line(app)))
         return None
     if gate is BallotGate.NO_NEIGHBOURHOOD:
-        await reply(update, context, texts.neighbourhood_needed(), keyboards.neighbourhoods(app.services.config.neighbourhoods))
+        await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD
     if gate is BallotGate.NOT_VERIFIED:
         await reply(update, context, texts.ask_phone(), keyboards.share_phone())
