@@ -104,22 +104,13 @@ def citizen_conversation() -> ConversationHandler:
     )
 
 
-def moderation_conversation() -> ConversationHandler:
-    return ConversationHandler(
-        name="moderation",
-        persistent=True,
-        allow_reentry=True,
-        entry_points=[CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:")],
-        states={
-            S.REJECT_REASON: [MessageHandler(NEW_MESSAGE & filters.TEXT & ~filters.COMMAND, moderation.on_reject_reason)],
-        },
-        fallbacks=[CommandHandler("cancel", moderation.on_reject_cancel)],
-    )
-
-
 def register(application: Application) -> None:
+    # Group -1 sees replies first: a reply to a rejection-reason question is consumed there
+    # (ApplicationHandlerStop); every other update falls through to group 0.
+    application.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
+                                           moderation.on_reply), group=-1)
     application.add_handlers([
-        moderation_conversation(),
+        CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=PRIVATE),
         CommandHandler("whoami", start.on_whoami),

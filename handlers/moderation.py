@@ -1,21 +1,24 @@
-"""Approve / reject buttons on staff cards. The role is checked on the server at every press."""
+"""Approve / reject buttons on staff cards. The role is checked on the server at every press.
+
+Rejecting asks for a reason with a question the admin answers by replying to it (ForceReply makes
+the reply automatic). The reason is matched to its proposal by the question's message id, kept in
+the database: nothing else the admin types is ever taken as a reason, a restart loses nothing,
+and two pending rejections cannot mix.
+"""
 from __future__ import annotations
 
 import re
 
 from telegram import ForceReply, Update
-from telegram.ext import ConversationHandler
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from bot.services.proposals import MAX_REASON, Decision
-from handlers import states as S
 from handlers.common import Context, answer, reply
 from messages_fa import texts
 from storage.models import PENDING
 
-END = ConversationHandler.END
 MODERATION_DATA = re.compile(r"^m:([ar]):(\d{1,12})$")
-PENDING_REJECTION = "rejecting_proposal"
 
 
 def _staff_ref(update: Update, platform: str) -> str:
@@ -41,51 +44,49 @@ async def _announce(app, proposal, by: str) -> None:
     await app.notifier.tell_author(proposal)
 
 
-async def on_moderation_pressed(update: Update, context: Context):
+async def on_moderation_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
     match = MODERATION_DATA.match(update.callback_query.data or "")
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
-        return END
+        return
     if not app.services.is_admin(app.platform.name, update.effective_user.id):
         await answer(update, texts.staff_only(), alert=True)
-        return END
+        return
     proposal_id = int(match[2])
     if match[1] == "a":
         decision = await _decide(update, context, proposal_id, True, None)
         await answer(update, _decision_text(decision), alert=decision is not Decision.DONE)
-        return END
+        return
     proposal = await app.services.proposals.get(proposal_id)
     if proposal is None or proposal.status != PENDING:
         await answer(update, texts.already_decided() if proposal else texts.button_expired(), alert=True)
-        return END
+        return
     await answer(update)
-    context.user_data[PENDING_REJECTION] = proposal_id
     # Bots in groups see only replies to their own messages: ForceReply makes the reason one.
     # Not selective: the pressing admin is neither mentioned nor the author of a replied message.
-    await reply(update, context, texts.ask_reject_reason(proposal.code), ForceReply())
-    return S.REJECT_REASON
+    question = await reply(update, context, texts.ask_reject_reason(proposal.code), ForceReply())
+    await app.services.proposals.remember_reason_question(
+        app.platform.name, question.chat_id, question.message_id, proposal_id)
 
 
-async def on_reject_reason(update: Update, context: Context):
-    proposal_id = context.user_data.pop(PENDING_REJECTION, None)
+async def on_reply(update: Update, context: Context) -> None:
+    """A reply to one of our reason questions is a rejection reason; any other reply goes on
+    to the other handlers (this runs in an earlier group and stops only what it consumes)."""
+    app = app_context(context)
+    message = update.message
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != context.bot.id:
+        return
+    proposal_id = await app.services.proposals.reason_question(app.platform.name, message.chat_id, replied.message_id)
     if proposal_id is None:
-        # The process restarted between the press and the reason: in-memory state is gone.
-        await reply(update, context, texts.button_expired())
-        return END
-    if len(update.message.text) > MAX_REASON:
-        context.user_data[PENDING_REJECTION] = proposal_id
-        await reply(update, context, texts.reason_too_long(MAX_REASON), ForceReply())
-        return None
-    decision = await _decide(update, context, proposal_id, False, update.message.text)
-    await reply(update, context, _decision_text(decision))
-    return END
-
-
-async def on_reject_cancel(update: Update, context: Context):
-    context.user_data.pop(PENDING_REJECTION, None)
-    await reply(update, context, texts.cancelled())
-    return END
+        return
+    if len(message.text) > MAX_REASON:
+        await reply(update, context, texts.reason_too_long(MAX_REASON))
+    else:
+        decision = await _decide(update, context, proposal_id, False, message.text)
+        await reply(update, context, _decision_text(decision))
+    raise ApplicationHandlerStop
 
 
 def _decision_text(decision: Decision) -> str:

@@ -10,5 +10,3 @@ EDIT_CATEGORY = "edit_category"
 EDIT_TITLE = "edit_title"
 EDIT_DESCRIPTION = "edit_description"
 EDIT_MEDIA = "edit_media"
-
-REJECT_REASON = "reject_reason"

@@ -7,7 +7,7 @@ from messages_fa.normalize import match_key
 
 # Main menu (reply keyboard)
 SEND_PROPOSAL = "📝 ارسال پیشنهاد"
-VOTE = "🗳 مشاهده پیشنهادها و رأی"
+VOTE = "🗳 مشاهدهٔ پیشنهادها و رأی"
 MY_PROPOSALS = "📋 پیشنهادهای من"
 CHANGE_NEIGHBOURHOOD = "📍 تغییر محله"
 HELP = "❓ راهنما"
@@ -18,7 +18,7 @@ BACK = "↩️ بازگشت"
 CANCEL = "✖️ انصراف"
 CONTINUE = "➡️ ادامه"
 SHARE_LOCATION = "📍 ارسال موقعیت مکانی"
-SHARE_PHONE = "📱 ارسال شماره تلفن"
+SHARE_PHONE = "📱 ارسال شمارهٔ تلفن"
 
 # Inline buttons
 CONFIRM = "✅ تأیید و ارسال"

@@ -30,7 +30,7 @@ def phase_proposals(closes: str) -> str:
 
 
 def phase_review(voting_opens: str) -> str:
-    return f"مهلت ثبت پیشنهاد تمام شده و پیشنهادها در حال بررسی است. رأی‌گیری از {voting_opens} آغاز می‌شود."
+    return f"مهلت ثبت پیشنهاد تمام شده و پیشنهادها در حال بررسی‌اند. رأی‌گیری از {voting_opens} آغاز می‌شود."
 
 
 def phase_voting(closes: str) -> str:
@@ -256,7 +256,7 @@ def ask_phone() -> str:
     return (
         "برای رأی دادن، یک بار شمارهٔ تلفن همراه خود را تأیید کنید: دکمهٔ "
         f"«{b.SHARE_PHONE}» را در پایین صفحه بزنید.\n"
-        "شمارهٔ شما نگه داشته نمی‌شود؛ فقط اثر رمزنگاری‌شدهٔ آن برای جلوگیری از رأی تکراری ذخیره می‌شود."
+        "خود شماره نگه داشته نمی‌شود؛ فقط یک کد یک‌طرفه از آن ذخیره می‌شود تا از رأی تکراری جلوگیری شود."
     )
 
 
@@ -265,7 +265,7 @@ def phone_not_yours() -> str:
 
 
 def phone_not_iranian() -> str:
-    return "فقط شماره‌های تلفن همراه ایران (۰۹…) پذیرفته می‌شود."
+    return f"فقط شماره‌های تلفن همراه ایران (۰۹…) پذیرفته می‌شود. اگر شمارهٔ حساب شما ایرانی نیست، امکان رأی دادن از این حساب وجود ندارد."
 
 
 def phone_in_use() -> str:
@@ -289,7 +289,7 @@ def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limi
     header = f"{m.bold('پیشنهادهای محلهٔ ' + m.esc(neighbourhood))}"
     if pages > 1:
         header += f" — صفحهٔ {fa_digits(page)} از {fa_digits(pages)}"
-    lines = [header, f"شما {votes_used(used, limit)} را داده‌اید.", ""]
+    lines = [header, f"رأی‌های شما: {votes_used(used, limit)}", ""]
     for number, title, category, short, count, mine in items:
         mark = "✅ " if mine else ""
         lines.append(f"{mark}{m.bold(fa_digits(number) + '. ' + m.esc(title))}")
@@ -317,7 +317,7 @@ def vote_withdrawn(used: int, limit: int) -> str:
 
 
 def vote_limit(limit: int) -> str:
-    return f"شما هر {fa_digits(limit)} رأی خود را داده‌اید. برای رأی به این پیشنهاد، ابتدا یکی از رأی‌هایتان را پس بگیرید."
+    return f"شما همهٔ {fa_digits(limit)} رأی خود را داده‌اید. برای رأی به این پیشنهاد، ابتدا یکی از رأی‌هایتان را پس بگیرید."
 
 
 def vote_not_available() -> str:
@@ -368,7 +368,7 @@ def staff_decided_rejected(m: Markup, by: str, reason: str) -> str:
 
 
 def ask_reject_reason(code: str) -> str:
-    return f"دلیل رد پیشنهاد {fa_digits(code)} را در پاسخ به همین پیام بنویسید (برای لغو: /cancel)."
+    return f"دلیل رد پیشنهاد {fa_digits(code)} را در پاسخ به همین پیام بنویسید. (اگر منصرف شدید، پاسخی ندهید.)"
 
 
 def reason_too_long(limit: int) -> str:
@@ -384,20 +384,21 @@ def already_decided() -> str:
 
 
 def decision_saved() -> str:
-    return "ثبت شد."
+    return "تصمیم شما ثبت شد و به نویسندهٔ پیشنهاد خبر داده می‌شود."
 
 
 def author_approved(m: Markup, title: str, code: str) -> str:
     return (
         f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) تأیید شد ✅ "
-        "و در زمان رأی‌گیری در فهرست محلهٔ شما قرار می‌گیرد."
+        "و در زمان رأی‌گیری در فهرست محلهٔ شما قرار می‌گیرد. وضعیت آن را در «پیشنهادهای من» ببینید."
     )
 
 
 def author_rejected(m: Markup, title: str, code: str, reason: str) -> str:
     return (
         f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) پس از بررسی پذیرفته نشد.\n"
-        f"دلیل: {m.esc(reason)}"
+        f"دلیل: {m.esc(reason)}\n"
+        "اگر زمان ثبت پیشنهاد باقی است، می‌توانید پیشنهاد دیگری بفرستید."
     )
 
 

@@ -84,4 +84,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (name, key)
     ) WITHOUT ROWID;
     """,
+    # 2: a rejection reason is the staff member's reply to the bot's question, found by the
+    # question's message id, so it survives restarts and two pending rejections never mix.
+    """
+    CREATE TABLE reason_prompts (
+        platform TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        proposal_id INTEGER NOT NULL REFERENCES proposals(id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (platform, chat_id, message_id)
+    ) WITHOUT ROWID;
+    """,
 ]

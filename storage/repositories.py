@@ -214,6 +214,25 @@ class ProposalRepository:
             "INSERT OR REPLACE INTO staff_cards (proposal_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
             (card.proposal_id, card.platform, card.chat_id, card.message_id)))
 
+    async def pending_without_staff_cards(self) -> list[Proposal]:
+        """Pending proposals whose moderation card was never posted (a crash, or no staff yet)."""
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM proposals p WHERE status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM staff_cards c WHERE c.proposal_id = p.id) ORDER BY id", (PENDING,)).fetchall())
+        return [_proposal(r) for r in rows]
+
+    async def add_reason_prompt(self, platform: str, chat_id: int, message_id: int, proposal_id: int,
+                                now: dt.datetime) -> None:
+        await self.db.write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO reason_prompts (platform, chat_id, message_id, proposal_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)", (platform, chat_id, message_id, proposal_id, _ts(now))))
+
+    async def reason_prompt(self, platform: str, chat_id: int, message_id: int) -> int | None:
+        """The proposal a reason question was about, or None if the message was no such question."""
+        row = await self.db.read(_one, "SELECT proposal_id FROM reason_prompts WHERE platform = ? AND chat_id = ? "
+                                 "AND message_id = ?", (platform, chat_id, message_id))
+        return None if row is None else row[0]
+
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
         rows = await self.db.read(lambda conn: conn.execute(
             "SELECT * FROM staff_cards WHERE proposal_id = ?", (proposal_id,)).fetchall())

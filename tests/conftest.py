@@ -54,8 +54,8 @@ class Messenger:
         self.request = request
         self.updates = UpdateFactory(application.bot)
 
-    async def send(self, user_id: int, text: str, chat_id: int | None = None) -> None:
-        await self.app.process_update(self.updates.text(user_id, text, chat_id))
+    async def send(self, user_id: int, text: str, chat_id: int | None = None, reply_to: dict | None = None) -> None:
+        await self.app.process_update(self.updates.text(user_id, text, chat_id, reply_to))
 
     async def update(self, update) -> None:
         await self.app.process_update(update)

@@ -15,6 +15,7 @@ import pytest
 from bot.localapi import ApiError
 from messages_fa import buttons as b
 from messages_fa.numbers import fa_digits
+from messages_fa import texts
 from messages_fa.texts import COMMANDS, error_try_again
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
 from tests.support.e2e import (
@@ -52,7 +53,7 @@ def the_ballot(msgs: list[dict]) -> dict | None:
 def ballot_shows(used: str, button: str):
     def check(msgs):
         ballot = the_ballot(msgs)
-        return ballot is not None and f"شما {used} از ۳ رأی را داده‌اید" in text_of(ballot) \
+        return ballot is not None and f"رأی‌های شما: {used} از ۳ رأی" in text_of(ballot) \
             and inline_labels(ballot) == [button]
     return check
 
@@ -148,7 +149,7 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     cq = await staff.press(b.APPROVE, chat_id=STAFF_CHAT,
                            until=lambda msgs: "✅ تأیید شد — Maryam Staff" in text_of(msgs[-1]))
     assert not inline_labels(staff.messages(STAFF_CHAT)[-1])
-    assert staff.callback_answer(cq)["text"] == "ثبت شد."
+    assert staff.callback_answer(cq)["text"] == texts.decision_saved()
     [told] = await author.wait_text("تأیید شد ✅")
     assert f"پیشنهاد شما «{title}» (کد پیگیری {fa_digits(code)}) تأیید شد ✅" in text_of(told)
     await bale_staff.wait(lambda msgs: "✅ تأیید شد" in text_of(msgs[-1]) and not inline_labels(msgs[-1]))
@@ -165,7 +166,7 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     assert voter.reply_keyboard()["keyboard"][0][0] == {"text": b.SHARE_PHONE, "request_contact": True}
     verified, ballot = await voter.tap(b.SHARE_PHONE, count=2)  # request_contact: own number
     assert text_of(verified) == "شمارهٔ شما تأیید شد ✅"
-    assert "پیشنهادهای محلهٔ تجریش" in text_of(ballot) and "شما ۰ از ۳ رأی را داده‌اید" in text_of(ballot)
+    assert "پیشنهادهای محلهٔ تجریش" in text_of(ballot) and "رأی‌های شما: ۰ از ۳ رأی" in text_of(ballot)
     assert f"۱. {title}" in text_of(ballot)
     assert inline_labels(ballot) == [b.vote_button("۱", False)]
 

@@ -550,3 +550,25 @@ def test_standalone_process_starts_and_stops_on_sigterm():
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+async def test_text_after_a_force_reply_is_a_reply_like_a_telegram_client():
+    from bot.localapi import LocalBotApi
+
+    async with LocalBotApi(bots={"5:t": "t_bot"}) as api:
+        state = api.state
+        state.send_text("5:t", 42, "/start")
+        asked = state.api("5:t", "sendMessage", {"chat_id": 42, "text": "why?", "reply_markup": '{"force_reply": true}'})
+        state.send_text("5:t", 42, "because")
+        state.send_text("5:t", 42, "and another thing")  # no longer a reply: the question was answered
+        updates = [u["message"] for u in state.pending_updates("5:t")]
+        assert updates[1]["reply_to_message"]["message_id"] == asked["message_id"]
+        assert "reply_markup" not in updates[1]["reply_to_message"]
+        assert "reply_to_message" not in updates[2]
+        client = api.client()
+        try:
+            sent = await client.send_text("5:t", 42, "explicit", reply_to_message_id=asked["message_id"])
+        finally:
+            await client.close()
+        assert state.pending_updates("5:t")[-1]["message"]["reply_to_message"]["message_id"] == asked["message_id"]
+        assert sent["message_id"] > asked["message_id"]

@@ -1,6 +1,7 @@
 """Basic moderation: cards in the staff chat, approve / reject with a reason, only admins count."""
 from __future__ import annotations
 
+from messages_fa import texts
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
 from tests.test_journey import USER, choose_tajrish, submit_proposal
 
@@ -50,8 +51,10 @@ async def test_reject_asks_reason_and_author_hears_it(bot):
     proposal = await card_and_proposal(bot)
     tg = bot.telegram
     await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:r:{proposal.id}"))
-    assert "دلیل رد" in tg.last_text(STAFF_CHAT)
-    await tg.send(TELEGRAM_ADMIN, "این محل در حریم رودخانه است.", chat_id=STAFF_CHAT)
+    question = tg.request.last(STAFF_CHAT)
+    assert "دلیل رد" in question["text"]
+    assert tg.request.calls_to("sendMessage")[-1].params["reply_markup"]["force_reply"] is True
+    await tg.send(TELEGRAM_ADMIN, "این محل در حریم رودخانه است.", chat_id=STAFF_CHAT, reply_to=question)
     await bot.settle()
     stored = await bot.services.proposals.get(proposal.id)
     assert stored.status == "rejected" and stored.reject_reason == "این محل در حریم رودخانه است."
@@ -92,6 +95,49 @@ async def test_two_admins_at_once_only_one_decision(bot):
     )
     await bot.settle()
     outcomes = tg.alerts()[-1:] + bot.bale.alerts()[-1:]
-    assert sorted(outcomes) == sorted(["ثبت شد.", "این پیشنهاد پیش‌تر بررسی شده است."])
+    assert sorted(outcomes) == sorted([texts.decision_saved(), texts.already_decided()])
     told = [m for m in tg.request.messages(USER) if "تأیید شد" in (m["text"] or "")]
     assert len(told) == 1
+
+
+async def test_only_a_reply_to_the_question_is_a_reason_and_two_rejections_do_not_mix(bot):
+    """The Bale admin moderates in a private chat where they also use the bot as a citizen."""
+    first = await card_and_proposal(bot)
+    second = await card_and_proposal(bot, user=USER + 1)
+    bale = bot.bale
+    cards = [m for m in bale.request.messages(BALE_ADMIN) if bale.request.inline_buttons(m)]
+    for card, proposal in zip(cards, (first, second), strict=True):
+        await bale.update(bale.updates.callback(BALE_ADMIN, card, f"m:r:{proposal.id}"))
+    questions = [m for m in bale.request.messages(BALE_ADMIN) if "دلیل رد" in (m["text"] or "")]
+    assert len(questions) == 2
+    # Ordinary use of the bot afterwards is not a reason
+    await bale.send(BALE_ADMIN, "/start")
+    await bale.send(BALE_ADMIN, "تجریش")
+    assert (await bot.services.proposals.get(first.id)).status == "pending"
+    assert (await bot.services.repos.citizens.find("bale", BALE_ADMIN)).neighbourhood_id == "tajrish"
+    # Answering the FIRST question rejects the first proposal, whatever was pressed last
+    await bale.send(BALE_ADMIN, "تکراری است", reply_to=questions[0])
+    assert (await bot.services.proposals.get(first.id)).reject_reason == "تکراری است"
+    assert (await bot.services.proposals.get(second.id)).status == "pending"
+    # A reply to any other bot message is ordinary input
+    await bale.send(BALE_ADMIN, "سلام", reply_to=cards[1])
+    assert (await bot.services.proposals.get(second.id)).status == "pending"
+
+
+async def test_reason_question_survives_a_restart(config):
+    from bot.clock import ManualClock
+    from tests.conftest import Bot, phase_moments
+
+    clock = ManualClock(phase_moments(config)["proposals"])
+    first = await Bot(config, clock).start()
+    proposal = await card_and_proposal(first)
+    await first.telegram.update(first.telegram.updates.callback(TELEGRAM_ADMIN, staff_card(first), f"m:r:{proposal.id}"))
+    question = first.telegram.request.last(STAFF_CHAT)
+    await first.stop()
+    second = await Bot(config, clock).start()
+    try:
+        await second.telegram.send(TELEGRAM_ADMIN, "خارج از محدوده", chat_id=STAFF_CHAT, reply_to=question)
+        assert (await second.services.proposals.get(proposal.id)).reject_reason == "خارج از محدوده"
+    finally:
+        await second.settle()
+        await second.stop()

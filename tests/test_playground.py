@@ -17,6 +17,7 @@ from pathlib import Path
 from bot.config import load_config
 from bot.playground import DEMO_PROPOSALS, run_playground
 from messages_fa import buttons as b
+from messages_fa import texts
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -81,7 +82,7 @@ def test_propose_moderate_and_hear_back(tmp_path):
 
     staff = out[out.index("> :staff"):out.index("> :user 2")]
     assert "پیشنهاد تازه برای بررسی" in staff and "[1] ✅ تأیید   [2] ❌ رد" in staff
-    assert "(notice) ثبت شد." in staff and "✅ تأیید شد — " in staff
+    assert "(notice) " + texts.decision_saved() in staff and "✅ تأیید شد — " in staff
     citizen = out[out.index("> :user 2"):]
     assert "«کاشت درخت در کوچهٔ ما»" in citizen and "تأیید شد ✅" in citizen
 
@@ -107,7 +108,7 @@ def test_verify_phone_and_vote(tmp_path):
     assert "[1] ☐ رأی به ۱" in out
     vote = out[out.rindex("> 1"):]
     assert "(notice) رأی شما ثبت شد ✅ (۱ از ۳ رأی)" in vote
-    assert "[telegram] bot (edited):" in vote and "شما ۱ از ۳ رأی را داده‌اید." in vote
+    assert "[telegram] bot (edited):" in vote and "رأی‌های شما: ۱ از ۳ رأی" in vote
     assert "[1] ✅ ۱ — پس گرفتن رأی" in vote
     assert "پارکینگ طبقاتی" not in out  # the rejected demo proposal is not on the ballot
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from messages_fa import buttons as b
+from messages_fa import texts
 from messages_fa.numbers import fa_digits
 from tests.conftest import TELEGRAM_ADMIN, STAFF_CHAT
 from tests.test_journey import choose_tajrish, submit_proposal
@@ -50,7 +51,7 @@ async def test_vote_needs_phone_then_three_votes_and_withdraw(bot):
     ballot = tg.request.last(VOTER)
     assert "۳ از ۳ رأی" in ballot["text"]
     await tg.press(VOTER, b.vote_button(fa_digits(4), False))
-    assert "هر ۳ رأی" in tg.alerts()[-1]
+    assert tg.alerts()[-1] == texts.vote_limit(3)
     citizen = await bot.services.repos.citizens.find("telegram", VOTER)
     assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 3
 

@@ -74,8 +74,10 @@ class LocalApiClient(ChatWaits):
 
     # ---------------------------------------------------- user actions
 
-    async def send_text(self, token: str, user_id: int, text: str, chat_id: int | None = None) -> dict:
-        return await self.call("send_text", token=token, user_id=user_id, text=text, chat_id=chat_id)
+    async def send_text(self, token: str, user_id: int, text: str, chat_id: int | None = None,
+                        reply_to_message_id: int | None = None) -> dict:
+        return await self.call("send_text", token=token, user_id=user_id, text=text, chat_id=chat_id,
+                               reply_to_message_id=reply_to_message_id)
 
     async def press(self, token: str, user_id: int, message_id: int, data: str,
                     chat_id: int | None = None, forge: bool = False) -> dict:

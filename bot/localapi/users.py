@@ -46,20 +46,38 @@ class UserActions(World):
             raise ControlError("a user can post only in their own private chat or in a group")
         return self.chat(bot, int(chat_id), create=True)
 
-    def _user_post(self, token: str, user_id: int, chat_id: int | None, content: dict) -> dict:
+    def _user_post(self, token: str, user_id: int, chat_id: int | None, content: dict,
+                   reply_to_message_id: int | None = None) -> dict:
         bot = self.bot(token)
         chat = self._user_chat(bot, user_id, chat_id)
-        msg = self.store(chat, self.user(user_id), False, content)
+        reply_to = self._replied(chat, reply_to_message_id)
+        msg = self.store(chat, self.user(user_id), False, content, reply_to=reply_to)
         uid = self.push(bot, "message", msg.data)
         return {"update_id": uid, "message_id": msg.data["message_id"], "chat_id": chat.info["id"],
                 "seq": self.call_seq}
 
-    def send_text(self, token: str, user_id: int, text: str, chat_id: int | None = None) -> dict:
+    @staticmethod
+    def _replied(chat, reply_to_message_id: int | None):
+        """The message a user's text replies to: the one named, or else — as a Telegram client
+        does after a ForceReply — the bot's newest message when it asked for a reply."""
+        if reply_to_message_id is not None:
+            msg = chat.msgs.get(int(reply_to_message_id))
+            if msg is None:
+                raise ControlError(f"no message {reply_to_message_id} in chat {chat.info['id']}")
+            return msg
+        if chat.bot_ids:
+            newest = chat.msgs[chat.bot_ids[-1]]
+            if newest.markup and newest.markup.get("force_reply") and chat.bot_ids[-1] > chat.last_user_msg:
+                return newest
+        return None
+
+    def send_text(self, token: str, user_id: int, text: str, chat_id: int | None = None,
+                  reply_to_message_id: int | None = None) -> dict:
         content: dict[str, Any] = {"text": text}
         # Telegram marks a leading command; PTB's CommandHandler relies on it.
         if m := re.match(r"/[A-Za-z0-9_]{1,64}(@[A-Za-z0-9_]+)?", text):
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": tg_len(m.group())}]
-        return self._user_post(token, user_id, chat_id, content)
+        return self._user_post(token, user_id, chat_id, content, reply_to_message_id)
 
     def send_contact(self, token: str, user_id: int, phone_number: str | None = None,
                      contact_user_id: int | None = -1, first_name: str | None = None,

@@ -138,6 +138,15 @@ class ProposalService:
     async def get(self, proposal_id: int) -> Proposal | None:
         return await self.repos.proposals.get(proposal_id)
 
+    async def remember_reason_question(self, platform: str, chat_id: int, message_id: int, proposal_id: int) -> None:
+        await self.repos.proposals.add_reason_prompt(platform, chat_id, message_id, proposal_id, self.clock.now())
+
+    async def reason_question(self, platform: str, chat_id: int, message_id: int) -> int | None:
+        return await self.repos.proposals.reason_prompt(platform, chat_id, message_id)
+
+    async def pending_without_staff_cards(self) -> list[Proposal]:
+        return await self.repos.proposals.pending_without_staff_cards()
+
     async def decide(self, is_admin: bool, staff_ref: str, proposal_id: int, approve: bool,
                      reason: str | None = None) -> DecisionResult:
         """Approve or reject a pending proposal. Exactly one of two simultaneous presses wins."""

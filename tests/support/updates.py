@@ -53,10 +53,13 @@ class UpdateFactory:
 
     # -- messages -----------------------------------------------------------------
 
-    def text(self, user_id: int, text: str, chat_id: int | None = None) -> Update:
+    def text(self, user_id: int, text: str, chat_id: int | None = None, reply_to: dict | None = None) -> Update:
         """A text message; a leading /command gets its bot_command entity
-        (covers ``/start payload`` and ``/cmd@test_bot``)."""
+        (covers ``/start payload`` and ``/cmd@test_bot``). ``reply_to``: the bot's message
+        (as recorded) this one replies to."""
         extra: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            extra["reply_to_message"] = reply_to
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             extra["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
