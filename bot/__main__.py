@@ -38,6 +38,9 @@ def _setup_logging(level: str) -> None:
     # PTB's HTTP layers would log request URLs, which contain the bot token.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG, PTB logs the Bot API URL (with the token) and whole updates (phone numbers,
+    # citizens' texts): --log-level DEBUG is for our own modules only.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
 def _config_path(args: argparse.Namespace) -> Path:

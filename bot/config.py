@@ -252,9 +252,11 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         show_vote_counts=limits_section.get("show_vote_counts", bool, False),
     )
     limits_section.finish()
-    if limits.title_length > 200 or limits.description_length > 3000:
-        # One proposal must fit into one Telegram message (4,096 characters) with its labels.
-        raise ConfigError("limits", "title_length may be at most 200 and description_length at most 3000")
+    # One proposal must fit into one Telegram message (4,096 characters) with its labels.
+    for key, value, most in (("title_length", limits.title_length, 200),
+                             ("description_length", limits.description_length, 3000)):
+        if value > most:
+            raise ConfigError(limits_section.key(key), f"may be at most {most}, not {value}")
 
     return Config(
         platforms=platforms,

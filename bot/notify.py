@@ -48,6 +48,17 @@ class Notifier:
                     continue
                 await self.services.repos.proposals.add_staff_card(StaffCard(proposal.id, name, chat_id, message.message_id))
 
+    async def post_missing_staff_cards(self) -> int:
+        """At start-up: cards never posted (the process stopped right after a submit, or no staff
+        were configured yet) go out now. Returns how many proposals were sent."""
+        missing = await self.services.proposals.pending_without_staff_cards()
+        for proposal in missing:
+            await self.post_staff_cards(proposal)
+        return len(missing)
+
+    def unmoderated_platforms(self) -> list[str]:
+        return [name for name in self.bots if not self.staff_targets(name)]
+
     async def close_staff_cards(self, proposal: Proposal, by: str) -> None:
         """Every copy of the card shows the outcome and loses its buttons, so nobody acts twice."""
         config = self.services.config

@@ -65,8 +65,17 @@ def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: Ball
                         view.used, view.limit, items)
 
 
+# Rejected proposals don't count against the limit, so the list can grow: the newest ones, with
+# reasons shortened, always fit in one message (4,096 characters).
+MY_PROPOSALS_SHOWN = 8
+REASON_SHOWN = 120
+
+
 def my_proposals(platform: Platform, proposals: list[Proposal]) -> str:
-    return texts.my_proposals(platform.markup, [(p.title, p.code, p.status, p.reject_reason) for p in proposals])
+    shown = proposals[-MY_PROPOSALS_SHOWN:]
+    return texts.my_proposals(platform.markup, [
+        (p.title, p.code, p.status, p.reject_reason and shorten(p.reject_reason, REASON_SHOWN)) for p in shown
+    ])
 
 
 def staff_card(platform: Platform, config: Config, proposal: Proposal) -> str:

@@ -14,6 +14,7 @@ from telegram.request import BaseRequest
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
 from bot.clock import Clock
 from bot.config import Config, ConfigError
+from bot.context import KEY
 from bot.notify import Notifier
 from bot.services import Services
 from storage import Database, Repositories
@@ -70,8 +71,14 @@ class Runtime:
                 await application.updater.start_polling(
                     timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                 )
-            me = application.bot.username
-            log.info("%s: serving as @%s", name, me)
+            log.info("%s: serving as @%s", name, application.bot.username)
+        notifier = next(iter(self.applications.values())).bot_data[KEY].notifier if self.applications else None
+        if notifier is not None:
+            for name in notifier.unmoderated_platforms():
+                log.warning("%s: no admins and no staff_chat_id: new proposals get no moderation card there "
+                            "(send /whoami, then fill %s.admins)", name, name)
+            if posted := await notifier.post_missing_staff_cards():
+                log.info("posted %d moderation card(s) that were missing", posted)
 
     async def stop(self) -> None:
         """Graceful: stop fetching, let in-flight updates finish, save conversation states."""

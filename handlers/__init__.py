@@ -19,6 +19,11 @@ from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
 
 
+# Anything a step did not expect: it gets the step's hint. Commands, menu buttons and «انصراف»
+# go to the fallbacks; a shared contact goes to the global contact handler (verification).
+OTHER_INPUT = ~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL & ~filters.CONTACT
+
+
 def _msg(filter_, callback):
     return MessageHandler(NEW_MESSAGE & PRIVATE & filter_, callback)
 
@@ -27,7 +32,7 @@ def _text_step(setter: str, word: str, then, back):
     return [
         _msg(BACK, back),
         _msg(FREE_TEXT, proposals.on_text_step(setter, word, then)),
-        _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.expect_text(word)),
+        _msg(OTHER_INPUT, proposals.expect_text(word)),
     ]
 
 
@@ -37,7 +42,7 @@ def _media_step(then, back):
         _msg(filters.PHOTO, proposals.on_photo),
         _msg(filters.LOCATION, proposals.on_location),
         _msg(CONTINUE, then),
-        _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_media_other),
+        _msg(OTHER_INPUT, proposals.on_media_other),
     ]
 
 
@@ -64,13 +69,13 @@ def citizen_conversation() -> ConversationHandler:
                 CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
                 _msg(BACK, proposals.back_to_menu),
                 _msg(FREE_TEXT, start.on_neighbourhood_typed),
-                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, start.on_neighbourhood_other),
+                _msg(OTHER_INPUT, start.on_neighbourhood_other),
             ],
             S.CATEGORY: [
                 CallbackQueryHandler(proposals.on_category(proposals.ask_title), pattern=r"^c:"),
                 *category_buttons,
                 _msg(BACK, proposals.back_to_menu),
-                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+                _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.TITLE: _text_step("set_title", TITLE_WORD, proposals.ask_description,
                                 lambda u, c: proposals.ask_category(u, c, S.CATEGORY)),
@@ -81,19 +86,19 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(BACK, proposals.ask_media),
                 # The media step's keyboard is still on screen: «ادامه» shows the preview again.
                 _msg(CONTINUE, preview),
-                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+                _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.EDIT: [
                 CallbackQueryHandler(proposals.on_edit_choice, pattern=r"^pe:(cat|title|desc|media|back)$"),
                 CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
                 _msg(BACK | CONTINUE, preview),
-                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+                _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.EDIT_CATEGORY: [
                 CallbackQueryHandler(proposals.on_category(preview), pattern=r"^c:"),
                 *category_buttons,
                 _msg(BACK | CONTINUE, preview),
-                _msg(~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL, proposals.on_press_buttons),
+                _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview),
             S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview),

@@ -36,10 +36,19 @@ async def _gate_refused(update: Update, context: Context, gate: Gate):
 
 async def start_proposal(update: Update, context: Context):
     app, citizen = await enter(update, context)
-    gate = await app.services.proposals.start(citizen)
+    gate, unfinished = await app.services.proposals.start(citizen)
     if gate is not Gate.OK:
         return await _gate_refused(update, context, gate)
-    return await ask_category(update, context, S.CATEGORY)
+    if unfinished is None:
+        return await ask_category(update, context, S.CATEGORY)
+    await reply(update, context, texts.draft_resumed())
+    if not unfinished.category_id:
+        return await ask_category(update, context, S.CATEGORY)
+    if not unfinished.title:
+        return await ask_title(update, context)
+    if not unfinished.description:
+        return await ask_description(update, context)
+    return await send_preview(update, context)
 
 
 async def ask_category(update: Update, context: Context, state: str):
@@ -199,7 +208,7 @@ async def _close_inline(update: Update, context: Context, suffix: str | None) ->
 
 
 async def back_to_menu(update: Update, context: Context):
-    """«بازگشت» from the first step leaves the flow; the draft stays until a new one starts."""
+    """«بازگشت» from the first step leaves the flow; the draft stays and «ارسال پیشنهاد» resumes it."""
     app, citizen = await enter(update, context)
     await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
     return END

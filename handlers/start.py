@@ -90,10 +90,10 @@ async def on_neighbourhood_other(update: Update, context: Context):
 
 
 async def on_help(update: Update, context: Context):
-    app, citizen = await enter(update, context)
+    # No keyboard of its own: /help in the middle of a step leaves that step's buttons in place.
+    app = app_context(context)
     limits = app.services.config.limits
-    await show_menu(update, context, citizen,
-                    texts.help_text(app.platform.markup, limits.votes_per_citizen, limits.proposals_per_citizen))
+    await reply(update, context, texts.help_text(app.platform.markup, limits.votes_per_citizen, limits.proposals_per_citizen))
     return None
 
 
@@ -127,7 +127,7 @@ async def on_my_proposals(update: Update, context: Context):
     app, citizen = await enter(update, context)
     proposals = await app.services.proposals.mine(citizen)
     text = render.my_proposals(app.platform, proposals)
-    await show_menu(update, context, citizen, text[:MessageLimit.MAX_TEXT_LENGTH])
+    await show_menu(update, context, citizen, text)
     return END
 
 

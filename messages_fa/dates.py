@@ -26,8 +26,13 @@ def jalali_date(moment: dt.datetime, tz: dt.tzinfo) -> str:
 
 
 def jalali_datetime(moment: dt.datetime, tz: dt.tzinfo) -> str:
-    """«پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰»."""
+    """«پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰».
+
+    Midnight is shown as 24:00 of the day that ends: «تا پنجشنبه ۲۶ آذر، ساعت ۰:۰۰» reads as if
+    Thursday were still open, «تا چهارشنبه ۲۵ آذر، ساعت ۲۴:۰۰» does not."""
     j = _jalali(moment, tz)
+    if j.hour == 0 and j.minute == 0:
+        return f"{jalali_date(moment - dt.timedelta(minutes=1), tz)}، ساعت {fa_digits(24)}:{fa_digits('00')}"
     return f"{jalali_date(moment, tz)}، ساعت {fa_digits(j.hour)}:{fa_digits(f'{j.minute:02d}')}"
 
 

@@ -219,6 +219,10 @@ def proposal_cancelled() -> str:
     return "ارسال پیشنهاد لغو شد. به منوی اصلی برگشتید."
 
 
+def draft_resumed() -> str:
+    return f"پیش‌نویس نیمه‌کارهٔ شما را ادامه می‌دهیم. برای شروع از نو، «{b.CANCEL}» را بزنید و دوباره شروع کنید."
+
+
 def draft_missing() -> str:
     return "پیش‌نویسی برای ارسال پیدا نشد. لطفاً دوباره از «ارسال پیشنهاد» شروع کنید."
 
@@ -345,7 +349,7 @@ def staff_card(m: Markup, code: str, neighbourhood: str, category: str, title: s
         m.esc(description),
     ]
     if map_url:
-        lines += ["", f"📍 مکان: {map_url}"]
+        lines += ["", f"📍 مکان: {m.esc(map_url)}"]
     if photo_note:
         lines += ["", photo_note]
     return "\n".join(lines)

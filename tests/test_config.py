@@ -241,7 +241,12 @@ def test_number_where_a_bool_is_meant(root):
 
 def test_title_too_long_for_one_message(root):
     root["limits"]["title_length"] = 201
-    assert fault(root) == "limits: title_length may be at most 200 and description_length at most 3000"
+    assert fault(root) == "limits.title_length: may be at most 200, not 201"
+
+
+def test_description_too_long_for_one_message(root):
+    root["limits"]["description_length"] = 3001
+    assert fault(root) == "limits.description_length: may be at most 3000, not 3001"
 
 
 def test_limits_default_when_missing(root):
@@ -442,3 +447,18 @@ def test_check_config_accepts_a_real_token_with_a_real_secret(tmp_path, capsys):
     path.write_text(text, encoding="utf-8")
     assert main(["check-config", str(path)]) == 0
     assert capsys.readouterr().out == f"{path}: OK — 27 neighbourhoods, 7 categories, messengers: telegram\n"
+
+
+def test_debug_logging_never_turns_on_ptbs_token_and_update_dumps():
+    import logging
+
+    from bot.__main__ import _setup_logging
+
+    _setup_logging("DEBUG")
+    try:
+        assert logging.getLogger("telegram").getEffectiveLevel() == logging.INFO
+        assert logging.getLogger("telegram.ext.Application").getEffectiveLevel() == logging.INFO
+        assert logging.getLogger("bot").getEffectiveLevel() == logging.DEBUG
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("telegram").setLevel(logging.NOTSET)

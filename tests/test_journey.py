@@ -170,3 +170,47 @@ async def test_full_name_without_brackets_matches(bot):
     await bot.telegram.send(USER, "/start")
     await bot.telegram.send(USER, "دانشگاه شهرک گلها")
     assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id == "daneshgah"
+
+
+async def test_menu_press_mid_flow_keeps_the_draft_and_resumes_it(bot):
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await tg.send(USER, b.SEND_PROPOSAL)
+    await tg.press(USER, "ورزشی")
+    await tg.send(USER, "زمین بازی")
+    await tg.send(USER, b.MY_PROPOSALS)  # leaves the flow
+    await tg.send(USER, b.SEND_PROPOSAL)
+    texts_seen = tg.request.texts(USER)[-2:]
+    assert "پیش‌نویس نیمه‌کارهٔ شما" in texts_seen[0] and "گام ۳" in texts_seen[1]
+    await tg.send(USER, "یک زمین بازی برای کودکان محله ساخته شود.")
+    await tg.send(USER, b.CONTINUE)
+    assert "زمین بازی" in tg.last_text(USER) and "ورزشی" in tg.last_text(USER)
+    # «انصراف» discards it: the next start is fresh
+    await tg.send(USER, b.CANCEL)
+    await tg.send(USER, b.SEND_PROPOSAL)
+    assert "گام ۱" in tg.last_text(USER)
+
+
+async def test_contact_shared_while_choosing_a_neighbourhood_still_verifies(bot):
+    tg = bot.telegram
+    await tg.send(USER, "/start")
+    await tg.update(tg.updates.contact(USER, "09121234567"))
+    assert (await bot.services.repos.citizens.find("telegram", USER)).verified
+
+
+async def test_cards_that_were_never_posted_go_out_at_start_up(bot):
+    from bot.context import KEY
+    from tests.conftest import STAFF_CHAT
+
+    await choose_tajrish(bot)
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    # A proposal committed without its card (as if the process died right after the commit).
+    await bot.services.proposals.start(citizen)
+    await bot.services.proposals.set_category(citizen, "sport")
+    await bot.services.proposals.set_title(citizen, "زمین بازی")
+    await bot.services.proposals.set_description(citizen, "یک زمین بازی برای کودکان محله ساخته شود.")
+    proposal = (await bot.services.proposals.submit(citizen)).proposal
+    notifier = bot.telegram.app.bot_data[KEY].notifier
+    assert await notifier.post_missing_staff_cards() == 1
+    assert f"m:a:{proposal.id}" in [d for _, d in bot.telegram.buttons(STAFF_CHAT)]
+    assert await notifier.post_missing_staff_cards() == 0

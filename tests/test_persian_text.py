@@ -294,3 +294,15 @@ def test_exact_name_wins_over_partial():
 @pytest.mark.parametrize("typed", ["qwerty", "بلبلبلبل", "پاریس", "", "   ", "\u200c", "12345", "۱۲۳۴", "٣٤"])
 def test_match_neighbourhoods_none(citizens, typed):
     assert citizens.match_neighbourhoods(typed) == []
+
+
+def test_midnight_is_shown_as_24_of_the_day_that_ends():
+    import datetime as dt
+    import zoneinfo
+
+    from messages_fa.dates import jalali_datetime
+
+    tehran = zoneinfo.ZoneInfo("Asia/Tehran")
+    # 1405/09/26 00:00 Tehran = 2026-12-16 20:30 UTC: registration is open all of Wednesday 25 Azar
+    moment = dt.datetime(2026, 12, 16, 20, 30, tzinfo=dt.timezone.utc)
+    assert jalali_datetime(moment, tehran) == "چهارشنبه ۲۵ آذر ۱۴۰۵، ساعت ۲۴:۰۰"

@@ -76,11 +76,17 @@ class ProposalService:
             return Gate.LIMIT
         return Gate.OK
 
-    async def start(self, citizen: Citizen) -> Gate:
+    async def start(self, citizen: Citizen) -> tuple[Gate, Draft | None]:
+        """Gate, then the draft to continue: an unfinished one is kept (a menu press in the middle
+        of writing must not lose it; «انصراف» discards it), otherwise a fresh one."""
         gate = await self.gate(citizen)
-        if gate is Gate.OK:
+        if gate is not Gate.OK:
+            return gate, None
+        draft = await self.repos.drafts.get(citizen.id)
+        if draft is None or not (draft.category_id or draft.title or draft.description):
             await self.repos.drafts.start(citizen.id, self.clock.now())
-        return gate
+            return gate, None
+        return gate, draft
 
     async def draft(self, citizen: Citizen) -> Draft | None:
         return await self.repos.drafts.get(citizen.id)
