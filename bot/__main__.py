@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_logging(level: str) -> None:
     # One line per event; handlers never log citizens' texts, phone numbers or tokens.
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(level)
     # PTB's HTTP layers would log request URLs, which contain the bot token.
     for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
