@@ -198,7 +198,8 @@ async def seed_database(config: Config, seed: int) -> list[Ballot]:
                 citizen, _ = await services.citizens.enter("telegram", author, author)
                 await services.citizens.choose_neighbourhood(citizen, hood.id)
                 citizen = await services.repos.citizens.get(citizen.id)
-                if await services.proposals.start(citizen) is not Gate.OK:
+                gate, _ = await services.proposals.start(citizen)
+                if gate is not Gate.OK:
                     raise RuntimeError("seeding: proposals phase not open")
                 await services.proposals.set_category(citizen, rng.choice(config.categories).id)
                 checks = [
