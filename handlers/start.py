@@ -8,9 +8,8 @@ from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
 from bot import keyboards, render
-from bot.campaign import Phase
 from bot.context import app_context
-from bot.services.citizens import ChooseResult
+from bot.services.citizens import ChooseResult, ReminderResult
 from handlers import states as S
 from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import buttons as b
@@ -114,12 +113,13 @@ async def on_cancel(update: Update, context: Context):
 async def on_remind_me(update: Update, context: Context):
     app, citizen = await enter(update, context)
     opens = render.when(app.services.config, app.services.config.calendar.proposals_opens)
-    if app.services.phase().phase is not Phase.BEFORE:
+    result = await app.services.citizens.remind_me(citizen)
+    if result is ReminderResult.TOO_LATE:
         await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
         return END
-    stored = await app.services.citizens.remind_me(citizen)
     _, citizen = await enter(update, context, fresh=True)
-    await show_menu(update, context, citizen, texts.remind_me_saved(opens) if stored else texts.remind_me_already(opens))
+    saved = result is ReminderResult.STORED
+    await show_menu(update, context, citizen, texts.remind_me_saved(opens) if saved else texts.remind_me_already(opens))
     return END
 
 

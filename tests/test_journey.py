@@ -214,3 +214,10 @@ async def test_cards_that_were_never_posted_go_out_at_start_up(bot):
     assert await notifier.post_missing_staff_cards() == 1
     assert f"m:a:{proposal.id}" in [d for _, d in bot.telegram.buttons(STAFF_CHAT)]
     assert await notifier.post_missing_staff_cards() == 0
+
+
+async def test_remind_me_after_registration_opened_is_not_stored(bot):
+    await choose_tajrish(bot)
+    await bot.telegram.send(USER, b.REMIND_ME)  # a stale button from an older menu
+    assert "اکنون زمان ثبت پیشنهاد است" in bot.telegram.last_text(USER)
+    assert not (await bot.services.repos.citizens.find("telegram", USER)).remind_me

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 
+from bot.campaign import Phase, phase_at
 from bot.clock import Clock
 from bot.config import Config, Neighbourhood
 from bot.phone import normalize_iranian_mobile, phone_hash
@@ -15,6 +16,12 @@ class ChooseResult(enum.Enum):
     CHOSEN = "chosen"
     LOCKED = "locked"  # voted already: the neighbourhood is fixed
     UNKNOWN = "unknown"  # forged or stale id
+
+
+class ReminderResult(enum.Enum):
+    STORED = "stored"
+    ALREADY = "already"
+    TOO_LATE = "too_late"  # registration has opened: nothing left to remind of
 
 
 class PhoneResult(enum.Enum):
@@ -56,12 +63,14 @@ class CitizenService:
         changed = await self.repos.citizens.set_neighbourhood(citizen.id, neighbourhood_id)
         return ChooseResult.CHOSEN if changed else ChooseResult.LOCKED
 
-    async def remind_me(self, citizen: Citizen) -> bool:
-        """Stores the «به من خبر بده» wish; False when it was stored already."""
+    async def remind_me(self, citizen: Citizen) -> ReminderResult:
+        """Stores the «به من خبر بده» wish, which only makes sense before registration opens."""
+        if phase_at(self.config.calendar, self.clock.now()).phase is not Phase.BEFORE:
+            return ReminderResult.TOO_LATE
         if citizen.remind_me:
-            return False
+            return ReminderResult.ALREADY
         await self.repos.citizens.set_remind_me(citizen.id, True)
-        return True
+        return ReminderResult.STORED
 
     async def verify_phone(self, citizen: Citizen, sender_user_id: int, contact_user_id: int | None,
                            phone_number: str) -> PhoneResult:
