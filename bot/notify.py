@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards, render
 from bot.platforms import PLATFORMS
@@ -89,5 +89,17 @@ class Notifier:
             text = texts.author_rejected(markup, proposal.title, proposal.code, proposal.reject_reason or "")
         try:
             await bot.send_message(author.chat_id, text, parse_mode=markup.parse_mode)
+        except Forbidden:
+            log.info("author of proposal %d has blocked the bot; not told", proposal.id)
         except TelegramError as exc:
+            # Left unmarked: the next start-up tries again (tell_untold_authors).
             log.warning("author of proposal %d not told: %s", proposal.id, exc.__class__.__name__)
+            return
+        await self.services.repos.proposals.mark_author_told(proposal.id, self.services.clock.now())
+
+    async def tell_untold_authors(self) -> int:
+        """At start-up: outcomes decided but not delivered (a crash or a messenger error)."""
+        untold = await self.services.repos.proposals.decided_but_author_not_told()
+        for proposal in untold:
+            await self.tell_author(proposal)
+        return len(untold)

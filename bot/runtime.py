@@ -79,6 +79,8 @@ class Runtime:
                             "(send /whoami, then fill %s.admins)", name, name)
             if posted := await notifier.post_missing_staff_cards():
                 log.info("posted %d moderation card(s) that were missing", posted)
+            if told := await notifier.tell_untold_authors():
+                log.info("told %d author(s) an outcome that had not reached them", told)
 
     async def stop(self) -> None:
         """Graceful: stop fetching, let in-flight updates finish, save conversation states."""

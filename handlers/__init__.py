@@ -53,8 +53,10 @@ def citizen_conversation() -> ConversationHandler:
     leave any step by pressing something else, and the step never mistakes a button for input.
     """
     menu = _msg(MAIN_MENU, start.on_menu)
-    start_cmd = CommandHandler("start", start.on_start, filters=PRIVATE)
-    cancel = [CommandHandler("cancel", start.on_cancel, filters=PRIVATE), _msg(CANCEL_LABEL, start.on_cancel)]
+    # NEW_MESSAGE on commands too: an old message edited into "/cancel" must not discard today's
+    # draft (a CommandHandler's filters replace PTB's default, which lets edits through).
+    start_cmd = CommandHandler("start", start.on_start, filters=NEW_MESSAGE & PRIVATE)
+    cancel = [CommandHandler("cancel", start.on_cancel, filters=NEW_MESSAGE & PRIVATE), _msg(CANCEL_LABEL, start.on_cancel)]
 
     preview = proposals.send_preview
     # The category keyboard carries its own cancel button.
@@ -117,9 +119,9 @@ def register(application: Application) -> None:
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         citizen_conversation(),
-        CommandHandler("help", start.on_help, filters=PRIVATE),
-        CommandHandler("whoami", start.on_whoami),
-        CommandHandler("cancel", start.on_cancel, filters=PRIVATE),
+        CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),
+        CommandHandler("whoami", start.on_whoami, filters=NEW_MESSAGE),
+        CommandHandler("cancel", start.on_cancel, filters=NEW_MESSAGE & PRIVATE),
         _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
         _msg(filters.CONTACT, voting.on_contact),
         CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),

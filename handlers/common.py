@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot import keyboards, render
 from bot.campaign import Phase
 from bot.context import AppContext, app_context
 from messages_fa import buttons as b
+from messages_fa import texts
 from storage.models import Citizen
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -95,3 +96,24 @@ async def offer_neighbourhoods(update: Update, context: Context, text: str) -> M
     """The question with the full 27-name keyboard (the citizen may also type a name)."""
     app = app_context(context)
     return await reply(update, context, text, keyboards.neighbourhoods(app.services.config.neighbourhoods))
+
+
+def private_buttons_only(handler):
+    """Citizen buttons are only ever posted in private chats; pressed elsewhere (a tampered
+    client), they are refused before anything changes or is posted in a group."""
+    async def guarded(update: Update, context: Context):
+        if update.effective_chat is None or update.effective_chat.type != "private":
+            await answer(update, texts.button_expired(), alert=True)
+            return None
+        return await handler(update, context)
+    guarded.__name__ = handler.__name__
+    return guarded
+
+
+async def set_buttons(update: Update, markup) -> None:
+    """Replace the pressed message's buttons; a double tap that changes nothing is not an error."""
+    try:
+        await update.callback_query.edit_message_reply_markup(markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise

@@ -14,7 +14,7 @@ from bot import keyboards, render
 from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
 from handlers import states as S
-from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import set_buttons, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import texts
 
 END = ConversationHandler.END
@@ -153,7 +153,7 @@ async def on_preview_action(update: Update, context: Context):
     action = update.callback_query.data
     if action == "pv:edit":
         await answer(update)
-        await update.callback_query.edit_message_reply_markup(keyboards.edit_fields())
+        await set_buttons(update, keyboards.edit_fields())
         return S.EDIT
     if action == "pv:cancel":
         await answer(update)
@@ -177,7 +177,7 @@ async def on_edit_choice(update: Update, context: Context):
     choice = update.callback_query.data.removeprefix("pe:")
     await answer(update)
     if choice == "back":
-        await update.callback_query.edit_message_reply_markup(keyboards.preview())
+        await set_buttons(update, keyboards.preview())
         return S.PREVIEW
     await _close_inline(update, context, None)
     if choice == "cat":

@@ -11,7 +11,7 @@ from bot import keyboards, render
 from bot.context import app_context
 from bot.services.citizens import ChooseResult, ReminderResult
 from handlers import states as S
-from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import private_buttons_only, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -64,6 +64,7 @@ async def _choose(update: Update, context: Context, neighbourhood_id: str):
     return END
 
 
+@private_buttons_only
 async def on_neighbourhood_pressed(update: Update, context: Context):
     return await _choose(update, context, update.callback_query.data.removeprefix("n:"))
 

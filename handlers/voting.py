@@ -11,7 +11,7 @@ from bot import keyboards, render
 from bot.services.citizens import PhoneResult
 from bot.services.voting import BallotGate, VoteOutcome
 from handlers import states as S
-from handlers.common import offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import private_buttons_only, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
 from messages_fa import texts
 
 VOTE_DATA = re.compile(r"^([vw]):(\d{1,12}):(\d{1,6})$")
@@ -75,6 +75,7 @@ async def on_contact(update: Update, context: Context):
     return None
 
 
+@private_buttons_only
 async def on_vote_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
     match = VOTE_DATA.match(update.callback_query.data or "")
@@ -102,6 +103,7 @@ async def on_vote_pressed(update: Update, context: Context) -> None:
     await asyncio.gather(answer(update, toast), _edit_ballot(update, context, page))
 
 
+@private_buttons_only
 async def on_page_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
     match = PAGE_DATA.match(update.callback_query.data or "")

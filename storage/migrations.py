@@ -96,4 +96,9 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (platform, chat_id, message_id)
     ) WITHOUT ROWID;
     """,
+    # 3: whether the author has heard the moderation outcome; start-up retells the rest.
+    """
+    ALTER TABLE proposals ADD COLUMN author_told_at TEXT;
+    UPDATE proposals SET author_told_at = decided_at WHERE status != 'pending';
+    """,
 ]

@@ -221,6 +221,15 @@ class ProposalRepository:
             "(SELECT 1 FROM staff_cards c WHERE c.proposal_id = p.id) ORDER BY id", (PENDING,)).fetchall())
         return [_proposal(r) for r in rows]
 
+    async def mark_author_told(self, proposal_id: int, now: dt.datetime) -> None:
+        await self.db.write(lambda conn: conn.execute(
+            "UPDATE proposals SET author_told_at = ? WHERE id = ?", (_ts(now), proposal_id)))
+
+    async def decided_but_author_not_told(self) -> list[Proposal]:
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM proposals WHERE status != ? AND author_told_at IS NULL ORDER BY id", (PENDING,)).fetchall())
+        return [_proposal(r) for r in rows]
+
     async def add_reason_prompt(self, platform: str, chat_id: int, message_id: int, proposal_id: int,
                                 now: dt.datetime) -> None:
         await self.db.write(lambda conn: conn.execute(

@@ -143,3 +143,39 @@ async def test_set_my_commands_missing_on_bale_does_not_stop_start(config):
     await running.bale.send(USER, "/start")
     assert "من شهردارم" in running.bale.last_text(USER)
     await running.stop()
+
+
+async def test_double_tap_on_edit_is_not_an_error(bot):
+    tg = await start_flow(bot)
+    await tg.press(USER, "ورزشی")
+    await tg.send(USER, "زمین بازی")
+    await tg.send(USER, "یک زمین بازی برای کودکان محله ساخته شود.")
+    await tg.send(USER, b.CONTINUE)
+    preview = tg.last_with_buttons(USER)
+    await tg.update(tg.updates.callback(USER, preview, "pv:edit"))
+    await tg.update(tg.updates.callback(USER, preview, "pv:edit"))
+    assert len(tg.request.calls_to("answerCallbackQuery")) >= 2  # and the fixture asserts no errors
+
+
+async def test_an_old_message_edited_into_cancel_does_nothing(bot):
+    tg = await start_flow(bot)
+    await tg.press(USER, "ورزشی")
+    edited = tg.updates.raw({"edited_message": {
+        "message_id": 5, "date": 0, "edit_date": 1, "chat": {"id": USER, "type": "private", "first_name": "U"},
+        "from": tg.updates.user(USER), "text": "/cancel",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+    }})
+    await tg.update(edited)
+    draft = await bot.services.proposals.draft(await bot.services.repos.citizens.find("telegram", USER))
+    assert draft is not None and draft.category_id == "sport"
+
+
+async def test_citizen_buttons_pressed_in_a_group_change_nothing(bot):
+    tg = bot.telegram
+    await tg.send(USER, "/start")
+    welcome = dict(tg.last_with_buttons(USER))
+    welcome["chat"] = {"id": -500, "type": "supergroup", "title": "g"}
+    await tg.update(tg.updates.callback(USER, welcome, "n:tajrish"))
+    assert "معتبر نیست" in tg.alerts()[-1]
+    assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id is None
+    assert tg.request.messages(-500) == []

@@ -141,3 +141,18 @@ async def test_reason_question_survives_a_restart(config):
     finally:
         await second.settle()
         await second.stop()
+
+
+async def test_an_outcome_that_did_not_reach_the_author_is_retold_at_start_up(bot):
+    from bot.context import KEY
+
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    tg.request.fail("sendMessage", 502, "Bad Gateway")  # the author's message fails once
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:a:{proposal.id}"))
+    await bot.settle()
+    assert not any("تأیید شد" in (t or "") for t in tg.request.texts(USER))
+    notifier = tg.app.bot_data[KEY].notifier
+    assert await notifier.tell_untold_authors() == 1
+    assert "تأیید شد" in tg.last_text(USER)
+    assert await notifier.tell_untold_authors() == 0
