@@ -13,13 +13,14 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import EXAMPLE_SECRET, Config, ConfigError, load_config
+from messages_fa.texts import PLAN
 
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_CONFIG = Path("config.example.toml")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="manshahrdaram", description="The «من شهردارم» bot for Telegram and Bale.")
+    parser = argparse.ArgumentParser(prog="manshahrdaram", description=f"The {PLAN} bot for Telegram and Bale.")
     parser.add_argument("--config", type=Path, default=None, help="config file (default: config.toml)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     commands = parser.add_subparsers(dest="command")

@@ -38,5 +38,5 @@ def phase_at(calendar: Calendar, now: dt.datetime) -> PhaseInfo:
 
 
 def days_left(now: dt.datetime, moment: dt.datetime, tz: dt.tzinfo) -> int:
-    """Calendar days in Tehran between today and the day of ``moment`` ("فردا" is 1)."""
+    """Calendar days in Tehran between today and the day of ``moment`` ("tomorrow" is 1)."""
     return (moment.astimezone(tz).date() - now.astimezone(tz).date()).days

@@ -200,7 +200,7 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
             raise ConfigError(section.key("id"), f"{_show(item_id)} is used twice")
         if not item_name:
             raise ConfigError(section.key("name"), "is empty")
-        # «تجريش» and «تجریش» are one name to a resident typing it.
+        # Names differing only in Arabic/Persian letter forms or ZWNJ are one name to a resident.
         if match_key(item_name) in names:
             raise ConfigError(section.key("name"), f"{_show(item_name)} is used twice")
         ids.add(item_id)

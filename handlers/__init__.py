@@ -19,7 +19,7 @@ from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
 
 
-# Anything a step did not expect: it gets the step's hint. Commands, menu buttons and «انصراف»
+# Anything a step did not expect: it gets the step's hint. Commands, menu buttons and cancel
 # go to the fallbacks; a shared contact goes to the global contact handler (verification).
 OTHER_INPUT = ~filters.COMMAND & ~MAIN_MENU & ~CANCEL_LABEL & ~filters.CONTACT
 
@@ -86,7 +86,7 @@ def citizen_conversation() -> ConversationHandler:
             S.PREVIEW: [
                 CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
                 _msg(BACK, proposals.ask_media),
-                # The media step's keyboard is still on screen: «ادامه» shows the preview again.
+                # The media step's keyboard is still on screen: "continue" shows the preview again.
                 _msg(CONTINUE, preview),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],

@@ -208,7 +208,7 @@ async def _close_inline(update: Update, context: Context, suffix: str | None) ->
 
 
 async def back_to_menu(update: Update, context: Context):
-    """«بازگشت» from the first step leaves the flow; the draft stays and «ارسال پیشنهاد» resumes it."""
+    """Back from the first step leaves the flow; the draft stays and "send a proposal" resumes it."""
     app, citizen = await enter(update, context)
     await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
     return END

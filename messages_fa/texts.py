@@ -8,9 +8,15 @@ from messages_fa import buttons as b
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
 
-PLAN = "«من شهردارم»"
+PLAN_NAME = "من شهردارم"
+PLAN = f"«{PLAN_NAME}»"
 
 # Phases as one line each; the dates are Jalali strings like «پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۰».
+
+
+def join_names(names) -> str:
+    """«تجریش، دربند، نیاوران» — the Persian comma."""
+    return "، ".join(names)
 
 
 def days_phrase(days: int) -> str:

@@ -30,9 +30,17 @@ from bot.campaign import phase_at
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import PLATFORMS, Config, ConfigError, parse_jalali
 from bot.localapi import LocalBotApi
+from messages_fa import texts
 from messages_fa.dates import jalali_datetime
 
-from .constants import ADMIN_ID, BOT_USERNAME, DATABASE_NAME, FIRST_CITIZEN, POLL_TIMEOUT, TOKENS
+from .constants import (
+    ADMIN_ID,
+    BOT_USERNAME,
+    DATABASE_NAME,
+    FIRST_CITIZEN,
+    POLL_TIMEOUT,
+    TOKENS,
+)
 from .demo import DEMO_PROPOSALS, DemoProposal, SeedReport, seed_demo
 from .repl import Playground
 from .terminal import LineReader, Style, isatty, use_utf8, write
@@ -114,14 +122,14 @@ async def run_playground(config: Config, at: str | None = None, demo: bool = Fal
         session.register(FIRST_CITIZEN)
         await runtime.start()
 
-        session.say(style.bold("«من شهردارم» — local playground"))
+        session.say(style.bold(f"{texts.PLAN} — local playground"))
         session.say(f"Bot API: {server.url} (loopback; telegram and bale as @{BOT_USERNAME})")
         session.say(f"Database: {pconfig.database}")
         when = "set with --at, then running in real time" if at is not None else "system clock"
         session.say(f"Clock: {jalali_datetime(clock.now(), pconfig.timezone)} (Tehran time; {when})")
         session.say(f"Phase: {render.phase_line(pconfig, phase_at(pconfig.calendar, clock.now()), clock.now())}")
         if report is not None:
-            hoods = "، ".join(report.neighbourhoods)
+            hoods = texts.join_names(report.neighbourhoods)
             if not hoods:
                 session.say("Demo: none of the demo neighbourhoods and categories is in this config; nothing seeded")
             elif report.added:

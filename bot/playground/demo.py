@@ -9,6 +9,7 @@ from bot import render
 from bot.campaign import Phase, phase_at
 from bot.clock import ManualClock
 from bot.config import BALE, TELEGRAM, Config
+from messages_fa.samples import DEMO_PROPOSAL_TEXTS
 
 from .constants import ADMIN_ID
 
@@ -28,49 +29,14 @@ class DemoProposal:
 
 
 DEMO_PROPOSALS = (
-    DemoProposal(
-        9001, TELEGRAM, "tajrish", "green", "کاشت درخت چنار در خیابان شهرداری",
-        "در پیاده‌روی ضلع شرقی خیابان شهرداری، از میدان تجریش تا پل رومی، درخت‌های خشک‌شده جایگزین "
-        "و چنارهای تازه کاشته شود تا تابستان‌ها پیاده‌رو سایه داشته باشد.",
-    ),
-    DemoProposal(
-        9002, TELEGRAM, "tajrish", "urban-services", "سطل‌های تفکیک زباله در بازار تجریش",
-        "کنار ورودی‌های بازار تجریش سطل‌های جداگانه برای پسماند خشک و تر گذاشته شود و هر شب تخلیه شود "
-        "تا بوی زباله و گربه‌های گرسنه از ورودی بازار دور شوند.",
-    ),
-    DemoProposal(
-        9003, BALE, "tajrish", "transport", "ایستگاه دوچرخهٔ اشتراکی کنار مترو تجریش",
-        "یک ایستگاه دوچرخهٔ اشتراکی با ده دوچرخه در میدان قدس، کنار خروجی مترو تجریش، راه‌اندازی شود "
-        "تا رفت‌وآمدهای کوتاه محله بدون خودرو انجام شود.",
-        location=(35.8046, 51.4336),
-    ),
-    DemoProposal(
-        9004, TELEGRAM, "tajrish", "civil", "پارکینگ طبقاتی ده‌طبقه زیر میدان تجریش",
-        "زیر میدان تجریش یک پارکینگ ده‌طبقه برای دو هزار خودرو ساخته شود تا مشکل جای پارک محله برای "
-        "همیشه حل شود.",
-        reject_reason="هزینهٔ این طرح چند برابر بودجهٔ سالانهٔ محله است؛ طرح‌های به این بزرگی در "
-                      "برنامه‌های کلان شهرداری بررسی می‌شوند.",
-    ),
-    DemoProposal(
-        9005, BALE, "darband", "civil", "روشنایی مسیر پیاده‌روی دربند",
-        "از میدان دربند تا ابتدای مسیر کوهنوردی چراغ‌های کم‌مصرف نصب شود؛ شب‌ها این مسیر تاریک است "
-        "و برای سالمندان و کودکان ناامن.",
-    ),
-    DemoProposal(
-        9006, TELEGRAM, "darband", "urban-services", "سرویس بهداشتی عمومی در ابتدای مسیر کوهنوردی",
-        "در ابتدای مسیر کوهنوردی دربند یک سرویس بهداشتی تمیز و دسترس‌پذیر برای افراد دارای معلولیت "
-        "ساخته شود و نظافت آن به پیمانکار محله سپرده شود.",
-    ),
-    DemoProposal(
-        9007, TELEGRAM, "niavaran", "culture", "کتابخانهٔ کوچک در پارک نیاوران",
-        "در پارک نیاوران یک قفسهٔ کتاب امانی (بردار و بگذار) با سایه‌بان و چند نیمکت ساخته شود تا "
-        "خانواده‌ها و کودکان در پارک کتاب بخوانند و کتاب‌هایشان را با هم عوض کنند.",
-    ),
-    DemoProposal(
-        9008, TELEGRAM, "niavaran", "sport", "زمین بازی کودکان با کف‌پوش ایمن",
-        "وسایل بازی فرسودهٔ بوستان محله تعویض و کف زمین بازی با کف‌پوش لاستیکی ایمن پوشانده شود؛ "
-        "چند کودک امسال روی کف بتنی آسیب دیده‌اند.",
-    ),
+    DemoProposal(9001, TELEGRAM, "tajrish", "green", *DEMO_PROPOSAL_TEXTS[9001]),
+    DemoProposal(9002, TELEGRAM, "tajrish", "urban-services", *DEMO_PROPOSAL_TEXTS[9002]),
+    DemoProposal(9003, BALE, "tajrish", "transport", *DEMO_PROPOSAL_TEXTS[9003], location=(35.8046, 51.4336)),
+    DemoProposal(9004, TELEGRAM, "tajrish", "civil", *DEMO_PROPOSAL_TEXTS[9004]),
+    DemoProposal(9005, BALE, "darband", "civil", *DEMO_PROPOSAL_TEXTS[9005]),
+    DemoProposal(9006, TELEGRAM, "darband", "urban-services", *DEMO_PROPOSAL_TEXTS[9006]),
+    DemoProposal(9007, TELEGRAM, "niavaran", "culture", *DEMO_PROPOSAL_TEXTS[9007]),
+    DemoProposal(9008, TELEGRAM, "niavaran", "sport", *DEMO_PROPOSAL_TEXTS[9008]),
 )
 
 

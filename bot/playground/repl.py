@@ -7,14 +7,15 @@ from bot import render
 from bot.campaign import phase_at
 from bot.config import PLATFORMS
 from bot.localapi.users import DEFAULT_LOCATION
+from messages_fa import samples
 from messages_fa.dates import jalali_datetime
+from messages_fa.normalize import to_ascii_digits
 
 from .constants import ADMIN_ID
 from .display import label
 from .session import Session
 from .terminal import LineReader
 
-_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _LETTER = re.compile(r"^\(?([a-zA-Z])\)?$")
 
 
@@ -58,7 +59,7 @@ class Playground(Session):
             return True
         if text.startswith(":") and len(text) > 1 and not text[1:2].isspace():
             return await self.command(text)
-        ascii_text = text.translate(_DIGITS)
+        ascii_text = to_ascii_digits(text)
         if ascii_text.isdigit() and len(ascii_text) <= 3:
             if await self.press_number(int(ascii_text)):
                 return True
@@ -100,8 +101,8 @@ class Playground(Session):
                     self.switch(user=others[-1])
                 else:
                     self.fail("you are the only citizen so far; :user N switches to user N")
-            elif args[0].translate(_DIGITS).isdigit() and int(args[0].translate(_DIGITS)) > 0:
-                self.switch(user=int(args[0].translate(_DIGITS)))
+            elif to_ascii_digits(args[0]).isdigit() and int(to_ascii_digits(args[0])) > 0:
+                self.switch(user=int(to_ascii_digits(args[0])))
             else:
                 self.fail("usage: :user N (a positive number)")
         elif name == "platform":
@@ -116,11 +117,11 @@ class Playground(Session):
                 self.fail("usage: :contact-other PHONE")
             else:
                 await self.act(lambda: state.send_contact(self.token, self.user, phone_number=rest,
-                                                          contact_user_id=None, first_name="دوست"),
+                                                          contact_user_id=None, first_name=samples.CONTACT_FIRST_NAME),
                                f"you shared someone else's contact card: {rest}")
         elif name == "location":
             try:
-                lat, lon = (float(a.translate(_DIGITS)) for a in args) if args else DEFAULT_LOCATION
+                lat, lon = (float(to_ascii_digits(a)) for a in args) if args else DEFAULT_LOCATION
             except ValueError:
                 self.fail("usage: :location LAT LON (e.g. :location 35.8027 51.4347)")
             else:

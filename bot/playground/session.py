@@ -8,9 +8,17 @@ from bot.clock import Clock
 from bot.config import TELEGRAM, Config
 from bot.localapi import ControlError, LocalBotApi
 from bot.localapi.users import DEFAULT_LOCATION
+from messages_fa import samples
 from messages_fa.numbers import fa_digits
 
-from .constants import ADMIN_ID, FIRST_ANSWER_TIMEOUT, FIRST_CITIZEN, QUIET, SETTLE_LIMIT, TOKENS
+from .constants import (
+    ADMIN_ID,
+    FIRST_ANSWER_TIMEOUT,
+    FIRST_CITIZEN,
+    QUIET,
+    SETTLE_LIMIT,
+    TOKENS,
+)
 from .demo import demo_phone
 from .display import content, inline_rows, keyboard_line, label, message_lines
 from .terminal import Style, write
@@ -61,9 +69,10 @@ class Session:
         if user_id in self.users:
             return
         if user_id == ADMIN_ID:
-            self.state.add_user(user_id, first_name="کارشناس", last_name="منطقهٔ ۱", username="playground_admin")
+            self.state.add_user(user_id, first_name=samples.ADMIN_FIRST_NAME, last_name=samples.ADMIN_LAST_NAME,
+                                username="playground_admin")
         else:
-            self.state.add_user(user_id, first_name=f"شهروند {fa_digits(user_id)}")
+            self.state.add_user(user_id, first_name=samples.citizen_name(fa_digits(user_id)))
         self.users.add(user_id)
 
     def prompt_text(self) -> str:

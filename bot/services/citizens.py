@@ -43,7 +43,7 @@ class CitizenService:
 
     def match_neighbourhoods(self, typed: str) -> list[Neighbourhood]:
         """Exact name first; otherwise every name containing what was typed (or contained in it,
-        for «محله تجریش»). Tolerant of ي/ك, spaces and ZWNJ through match_key."""
+        for "mahalle-ye Tajrish"). Tolerant of Arabic yeh/kaf, spaces and ZWNJ through match_key."""
         key = match_key(typed)
         if not key:
             return []
@@ -64,7 +64,7 @@ class CitizenService:
         return ChooseResult.CHOSEN if changed else ChooseResult.LOCKED
 
     async def remind_me(self, citizen: Citizen) -> ReminderResult:
-        """Stores the «به من خبر بده» wish, which only makes sense before registration opens."""
+        """Stores the "remind me" wish (b.REMIND_ME), which only makes sense before registration opens."""
         if phase_at(self.config.calendar, self.clock.now()).phase is not Phase.BEFORE:
             return ReminderResult.TOO_LATE
         if citizen.remind_me:

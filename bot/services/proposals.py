@@ -78,7 +78,7 @@ class ProposalService:
 
     async def start(self, citizen: Citizen) -> tuple[Gate, Draft | None]:
         """Gate, then the draft to continue: an unfinished one is kept (a menu press in the middle
-        of writing must not lose it; «انصراف» discards it), otherwise a fresh one."""
+        of writing must not lose it; the cancel button discards it), otherwise a fresh one."""
         gate = await self.gate(citizen)
         if gate is not Gate.OK:
             return gate, None

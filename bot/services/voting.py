@@ -96,7 +96,7 @@ class VotingService:
         return None
 
     async def cast(self, citizen: Citizen, proposal_id: int) -> VoteResult:
-        """Vote for the proposal. Idempotent: a double tap on «رأی» leaves one vote."""
+        """Vote for the proposal. Idempotent: a double tap on the vote button leaves one vote."""
         if refusal := self._refusal(citizen):
             return refusal
         limit = self.config.limits.votes_per_citizen
