@@ -128,7 +128,6 @@ def register(application: Application) -> None:
         CallbackQueryHandler(voting.on_vote_pressed, pattern=r"^[vw]:"),
         CallbackQueryHandler(voting.on_page_pressed, pattern=r"^p:"),
         CallbackQueryHandler(start.on_unknown_button),
-        _msg(~filters.COMMAND, start.on_unknown),
-        MessageHandler(NEW_MESSAGE & PRIVATE & filters.COMMAND, start.on_unknown),
+        _msg(filters.ALL, start.on_unknown),
     ])
     application.add_error_handler(on_error)

@@ -1,6 +1,7 @@
 """Small pieces every handler uses: who is this, how to reply, the main menu."""
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import Message, Update
@@ -8,7 +9,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot import keyboards, render
-from bot.campaign import Phase
 from bot.context import AppContext, app_context
 from messages_fa import buttons as b
 from messages_fa import texts
@@ -76,10 +76,6 @@ def current_phase_line(app: AppContext) -> str:
     return render.phase_line(services.config, services.phase(), services.clock.now())
 
 
-def phase_is(app: AppContext, phase: Phase) -> bool:
-    return app.services.phase().phase is phase
-
-
 async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
     """Every callback is answered exactly once (Bale keeps a spinner otherwise).
 
@@ -110,10 +106,17 @@ def private_buttons_only(handler):
     return guarded
 
 
-async def set_buttons(update: Update, markup) -> None:
-    """Replace the pressed message's buttons; a double tap that changes nothing is not an error."""
+@contextlib.asynccontextmanager
+async def unless_unchanged():
+    """An edit that changes nothing (a double tap, the same page twice) is not an error."""
     try:
-        await update.callback_query.edit_message_reply_markup(markup)
+        yield
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
+
+
+async def set_buttons(update: Update, markup) -> None:
+    """Replace the pressed message's buttons."""
+    async with unless_unchanged():
+        await update.callback_query.edit_message_reply_markup(markup)

@@ -14,7 +14,9 @@ from bot import keyboards, render
 from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
 from handlers import states as S
-from handlers.common import set_buttons, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import (
+    Context, answer, current_phase_line, enter, offer_neighbourhoods, reply, set_buttons, show_menu,
+)
 from messages_fa import texts
 
 END = ConversationHandler.END

@@ -10,8 +10,11 @@ from telegram.ext import ConversationHandler
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.citizens import ChooseResult, ReminderResult
+from handlers import proposals, voting
 from handlers import states as S
-from handlers.common import private_buttons_only, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import (
+    Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,
+)
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -84,7 +87,6 @@ async def on_neighbourhood_typed(update: Update, context: Context):
 
 
 async def on_neighbourhood_other(update: Update, context: Context):
-    app, _ = await enter(update, context)
     await offer_neighbourhoods(update, context, texts.choose_neighbourhood())
     return None
 
@@ -147,8 +149,6 @@ async def on_unknown_button(update: Update, context: Context) -> None:
 
 async def on_menu(update: Update, context: Context):
     """A main-menu button, pressed or typed, from anywhere: it also ends any flow in progress."""
-    from handlers import proposals, voting
-
     app, citizen = await enter(update, context)
     label = b.recognise(update.message.text)
     if label == b.HELP:

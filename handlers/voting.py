@@ -5,13 +5,15 @@ import asyncio
 import re
 
 from telegram import Update
-from telegram.error import BadRequest
 
 from bot import keyboards, render
 from bot.services.citizens import PhoneResult
 from bot.services.voting import BallotGate, VoteOutcome
 from handlers import states as S
-from handlers.common import private_buttons_only, offer_neighbourhoods, Context, answer, current_phase_line, enter, reply, show_menu
+from handlers.common import (
+    Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,
+    unless_unchanged,
+)
 from messages_fa import texts
 
 VOTE_DATA = re.compile(r"^([vw]):(\d{1,12}):(\d{1,6})$")
@@ -45,14 +47,10 @@ async def _edit_ballot(update: Update, context: Context, page: int) -> None:
     app, citizen = await enter(update, context)
     view = await app.services.voting.ballot(citizen, page)
     text = render.ballot(app.platform, app.services.config, citizen.neighbourhood_id, view)
-    try:
+    async with unless_unchanged():
         await update.callback_query.edit_message_text(
             text, parse_mode=app.platform.markup.parse_mode, reply_markup=keyboards.ballot(view) if view.proposals else None,
         )
-    except BadRequest as exc:
-        # Two quick presses can render the same page twice; that is not an error for anyone.
-        if "not modified" not in str(exc).lower():
-            raise
 
 
 async def on_contact(update: Update, context: Context):

@@ -150,10 +150,6 @@ def ask_category(m: Markup, neighbourhood: str) -> str:
     return f"ارسال پیشنهاد برای محلهٔ {m.bold(m.esc(neighbourhood))}\n\nگام ۱ از ۴: دستهٔ پیشنهاد را انتخاب کنید."
 
 
-def category_from_buttons() -> str:
-    return "لطفاً دستهٔ پیشنهاد را با یکی از دکمه‌های بالا انتخاب کنید."
-
-
 def ask_title(limit: int) -> str:
     return f"گام ۲ از ۴: عنوان کوتاهی برای پیشنهاد خود بنویسید (حداکثر {fa_digits(limit)} نویسه)."
 
@@ -208,10 +204,6 @@ def preview(m: Markup, neighbourhood: str, category: str, title: str, descriptio
         f"عنوان: {m.bold(m.esc(title))}\n\n{m.esc(description)}{tail}\n\n"
         "اگر درست است «تأیید و ارسال» را بزنید."
     )
-
-
-def choose_field_to_edit() -> str:
-    return "کدام بخش را می‌خواهید ویرایش کنید؟"
 
 
 def proposal_submitted(m: Markup, code: str) -> str:

@@ -90,3 +90,4 @@ def test_phone_hash_is_hmac_sha256():
     expected = hmac.new(b"secret-one-0123456", NUMBER.encode(), hashlib.sha256).hexdigest()
     assert phone_hash(b"secret-one-0123456", NUMBER) == expected
     assert phone_hash(b"secret-one-0123456", NUMBER) != hashlib.sha256(NUMBER.encode()).hexdigest()
+
