@@ -14,7 +14,6 @@ from telegram.request import BaseRequest
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
 from bot.clock import Clock
 from bot.config import Config, ConfigError
-from bot.context import KEY
 from bot.notify import Notifier
 from bot.services import Services
 from storage import Database, Repositories
@@ -35,6 +34,7 @@ class Runtime:
     transport: str = "aiohttp"
     db: Database | None = None
     services: Services | None = None
+    notifier: Notifier | None = None
     applications: dict[str, Application] = field(default_factory=dict)
     _requests: list[BaseRequest] = field(default_factory=list)
 
@@ -43,7 +43,7 @@ class Runtime:
         self.db = Database(self.config.database)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
-        notifier = Notifier(self.services)
+        self.notifier = Notifier(self.services)
         for platform_config in self.config.enabled_platforms:
             # Kept here so stop() can close them even when initialize() failed half-way (PTB's
             # shutdown() skips an application that never finished initializing).
@@ -51,7 +51,7 @@ class Runtime:
             poll_request = make_request(self.transport, 2)
             self._requests += [request, poll_request]
             self.applications[platform_config.name] = build_application(
-                self.services, notifier, platform_config, request=request, get_updates_request=poll_request,
+                self.services, self.notifier, platform_config, request=request, get_updates_request=poll_request,
                 concurrent_updates=self.concurrent_updates,
             )
 
@@ -72,15 +72,17 @@ class Runtime:
                     timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                 )
             log.info("%s: serving as @%s", name, application.bot.username)
-        notifier = next(iter(self.applications.values())).bot_data[KEY].notifier if self.applications else None
-        if notifier is not None:
-            for name in notifier.unmoderated_platforms():
-                log.warning("%s: no admins and no staff_chat_id: new proposals get no moderation card there "
-                            "(send /whoami, then fill %s.admins)", name, name)
-            if posted := await notifier.post_missing_staff_cards():
-                log.info("posted %d moderation card(s) that were missing", posted)
-            if told := await notifier.tell_untold_authors():
-                log.info("told %d author(s) an outcome that had not reached them", told)
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """What the last run left undone: cards never posted, outcomes never delivered."""
+        for name in self.notifier.unmoderated_platforms():
+            log.warning("%s: no admins and no staff_chat_id: new proposals get no moderation card there "
+                        "(send /whoami, then fill %s.admins)", name, name)
+        if posted := await self.notifier.post_missing_staff_cards():
+            log.info("posted %d moderation card(s) that were missing", posted)
+        if told := await self.notifier.tell_untold_authors():
+            log.info("told %d author(s) an outcome that had not reached them", told)
 
     async def stop(self) -> None:
         """Graceful: stop fetching, let in-flight updates finish, save conversation states."""
