@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.clock import ManualClock
 from messages_fa import buttons as b
 from tests.conftest import Bot, phase_moments
-from tests.test_journey import USER, choose_tajrish
+from tests.test_journey import USER, choose_tajrish, write_to_preview
 
 
 async def start_flow(bot):
@@ -58,21 +58,15 @@ async def test_typing_instead_of_pressing_category_and_forged_category(bot):
 
 
 async def test_html_in_title_is_escaped_on_telegram_and_plain_on_bale(bot):
-    tg = await start_flow(bot)
-    await tg.press(USER, "ورزشی")
-    await tg.send(USER, "<b>زمین</b> & بازی")
-    await tg.send(USER, "شرح کافی برای این پیشنهاد اینجاست.")
-    await tg.send(USER, b.CONTINUE)
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await write_to_preview(tg, title="<b>زمین</b> & بازی")
     preview = tg.request.last(USER)
     assert "&lt;b&gt;زمین&lt;/b&gt; &amp; بازی" in preview["text"]
     assert tg.request.calls_to("sendMessage")[-1].params["parse_mode"] == "HTML"
     bale = bot.bale
     await choose_tajrish(bot, USER, messenger=bale)
-    await bale.send(USER, b.SEND_PROPOSAL)
-    await bale.press(USER, "ورزشی")
-    await bale.send(USER, "<b>زمین</b>")
-    await bale.send(USER, "شرح کافی برای این پیشنهاد اینجاست.")
-    await bale.send(USER, b.CONTINUE)
+    await write_to_preview(bale, title="<b>زمین</b>")
     assert "<b>زمین</b>" in bale.request.last(USER)["text"]
     assert "parse_mode" not in bale.request.calls_to("sendMessage")[-1].params
 
@@ -146,11 +140,9 @@ async def test_set_my_commands_missing_on_bale_does_not_stop_start(config):
 
 
 async def test_double_tap_on_edit_is_not_an_error(bot):
-    tg = await start_flow(bot)
-    await tg.press(USER, "ورزشی")
-    await tg.send(USER, "زمین بازی")
-    await tg.send(USER, "یک زمین بازی برای کودکان محله ساخته شود.")
-    await tg.send(USER, b.CONTINUE)
+    tg = bot.telegram
+    await choose_tajrish(bot)
+    await write_to_preview(tg)
     preview = tg.last_with_buttons(USER)
     await tg.update(tg.updates.callback(USER, preview, "pv:edit"))
     await tg.update(tg.updates.callback(USER, preview, "pv:edit"))

@@ -39,13 +39,19 @@ async def test_full_proposal_then_vote(bot):
     assert len(proposals) == 1 and proposals[0].status == "pending"
 
 
+async def write_to_preview(m, user=USER, title="کاشت درخت در خیابان", category="فضای سبز و محیط زیست",
+                           description="در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم."):
+    """Send a proposal up to its preview (the citizen has a neighbourhood already)."""
+    await m.send(user, b.SEND_PROPOSAL)
+    await m.press(user, category)
+    await m.send(user, title)
+    await m.send(user, description)
+    await m.send(user, b.CONTINUE)
+
+
 async def submit_proposal(bot, user=USER, title="کاشت درخت در خیابان", messenger=None):
     m = messenger or bot.telegram
-    await m.send(user, b.SEND_PROPOSAL)
-    await m.press(user, "فضای سبز و محیط زیست")
-    await m.send(user, title)
-    await m.send(user, "در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم.")
-    await m.send(user, b.CONTINUE)
+    await write_to_preview(m, user, title)
     await m.press(user, b.CONFIRM)
 
 

@@ -5,7 +5,7 @@ from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
 from tests.conftest import TELEGRAM_ADMIN, STAFF_CHAT
-from tests.test_journey import choose_tajrish, submit_proposal
+from tests.test_journey import choose_tajrish, submit_proposal, write_to_preview
 
 VOTER = 2001
 PHONE = "+989121234567"
@@ -193,11 +193,7 @@ async def test_double_tap_on_vote_leaves_one_vote_and_withdraw_is_idempotent(bot
 async def test_failed_callback_answer_does_not_lose_the_confirmation(bot):
     tg = bot.telegram
     await choose_tajrish(bot)
-    await tg.send(1001, b.SEND_PROPOSAL)
-    await tg.press(1001, "ورزشی")
-    await tg.send(1001, "زمین بازی")
-    await tg.send(1001, "یک زمین بازی برای کودکان محله ساخته شود.")
-    await tg.send(1001, b.CONTINUE)
+    await write_to_preview(tg)
     tg.request.fail("answerCallbackQuery", 500, "Internal Server Error")
     await tg.press(1001, b.CONFIRM)
     await bot.settle()
