@@ -13,10 +13,17 @@ class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current moment as an aware UTC datetime."""
 
+    def system_time(self, moment: dt.datetime) -> dt.datetime:
+        """When the system clock (which the JobQueue runs on) will read what this clock reads
+        at ``moment``."""
+
 
 class SystemClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
+
+    def system_time(self, moment: dt.datetime) -> dt.datetime:
+        return moment
 
 
 class ShiftedClock:
@@ -28,6 +35,9 @@ class ShiftedClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc) + self._offset
 
+    def system_time(self, moment: dt.datetime) -> dt.datetime:
+        return moment - self._offset
+
 
 class ManualClock:
     def __init__(self, start: dt.datetime) -> None:
@@ -35,6 +45,10 @@ class ManualClock:
 
     def now(self) -> dt.datetime:
         return self._now
+
+    def system_time(self, moment: dt.datetime) -> dt.datetime:
+        # Tests read the job's time and run its callback after moving this clock.
+        return moment
 
     def set(self, moment: dt.datetime) -> None:
         self._now = moment

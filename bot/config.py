@@ -43,6 +43,8 @@ class PlatformConfig:
     base_file_url: str
     admins: frozenset[int]
     staff_chat_id: int | None
+    # Broadcast messages per second (Telegram allows about 30 in bulk; Bale publishes no figure).
+    broadcast_rate: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,18 @@ class Calendar:
     proposals_closes: dt.datetime
     voting_opens: dt.datetime
     voting_closes: dt.datetime
+    # When results are expected: shown in the calendar and the closing notice, announced by staff.
+    results_announced: dt.datetime | None = None
+
+    BOUNDARIES = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes", "results_announced")
+
+
+@dataclass(frozen=True)
+class Announcements:
+    # A missed announcement is still sent at start-up if it is at most this late, else reported.
+    grace: dt.timedelta = dt.timedelta(hours=1)
+    # The reminder to non-voters goes out this long before voting closes (zero: no reminder).
+    voting_reminder: dt.timedelta = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,7 @@ class Config:
     categories: tuple[Category, ...]
     calendar: Calendar
     limits: Limits
+    announcements: Announcements = Announcements()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -98,6 +113,9 @@ class Config:
     def category(self, category_id: str | None) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
 
+
+# Telegram: under its ~30 messages/s bulk limit, leaving room for replies to citizens.
+DEFAULT_BROADCAST_RATES = {TELEGRAM: 25, BALE: 20}
 
 PLATFORM_DEFAULTS = {
     TELEGRAM: ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot"),
@@ -180,8 +198,11 @@ def _platform(root: dict, name: str) -> PlatformConfig:
         if isinstance(admin, bool) or not isinstance(admin, int) or admin <= 0:
             raise ConfigError(f"{section.key('admins')}[{index}]", f"{_show(admin)} is not a user id (a positive number; /whoami shows it)")
     staff_chat = section.get("staff_chat_id", int, None)
+    rate = section.get("broadcast_rate", (int, float), DEFAULT_BROADCAST_RATES[name])
+    if not 0 < rate <= 10_000:
+        raise ConfigError(section.key("broadcast_rate"), f"must be messages per second above 0, not {rate}")
     section.finish()
-    return PlatformConfig(name, token, base_url, base_file_url, frozenset(admins), staff_chat)
+    return PlatformConfig(name, token, base_url, base_file_url, frozenset(admins), staff_chat, float(rate))
 
 
 def _named_list(root: dict, name: str, cls: type) -> tuple:
@@ -235,6 +256,17 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     campaign = _Section(root.get("campaign", {}), "campaign")
     names = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes")
     moments = [parse_jalali(campaign.key(n), campaign.get(n, str, required=True), tz) for n in names]
+    results = campaign.get("results_announced", str, None)
+    results_at = None if results is None else parse_jalali(campaign.key("results_announced"), results, tz)
+    if results_at is not None and results_at < moments[-1]:
+        raise ConfigError(campaign.key("results_announced"), "is before campaign.voting_closes")
+    reminder_hours = campaign.get("voting_reminder_hours", int, 24)
+    if reminder_hours < 0:
+        raise ConfigError(campaign.key("voting_reminder_hours"), f"must be 0 (no reminder) or more, not {reminder_hours}")
+    announcements = Announcements(
+        grace=dt.timedelta(minutes=campaign.positive_int("announcement_grace_minutes", 60)),
+        voting_reminder=dt.timedelta(hours=reminder_hours),
+    )
     campaign.finish()
     for (earlier, a), (later, b) in itertools.pairwise(zip(names, moments, strict=True)):
         if b < a:
@@ -265,8 +297,9 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         phone_hash_secret=secret.encode(),
         neighbourhoods=_named_list(root, "neighbourhoods", Neighbourhood),
         categories=_named_list(root, "categories", Category),
-        calendar=Calendar(*moments),
+        calendar=Calendar(*moments, results_announced=results_at),
         limits=limits,
+        announcements=announcements,
         source=source,
     )
 

@@ -19,16 +19,16 @@ def when(config: Config, moment: dt.datetime) -> str:
 
 
 def phase_line(config: Config, info: PhaseInfo, now: dt.datetime) -> str:
-    c = config.calendar
+    """From the phase's own boundaries, which follow the calendar as admins move it."""
     if info.phase is Phase.BEFORE:
-        return texts.phase_before(when(config, c.proposals_opens), days_left(now, c.proposals_opens, config.timezone))
+        return texts.phase_before(when(config, info.ends), days_left(now, info.ends, config.timezone))
     if info.phase is Phase.PROPOSALS:
-        return texts.phase_proposals(when(config, c.proposals_closes))
+        return texts.phase_proposals(when(config, info.ends))
     if info.phase is Phase.REVIEW:
-        return texts.phase_review(when(config, c.voting_opens))
+        return texts.phase_review(when(config, info.ends))
     if info.phase is Phase.VOTING:
-        return texts.phase_voting(when(config, c.voting_closes))
-    return texts.phase_closed(when(config, c.voting_closes))
+        return texts.phase_voting(when(config, info.ends))
+    return texts.phase_closed(when(config, info.starts))
 
 
 def neighbourhood_name(config: Config, neighbourhood_id: str | None) -> str:

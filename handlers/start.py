@@ -115,7 +115,7 @@ async def on_cancel(update: Update, context: Context):
 
 async def on_remind_me(update: Update, context: Context):
     app, citizen = await enter(update, context)
-    opens = render.when(app.services.config, app.services.config.calendar.proposals_opens)
+    opens = render.when(app.services.config, app.services.calendar.current.proposals_opens)
     result = await app.services.citizens.remind_me(citizen)
     if result is ReminderResult.TOO_LATE:
         await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))

@@ -101,4 +101,108 @@ MIGRATIONS: list[str] = [
     ALTER TABLE proposals ADD COLUMN author_told_at TEXT;
     UPDATE proposals SET author_told_at = decided_at WHERE status != 'pending';
     """,
+    # 4: broadcasts with one delivery row per recipient, the campaign calendar's announcements,
+    # moved boundaries, and a lease so that only one process sends.
+    """
+    -- Set when the messenger answers 403 (blocked) or "chat not found"; cleared when they write again.
+    ALTER TABLE citizens ADD COLUMN unreachable_since TEXT;
+
+    -- Filled by the ambassador programme; broadcasts can already address approved ambassadors.
+    CREATE TABLE ambassadors (
+        citizen_id INTEGER PRIMARY KEY REFERENCES citizens(id),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'suspended', 'removed')),
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE broadcasts (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL CHECK (status IN ('draft', 'scheduled', 'sending', 'done', 'cancelled')),
+        -- The calendar announcement this broadcast is; UNIQUE makes each one happen once.
+        announcement TEXT UNIQUE,
+        created_by TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('text', 'photo', 'video', 'document')),
+        -- The text or caption; entities (JSON) keep its formatting on the messenger it came from.
+        text TEXT,
+        entities TEXT,
+        source_platform TEXT,
+        file_id TEXT,
+        audience TEXT,
+        send_at TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT,
+        cancelled_by TEXT,
+        total INTEGER
+    );
+    CREATE INDEX broadcasts_by_status ON broadcasts (status, send_at);
+
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        citizen_id INTEGER NOT NULL REFERENCES citizens(id),
+        platform TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        -- 'sending' is written before the call and replaced after it: a row still 'sending' when
+        -- a process starts was in flight at a crash and becomes 'uncertain', never resent.
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'unreachable', 'failed', 'uncertain')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        UNIQUE (broadcast_id, citizen_id)
+    );
+    CREATE INDEX deliveries_queue ON deliveries (broadcast_id, platform, status, id);
+
+    -- A photo, video or document re-uploaded on the other messenger: its file_id there.
+    CREATE TABLE broadcast_files (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        platform TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (broadcast_id, platform)
+    ) WITHOUT ROWID;
+
+    -- Progress messages to keep up to date (the sender's, or the staff chats' for announcements).
+    CREATE TABLE broadcast_watchers (
+        broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+        platform TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER,
+        PRIMARY KEY (broadcast_id, platform, chat_id)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- Each announcement of the calendar, once: sent (with its broadcast) or missed.
+    CREATE TABLE announcements (
+        key TEXT PRIMARY KEY,
+        due_at TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'missed')),
+        broadcast_id INTEGER REFERENCES broadcasts(id),
+        decided_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    -- What an admin's next message answers (a broadcast's content, a time), so the staff flows
+    -- survive restarts and never mistake an admin's ordinary messages for input.
+    CREATE TABLE staff_inputs (
+        platform TEXT NOT NULL,
+        user_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    ) WITHOUT ROWID;
+
+    -- Boundaries moved by admins; the newest row per boundary overrides config.toml.
+    CREATE TABLE calendar_moves (
+        id INTEGER PRIMARY KEY,
+        boundary TEXT NOT NULL,
+        old_at TEXT NOT NULL,
+        new_at TEXT NOT NULL,
+        moved_by TEXT NOT NULL,
+        moved_at TEXT NOT NULL
+    );
+    """,
 ]

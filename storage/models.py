@@ -71,3 +71,91 @@ class BallotPage:
     vote_counts: dict[int, int]
     my_votes: set[int]
     total: int
+
+
+# Broadcasts -------------------------------------------------------------------------------------
+
+EVERYONE, NEIGHBOURHOODS, AMBASSADORS, SUBSCRIBERS, NON_VOTERS = (
+    "everyone", "neighbourhoods", "ambassadors", "subscribers", "non_voters")
+AUDIENCE_KINDS = (EVERYONE, NEIGHBOURHOODS, AMBASSADORS, SUBSCRIBERS, NON_VOTERS)
+
+DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
+# Delivery outcomes; "sending" is only ever seen by the process that wrote it.
+SENT, UNREACHABLE, FAILED, UNCERTAIN = "sent", "unreachable", "failed", "uncertain"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a broadcast goes to; ``platform`` None means both messengers."""
+
+    kind: str = EVERYONE
+    neighbourhoods: tuple[str, ...] = ()
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    id: int
+    status: str
+    announcement: str | None
+    created_by: str
+    kind: str  # text | photo | video | document
+    text: str | None
+    entities: str | None  # JSON of the source message's entities (Telegram formatting)
+    source_platform: str | None
+    file_id: str | None
+    audience: Audience | None
+    send_at: dt.datetime | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    cancelled_by: str | None
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    chat_id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one send came to; ``retry_at`` set means: pending again until then."""
+
+    delivery_id: int
+    status: str
+    retry_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    uncertain: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.sent + self.unreachable + self.failed + self.uncertain
+
+
+@dataclass(frozen=True)
+class Watcher:
+    broadcast_id: int
+    platform: str
+    chat_id: int
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class Announcement:
+    key: str
+    due_at: dt.datetime
+    outcome: str  # sent | missed
+    broadcast_id: int | None
+    decided_at: dt.datetime

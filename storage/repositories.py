@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, Callable
+from typing import Any
 
+from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository, StaffInputRepository
 from storage.db import Database
-from storage.models import APPROVED, PENDING, REJECTED, BallotPage, Citizen, Draft, Proposal, StaffCard
-
-
-def _ts(moment: dt.datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(dt.timezone.utc).isoformat()
-
-
-def _dt(text: str | None) -> dt.datetime | None:
-    return None if text is None else dt.datetime.fromisoformat(text)
+from storage.models import (
+    APPROVED,
+    PENDING,
+    REJECTED,
+    BallotPage,
+    Citizen,
+    Draft,
+    Proposal,
+    StaffCard,
+)
+from storage.rows import _count, _dt, _one, _ts
 
 
 def _citizen(row: sqlite3.Row | None) -> Citizen | None:
@@ -44,14 +48,6 @@ def _proposal(row: sqlite3.Row | None) -> Proposal | None:
     return Proposal(**data)
 
 
-def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Row | None:
-    return conn.execute(sql, params).fetchone()
-
-
-def _count(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> int:
-    return conn.execute(sql, params).fetchone()[0]
-
-
 class CitizenRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -59,7 +55,7 @@ class CitizenRepository:
     async def get_or_create(self, platform: str, user_id: int, chat_id: int, now: dt.datetime) -> tuple[Citizen, bool]:
         # Every update starts here: the common case is a plain read, no write transaction.
         row = await self.db.read(_one, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
-        if row is not None and row["chat_id"] == chat_id:
+        if row is not None and row["chat_id"] == chat_id and row["unreachable_since"] is None:
             return _citizen(row), False
         return await self.db.write(self._get_or_create, platform, user_id, chat_id, _ts(now))
 
@@ -67,7 +63,8 @@ class CitizenRepository:
     def _get_or_create(conn: sqlite3.Connection, platform: str, user_id: int, chat_id: int, now: str):
         row = _one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?", (platform, user_id))
         if row is not None:
-            conn.execute("UPDATE citizens SET chat_id = ? WHERE id = ?", (chat_id, row["id"]))
+            # Someone who writes to the bot can be reached again: broadcasts include them again.
+            conn.execute("UPDATE citizens SET chat_id = ?, unreachable_since = NULL WHERE id = ?", (chat_id, row["id"]))
             return _citizen(_one(conn, "SELECT * FROM citizens WHERE id = ?", (row["id"],))), False
         cur = conn.execute(
             "INSERT INTO citizens (platform, user_id, chat_id, created_at) VALUES (?, ?, ?, ?)",
@@ -345,3 +342,7 @@ class Repositories:
         self.proposals = ProposalRepository(db)
         self.votes = VoteRepository(db)
         self.conversations = ConversationRepository(db)
+        self.broadcasts = BroadcastRepository(db)
+        self.leases = LeaseRepository(db)
+        self.calendar = CalendarRepository(db)
+        self.staff_inputs = StaffInputRepository(db)

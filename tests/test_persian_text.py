@@ -246,7 +246,7 @@ def test_recognise_random_text_is_none(typed):
 
 @pytest.fixture(scope="module")
 def citizens() -> CitizenService:
-    return CitizenService(load_config(ROOT / "config.example.toml"), clock=None, repos=None)
+    return CitizenService(load_config(ROOT / "config.example.toml"), clock=None, repos=None, calendar=None)
 
 
 def ids(neighbourhoods) -> list[str]:
@@ -285,7 +285,7 @@ def test_exact_name_wins_over_partial():
     config = dataclasses.replace(config, neighbourhoods=(
         Neighbourhood("vanak", "ونک"), Neighbourhood("vanak-north", "ونک شمالی"),
     ))
-    service = CitizenService(config, clock=None, repos=None)
+    service = CitizenService(config, clock=None, repos=None, calendar=None)
     assert ids(service.match_neighbourhoods("ونك")) == ["vanak"]
     assert ids(service.match_neighbourhoods("ون")) == ["vanak", "vanak-north"]
     assert ids(service.match_neighbourhoods("ونک‌شمالی")) == ["vanak-north"]

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.campaign import PhaseInfo, phase_at
+from bot.campaign import PhaseInfo
+from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
+from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
 from bot.services.proposals import ProposalService
 from bot.services.voting import VotingService
@@ -20,20 +22,26 @@ class Services:
     citizens: CitizenService
     proposals: ProposalService
     voting: VotingService
+    calendar: CampaignCalendar
+    broadcasts: BroadcastService
 
     @classmethod
     def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
+        """Call ``await services.calendar.load()`` once the database is open."""
+        calendar = CampaignCalendar(config, clock, repos)
         return cls(
             config=config,
             clock=clock,
             repos=repos,
-            citizens=CitizenService(config, clock, repos),
-            proposals=ProposalService(config, clock, repos),
-            voting=VotingService(config, clock, repos),
+            citizens=CitizenService(config, clock, repos, calendar),
+            proposals=ProposalService(config, clock, repos, calendar),
+            voting=VotingService(config, clock, repos, calendar),
+            calendar=calendar,
+            broadcasts=BroadcastService(config, clock, repos, calendar),
         )
 
     def phase(self) -> PhaseInfo:
-        return phase_at(self.config.calendar, self.clock.now())
+        return self.calendar.phase()
 
     def is_admin(self, platform: str, user_id: int) -> bool:
         """Checked on every staff press: the config is the only source of who is staff."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import enum
 
-from bot.campaign import Phase, phase_at
+from bot.campaign import Phase
+from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config, Neighbourhood
 from bot.phone import normalize_iranian_mobile, phone_hash
@@ -33,8 +34,8 @@ class PhoneResult(enum.Enum):
 
 
 class CitizenService:
-    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
-        self.config, self.clock, self.repos = config, clock, repos
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
         self._keys = [(match_key(n.name), n) for n in config.neighbourhoods]
 
     async def enter(self, platform: str, user_id: int, chat_id: int) -> tuple[Citizen, bool]:
@@ -65,7 +66,7 @@ class CitizenService:
 
     async def remind_me(self, citizen: Citizen) -> ReminderResult:
         """Stores the "remind me" wish (b.REMIND_ME), which only makes sense before registration opens."""
-        if phase_at(self.config.calendar, self.clock.now()).phase is not Phase.BEFORE:
+        if self.calendar.phase().phase is not Phase.BEFORE:
             return ReminderResult.TOO_LATE
         if citizen.remind_me:
             return ReminderResult.ALREADY

@@ -5,7 +5,8 @@ import enum
 import secrets
 from dataclasses import dataclass
 
-from bot.campaign import Phase, phase_at
+from bot.campaign import Phase
+from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from messages_fa.normalize import clean_text
@@ -63,12 +64,12 @@ def new_tracking_code() -> str:
 
 
 class ProposalService:
-    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
-        self.config, self.clock, self.repos = config, clock, repos
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
     async def gate(self, citizen: Citizen) -> Gate:
         """May this citizen start (or submit) a proposal right now?"""
-        if phase_at(self.config.calendar, self.clock.now()).phase is not Phase.PROPOSALS:
+        if self.calendar.phase().phase is not Phase.PROPOSALS:
             return Gate.NOT_OPEN
         if self.config.neighbourhood(citizen.neighbourhood_id) is None:
             return Gate.NO_NEIGHBOURHOOD

@@ -4,7 +4,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.campaign import Phase, phase_at
+from bot.campaign import Phase
+from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from storage import Repositories
@@ -52,11 +53,11 @@ class VoteResult:
 
 
 class VotingService:
-    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
-        self.config, self.clock, self.repos = config, clock, repos
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
     def _open(self) -> bool:
-        return phase_at(self.config.calendar, self.clock.now()).phase is Phase.VOTING
+        return self.calendar.phase().phase is Phase.VOTING
 
     def gate(self, citizen: Citizen) -> BallotGate:
         if not self._open():

@@ -1,0 +1,117 @@
+"""The staff side of broadcasts: drafts, audiences and their counts, sending now or later, cancel."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+
+import jdatetime
+
+from bot.campaign import Phase
+from bot.campaign_calendar import CampaignCalendar
+from bot.clock import Clock
+from bot.config import Config, ConfigError, parse_jalali
+from messages_fa.normalize import to_ascii_digits
+from storage import Repositories
+from storage.models import (
+    AMBASSADORS, EVERYONE, NON_VOTERS, SUBSCRIBERS, Audience, Broadcast, Progress, Watcher,
+)
+
+KINDS = ("text", "photo", "video", "document")
+RECENT = 10
+
+
+class ScheduleResult(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    PAST = "past"
+    NOT_DRAFT = "not_draft"
+
+
+class BroadcastService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
+
+    @staticmethod
+    def staff_ref(platform: str, user_id: int) -> str:
+        return f"{platform}:{user_id}"
+
+    async def draft(self, platform: str, user_id: int, kind: str, text: str | None, entities: list[dict] | None,
+                    file_id: str | None) -> Broadcast:
+        if kind not in KINDS:
+            raise ValueError(kind)
+        return await self.repos.broadcasts.create(
+            self.staff_ref(platform, user_id), kind, text, self.clock.now(),
+            entities=json.dumps(entities, ensure_ascii=False) if entities else None,
+            source_platform=platform, file_id=file_id,
+        )
+
+    def voting(self) -> bool:
+        return self.calendar.phase().phase is Phase.VOTING
+
+    def enabled_platforms(self) -> list[str]:
+        return [p.name for p in self.config.enabled_platforms]
+
+    async def menu_counts(self, platform: str | None) -> dict[str, int]:
+        """Recipients of each audience on the menu, as of now (blocked people not counted)."""
+        counts = {}
+        for kind in (EVERYONE, SUBSCRIBERS, AMBASSADORS, NON_VOTERS):
+            counts[kind] = sum((await self.repos.broadcasts.count_audience(Audience(kind, (), platform))).values())
+        return counts
+
+    async def neighbourhood_counts(self, platform: str | None) -> dict[str, int]:
+        return await self.repos.broadcasts.count_by_neighbourhood(platform)
+
+    async def count(self, audience: Audience) -> dict[str, int]:
+        return await self.repos.broadcasts.count_audience(audience)
+
+    async def choose(self, broadcast_id: int, audience: Audience) -> bool:
+        """False when the broadcast is no longer a draft."""
+        return await self.repos.broadcasts.set_audience(broadcast_id, audience)
+
+    async def send_now(self, broadcast_id: int, watcher_platform: str, watcher_chat: int) -> bool:
+        return await self._schedule(broadcast_id, self.clock.now(), watcher_platform, watcher_chat)
+
+    async def schedule(self, broadcast_id: int, typed: str, watcher_platform: str,
+                       watcher_chat: int) -> tuple[ScheduleResult, dt.datetime | None]:
+        moment = self.parse_time(typed)
+        if moment is None:
+            return ScheduleResult.INVALID, None
+        if moment <= self.clock.now():
+            return ScheduleResult.PAST, moment
+        if not await self._schedule(broadcast_id, moment, watcher_platform, watcher_chat):
+            return ScheduleResult.NOT_DRAFT, moment
+        return ScheduleResult.OK, moment
+
+    async def _schedule(self, broadcast_id: int, moment: dt.datetime, platform: str, chat_id: int) -> bool:
+        # The watcher first: a worker that starts it at once finds whom to show progress to.
+        await self.repos.broadcasts.add_watcher(Watcher(broadcast_id, platform, chat_id, None))
+        return await self.repos.broadcasts.schedule(broadcast_id, moment)
+
+    def parse_time(self, typed: str) -> dt.datetime | None:
+        """A Jalali date and Tehran hour as staff type it, in Persian or ASCII digits."""
+        text = " ".join(to_ascii_digits(typed).replace("،", " ").split())
+        try:
+            return parse_jalali("time", text, self.config.timezone)
+        except ConfigError:
+            return None
+
+    def example_time(self) -> str:
+        """An hour from now, as the example in the question."""
+        local = (self.clock.now() + dt.timedelta(hours=1)).astimezone(self.config.timezone)
+        j = jdatetime.datetime.fromgregorian(datetime=local)
+        return f"{j.year}/{j.month:02d}/{j.day:02d} {j.hour:02d}:00"
+
+    async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
+        return await self.repos.broadcasts.cancel(broadcast_id, self.staff_ref(platform, user_id), self.clock.now())
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.repos.broadcasts.get(broadcast_id)
+
+    async def recent(self) -> list[tuple[Broadcast, Progress | None]]:
+        items = []
+        for broadcast in await self.repos.broadcasts.recent(RECENT):
+            by_platform = await self.repos.broadcasts.progress(broadcast.id)
+            sent = sum(p.sent for p in by_platform.values())
+            items.append((broadcast, Progress(total=broadcast.total, sent=sent) if broadcast.total is not None else None))
+        return items

@@ -1,0 +1,21 @@
+"""Small helpers every repository uses: timestamps as UTC ISO text, one row, one count."""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+
+def _ts(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
+def _dt(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    return conn.execute(sql, params).fetchone()
+
+
+def _count(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> int:
+    return conn.execute(sql, params).fetchone()[0]
