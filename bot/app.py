@@ -39,7 +39,8 @@ def make_request(transport: str, pool_size: int) -> BaseRequest:
 
 def build_application(services: Services, notifier: Notifier, platform_config: PlatformConfig, *,
                       request=None, get_updates_request=None, rate_limiter: bool = True,
-                      concurrent_updates: int = CONCURRENT_UPDATES, transport: str = "aiohttp") -> Application:
+                      concurrent_updates: int = CONCURRENT_UPDATES, transport: str = "aiohttp",
+                      worker=None) -> Application:
     """concurrent_updates=1 is PTB's one-at-a-time processing (the benchmark's baseline)."""
     platform = PLATFORMS[platform_config.name]
     builder = (
@@ -58,7 +59,7 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         # waits out RetryAfter instead of failing the reply.
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
-    application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier)
+    application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker)
     notifier.bots[platform.name] = application.bot
 
     register_handlers(application)

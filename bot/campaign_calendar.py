@@ -14,11 +14,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jdatetime
+
 from bot.campaign import PhaseInfo, phase_at
 from bot.clock import Clock
-from bot.config import Calendar, Config
+from bot.config import Calendar, Config, ConfigError, parse_jalali
 from messages_fa import broadcasts as t
 from messages_fa.dates import jalali_datetime
+from messages_fa.normalize import to_ascii_digits
 from storage import Repositories
 from storage.models import EVERYONE, NON_VOTERS, Audience
 
@@ -71,6 +74,20 @@ class CampaignCalendar:
 
     def when(self, moment: dt.datetime) -> str:
         return jalali_datetime(moment, self.config.timezone)
+
+    def parse_time(self, typed: str) -> dt.datetime | None:
+        """A Jalali date and Tehran hour as staff type it («۱۴۰۵/۹/۵ ۹:۰۰»), Persian or ASCII digits."""
+        text = " ".join(to_ascii_digits(typed).replace("،", " ").split())
+        try:
+            return parse_jalali("time", text, self.config.timezone)
+        except ConfigError:
+            return None
+
+    def example_time(self) -> str:
+        """An hour from now, in the form parse_time reads (ASCII digits; shown in Persian)."""
+        local = (self.clock.now() + dt.timedelta(hours=1)).astimezone(self.config.timezone)
+        j = jdatetime.datetime.fromgregorian(datetime=local)
+        return f"{j.year}/{j.month:02d}/{j.day:02d} {j.hour:02d}:00"
 
     # -- moving a boundary --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from bot.platforms import Platform
 from bot.services import Services
 
 if TYPE_CHECKING:
+    from bot.broadcast.worker import BroadcastWorker
     from bot.notify import Notifier
 
 KEY = "app"
@@ -19,7 +20,9 @@ KEY = "app"
 class AppContext:
     services: Services
     platform: Platform
-    notifier: "Notifier"
+    notifier: Notifier
+    # Woken when staff confirm a broadcast; None where nothing sends (some tests).
+    worker: BroadcastWorker | None = None
 
 
 def app_context(context: CallbackContext) -> AppContext:

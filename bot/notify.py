@@ -103,3 +103,12 @@ class Notifier:
         for proposal in untold:
             await self.tell_author(proposal)
         return len(untold)
+
+    async def tell_staff(self, text: str) -> None:
+        """A plain notice to every messenger's staff chat (or its admins)."""
+        for name, bot in self.bots.items():
+            for chat_id in self.staff_targets(name):
+                try:
+                    await bot.send_message(chat_id, text)
+                except TelegramError as exc:
+                    log.warning("staff notice not delivered on %s: %s", name, exc.__class__.__name__)

@@ -6,12 +6,14 @@ import logging
 import signal
 from dataclasses import dataclass, field
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
+from bot.announcer import Announcer
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
+from bot.broadcast.worker import BroadcastWorker
 from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.notify import Notifier
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Telegram holds a long poll up to this many seconds when nothing happens.
 POLL_TIMEOUT = 25
+# Broadcasts have their own connections, so citizens' replies never queue behind them.
+BROADCAST_POOL = 128
 
 
 @dataclass
@@ -35,6 +39,8 @@ class Runtime:
     db: Database | None = None
     services: Services | None = None
     notifier: Notifier | None = None
+    worker: BroadcastWorker | None = None
+    announcer: Announcer | None = None
     applications: dict[str, Application] = field(default_factory=dict)
     _requests: list[BaseRequest] = field(default_factory=list)
 
@@ -43,7 +49,9 @@ class Runtime:
         self.db = Database(self.config.database)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
+        await self.services.calendar.load()
         self.notifier = Notifier(self.services)
+        self.worker = BroadcastWorker(self.services, {}, self.notifier)
         for platform_config in self.config.enabled_platforms:
             # Kept here so stop() can close them even when initialize() failed half-way (PTB's
             # shutdown() skips an application that never finished initializing).
@@ -52,8 +60,13 @@ class Runtime:
             self._requests += [request, poll_request]
             self.applications[platform_config.name] = build_application(
                 self.services, self.notifier, platform_config, request=request, get_updates_request=poll_request,
-                concurrent_updates=self.concurrent_updates,
+                concurrent_updates=self.concurrent_updates, worker=self.worker,
             )
+            broadcast_request = make_request(self.transport, BROADCAST_POOL)
+            self._requests.append(broadcast_request)
+            self.worker.bots[platform_config.name] = Bot(
+                platform_config.token, base_url=platform_config.base_url,
+                base_file_url=platform_config.base_file_url, request=broadcast_request)
 
     async def start(self, polling: bool = True) -> None:
         if self.db is None:
@@ -73,6 +86,14 @@ class Runtime:
                 )
             log.info("%s: serving as @%s", name, application.bot.username)
         await self._catch_up()
+        if self.applications:
+            for bot in self.worker.bots.values():
+                await bot.initialize()
+            self.worker.start()
+            # The calendar needs one scheduler; any messenger's JobQueue will do.
+            job_queue = next(iter(self.applications.values())).job_queue
+            self.announcer = Announcer(self.services.calendar, self.worker, self.notifier, job_queue)
+            await self.announcer.start()
 
     async def _catch_up(self) -> None:
         """What the last run left undone: cards never posted, outcomes never delivered."""
@@ -86,6 +107,11 @@ class Runtime:
 
     async def stop(self) -> None:
         """Graceful: stop fetching, let in-flight updates finish, save conversation states."""
+        if self.worker is not None:
+            await self.worker.stop()
+            for bot in self.worker.bots.values():
+                await bot.shutdown()
+            self.worker = None
         for application in self.applications.values():
             if application.updater and application.updater.running:
                 await application.updater.stop()

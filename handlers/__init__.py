@@ -4,13 +4,34 @@ from __future__ import annotations
 import warnings
 
 from telegram.ext import (
-    Application, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import moderation, proposals, start, voting
+from handlers import (
+    broadcasts,
+    moderation,
+    proposals,
+    schedule,
+    staff_input,
+    start,
+    voting,
+)
 from handlers import states as S
-from handlers.common import BACK, CANCEL_LABEL, CONTINUE, FREE_TEXT, MAIN_MENU, NEW_MESSAGE, PRIVATE
+from handlers.common import (
+    BACK,
+    CANCEL_LABEL,
+    CONTINUE,
+    FREE_TEXT,
+    MAIN_MENU,
+    NEW_MESSAGE,
+    PRIVATE,
+)
 from handlers.errors import on_error
 from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 
@@ -115,9 +136,17 @@ def register(application: Application) -> None:
     # Group -1 sees replies first: a reply to a rejection-reason question is consumed there
     # (ApplicationHandlerStop); every other update falls through to group 0.
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
-                                           moderation.on_reply), group=-1)
+                                           moderation.on_reply), group=-2)
+    # Then an admin's answer to the bot's question (a broadcast's content, a time).
+    application.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, staff_input.on_staff_input), group=-1)
+    staff_commands = [CommandHandler(name, callback, filters=NEW_MESSAGE) for name, callback in (
+        ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
+        ("schedule", schedule.on_schedule))]
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
+        CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),
+        CallbackQueryHandler(schedule.on_move_pressed, pattern=r"^cal:"),
+        *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),
         CommandHandler("whoami", start.on_whoami, filters=NEW_MESSAGE),

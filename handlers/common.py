@@ -54,6 +54,11 @@ async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[
     return app, citizen
 
 
+def is_admin(app: AppContext, update: Update) -> bool:
+    """Staff rights come from the config of the messenger this update arrived on, checked now."""
+    return update.effective_user is not None and app.services.is_admin(app.platform.name, update.effective_user.id)
+
+
 async def reply(update: Update, context: Context, text: str, reply_markup=None) -> Message:
     app = app_context(context)
     return await context.bot.send_message(

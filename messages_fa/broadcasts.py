@@ -34,7 +34,7 @@ def with_count(label: str, count: int) -> str:
 
 
 def platform_choice(name: str | None, chosen: bool) -> str:
-    label = BOTH_PLATFORMS if name is None else f"فقط {PLATFORM_NAMES[name]}"
+    label = BOTH_PLATFORMS if name is None else only_on(name)
     return f"● {label}" if chosen else label
 
 
@@ -43,6 +43,25 @@ def neighbourhood_choice(name: str, count: int, chosen: bool) -> str:
 
 
 # -- the staff flow --------------------------------------------------------------------------
+
+KIND_NAMES = {"text": "متن", "photo": "عکس", "video": "ویدیو", "document": "فایل"}
+
+
+def staff_command_only() -> str:
+    return "این فرمان فقط برای مدیران طرح است."
+
+
+def private_only() -> str:
+    return "این کار را در گفتگوی خصوصی با ربات انجام دهید."
+
+
+def input_cancelled() -> str:
+    return "لغو شد. چیزی فرستاده یا تغییر داده نشد."
+
+
+def only_on(platform: str) -> str:
+    return f"فقط {PLATFORM_NAMES[platform]}"
+
 
 def ask_content() -> str:
     return ("📣 پیام همگانی\n\nپیامی را که باید به شهروندان برسد همین‌جا بفرستید: متن، عکس با توضیح، "

@@ -198,8 +198,7 @@ class BroadcastRepository:
                 "SELECT id, chat_id, attempts FROM deliveries WHERE broadcast_id = ? AND platform = ? AND status = ? "
                 "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
                 (broadcast_id, platform, _PENDING, _ts(now), limit)).fetchall()
-            conn.executemany("UPDATE deliveries SET status = ?, attempts = attempts + 1 WHERE id = ?",
-                             [(_SENDING, row["id"]) for row in rows])
+            conn.executemany("UPDATE deliveries SET status = ? WHERE id = ?", [(_SENDING, row["id"]) for row in rows])
             return [Delivery(row["id"], row["chat_id"], row["attempts"] + 1) for row in rows]
         return await self.db.write(claim)
 
@@ -209,8 +208,9 @@ class BroadcastRepository:
 
         def record(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                "UPDATE deliveries SET status = ?, next_attempt_at = ? WHERE id = ?",
-                [(_PENDING if r.retry_at else r.status, _ts(r.retry_at), r.delivery_id) for r in results])
+                "UPDATE deliveries SET status = ?, next_attempt_at = ?, attempts = attempts + ? WHERE id = ?",
+                [(_PENDING if r.retry_at else r.status, _ts(r.retry_at), int(r.attempted), r.delivery_id)
+                 for r in results])
             conn.executemany(
                 "UPDATE citizens SET unreachable_since = ? WHERE id = (SELECT citizen_id FROM deliveries WHERE id = ?)",
                 [(_ts(now), r.delivery_id) for r in results if r.status == UNREACHABLE])

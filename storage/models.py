@@ -122,11 +122,13 @@ class Delivery:
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What one send came to; ``retry_at`` set means: pending again until then."""
+    """What one send came to; ``retry_at`` set means: pending again until then. ``attempted``
+    False: it was put back without a call (a stop, the one-message-a-second rule)."""
 
     delivery_id: int
     status: str
     retry_at: dt.datetime | None = None
+    attempted: bool = True
 
 
 @dataclass(frozen=True)

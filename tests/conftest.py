@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.announcer import Announcer
 from bot.app import build_application
+from bot.broadcast.worker import BroadcastWorker
 from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.notify import Notifier
@@ -116,20 +118,37 @@ class Bot:
         self.db = Database(self.config.database)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
-        notifier = Notifier(self.services)
+        await self.services.calendar.load()
+        notifier = self.notifier = Notifier(self.services)
+        # No background loops in tests: a test runs the worker's passes itself (broadcast()).
+        self.worker = BroadcastWorker(self.services, {}, notifier)
         self.messengers: dict[str, Messenger] = {}
         for platform_config in self.config.enabled_platforms:
             request = RecordingRequest()
             self.prepare_request(platform_config.name, request)
             application = build_application(self.services, notifier, platform_config, request=request,
-                                            get_updates_request=RecordingRequest(), rate_limiter=False)
+                                            get_updates_request=RecordingRequest(), rate_limiter=False,
+                                            worker=self.worker)
             application.error_handlers.clear()
             application.add_error_handler(self._record_error)
             await application.initialize()
             await application.post_init(application)
             await application.start()
             self.messengers[platform_config.name] = Messenger(application, request)
+            # Broadcasts go through the same recorded API, so tests see them in the chats.
+            self.worker.bots[platform_config.name] = application.bot
+        first = next(iter(self.messengers.values())).app
+        self.announcer = Announcer(self.services.calendar, self.worker, notifier, first.job_queue)
         return self
+
+    async def broadcast(self, passes: int = 10) -> None:
+        """What the worker's loop does: take the lease, send, finish. Recipients postponed to a
+        later time stay postponed: the clock is the test's."""
+        assert await self.worker.hold_lease()
+        for _ in range(passes):
+            if not await self.worker.pass_once():
+                break
+        await self.settle()
 
     async def _record_error(self, update, context) -> None:
         self.errors.append(context.error)

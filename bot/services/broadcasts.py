@@ -5,16 +5,20 @@ import datetime as dt
 import enum
 import json
 
-import jdatetime
-
 from bot.campaign import Phase
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
-from bot.config import Config, ConfigError, parse_jalali
-from messages_fa.normalize import to_ascii_digits
+from bot.config import Config
 from storage import Repositories
 from storage.models import (
-    AMBASSADORS, EVERYONE, NON_VOTERS, SUBSCRIBERS, Audience, Broadcast, Progress, Watcher,
+    AMBASSADORS,
+    EVERYONE,
+    NON_VOTERS,
+    SUBSCRIBERS,
+    Audience,
+    Broadcast,
+    Progress,
+    Watcher,
 )
 
 KINDS = ("text", "photo", "video", "document")
@@ -74,7 +78,7 @@ class BroadcastService:
 
     async def schedule(self, broadcast_id: int, typed: str, watcher_platform: str,
                        watcher_chat: int) -> tuple[ScheduleResult, dt.datetime | None]:
-        moment = self.parse_time(typed)
+        moment = self.calendar.parse_time(typed)
         if moment is None:
             return ScheduleResult.INVALID, None
         if moment <= self.clock.now():
@@ -87,20 +91,6 @@ class BroadcastService:
         # The watcher first: a worker that starts it at once finds whom to show progress to.
         await self.repos.broadcasts.add_watcher(Watcher(broadcast_id, platform, chat_id, None))
         return await self.repos.broadcasts.schedule(broadcast_id, moment)
-
-    def parse_time(self, typed: str) -> dt.datetime | None:
-        """A Jalali date and Tehran hour as staff type it, in Persian or ASCII digits."""
-        text = " ".join(to_ascii_digits(typed).replace("،", " ").split())
-        try:
-            return parse_jalali("time", text, self.config.timezone)
-        except ConfigError:
-            return None
-
-    def example_time(self) -> str:
-        """An hour from now, as the example in the question."""
-        local = (self.clock.now() + dt.timedelta(hours=1)).astimezone(self.config.timezone)
-        j = jdatetime.datetime.fromgregorian(datetime=local)
-        return f"{j.year}/{j.month:02d}/{j.day:02d} {j.hour:02d}:00"
 
     async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
         return await self.repos.broadcasts.cancel(broadcast_id, self.staff_ref(platform, user_id), self.clock.now())

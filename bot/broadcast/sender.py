@@ -1,0 +1,190 @@
+"""Paced sending on one messenger, with each outcome written back durably.
+
+Order of writes, which is what makes a crash safe: a recipient is marked 'sending' and committed
+before the call, and its outcome is committed after it. A row found 'sending' at start-up was in
+flight when a process died; it is reported as uncertain and never sent again. To keep that set
+small, recipients are claimed about 50 ms of sending ahead, and outcomes are written as soon as the
+previous write is done.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+import math
+import warnings
+from collections.abc import Callable
+
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.broadcast.content import Content
+from bot.clock import Clock
+from storage.broadcasts import BroadcastRepository
+from storage.models import FAILED, SENT, UNREACHABLE, Delivery, DeliveryResult
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a 5xx or a timeout is tried again after 1, 2, 4, 8 s, then counted failed
+MAX_IN_FLIGHT = 512
+CLAIM_AHEAD = 0.05  # seconds of sending claimed at once
+PER_CHAT_GAP = 1.0  # never more than one broadcast message a second to one chat
+# A 429 for one message may be about that chat; many of them mean the whole bot is over its
+# limit, and then everything waits.
+FLOOD_WINDOW = 100
+FLOOD_SHARE = 0.05
+
+# 400 answers that mean the person cannot be reached, not that the message was wrong.
+_GONE = ("chat not found", "user is deactivated", "user not found", "peer_id_invalid")
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22.2+ warns that the type becomes timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class PlatformSender:
+    def __init__(self, platform: str, bot: Bot, repo: BroadcastRepository, clock: Clock, rate: float) -> None:
+        self.platform, self.bot, self.repo, self.clock = platform, bot, repo, clock
+        self.rate = rate
+        self.claim_size = max(1, min(200, math.ceil(rate * CLAIM_AHEAD)))
+        self.paused_until = 0.0  # loop time; set by a flood of 429s
+        self._next_slot = 0.0
+        self._recent_429: collections.deque[bool] = collections.deque(maxlen=FLOOD_WINDOW)
+        self._last_to_chat: dict[int, float] = {}
+        self._chat_order: collections.deque[tuple[float, int]] = collections.deque()
+        self._results: list[DeliveryResult] = []
+        self._results_ready = asyncio.Event()
+        self._closing = False
+        self.sent_calls = 0
+
+    async def run(self, broadcast_id: int, content: Content, keep_going: Callable[[], bool]) -> None:
+        """Sends what can be sent now; returns when nothing is claimable (finished, cancelled,
+        or only postponed recipients are left) or ``keep_going()`` turns false."""
+        loop = asyncio.get_running_loop()
+        in_flight: set[asyncio.Task] = set()
+        self._closing = False
+        writer = asyncio.create_task(self._write_results())
+        try:
+            queue: collections.deque[Delivery] = collections.deque()
+            while keep_going():
+                if not queue:
+                    claimed = await self.repo.claim(broadcast_id, self.platform, self.claim_size, self.clock.now())
+                    if not claimed:
+                        break
+                    queue.extend(claimed)
+                delivery = queue.popleft()
+                await self._pace(loop)
+                if (wait := self._chat_wait(delivery.chat_id, self.clock.now().timestamp())) > 0:
+                    self._result(DeliveryResult(delivery.id, "pending", self.clock.now() + dt.timedelta(seconds=wait),
+                                                attempted=False))
+                    continue
+                while len(in_flight) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                task = asyncio.create_task(self._deliver(delivery, content))
+                in_flight.add(task)
+                task.add_done_callback(in_flight.discard)
+            # Claimed but not sent (a stop): back to pending, so they are not counted uncertain.
+            for delivery in queue:
+                self._result(DeliveryResult(delivery.id, "pending", self.clock.now(), attempted=False))
+            if in_flight:
+                await asyncio.gather(*in_flight)
+        finally:
+            # Not cancelled: a write cut off half-way would leave its rows 'sending'.
+            self._closing = True
+            self._results_ready.set()
+            await writer
+
+    async def _pace(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        if self.paused_until > now:
+            await asyncio.sleep(self.paused_until - now)
+            now = loop.time()
+        # Slots missed while waiting for the database are not made up in a burst beyond 50 ms.
+        self._next_slot = max(self._next_slot, now - CLAIM_AHEAD)
+        if self._next_slot > now:
+            await asyncio.sleep(self._next_slot - now)
+        self._next_slot += 1 / self.rate
+
+    def _chat_wait(self, chat_id: int, now: float) -> float:
+        while self._chat_order and self._chat_order[0][0] <= now - PER_CHAT_GAP:
+            moment, chat = self._chat_order.popleft()
+            if self._last_to_chat.get(chat) == moment:
+                del self._last_to_chat[chat]
+        last = self._last_to_chat.get(chat_id)
+        if last is not None:
+            return last + PER_CHAT_GAP - now
+        self._last_to_chat[chat_id] = now
+        self._chat_order.append((now, chat_id))
+        return 0.0
+
+    async def _deliver(self, delivery: Delivery, content: Content) -> None:
+        now = self.clock.now
+        is_429 = False
+        try:
+            self.sent_calls += 1
+            await content.send(self.bot, self.platform, delivery.chat_id)
+            result = DeliveryResult(delivery.id, SENT)
+        except RetryAfter as exc:
+            is_429 = True
+            wait = _retry_after(exc)
+            self._note_429(wait)
+            result = DeliveryResult(delivery.id, "pending", now() + dt.timedelta(seconds=wait))
+        except Forbidden:
+            result = DeliveryResult(delivery.id, UNREACHABLE)
+        except BadRequest as exc:
+            gone = any(phrase in exc.message.lower() for phrase in _GONE)
+            if not gone:
+                log.warning("%s: broadcast message to one chat refused: %s", self.platform, exc.message)
+            result = DeliveryResult(delivery.id, UNREACHABLE if gone else FAILED)
+        except NetworkError as exc:  # 5xx, timeouts, dropped connections
+            if delivery.attempts >= MAX_ATTEMPTS:
+                log.warning("%s: broadcast message failed after %d attempts: %s", self.platform, delivery.attempts,
+                            exc.__class__.__name__)
+                result = DeliveryResult(delivery.id, FAILED)
+            else:
+                result = DeliveryResult(delivery.id, "pending", now() + dt.timedelta(seconds=2 ** (delivery.attempts - 1)))
+        except TelegramError as exc:
+            log.warning("%s: broadcast message failed: %s", self.platform, exc.__class__.__name__)
+            result = DeliveryResult(delivery.id, FAILED)
+        except Exception:  # noqa: BLE001 — every claimed row must get an outcome, or it stays 'sending'
+            log.exception("%s: broadcast message failed", self.platform)
+            result = DeliveryResult(delivery.id, FAILED)
+        if not is_429:
+            self._recent_429.append(False)
+        self._result(result)
+
+    def _note_429(self, wait: float) -> None:
+        self._recent_429.append(True)
+        if sum(self._recent_429) >= FLOOD_WINDOW * FLOOD_SHARE:
+            loop = asyncio.get_running_loop()
+            if self.paused_until < loop.time():
+                log.warning("%s: the messenger asks to slow down; pausing broadcasts for %.0f s", self.platform, wait)
+            self.paused_until = max(self.paused_until, loop.time() + wait)
+            self._recent_429.clear()
+
+    def _result(self, result: DeliveryResult) -> None:
+        self._results.append(result)
+        self._results_ready.set()
+
+    async def _write_results(self) -> None:
+        while not self._closing or self._results:
+            await self._results_ready.wait()
+            self._results_ready.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        results, self._results = self._results, []
+        if results:
+            await self.repo.record(results, self.clock.now())

@@ -1,0 +1,91 @@
+"""/schedule: the campaign calendar with what has been announced, and moving a boundary (admins)."""
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.campaign_calendar import MOVABLE, MoveRefused
+from bot.context import AppContext, app_context
+from handlers.common import Context, answer, is_admin
+from messages_fa import broadcasts as t
+from messages_fa import texts
+from messages_fa.numbers import fa_digits
+
+BOUNDARY = "boundary_time"  # what staff_inputs expects
+# cal:mv:<index into MOVABLE>
+DATA = re.compile(r"^cal:mv:(\d)$")
+
+
+async def calendar_text(app: AppContext) -> tuple[str, InlineKeyboardMarkup | None]:
+    calendar = app.services.calendar
+    now = app.services.clock.now()
+    lines, movable = [], []
+    for index, name in enumerate(MOVABLE):
+        moment = getattr(calendar.current, name)
+        if moment is None:
+            continue
+        lines.append(t.schedule_boundary(name, calendar.when(moment), moment <= now))
+        if moment > now:
+            movable.append(InlineKeyboardButton(t.move_button(name), callback_data=f"cal:mv:{index}"))
+    done = await app.services.repos.calendar.announcements()
+    lines.append("")
+    for planned in calendar.planned():
+        record = done.get(planned.key)
+        outcome = record.outcome if record else "pending"
+        lines.append(t.schedule_announcement(planned.key, calendar.when(record.due_at if record else planned.due), outcome))
+    markup = InlineKeyboardMarkup([[button] for button in movable]) if movable else None
+    return t.schedule_text(lines, bool(movable)), markup
+
+
+async def on_schedule(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not is_admin(app, update):
+        await context.bot.send_message(update.effective_chat.id, t.staff_command_only())
+        return
+    text, markup = await calendar_text(app)
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def on_move_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = DATA.match(update.callback_query.data or "")
+    if match is None or int(match[1]) >= len(MOVABLE):
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if not is_admin(app, update):
+        await answer(update, texts.staff_only(), alert=True)
+        return
+    name = MOVABLE[int(match[1])]
+    calendar = app.services.calendar
+    current = getattr(calendar.current, name)
+    if current is None or current <= app.services.clock.now():
+        await answer(update, t.move_refused(MoveRefused.PASSED.value), alert=True)
+        return
+    if update.effective_chat.type != "private":
+        await answer(update, t.private_only(), alert=True)
+        return
+    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, BOUNDARY, name,
+                                                 app.services.clock.now())
+    await answer(update)
+    await context.bot.send_message(update.effective_chat.id, t.ask_new_time(
+        name, calendar.when(current), fa_digits(calendar.example_time())))
+
+
+async def take_boundary_time(update: Update, context: Context, app: AppContext, name: str) -> None:
+    calendar = app.services.calendar
+    chat_id = update.message.chat_id
+    moment = calendar.parse_time(update.message.text or "")
+    if moment is None:
+        await context.bot.send_message(chat_id, t.send_time_invalid(fa_digits(calendar.example_time())))
+        return
+    old = getattr(calendar.current, name, None)
+    refused = await calendar.move(name, moment, f"{app.platform.name}:{update.effective_user.id}")
+    if refused is MoveRefused.PAST:
+        await context.bot.send_message(chat_id, t.move_refused(refused.value))
+        return  # the question stays open: they can type another time
+    await app.services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    if refused is not None:
+        await context.bot.send_message(chat_id, t.move_refused(refused.value))
+        return
+    await context.bot.send_message(chat_id, t.boundary_moved(name, calendar.when(old), calendar.when(moment)))

@@ -1,0 +1,406 @@
+"""Broadcasts: the staff flow, durable delivery, unreachable people, cancel, crash and lease."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from bot.broadcast.worker import LEASE_TTL, BroadcastWorker
+from messages_fa import broadcasts as t
+from messages_fa.numbers import fa_number
+from storage.models import SENDING, Audience
+from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
+from tests.support.recording_request import _ApiError
+
+NOTICE = "آب منطقه فردا از ساعت ۸ تا ۱۲ قطع است."
+
+
+async def citizens(bot, platform: str, ids, hood: str = "tajrish", remind: bool = False) -> None:
+    services = bot.services
+    for user_id in ids:
+        citizen, _ = await services.citizens.enter(platform, user_id, user_id)
+        await services.citizens.choose_neighbourhood(citizen, hood)
+        if remind:
+            await services.repos.citizens.set_remind_me(citizen.id, True)
+
+
+def received(messenger, chat_id: int, text: str = NOTICE) -> int:
+    return sum(1 for c in messenger.request.calls_to("sendMessage") if c.params["chat_id"] == chat_id
+               and c.params.get("text") == text and c.ok)
+
+
+def refuse_chats(messenger, chats: set[int], status: int = 403, description: str = "Forbidden: bot was blocked by the user",
+                 times: int | None = None, retry_after: int | None = None):
+    """sendMessage to these chats answers an error (``times`` times each, None: always);
+    everyone else is served as usual."""
+    request = messenger.request
+    left = {chat: times for chat in chats}
+
+    def respond(params):
+        chat = params["chat_id"]
+        if chat in left and (left[chat] is None or left[chat] > 0):
+            if left[chat] is not None:
+                left[chat] -= 1
+            raise _ApiError(status, description, retry_after)
+        return request._answer("sendMessage", params, {})
+    request.respond("sendMessage", respond)
+
+
+async def compose(bot, text: str = NOTICE, admin: int = TELEGRAM_ADMIN, messenger=None):
+    m = messenger or bot.telegram
+    await m.send(admin, "/broadcast")
+    assert "پیام همگانی" in m.last_text(admin)
+    await m.send(admin, text)
+    return m
+
+
+async def test_admin_sends_to_everyone_on_both_messengers(bot):
+    await citizens(bot, "telegram", [11, 12, 13])
+    await citizens(bot, "bale", [21, 22])
+    m = await compose(bot)
+    labels = [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    assert t.with_count(t.AUDIENCE_EVERYONE, 5) in labels  # the admin is not a citizen yet
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 5))
+    texts = m.request.texts(TELEGRAM_ADMIN)
+    assert t.preview_intro() in texts and NOTICE in texts  # the preview is the message itself
+    assert f"{fa_number(5)} نفر" in m.last_text(TELEGRAM_ADMIN)
+    assert not any(received(m, chat) for chat in (11, 12, 13))  # nothing before confirming
+
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    for chat in (11, 12, 13):
+        assert received(m, chat) == 1
+    for chat in (21, 22):
+        assert received(bot.bale, chat) == 1
+    [broadcast] = await bot.services.repos.broadcasts.recent(5)
+    assert broadcast.status == "done" and broadcast.total == 5
+    progress = await bot.services.repos.broadcasts.progress(broadcast.id)
+    assert {name: p.sent for name, p in progress.items()} == {"telegram": 3, "bale": 2}
+    # Progress message, then the final report, in the admin's chat.
+    final = m.request.texts(TELEGRAM_ADMIN)[-1]
+    assert "✅ تمام شد" in final and f"ارسال‌شده: {fa_number(5)} از {fa_number(5)}" in final
+
+
+async def test_a_second_pass_sends_nobody_anything_again(bot):
+    await citizens(bot, "telegram", [11, 12])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 2))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    await bot.broadcast()
+    assert received(m, 11) == received(m, 12) == 1
+
+
+async def test_neighbourhood_picker_counts_and_only_those_neighbourhoods_receive(bot):
+    await citizens(bot, "telegram", [11, 12], hood="tajrish")
+    await citizens(bot, "telegram", [13], hood="darband")
+    await citizens(bot, "telegram", [14], hood="evin")
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.AUDIENCE_NEIGHBOURHOODS)
+    labels = [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    assert t.neighbourhood_choice("تجریش", 2, False) in labels
+    await m.press(TELEGRAM_ADMIN, t.NEIGHBOURHOODS_DONE)  # nothing chosen yet
+    assert m.alerts()[-1] == t.no_neighbourhood_chosen()
+    await m.press(TELEGRAM_ADMIN, t.neighbourhood_choice("تجریش", 2, False))
+    await m.press(TELEGRAM_ADMIN, t.neighbourhood_choice("دربند", 1, False))
+    assert f"{fa_number(3)} نفر" in m.last_text(TELEGRAM_ADMIN)
+    await m.press(TELEGRAM_ADMIN, t.neighbourhood_choice("دربند", 1, True))  # and off again
+    await m.press(TELEGRAM_ADMIN, t.neighbourhood_choice("دربند", 1, False))
+    await m.press(TELEGRAM_ADMIN, t.NEIGHBOURHOODS_DONE)
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    assert [received(m, c) for c in (11, 12, 13, 14)] == [1, 1, 1, 0]
+
+
+async def test_subscribers_and_one_platform_only(bot):
+    await citizens(bot, "telegram", [11], remind=True)
+    await citizens(bot, "telegram", [12])
+    await citizens(bot, "bale", [21], remind=True)
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.platform_choice("telegram", False))
+    assert t.with_count(t.AUDIENCE_EVERYONE, 2) in [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_SUBSCRIBERS, 1))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    assert (received(m, 11), received(m, 12), received(bot.bale, 21)) == (1, 0, 0)
+
+
+async def test_non_voters_only_offered_while_voting(bot, config):
+    m = await compose(bot)
+    assert not any(t.AUDIENCE_NON_VOTERS in label for label, _ in m.buttons(TELEGRAM_ADMIN))
+    broadcast_id = (await bot.services.repos.broadcasts.in_status("draft"))[-1].id
+    await m.press_data(TELEGRAM_ADMIN, f"bc:a:{broadcast_id}:v")  # forged: not the voting phase
+    assert m.alerts()[-1]
+    assert (await bot.services.repos.broadcasts.get(broadcast_id)).audience == Audience()
+    bot.at("voting")
+    await compose(bot)
+    assert any(t.AUDIENCE_NON_VOTERS in label for label, _ in m.buttons(TELEGRAM_ADMIN))
+
+
+async def test_strangers_cannot_broadcast_nor_press_its_buttons(bot):
+    await citizens(bot, "telegram", [11])
+    m = bot.telegram
+    await m.send(11, "/broadcast")
+    assert m.last_text(11) == t.staff_command_only()
+    await m.send(11, NOTICE)  # an ordinary message, not content
+    assert await bot.services.repos.broadcasts.in_status("draft") == []
+
+    await compose(bot)
+    [draft] = await bot.services.repos.broadcasts.in_status("draft")
+    for data in (f"bc:a:{draft.id}:e", f"bc:go:{draft.id}", f"bc:x:{draft.id}"):
+        await m.app.process_update(m.updates.callback(11, m.last_with_buttons(TELEGRAM_ADMIN), data))
+        assert m.alerts()[-1] == "این دکمه فقط برای مدیران طرح است."
+    # The Bale admin is not a Telegram admin either.
+    await m.app.process_update(m.updates.callback(BALE_ADMIN, m.last_with_buttons(TELEGRAM_ADMIN), f"bc:go:{draft.id}"))
+    assert (await bot.services.repos.broadcasts.get(draft.id)).status == "draft"
+    assert await bot.services.repos.broadcasts.in_status("scheduled", SENDING) == []
+
+
+async def test_forged_or_stale_data_is_refused(bot):
+    m = await compose(bot)
+    for data in ("bc:go:999999", "bc:t:1:99", "bc:zz:1", "bc:go:1:" + "x" * 60):
+        await m.press_data(TELEGRAM_ADMIN, data)
+        assert m.alerts()[-1]
+    [draft] = await bot.services.repos.broadcasts.in_status("draft")
+    assert draft.audience == Audience()
+
+
+async def test_unsupported_content_keeps_the_question_open(bot):
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/broadcast")
+    await m.update(m.updates.sticker(TELEGRAM_ADMIN))
+    assert m.last_text(TELEGRAM_ADMIN) == t.content_unsupported()
+    await m.send(TELEGRAM_ADMIN, NOTICE)
+    assert t.ask_audience(None) in m.last_text(TELEGRAM_ADMIN)
+
+
+async def test_cancel_closes_the_question_and_nothing_is_kept(bot):
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/broadcast")
+    await m.send(TELEGRAM_ADMIN, "/cancel")
+    assert m.last_text(TELEGRAM_ADMIN) == t.input_cancelled()
+    await m.send(TELEGRAM_ADMIN, NOTICE)  # now an ordinary message again
+    assert await bot.services.repos.broadcasts.in_status("draft") == []
+
+
+async def test_photo_with_caption_reaches_the_other_messenger_uploaded_once(bot):
+    await citizens(bot, "telegram", [11])
+    await citizens(bot, "bale", [21, 22, 23])
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/broadcast")
+    await m.update(m.updates.photo(TELEGRAM_ADMIN, caption="جلسهٔ محله"))
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 4))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    [to_telegram] = [c for c in m.request.calls_to("sendPhoto") if c.params["chat_id"] == 11]
+    assert isinstance(to_telegram.params["photo"], str)  # the original file_id
+    bale_photos = bot.bale.request.calls_to("sendPhoto")
+    assert sorted(c.params["chat_id"] for c in bale_photos) == [21, 22, 23]
+    uploads = [c for c in bale_photos if c.files]
+    assert len(uploads) == 1  # downloaded from Telegram once, then Bale's own file_id
+    assert all(c.params["caption"] == "جلسهٔ محله" for c in bale_photos)
+
+
+async def test_blocked_people_are_unreachable_and_skipped_until_they_write_again(bot):
+    await citizens(bot, "telegram", [11, 12, 13])
+    refuse_chats(bot.telegram, {12})
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 3))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    assert "در دسترس نیستند (ربات را مسدود کرده‌اند): ۱" in m.request.texts(TELEGRAM_ADMIN)[-1]
+    await compose(bot)
+    assert t.with_count(t.AUDIENCE_EVERYONE, 2) in [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    del m.request._responders["sendMessage"]
+    await m.send(12, "/start")  # they unblocked the bot and wrote
+    await compose(bot)
+    assert t.with_count(t.AUDIENCE_EVERYONE, 3) in [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+
+
+async def test_429_and_5xx_are_retried_later_not_lost(bot):
+    await citizens(bot, "telegram", [11, 12])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 2))
+    refuse_chats(m, {11}, 429, "Too Many Requests: retry after 3", times=1, retry_after=3)
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    assert await bot.worker.hold_lease()
+    await bot.worker.pass_once()
+    refuse_chats(m, {12}, 502, "Bad Gateway", times=1)
+    bot.clock.advance(seconds=1)
+    assert received(m, 11) == 0 and received(m, 12) == 1
+    bot.clock.advance(seconds=5)
+    await bot.broadcast()
+    assert received(m, 11) == received(m, 12) == 1
+    [broadcast] = await bot.services.repos.broadcasts.recent(1)
+    assert broadcast.status == "done"
+
+
+async def test_a_message_that_keeps_failing_is_counted_failed_after_its_attempts(bot):
+    await citizens(bot, "telegram", [11])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 1))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    refuse_chats(m, {11}, status=500, description="Internal Server Error")
+    assert await bot.worker.hold_lease()
+    for _ in range(6):
+        await bot.worker.pass_once()
+        bot.clock.advance(seconds=30)
+    [broadcast] = await bot.services.repos.broadcasts.recent(1)
+    progress = await bot.services.repos.broadcasts.progress(broadcast.id)
+    assert progress["telegram"].failed == 1 and broadcast.status == "done"
+    assert len([c for c in m.request.calls_to("sendMessage") if c.params["chat_id"] == 11]) == 5
+
+
+async def test_cancel_while_sending_stops_the_rest(bot, config):
+    await citizens(bot, "telegram", range(100, 140))
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 40))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    assert await bot.worker.hold_lease()
+    broadcast_id = (await bot.services.repos.broadcasts.due(bot.clock.now()))[0]
+    sent = 0
+
+    def keep_going():
+        nonlocal sent
+        sent += 1
+        return sent <= 10  # the admin presses stop after about ten messages
+
+    await bot.worker.pass_once(keep_going)
+    progress_message = m.last_with_buttons(TELEGRAM_ADMIN)
+    assert t.STOP_SENDING in [label for label, _ in m.request.inline_buttons(progress_message)]
+    await m.press(TELEGRAM_ADMIN, t.STOP_SENDING)
+    await bot.broadcast()
+    delivered = sum(received(m, chat) for chat in range(100, 140))
+    assert 5 <= delivered < 40
+    broadcast = await bot.services.repos.broadcasts.get(broadcast_id)
+    assert broadcast.status == "cancelled"
+    assert "⛔️ متوقف شد" in m.request.texts(TELEGRAM_ADMIN)[-1]
+
+
+async def test_progress_message_shows_bar_counts_and_expected_end(bot):
+    await citizens(bot, "telegram", range(100, 110))
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 10))
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    assert await bot.worker.hold_lease()
+    calls = 0
+
+    def keep_going():
+        nonlocal calls
+        calls += 1
+        return calls <= 5
+
+    await bot.worker.pass_once(keep_going)
+    await bot.worker.update_progress()
+    text = m.last_with_buttons(TELEGRAM_ADMIN)["text"]
+    assert "▓" in text and "░" in text and "پایان تقریبی" in text
+    sent = (await bot.services.repos.broadcasts.progress(1))["telegram"].sent
+    assert 0 < sent < 10 and f"ارسال‌شده: {fa_number(sent)} از {fa_number(10)}" in text
+    edits = len(m.request.calls_to("editMessageText"))
+    await bot.worker.update_progress()  # nothing changed: no edit
+    assert len(m.request.calls_to("editMessageText")) == edits
+
+
+async def test_schedule_for_later_in_persian_digits(bot):
+    await citizens(bot, "telegram", [11])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 1))
+    await m.press(TELEGRAM_ADMIN, t.SCHEDULE)
+    await m.send(TELEGRAM_ADMIN, "فردا")
+    assert "خوانده نشد" in m.last_text(TELEGRAM_ADMIN)
+    await m.send(TELEGRAM_ADMIN, "۱۴۰۰/۰۱/۰۱ ۰۹:۰۰")
+    assert m.last_text(TELEGRAM_ADMIN) == t.send_time_past()
+    later = bot.clock.now() + dt.timedelta(days=1)
+    typed = bot.services.calendar.example_time()  # an hour from now, e.g. "1405/09/05 11:00"
+    await m.send(TELEGRAM_ADMIN, typed.replace("1", "۱").replace("4", "۴"))
+    assert "زمان‌بندی شد" in m.last_text(TELEGRAM_ADMIN)
+    await bot.broadcast()
+    assert received(m, 11) == 0
+    await m.send(TELEGRAM_ADMIN, "/broadcasts")
+    listing = m.last_text(TELEGRAM_ADMIN)
+    assert t.STATUS_NAMES["scheduled"] in listing and "آب منطقه" in listing
+    bot.clock.set(later)
+    await bot.broadcast()
+    assert received(m, 11) == 1
+
+
+async def test_cancel_a_scheduled_one_from_the_list(bot):
+    await citizens(bot, "telegram", [11])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 1))
+    await m.press(TELEGRAM_ADMIN, t.SCHEDULE)
+    await m.send(TELEGRAM_ADMIN, bot.services.calendar.example_time())
+    await m.send(TELEGRAM_ADMIN, "/broadcasts")
+    [(label, _)] = m.buttons(TELEGRAM_ADMIN)
+    await m.press(TELEGRAM_ADMIN, label)
+    bot.clock.advance(days=2)
+    await bot.broadcast()
+    assert received(m, 11) == 0
+    [broadcast] = await bot.services.repos.broadcasts.recent(1)
+    assert broadcast.status == "cancelled"
+
+
+async def test_blocked_recipients_and_counts_after_a_crash_in_flight(tmp_path, config):
+    """A process dies with messages marked 'sending': the next holder counts them uncertain,
+    sends everyone else once, and never resends those."""
+    from tests.conftest import ManualClock
+    clock = ManualClock(phase_moments(config)["proposals"])
+    first = await Bot(config, clock).start()
+    try:
+        await citizens(first, "telegram", range(100, 110))
+        repos = first.services.repos
+        draft = await first.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+        await first.services.broadcasts.choose(draft.id, Audience())
+        await first.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+        assert await first.worker.hold_lease()
+        await repos.broadcasts.start(draft.id, clock.now())
+        # The dead process had claimed three and sent one of them before dying.
+        claimed = await repos.broadcasts.claim(draft.id, "telegram", 3, clock.now())
+        await first.telegram.app.bot.send_message(claimed[0].chat_id, NOTICE)
+    finally:
+        await first.stop()  # no release: a SIGKILL leaves the lease in the table
+
+    clock.advance(seconds=LEASE_TTL.total_seconds() + 1)
+    second = await Bot(config, clock).start()
+    try:
+        await second.broadcast()
+        m = second.telegram
+        counts = {chat: received(m, chat) for chat in range(100, 110)}
+        claimed_chats = {d.chat_id for d in claimed}
+        assert all(counts[chat] == 0 for chat in claimed_chats)  # uncertain: never resent
+        assert all(counts[chat] == 1 for chat in set(range(100, 110)) - claimed_chats)
+        progress = await second.services.repos.broadcasts.progress(draft.id)
+        assert progress["telegram"].uncertain == 3 and progress["telegram"].sent == 7
+        assert "نامعلوم" in m.request.texts(TELEGRAM_ADMIN)[-1]
+    finally:
+        await second.stop()
+
+
+async def test_two_processes_on_one_database_do_not_both_send(bot, config):
+    await citizens(bot, "telegram", range(100, 120))
+    other = BroadcastWorker(bot.services, dict(bot.worker.bots), bot.notifier)
+    assert await bot.worker.hold_lease()
+    assert not await other.hold_lease()
+    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(draft.id, Audience())
+    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    assert not await other.hold_lease()  # renewal by the first is what keeps it
+    await bot.broadcast()
+    assert all(received(bot.telegram, chat) == 1 for chat in range(100, 120))
+    # The holder stops cleanly: the lease is released and the other may take over at once.
+    await bot.worker.stop()
+    assert await other.hold_lease()
+
+
+@pytest.mark.parametrize("rate", [0, -1, 20_000, "fast"])
+async def test_broadcast_rate_is_checked_in_config(rate):
+    from bot.config import ConfigError, load_config, parse_config
+    from tests.conftest import ROOT
+    import tomllib
+    root = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    root["telegram"]["broadcast_rate"] = rate
+    with pytest.raises(ConfigError, match="telegram.broadcast_rate"):
+        parse_config(root)
+    assert load_config(ROOT / "config.example.toml").platforms["telegram"].broadcast_rate == 25
+    assert dataclasses.is_dataclass(load_config(ROOT / "config.example.toml").announcements)
