@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import aiohttp
@@ -572,3 +573,140 @@ async def test_text_after_a_force_reply_is_a_reply_like_a_telegram_client():
             await client.close()
         assert state.pending_updates("5:t")[-1]["message"]["reply_to_message"]["message_id"] == asked["message_id"]
         assert sent["message_id"] > asked["message_id"]
+
+
+# ------------------------------------------------ broadcast benchmark support
+
+
+async def test_add_users_makes_a_range_known_without_updates_or_objects(api, http):
+    st = api.state
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        started = time.perf_counter()
+        assert st.add_users(TOKEN, 1000, 1_000_000) == {"first_user_id": 1000, "count": 1_000_000}
+        elapsed = time.perf_counter() - started
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert elapsed < 0.5 and grown < 50_000  # an id range, not a million users
+    assert st.pending_updates(TOKEN) == [] and st.chats(TOKEN) == [] and st.users == {}
+
+    first = await ok(http, api, "sendMessage", chat_id=1000, text="hi")
+    last = await ok(http, api, "sendMessage", chat_id=1_000_999, text="hi")
+    assert first["chat"] == {"id": 1000, "type": "private", "first_name": "User 1000"}
+    assert (first["message_id"], last["message_id"]) == (1, 1)
+    assert [c["id"] for c in st.chats(TOKEN)] == [1000, 1_000_999]  # chats appear when used
+    assert (await ok(http, api, "getChatMember", chat_id=1000, user_id=5000))["user"]["id"] == 5000
+    for stranger in (999, 1_001_000):
+        status, body = await bot_call(http, api, "sendMessage", chat_id=stranger, text="hi")
+        assert (status, body["description"]) == (400, "Bad Request: chat not found")
+    status, body = await bot_call(http, api, "sendMessage", token="9:OTHER", chat_id=5000, text="hi")
+    assert body["description"] == "Bad Request: chat not found"  # known to this bot only
+
+    # Batches merge, so a lookup stays a few range checks however they were added.
+    for start in (1, 21, 11, 15, 500):
+        st.add_users("9:OTHER", start, 10)
+    assert st.bot("9:OTHER").known_ranges == [range(1, 31), range(500, 510)]
+    with pytest.raises(ControlError):
+        st.add_users(TOKEN, 0, 5)
+    with pytest.raises(ControlError):
+        st.add_users(TOKEN, 1, -1)
+
+    st.reset()
+    status, body = await bot_call(http, api, "sendMessage", chat_id=5000, text="hi")
+    assert body["description"] == "Bad Request: chat not found"
+
+
+async def test_block_share_is_seeded_and_answers_403(api, http):
+    st = api.state
+    st.add_users(TOKEN, 1, 10_000)
+    got = st.block_share(TOKEN, 1, 10_000, share=0.02, seed=1)
+    ids = got["user_ids"]
+    assert got["blocked"] == len(ids) == len(set(ids)) == 200 and ids == sorted(ids)
+    assert 1 <= ids[0] and ids[-1] <= 10_000
+    assert LocalApiState().block_share(TOKEN, 1, 10_000, 0.02, seed=1)["user_ids"] == ids
+    assert LocalApiState().block_share(TOKEN, 1, 10_000, 0.02, seed=2)["user_ids"] != ids
+    assert LocalApiState().block_share(TOKEN, 1, 10, 0.0)["user_ids"] == []
+
+    status, body = await bot_call(http, api, "sendMessage", chat_id=ids[0], text="news")
+    assert (status, body["description"]) == (403, "Forbidden: bot was blocked by the user")
+    free = next(uid for uid in range(1, 10_001) if uid not in set(ids))
+    await ok(http, api, "sendMessage", chat_id=free, text="news")
+    st.unblock(TOKEN, ids[0])
+    await ok(http, api, "sendMessage", chat_id=ids[0], text="news")
+    for bad_args in ({"share": 1.5}, {"share": -0.1}, {"count": -1}):
+        with pytest.raises(ControlError):
+            st.block_share(TOKEN, **{"first_user_id": 1, "count": 10, "share": 0.5, **bad_args})
+
+
+async def test_deliveries_counts_bot_messages_per_private_chat(api, http):
+    st = api.state
+    st.add_users(TOKEN, 100, 10)
+    st.send_text(TOKEN, 100, "#B7 from the user")  # users' messages are not deliveries
+    for uid in (100, 101, 102, 103):
+        await ok(http, api, "sendMessage", chat_id=uid, text=f"<b>news</b> #B7 {uid}", parse_mode="HTML")
+    await ok(http, api, "sendMessage", chat_id=101, text="news #B7 again")  # a duplicate
+    await ok(http, api, "sendMessage", chat_id=102, text="unrelated")
+    await ok(http, api, "sendPhoto", chat_id=104, photo="poster-id", caption="#B7 poster")
+    await ok(http, api, "copyMessage", chat_id=105, from_chat_id=100, message_id=1)  # the user's text
+    gone = await ok(http, api, "sendMessage", chat_id=106, text="#B7 deleted later")
+    await ok(http, api, "deleteMessage", chat_id=106, message_id=gone["message_id"])
+    for _ in range(3):
+        await ok(http, api, "sendMessage", chat_id=107, text="#B7 thrice")
+    st.send_text(TOKEN, 100, "in group", chat_id=-5)
+    await ok(http, api, "sendMessage", chat_id=-5, text="#B7 group")  # not a private chat
+    st.block(TOKEN, 108)
+    assert (await bot_call(http, api, "sendMessage", chat_id=108, text="#B7 blocked"))[0] == 403
+
+    marked = st.deliveries(TOKEN, marker="#B7", with_chat_ids=True)
+    assert marked == {"chats": 8, "messages": 11, "duplicate_chats": 2,
+                      "duplicates": {"101": 2, "107": 3},
+                      "per_chat_counts_histogram": {"1": 6, "2": 1, "3": 1},
+                      "chat_ids": [100, 101, 102, 103, 104, 105, 106, 107]}
+    everything = st.deliveries(TOKEN, max_duplicates=1)
+    assert (everything["chats"], everything["messages"], everything["duplicate_chats"]) == (8, 12, 3)
+    assert everything["duplicates"] == {"101": 2} and "chat_ids" not in everything
+    assert st.deliveries(TOKEN, marker="nowhere") == {"chats": 0, "messages": 0, "duplicate_chats": 0,
+                                                      "duplicates": {}, "per_chat_counts_histogram": {}}
+    assert st.deliveries("9:OTHER")["messages"] == 0
+
+
+async def test_broadcast_operations_over_the_control_api(api, http):
+    async with LocalApiClient(api.url) as client:
+        assert await client.add_users(TOKEN, 1, 100_000) == {"first_user_id": 1, "count": 100_000}
+        blocked = await client.block_share(TOKEN, 1, 100_000, share=0.02, seed=1)
+        assert blocked == api.state.block_share(TOKEN, 1, 100_000, share=0.02, seed=1)
+        assert blocked["blocked"] == 2000
+        refused = await client.bot_api(TOKEN, "sendMessage", chat_id=blocked["user_ids"][0], text="x")
+        assert refused["error_code"] == 403
+        sent = [uid for uid in range(1, 40) if uid not in blocked["user_ids"]][:5]
+        for uid in sent:
+            assert (await client.bot_api(TOKEN, "sendMessage", chat_id=uid, text="#M1"))["ok"]
+        await client.bot_api(TOKEN, "sendMessage", chat_id=sent[0], text="#M1 again")
+        summary = await client.deliveries(TOKEN, marker="#M1", with_chat_ids=True)
+        assert summary == {"chats": 5, "messages": 6, "duplicate_chats": 1, "duplicates": {str(sent[0]): 2},
+                           "per_chat_counts_histogram": {"1": 4, "2": 1}, "chat_ids": sent}
+        async with http.get(f"{api.url}/control/deliveries", params={"token": TOKEN, "marker": "1"}) as resp:
+            assert (await resp.json())["result"]["messages"] == 6  # a marker in the query stays a string
+
+
+async def test_rare_429s_and_blocked_chats_pay_the_latency(api, http):
+    st = api.state
+    st.add_users(TOKEN, 1, 10)
+    st.configure(seed=5)
+    st.add_fault(None, "429", rate=0.01, retry_after=1)  # 1% of every method but getUpdates
+    fired = [st.pick_fault(m, 1, TOKEN) is not None for m in ("sendMessage", "copyMessage") * 5000]
+    assert 60 <= sum(fired) <= 140
+    assert not any(st.pick_fault("getUpdates", None, TOKEN) for _ in range(1000))
+    st.set_faults([{"kind": "429", "rate": 0.999999, "retry_after": 1}])  # the same rule, made to fire
+    status, body = await bot_call(http, api, "sendVideo", chat_id=1, video="clip-id")
+    assert (status, body["parameters"]) == (429, {"retry_after": 1})
+    st.clear_faults()
+
+    # Telegram answers 403 after a full round trip: latency applies to every call.
+    st.block(TOKEN, 2)
+    st.configure(latency=0.05)
+    started = time.monotonic()
+    assert (await bot_call(http, api, "sendMessage", chat_id=2, text="x"))[0] == 403
+    assert time.monotonic() - started >= 0.05

@@ -32,6 +32,19 @@ class BotApi:
 
     def __init__(self, world: World, files: FileStore):
         self.world, self.files = world, files
+        self._texts: dict[str, str] = {}
+
+    def _shared(self, text: str | None) -> str | None:
+        """One copy of each recent text: a broadcast stores the same text in
+        100,000 chats, and each parsed request brings its own copy."""
+        if text is None:
+            return None
+        kept = self._texts.get(text)
+        if kept is None:
+            if len(self._texts) >= 256:
+                self._texts.clear()
+            kept = self._texts[text] = text
+        return kept
 
     @staticmethod
     def method_name(name: str) -> str | None:
@@ -113,10 +126,10 @@ class BotApi:
         self._target(bot, p.get("chat_id"))  # chat errors win over text errors, as in Telegram
         if not p.get("text"):
             raise bad("message text is empty")
-        text = render_text(p["text"], p.get("parse_mode"))
+        text = self._shared(render_text(p["text"], p.get("parse_mode")))
         if not text.strip():
             raise bad("message text is empty")
-        return self._bot_send(bot, p, {"text": text}, sent_text=p["text"])
+        return self._bot_send(bot, p, {"text": text}, sent_text=self._shared(p["text"]))
 
     def _media(self, bot: Bot, p: dict, kind: str) -> dict:
         value = p.get(kind)
@@ -150,8 +163,8 @@ class BotApi:
             content = {kind: obj}
         sent = None
         if p.get("caption") and kind != "sticker":
-            content["caption"] = render_text(p["caption"], p.get("parse_mode"), caption=True)
-            sent = p["caption"]
+            content["caption"] = self._shared(render_text(p["caption"], p.get("parse_mode"), caption=True))
+            sent = self._shared(p["caption"])
         return self._bot_send(bot, p, content, sent_text=sent)
 
     def _m_send_location(self, bot: Bot, p: dict) -> dict:
@@ -175,7 +188,7 @@ class BotApi:
         src = self._source(bot, p, "copy")
         content = {k: src.data[k] for k in _CONTENT_KEYS if k in src.data}
         if "caption" in p:
-            content["caption"] = render_text(p["caption"], p.get("parse_mode"), caption=True)
+            content["caption"] = self._shared(render_text(p["caption"], p.get("parse_mode"), caption=True))
         msg = self._bot_send(bot, p, content)
         return {"message_id": msg["message_id"]}
 
@@ -296,9 +309,10 @@ class BotApi:
         uid = p.get("user_id")
         if uid == bot.user["id"]:
             return {"status": "member", "user": bot.user}
-        if uid not in self.world.users:
+        if not self.world.is_user(bot, uid):
             raise bad("user not found")
-        return {"status": "member", "user": self.world.users[uid]}
+        # A lookup, not a registration: an add_users user stays this bot's alone.
+        return {"status": "member", "user": self.world.users.get(uid) or self.world.default_user(uid)}
 
     def _m_send_chat_action(self, bot: Bot, p: dict) -> bool:
         self._target(bot, p.get("chat_id"))

@@ -66,6 +66,9 @@ class LocalApiClient(ChatWaits):
         return await self.call("add_user", user_id=user_id, first_name=first_name, username=username,
                                last_name=last_name, phone_number=phone_number, language_code=language_code)
 
+    async def add_users(self, token: str, first_user_id: int, count: int) -> dict:
+        return await self.call("add_users", token=token, first_user_id=first_user_id, count=count)
+
     async def add_bot(self, token: str, username: str | None = None, first_name: str | None = None) -> dict:
         return await self.call("add_bot", token=token, username=username, first_name=first_name)
 
@@ -148,6 +151,11 @@ class LocalApiClient(ChatWaits):
                     chat_id: int | None = None, since: int = 0) -> list[dict]:
         return await self.call("calls", token=token, method=method, chat_id=chat_id, since=since)
 
+    async def deliveries(self, token: str, marker: str | None = None, with_chat_ids: bool = False,
+                         max_duplicates: int = 100) -> dict:
+        return await self.call("deliveries", token=token, marker=marker, with_chat_ids=with_chat_ids,
+                               max_duplicates=max_duplicates)
+
     async def stats(self) -> dict:
         return await self.call("stats")
 
@@ -177,6 +185,11 @@ class LocalApiClient(ChatWaits):
 
     async def unblock(self, token: str, chat_id: int) -> bool:
         return await self.call("unblock", token=token, chat_id=chat_id)
+
+    async def block_share(self, token: str, first_user_id: int, count: int, share: float,
+                          seed: int = 0) -> dict:
+        return await self.call("block_share", token=token, first_user_id=first_user_id, count=count,
+                               share=share, seed=seed)
 
     async def reset(self) -> bool:
         return await self.call("reset")

@@ -53,6 +53,9 @@ class Bot:
     commands: dict[str, list] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    # Id ranges of users known to this bot without a dict each (add_users): a
+    # benchmark's 100,000 citizens cost nothing until the bot writes to them.
+    known_ranges: list[range] = field(default_factory=list)
     chat_seq: dict[int, int] = field(default_factory=dict)  # last call touching a chat
     # Lazily created events keyed by "updates", "calls" or a chat id; set and
     # dropped on change, so an idle key costs nothing per call.
@@ -114,7 +117,8 @@ class World:
         for bot in self.bots.values():
             # Cleared in place, and update ids keep counting: a PTB poller that
             # is mid long-poll holds this object and its confirmed offset.
-            for part in (bot.chats, bot.updates, bot.callbacks, bot.commands, bot.settings, bot.blocked):
+            for part in (bot.chats, bot.updates, bot.callbacks, bot.commands, bot.settings, bot.blocked,
+                         bot.known_ranges):
                 part.clear()
         self.users.clear(); self.phones.clear(); self.groups.clear()
 
@@ -153,8 +157,9 @@ class World:
         user_id = int(user_id)
         if user_id <= 0:
             raise ControlError("user ids are positive")
-        user = self.users.setdefault(user_id, {"id": user_id, "is_bot": False,
-                                               "first_name": f"User {user_id}"})
+        user = self.users.get(user_id)
+        if user is None:
+            user = self.users[user_id] = self.default_user(user_id)
         for key, value in (("first_name", first_name), ("username", username),
                            ("last_name", last_name), ("language_code", language_code)):
             if value is not None:
@@ -176,8 +181,39 @@ class World:
         info["title"] = title or info.get("title") or f"Group {-chat_id}"
         return info
 
+    def add_users(self, token: str, first_user_id: int, count: int) -> dict:
+        """Make users first_user_id .. first_user_id+count-1 known to the bot, as if
+        each had started it long ago, without any update. Only the id range is
+        stored: the user and the private chat appear when the bot first writes
+        there (and from then on the user is known to the world, like add_user)."""
+        first, count = int(first_user_id), int(count)
+        if first <= 0:
+            raise ControlError("user ids are positive")
+        if count < 0:
+            raise ControlError("count must not be negative")
+        bot = self.bot(token)
+        # Kept sorted and merged, so a bench adding users in many batches still
+        # answers "is this a known user?" with a handful of range checks.
+        merged: list[range] = []
+        for r in sorted([*bot.known_ranges, range(first, first + count)], key=lambda r: r.start):
+            if merged and r.start <= merged[-1].stop:
+                merged[-1] = range(merged[-1].start, max(merged[-1].stop, r.stop))
+            elif r:
+                merged.append(r)
+        bot.known_ranges[:] = merged
+        return {"first_user_id": first, "count": count}
+
     def user(self, user_id: int) -> dict:
         return self.users.get(int(user_id)) or self.add_user(user_id)
+
+    @staticmethod
+    def default_user(user_id: int) -> dict:
+        return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+
+    def is_user(self, bot: Bot, user_id: Any) -> bool:
+        """A user the world has a record of, or one of the bot's add_users ranges."""
+        return user_id in self.users or (isinstance(user_id, int) and user_id > 0
+                                         and any(user_id in r for r in bot.known_ranges))
 
     @staticmethod
     def _private_info(user: dict) -> dict:
@@ -201,7 +237,7 @@ class World:
 
     def knows(self, bot: Bot, chat_id: int) -> bool:
         """Private chats exist once the user is known (has acted or was added)."""
-        return chat_id in bot.chats or chat_id in self.users or chat_id in self.groups
+        return chat_id in bot.chats or chat_id in self.groups or self.is_user(bot, chat_id)
 
     @staticmethod
     def store(chat: Chat, sender: dict, from_bot: bool, content: dict,
@@ -284,6 +320,42 @@ class World:
 
     def pending_updates(self, token: str) -> list[dict]:
         return list(self.bot(token).updates)
+
+    def deliveries(self, token: str, marker: str | None = None, with_chat_ids: bool = False,
+                   max_duplicates: int = 100) -> dict:
+        """What the bot delivered to private chats, for checking a broadcast: its
+        messages (deleted ones too: they did arrive), only those whose text or
+        caption contains `marker` if given. Chats with 2+ are listed under
+        "duplicates" (the first max_duplicates by chat id; "duplicate_chats"
+        counts them all); "chat_ids" lists every chat with 1+ if asked.
+        Keys are strings, as they arrive over JSON."""
+        counts: dict[int, int] = {}
+        for chat_id, chat in self.bot(token).chats.items():
+            if chat_id <= 0 or not chat.bot_ids:
+                continue
+            if marker is None:
+                n = len(chat.bot_ids)
+            else:
+                msgs = chat.msgs
+                n = 0
+                for mid in chat.bot_ids:
+                    data = msgs[mid].data
+                    if marker in (data.get("text") or data.get("caption") or ""):
+                        n += 1
+            if n:
+                counts[chat_id] = n
+        histogram: dict[int, int] = {}
+        for n in counts.values():
+            histogram[n] = histogram.get(n, 0) + 1
+        dups = sorted(cid for cid, n in counts.items() if n >= 2)
+        out: dict[str, Any] = {
+            "chats": len(counts), "messages": sum(counts.values()), "duplicate_chats": len(dups),
+            "duplicates": {str(cid): counts[cid] for cid in dups[:max(0, int(max_duplicates))]},
+            "per_chat_counts_histogram": {str(n): histogram[n] for n in sorted(histogram)},
+        }
+        if with_chat_ids:
+            out["chat_ids"] = sorted(counts)
+        return out
 
 
 class CallLog:

@@ -136,9 +136,9 @@ async def _file(request: web.Request) -> web.Response:
 _CONTROL_OPS: dict[str, Any] = {
     op: getattr(LocalApiState, op) for op in (
         "send_text", "press", "press_button", "send_contact", "send_location", "send_photo",
-        "send_sticker", "send_document", "forward", "add_user", "add_bot", "add_group",
-        "block", "unblock", "reset", "reset_stats", "stats", "messages", "last_message",
-        "reply_keyboard", "chats", "callback_answer", "commands", "pending_updates", "calls",
+        "send_sticker", "send_document", "forward", "add_user", "add_users", "add_bot", "add_group",
+        "block", "unblock", "block_share", "reset", "reset_stats", "stats", "messages", "last_message",
+        "reply_keyboard", "chats", "callback_answer", "commands", "pending_updates", "calls", "deliveries",
         "add_fault", "set_faults", "clear_faults", "watch",
     )
 }
@@ -150,7 +150,7 @@ _CONTROL_OPS.update(
 # Query-string values are JSON-decoded for convenience (curl), except these.
 _STR_ARGS = frozenset(
     "token text label data username first_name last_name phone_number caption method kind "
-    "file_name mime_type emoji sender_name callback_query_id language_code title type content".split()
+    "file_name mime_type emoji sender_name callback_query_id language_code title type content marker".split()
 )
 
 

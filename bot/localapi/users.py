@@ -6,6 +6,7 @@ queues the Update the bot will receive on its next getUpdates.
 
 from __future__ import annotations
 
+import random
 import re
 import time
 import zlib
@@ -33,6 +34,19 @@ class UserActions(World):
     def unblock(self, token: str, chat_id: int) -> bool:
         self.bot(token).blocked.discard(int(chat_id))
         return True
+
+    def block_share(self, token: str, first_user_id: int, count: int, share: float, seed: int = 0) -> dict:
+        """Block the bot for round(share * count) users of first_user_id ..
+        first_user_id+count-1, picked by `seed` alone (same seed, same users);
+        returns how many and their ids, sorted. Others keep their state."""
+        first, count, share = int(first_user_id), int(count), float(share)
+        if first <= 0 or count < 0:
+            raise ControlError("user ids are positive and count is not negative")
+        if not 0.0 <= share <= 1.0:
+            raise ControlError("share is a fraction between 0 and 1")
+        ids = sorted(random.Random(seed).sample(range(first, first + count), round(share * count)))
+        self.bot(token).blocked.update(ids)
+        return {"blocked": len(ids), "user_ids": ids}
 
     def _user_chat(self, bot: Bot, user_id: int, chat_id: int | None) -> Chat:
         user_id = int(user_id)
