@@ -127,7 +127,10 @@ class BroadcastWorker:
     # -- one pass ---------------------------------------------------------------------------
 
     async def pass_once(self, keep_going=lambda: True) -> bool:
-        """Returns True while some broadcast is still sending (postponed recipients left)."""
+        """Returns True while some broadcast is still sending (postponed recipients left).
+        Without the lease it does nothing: another process sends."""
+        if not self.holding:
+            return False
         now = self.services.clock.now()
         for broadcast_id in await self.repo.due(now):
             if await self.repo.start(broadcast_id, now) is not None:
