@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommand
+from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
@@ -17,7 +17,7 @@ from bot.services import Services
 from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
-from messages_fa.texts import COMMANDS
+from messages_fa.texts import COMMANDS, STAFF_COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
 
 
 async def _register_commands(application: Application) -> None:
-    platform = application.bot_data[KEY].platform
+    context = application.bot_data[KEY]
+    platform = context.platform
     try:
         await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
     except (InvalidToken, TelegramError) as exc:
@@ -76,3 +77,10 @@ async def _register_commands(application: Application) -> None:
         level = logging.INFO if platform.commands_optional else logging.WARNING
         log.log(level, "%s: setMyCommands not available (%s); continuing without a command menu",
                 platform.name, exc.__class__.__name__)
+        return
+    staff_menu = [BotCommand(name, text) for name, text in (*COMMANDS, *STAFF_COMMANDS)]
+    for admin in sorted(context.services.config.platforms[platform.name].admins):
+        try:
+            await application.bot.set_my_commands(staff_menu, scope=BotCommandScopeChat(admin))
+        except TelegramError as exc:  # e.g. an admin who has never opened the bot
+            log.info("%s: staff command menu not set for admin %d (%s)", platform.name, admin, exc.__class__.__name__)

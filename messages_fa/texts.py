@@ -412,5 +412,11 @@ COMMANDS = (
     ("cancel", "لغو کار فعلی"),
     ("whoami", "نمایش شناسهٔ کاربری"),
 )
+# Shown in the command menu of admins only (their own chats); every command checks the role anyway.
+STAFF_COMMANDS = (
+    ("broadcast", "پیام همگانی تازه"),
+    ("broadcasts", "پیام‌های همگانی و لغو"),
+    ("schedule", "تقویم طرح و اعلان‌ها"),
+)
 
 PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}
