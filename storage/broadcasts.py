@@ -269,16 +269,23 @@ class LeaseRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def acquire(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta) -> bool:
-        """Take or renew the lease; False while another holder's lease has not expired."""
+    async def acquire(self, name: str, holder: str, now: dt.datetime, ttl: dt.timedelta,
+                      take_over: str | None = None) -> bool:
+        """Take or renew the lease; False while another holder's lease has not expired, unless
+        that holder is ``take_over`` (the caller knows it is dead)."""
         def acquire(conn: sqlite3.Connection) -> bool:
             row = _one(conn, "SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
-            if row is not None and row["holder"] != holder and _dt(row["expires_at"]) > now:
+            if (row is not None and row["holder"] not in (holder, take_over)
+                    and _dt(row["expires_at"]) > now):
                 return False
             conn.execute("INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES (?, ?, ?)",
                          (name, holder, _ts(now + ttl)))
             return True
         return await self.db.write(acquire)
+
+    async def holder(self, name: str) -> str | None:
+        row = await self.db.read(_one, "SELECT holder FROM leases WHERE name = ?", (name,))
+        return row["holder"] if row else None
 
     async def release(self, name: str, holder: str) -> None:
         await self.db.write(lambda conn: conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)))

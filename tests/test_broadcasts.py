@@ -404,3 +404,18 @@ async def test_broadcast_rate_is_checked_in_config(rate):
         parse_config(root)
     assert load_config(ROOT / "config.example.toml").platforms["telegram"].broadcast_rate == 25
     assert dataclasses.is_dataclass(load_config(ROOT / "config.example.toml").announcements)
+
+
+async def test_a_dead_process_on_this_machine_is_taken_over_at_once(bot):
+    import socket
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_holder = f"{socket.gethostname()}:{gone.stdout.strip()}:deadbeef"
+    leases = bot.services.repos.leases
+    assert await leases.acquire("broadcast-sender", dead_holder, bot.clock.now(), LEASE_TTL)
+    assert await bot.worker.hold_lease()  # no 30-second wait after a SIGKILL and restart
+    # A live holder elsewhere is respected until its lease runs out.
+    await bot.worker.stop()
+    assert await leases.acquire("broadcast-sender", "elsewhere:1:abc", bot.clock.now(), LEASE_TTL)
+    assert not await bot.worker.hold_lease()

@@ -33,6 +33,21 @@ BUSY_POLL = 0.5  # while postponed recipients wait for their retry
 PROGRESS_EVERY = 4.0
 
 
+def _dead_here(holder: str | None) -> bool:
+    """Whether a lease holder ("host:pid:token") was a process on this machine that no longer runs."""
+    host, _, rest = (holder or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 class BroadcastWorker:
     def __init__(self, services: Services, bots: dict[str, Bot], notifier) -> None:
         """``bots`` send the broadcasts; the notifier's bots edit the staff's progress messages."""
@@ -115,7 +130,11 @@ class BroadcastWorker:
         """Take or renew the lease. Taking it over means the last holder died: what it had in
         flight is uncertain, and is counted so rather than sent again."""
         had = self.holding
-        self.holding = await self.services.repos.leases.acquire(LEASE, self.holder, self.services.clock.now(), LEASE_TTL)
+        leases, now = self.services.repos.leases, self.services.clock.now()
+        self.holding = await leases.acquire(LEASE, self.holder, now, LEASE_TTL)
+        if not self.holding and _dead_here(current := await leases.holder(LEASE)):
+            # A process of this machine that is gone (SIGKILL, a crash): no need to wait out its lease.
+            self.holding = await leases.acquire(LEASE, self.holder, now, LEASE_TTL, take_over=current)
         if self.holding and not had:
             uncertain = await self.repo.mark_in_flight_uncertain()
             log.info("broadcast sender: this process sends (lease %s)%s", self.holder,
