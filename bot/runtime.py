@@ -62,6 +62,8 @@ class Runtime:
                 self.services, self.notifier, platform_config, request=request, get_updates_request=poll_request,
                 concurrent_updates=self.concurrent_updates, worker=self.worker,
             )
+            if hasattr(request, "calls_made"):
+                self.worker.replies_made[platform_config.name] = lambda r=request: r.calls_made
             broadcast_request = make_request(self.transport, BROADCAST_POOL)
             self._requests.append(broadcast_request)
             self.worker.bots[platform_config.name] = Bot(

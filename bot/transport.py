@@ -100,6 +100,8 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         self._env_proxies: dict[tuple[str, str | None], str | None] = {}
         self._gate: asyncio.Semaphore | None = None
+        # Read by the broadcast sender: citizens' replies take precedence over broadcast slots.
+        self.calls_made = 0
 
     @property
     def read_timeout(self) -> float | None:
@@ -158,6 +160,7 @@ class AiohttpRequest(BaseRequest):
         session, gate = self._session, self._gate
         if session is None or session.closed or gate is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        self.calls_made += 1
 
         has_files = bool(request_data and request_data.contains_files)
         # DEFAULT_NONE means "caller did not say": use our defaults, exactly

@@ -419,3 +419,18 @@ async def test_a_dead_process_on_this_machine_is_taken_over_at_once(bot):
     await bot.worker.stop()
     assert await leases.acquire("broadcast-sender", "elsewhere:1:abc", bot.clock.now(), LEASE_TTL)
     assert not await bot.worker.hold_lease()
+
+
+async def test_citizens_replies_take_broadcast_slots():
+    """At 100/s configured, 60 replies a second leave 40 for the broadcast; a flood of replies
+    leaves it a fifth, never nothing."""
+    from bot.broadcast.sender import PlatformSender
+    replies = 0
+    sender = PlatformSender("telegram", None, None, None, rate=100, replies_made=lambda: replies)
+    assert sender._current_interval(0.0) == pytest.approx(1 / 100)
+    replies = 30
+    assert sender._current_interval(0.5) == pytest.approx(1 / 40)
+    replies = 30 + 500
+    assert sender._current_interval(1.0) == pytest.approx(1 / 20)
+    assert sender._current_interval(1.2) == pytest.approx(1 / 20)  # measured every half second
+    assert PlatformSender("bale", None, None, None, rate=10)._current_interval(5.0) == pytest.approx(1 / 10)

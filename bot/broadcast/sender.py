@@ -42,6 +42,10 @@ PER_CHAT_GAP = 1.0  # never more than one broadcast message a second to one chat
 FLOOD_WINDOW = 100
 FLOOD_SHARE = 0.05
 
+# Citizens' replies on the same bot take broadcast slots, down to this share of the rate.
+MIN_SHARE = 0.2
+MEASURE_EVERY = 0.5  # seconds between looks at the replies' rate
+
 # 400 answers that mean the person cannot be reached, not that the message was wrong.
 _GONE = ("chat not found", "user is deactivated", "user not found", "peer_id_invalid")
 
@@ -55,9 +59,14 @@ def _retry_after(exc: RetryAfter) -> float:
 
 
 class PlatformSender:
-    def __init__(self, platform: str, bot: Bot, repo: BroadcastRepository, clock: Clock, rate: float) -> None:
+    def __init__(self, platform: str, bot: Bot, repo: BroadcastRepository, clock: Clock, rate: float,
+                 replies_made: Callable[[], int] | None = None) -> None:
+        """``replies_made``: how many API calls the bot has made for citizens so far (a counter)."""
         self.platform, self.bot, self.repo, self.clock = platform, bot, repo, clock
         self.rate = rate
+        self.replies_made = replies_made
+        self._replies_seen: tuple[float, int] | None = None
+        self._interval = 1 / rate
         self.claim_size = max(1, min(200, math.ceil(rate * CLAIM_AHEAD)))
         self.paused_until = 0.0  # loop time; set by a flood of 429s
         self._next_slot = 0.0
@@ -115,7 +124,20 @@ class PlatformSender:
         self._next_slot = max(self._next_slot, now - CLAIM_AHEAD)
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
-        self._next_slot += 1 / self.rate
+        self._next_slot += self._current_interval(now)
+
+    def _current_interval(self, now: float) -> float:
+        """The messenger's limit is for the whole bot: every reply a citizen gets in a second is
+        one broadcast message fewer in that second (down to MIN_SHARE of the rate)."""
+        if self.replies_made is None:
+            return self._interval
+        if self._replies_seen is None or now - self._replies_seen[0] >= MEASURE_EVERY:
+            count = self.replies_made()
+            if self._replies_seen is not None:
+                replies_rate = (count - self._replies_seen[1]) / (now - self._replies_seen[0])
+                self._interval = 1 / max(self.rate * MIN_SHARE, self.rate - replies_rate)
+            self._replies_seen = (now, count)
+        return self._interval
 
     def _chat_wait(self, chat_id: int, now: float) -> float:
         while self._chat_order and self._chat_order[0][0] <= now - PER_CHAT_GAP:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -58,6 +59,8 @@ class BroadcastWorker:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.holding = False
         self._senders: dict[str, PlatformSender] = {}
+        # Per messenger: a counter of the API calls made for citizens (see PlatformSender).
+        self.replies_made: dict[str, Callable[[], int]] = {}
         self._contents: dict[int, Content] = {}
         self._shown: dict[tuple[int, str, int], str] = {}  # last progress text per message
         self._wake = asyncio.Event()
@@ -172,7 +175,8 @@ class BroadcastWorker:
         """One per messenger for the worker's life: pacing and 429 pauses carry across passes."""
         if platform not in self._senders:
             rate = self.services.config.platforms[platform].broadcast_rate
-            self._senders[platform] = PlatformSender(platform, self.bots[platform], self.repo, self.services.clock, rate)
+            self._senders[platform] = PlatformSender(platform, self.bots[platform], self.repo, self.services.clock, rate,
+                                                     self.replies_made.get(platform))
         return self._senders[platform]
 
     async def _send_on(self, platform: str, active: list[Broadcast], keep_going) -> None:
