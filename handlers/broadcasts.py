@@ -284,19 +284,20 @@ async def _cancel(update: Update, context: Context, app: AppContext, broadcast: 
     if was is None:
         await answer(update, t.nothing_to_cancel(), alert=True)
         return
-    await answer(update)
-    chat_id = update.effective_chat.id
     if was == DRAFT:
+        await answer(update)
         await _edit(update, t.draft_cancelled(), None)
         return
-    if was == SENDING and app.worker is not None:
-        # The sender stops at its next claim; every progress message shows the final state.
-        cancelled = await app.services.broadcasts.get(broadcast.id)
-        await app.worker.close_watchers(cancelled)
+    if was == SENDING:
+        # The sender stops at its next claim; once what is in flight is written, the worker
+        # edits every progress message to its final state and sends the report.
+        await answer(update, t.stopping(broadcast.id), alert=True)
+        if app.worker is not None:
+            app.worker.wake()
         return
+    await answer(update, t.cancelled_by_you(broadcast.id), alert=True)
     async with unless_unchanged():
         await update.callback_query.edit_message_reply_markup(None)
-    await _send(context, chat_id, t.cancelled_by_you(broadcast.id))
 
 
 ACTIONS = {

@@ -144,6 +144,11 @@ def cancelled_by_you(number: int) -> str:
     return f"⛔️ پیام همگانی شمارهٔ {fa_digits(number)} متوقف شد. آنچه فرستاده شده بود پس گرفته نمی‌شود."
 
 
+def stopping(number: int) -> str:
+    return (f"ارسال شمارهٔ {fa_digits(number)} متوقف می‌شود. گزارش پایانی، پس از ثبت پیام‌هایی که در راه "
+            "بودند، همین‌جا می‌آید.")
+
+
 def nothing_to_cancel() -> str:
     return "این پیام همگانی پیش‌تر تمام یا لغو شده است."
 

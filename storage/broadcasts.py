@@ -283,9 +283,9 @@ class LeaseRepository:
             return True
         return await self.db.write(acquire)
 
-    async def holder(self, name: str) -> str | None:
-        row = await self.db.read(_one, "SELECT holder FROM leases WHERE name = ?", (name,))
-        return row["holder"] if row else None
+    async def holder(self, name: str) -> tuple[str, dt.datetime] | None:
+        row = await self.db.read(_one, "SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
+        return (row["holder"], _dt(row["expires_at"])) if row else None
 
     async def release(self, name: str, holder: str) -> None:
         await self.db.write(lambda conn: conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)))

@@ -31,6 +31,8 @@ def _counts(p: Progress) -> list[str]:
 
 async def progress_message(services: Services, broadcast: Broadcast, platform: str,
                            final: bool = False) -> tuple[str, InlineKeyboardMarkup | None]:
+    # Read again: a stop pressed a moment ago must not be drawn over with a running bar.
+    broadcast = await services.repos.broadcasts.get(broadcast.id) or broadcast
     by_platform = await services.repos.broadcasts.progress(broadcast.id)
     counts = total(by_platform)
     heading = t.title(broadcast.id, broadcast.announcement)

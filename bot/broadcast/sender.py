@@ -20,6 +20,7 @@ from telegram import Bot
 from telegram.error import (
     BadRequest,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -41,6 +42,9 @@ PER_CHAT_GAP = 1.0  # never more than one broadcast message a second to one chat
 # limit, and then everything waits.
 FLOOD_WINDOW = 100
 FLOOD_SHARE = 0.05
+
+WRITE_ATTEMPTS_AT_STOP = 5
+TOKEN_PAUSE = 60
 
 # Citizens' replies on the same bot take broadcast slots, down to this share of the rate.
 MIN_SHARE = 0.2
@@ -94,7 +98,9 @@ class PlatformSender:
                         break
                     queue.extend(claimed)
                 delivery = queue.popleft()
-                await self._pace(loop)
+                if not await self._pace(loop, keep_going):
+                    queue.appendleft(delivery)
+                    break
                 if (wait := self._chat_wait(delivery.chat_id, self.clock.now().timestamp())) > 0:
                     self._result(DeliveryResult(delivery.id, "pending", self.clock.now() + dt.timedelta(seconds=wait),
                                                 attempted=False))
@@ -115,16 +121,20 @@ class PlatformSender:
             self._results_ready.set()
             await writer
 
-    async def _pace(self, loop: asyncio.AbstractEventLoop) -> None:
+    async def _pace(self, loop: asyncio.AbstractEventLoop, keep_going: Callable[[], bool]) -> bool:
+        """Waits for the next slot; False if told to stop meanwhile (a pause can be long)."""
         now = loop.time()
-        if self.paused_until > now:
-            await asyncio.sleep(self.paused_until - now)
+        while self.paused_until > now:
+            await asyncio.sleep(min(self.paused_until - now, 0.5))
+            if not keep_going():
+                return False
             now = loop.time()
         # Slots missed while waiting for the database are not made up in a burst beyond 50 ms.
         self._next_slot = max(self._next_slot, now - CLAIM_AHEAD)
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
         self._next_slot += self._current_interval(now)
+        return True
 
     def _current_interval(self, now: float) -> float:
         """The messenger's limit is for the whole bot: every reply a citizen gets in a second is
@@ -165,6 +175,14 @@ class PlatformSender:
             result = DeliveryResult(delivery.id, "pending", now() + dt.timedelta(seconds=wait))
         except Forbidden:
             result = DeliveryResult(delivery.id, UNREACHABLE)
+        except InvalidToken:
+            # The whole bot is refused (a revoked token, a messenger outage answering 401/404):
+            # nobody is failed for it; everything waits and the operator is told.
+            if self.paused_until < asyncio.get_running_loop().time():
+                log.error("%s: the messenger refuses the bot's token; broadcasts paused for %d s",
+                          self.platform, TOKEN_PAUSE)
+            self.paused_until = asyncio.get_running_loop().time() + TOKEN_PAUSE
+            result = DeliveryResult(delivery.id, "pending", now() + dt.timedelta(seconds=TOKEN_PAUSE), attempted=False)
         except BadRequest as exc:
             gone = any(phrase in exc.message.lower() for phrase in _GONE)
             if not gone:
@@ -201,12 +219,23 @@ class PlatformSender:
         self._results_ready.set()
 
     async def _write_results(self) -> None:
+        failures = 0
         while not self._closing or self._results:
             await self._results_ready.wait()
             self._results_ready.clear()
-            await self._flush()
-
-    async def _flush(self) -> None:
-        results, self._results = self._results, []
-        if results:
-            await self.repo.record(results, self.clock.now())
+            results, self._results = self._results, []
+            if not results:
+                continue
+            try:
+                await self.repo.record(results, self.clock.now())
+                failures = 0
+            except Exception:  # noqa: BLE001 — e.g. the database locked past its timeout
+                failures += 1
+                self._results[:0] = results  # kept, in order, for the next try
+                if self._closing and failures >= WRITE_ATTEMPTS_AT_STOP:
+                    # Left 'sending': the next start counts them uncertain, never resends them.
+                    log.error("%s: %d broadcast outcome(s) could not be written", self.platform, len(self._results))
+                    return
+                log.exception("%s: writing broadcast outcomes failed; trying again", self.platform)
+                await asyncio.sleep(min(0.5 * 2 ** failures, 5.0))
+                self._results_ready.set()

@@ -22,7 +22,7 @@ from bot.broadcast import report
 from bot.broadcast.content import Content
 from bot.broadcast.sender import PlatformSender
 from bot.services import Services
-from storage.models import SENDING, Broadcast, Watcher
+from storage.models import CANCELLED, SENDING, Broadcast, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,12 @@ RENEW_EVERY = 5.0
 IDLE_POLL = 2.0  # seconds between looks for scheduled broadcasts
 BUSY_POLL = 0.5  # while postponed recipients wait for their retry
 PROGRESS_EVERY = 4.0
+SLICE = 5.0  # seconds of sending between two looks at what has become due
 
 
-def _dead_here(holder: str | None) -> bool:
+def _dead_here(holder: str) -> bool:
     """Whether a lease holder ("host:pid:token") was a process on this machine that no longer runs."""
-    host, _, rest = (holder or "").partition(":")
+    host, _, rest = holder.partition(":")
     pid = rest.partition(":")[0]
     if host != socket.gethostname() or not pid.isdigit():
         return False
@@ -62,6 +63,7 @@ class BroadcastWorker:
         # Per messenger: a counter of the API calls made for citizens (see PlatformSender).
         self.replies_made: dict[str, Callable[[], int]] = {}
         self._contents: dict[int, Content] = {}
+        self._seen_sending: set[int] = set()
         self._shown: dict[tuple[int, str, int], str] = {}  # last progress text per message
         self._wake = asyncio.Event()
         self._stopping = False
@@ -98,9 +100,13 @@ class BroadcastWorker:
     async def _main_loop(self) -> None:
         await self._safely(self.hold_lease)
         busy = False
+        loop = asyncio.get_running_loop()
         while not self._stopping:
+            started = loop.time()
             if self.holding:
-                busy = await self._safely(self.pass_once, lambda: not self._stopping and self.holding)
+                busy = await self._safely(self.pass_once, lambda: not self._stopping and self.holding, SLICE)
+            if busy and loop.time() - started >= SLICE:
+                continue  # a long broadcast between two looks at what is due: no pause
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), BUSY_POLL if busy else IDLE_POLL)
             self._wake.clear()
@@ -135,9 +141,13 @@ class BroadcastWorker:
         had = self.holding
         leases, now = self.services.repos.leases, self.services.clock.now()
         self.holding = await leases.acquire(LEASE, self.holder, now, LEASE_TTL)
-        if not self.holding and _dead_here(current := await leases.holder(LEASE)):
-            # A process of this machine that is gone (SIGKILL, a crash): no need to wait out its lease.
-            self.holding = await leases.acquire(LEASE, self.holder, now, LEASE_TTL, take_over=current)
+        if not self.holding and (current := await leases.holder(LEASE)):
+            holder, expires = current
+            # A process of this machine that is gone (SIGKILL, a crash) and has missed two renewals:
+            # no need to wait out the rest of its lease. (Two renewals, because a container with
+            # the same host name cannot see our process ids, and would take it over at once.)
+            if expires - now <= LEASE_TTL - 2 * dt.timedelta(seconds=RENEW_EVERY) and _dead_here(holder):
+                self.holding = await leases.acquire(LEASE, self.holder, now, LEASE_TTL, take_over=holder)
         if self.holding and not had:
             uncertain = await self.repo.mark_in_flight_uncertain()
             log.info("broadcast sender: this process sends (lease %s)%s", self.holder,
@@ -148,9 +158,12 @@ class BroadcastWorker:
 
     # -- one pass ---------------------------------------------------------------------------
 
-    async def pass_once(self, keep_going=lambda: True) -> bool:
+    async def pass_once(self, keep_going=lambda: True, slice_seconds: float | None = None) -> bool:
         """Returns True while some broadcast is still sending (postponed recipients left).
-        Without the lease it does nothing: another process sends."""
+        Without the lease it does nothing: another process sends.
+
+        ``slice_seconds``: come back after that long even in the middle of a long broadcast, so
+        that one which has just become due (09:00 on 5 Azar) does not wait for it to end."""
         if not self.holding:
             return False
         now = self.services.clock.now()
@@ -158,8 +171,15 @@ class BroadcastWorker:
             if await self.repo.start(broadcast_id, now) is not None:
                 await self._started(broadcast_id)
         active = await self.repo.in_status(SENDING)
+        await self._close_cancelled({b.id for b in active})
         if not active:
             return False
+        # The calendar's announcements go first, then the oldest staff broadcast.
+        active.sort(key=lambda b: (b.announcement is None, b.id))
+        if slice_seconds is not None:
+            loop = asyncio.get_running_loop()
+            deadline, outer = loop.time() + slice_seconds, keep_going
+            keep_going = lambda: outer() and loop.time() < deadline  # noqa: E731
         await asyncio.gather(*(self._send_on(name, active, keep_going) for name in self.bots))
         still = False
         for broadcast in active:
@@ -170,6 +190,16 @@ class BroadcastWorker:
                 self._contents.pop(broadcast.id, None)
                 await self._finished(broadcast.id)
         return still
+
+    async def _close_cancelled(self, sending_now: set[int]) -> None:
+        """Broadcasts this worker was sending that are sending no more: those stopped by staff
+        get their final report here, once their last messages in flight are written."""
+        gone, self._seen_sending = self._seen_sending - sending_now, sending_now
+        for broadcast_id in sorted(gone):
+            broadcast = await self.repo.get(broadcast_id)
+            if broadcast is not None and broadcast.status == CANCELLED:
+                self._contents.pop(broadcast_id, None)
+                await self.close_watchers(broadcast)
 
     def sender(self, platform: str) -> PlatformSender:
         """One per messenger for the worker's life: pacing and 429 pauses carry across passes."""
