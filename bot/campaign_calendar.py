@@ -62,12 +62,16 @@ class CampaignCalendar:
         self.current: Calendar = config.calendar
         self.on_change: list[Callable[[], None]] = []
 
-    async def load(self) -> None:
-        """Applies the moves admins made in earlier runs."""
+    async def load(self) -> bool:
+        """Applies the moves admins made, in earlier runs or in another process. True if the
+        calendar changed."""
         moved = await self.repos.calendar.moved_boundaries()
-        if moved:
-            self.current = dataclasses.replace(self.config.calendar, **moved)
-            log.info("calendar: %s moved by admins (see /schedule)", ", ".join(sorted(moved)))
+        current = dataclasses.replace(self.config.calendar, **moved)
+        if current == self.current:
+            return False
+        self.current = current
+        log.info("calendar: %s moved by admins (see /schedule)", ", ".join(sorted(moved)))
+        return True
 
     def phase(self) -> PhaseInfo:
         return phase_at(self.current, self.clock.now())
@@ -140,14 +144,16 @@ class CampaignCalendar:
             return t.announce_voting_close(self.when(c.results_announced) if c.results_announced else None)
         raise KeyError(key)
 
-    async def fire(self, key: str) -> tuple[Fired, Planned | None]:
+    async def fire(self, key: str, late_ok: bool = False) -> tuple[Fired, Planned | None]:
         """Makes the announcement if it is due and nobody has made it: sends it, or, if it is
-        more than the grace period late, records it as missed (the caller tells staff)."""
+        more than the grace period late, records it as missed (the caller tells staff).
+        ``late_ok``: a move has just put it in the past; it is news now, not late."""
+        await self.load()  # another process may have moved it
         planned = next((p for p in self.planned() if p.key == key), None)
         now = self.clock.now()
         if planned is None or planned.due > now:
             return Fired.NOT_DUE, planned
-        if now - planned.due > self.config.announcements.grace:
+        if now - planned.due > self.config.announcements.grace and not late_ok:
             if await self.repos.calendar.record_missed(key, planned.due, now):
                 log.warning("announcement %s was due %s and is past the grace period: not sent", key, planned.due)
                 return Fired.MISSED, planned

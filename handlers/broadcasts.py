@@ -155,6 +155,9 @@ async def on_pressed(update: Update, context: Context) -> None:
     if broadcast.status != DRAFT:
         await answer(update, t.not_a_draft(), alert=True)
         return
+    if update.effective_chat is None or update.effective_chat.type != "private":
+        await answer(update, t.private_only(), alert=True)  # drafts live in private chats only
+        return
     await ACTIONS[action](update, context, app, broadcast, arg)
 
 
@@ -264,6 +267,8 @@ async def _send_now(update, context, app, broadcast, arg) -> None:
     if not await services.broadcasts.send_now(broadcast.id, app.platform.name, update.effective_chat.id):
         await answer(update, t.not_a_draft(), alert=True)
         return
+    # A time asked for earlier is no longer wanted.
+    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
     await answer(update)
     count = sum((await services.broadcasts.count(broadcast.audience)).values())
     await _edit(update, t.starting(broadcast.id, count), None)

@@ -6,13 +6,18 @@ the question open; /cancel closes it.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from handlers import broadcasts, schedule
-from handlers.common import Context
+from handlers.common import MAIN_MENU, Context
 from messages_fa import broadcasts as t
+
+# An unanswered question expires: an admin who walked away is not surprised by it the next day.
+QUESTION_LIFETIME = dt.timedelta(minutes=30)
 
 TAKERS = {
     broadcasts.CONTENT: lambda u, c, app, target: broadcasts.take_content(u, c, app),
@@ -26,11 +31,14 @@ async def on_staff_input(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None or not app.services.is_admin(app.platform.name, user.id):
         return
-    expected = await app.services.repos.staff_inputs.expected(app.platform.name, user.id)
+    since = app.services.clock.now() - QUESTION_LIFETIME
+    expected = await app.services.repos.staff_inputs.expected(app.platform.name, user.id, since)
     if expected is None:
         return
     kind, target = expected
     message = update.message
+    if MAIN_MENU.check_update(update):
+        return  # an admin is a citizen too: the menu is never taken as an answer
     if message.text and message.text.startswith("/"):
         if message.text.split()[0].split("@")[0] != "/cancel":
             return

@@ -118,12 +118,26 @@ class BroadcastRepository:
             return {platform: n for platform, n in rows}
         return await self.db.read(count)
 
-    async def schedule(self, broadcast_id: int, send_at: dt.datetime) -> bool:
-        """draft → scheduled; the worker starts it once ``send_at`` has come."""
+    async def schedule(self, broadcast_id: int, send_at: dt.datetime, watcher: Watcher) -> bool:
+        """draft → scheduled, with whom to show its progress; the worker starts it once
+        ``send_at`` has come. False (and nothing written) if it is no longer a draft."""
         def update(conn: sqlite3.Connection) -> bool:
+            if conn.execute(
+                    "UPDATE broadcasts SET status = ?, send_at = ? WHERE id = ? AND status = ? AND audience IS NOT NULL",
+                    (SCHEDULED, _ts(send_at), broadcast_id, DRAFT)).rowcount != 1:
+                return False
+            conn.execute("INSERT OR IGNORE INTO broadcast_watchers (broadcast_id, platform, chat_id, message_id) "
+                         "VALUES (?, ?, ?, NULL)", (broadcast_id, watcher.platform, watcher.chat_id))
+            return True
+        return await self.db.write(update)
+
+    async def cancel_drafts(self, created_by: str, keep: int, by: str, now: dt.datetime) -> int:
+        """An admin's older drafts, superseded by a new one: their buttons stop working."""
+        def update(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                "UPDATE broadcasts SET status = ?, send_at = ? WHERE id = ? AND status = ? AND audience IS NOT NULL",
-                (SCHEDULED, _ts(send_at), broadcast_id, DRAFT)).rowcount == 1
+                "UPDATE broadcasts SET status = ?, cancelled_by = ?, finished_at = ? "
+                "WHERE created_by = ? AND status = ? AND id != ?",
+                (CANCELLED, by, _ts(now), created_by, DRAFT, keep)).rowcount
         return await self.db.write(update)
 
     async def cancel(self, broadcast_id: int, by: str, now: dt.datetime) -> str | None:
@@ -348,10 +362,13 @@ class StaffInputRepository:
             "INSERT OR REPLACE INTO staff_inputs (platform, user_id, kind, target, created_at) VALUES (?, ?, ?, ?, ?)",
             (platform, user_id, kind, target, _ts(now))))
 
-    async def expected(self, platform: str, user_id: int) -> tuple[str, str | None] | None:
-        row = await self.db.read(_one, "SELECT kind, target FROM staff_inputs WHERE platform = ? AND user_id = ?",
+    async def expected(self, platform: str, user_id: int, since: dt.datetime) -> tuple[str, str | None] | None:
+        """The open question, if asked after ``since`` (older ones have expired)."""
+        row = await self.db.read(_one, "SELECT kind, target, created_at FROM staff_inputs WHERE platform = ? AND user_id = ?",
                                  (platform, user_id))
-        return (row["kind"], row["target"]) if row else None
+        if row is None or _dt(row["created_at"]) < since:
+            return None
+        return row["kind"], row["target"]
 
     async def clear(self, platform: str, user_id: int) -> None:
         await self.db.write(lambda conn: conn.execute(

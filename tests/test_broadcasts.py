@@ -436,3 +436,42 @@ async def test_citizens_replies_take_broadcast_slots():
     assert sender._current_interval(1.0) == pytest.approx(1 / 20)
     assert sender._current_interval(1.2) == pytest.approx(1 / 20)  # measured every half second
     assert PlatformSender("bale", None, None, None, rate=10)._current_interval(5.0) == pytest.approx(1 / 10)
+
+
+async def test_an_open_question_never_swallows_the_menu_and_expires(bot):
+    from messages_fa import buttons as b
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/start")
+    await m.press(TELEGRAM_ADMIN, "تجریش")
+    await m.send(TELEGRAM_ADMIN, "/broadcast")
+    await m.send(TELEGRAM_ADMIN, b.MY_PROPOSALS)  # the admin as a citizen
+    assert await bot.services.repos.broadcasts.in_status("draft") == []
+    assert "پیشنهاد" in m.last_text(TELEGRAM_ADMIN)
+    bot.clock.advance(minutes=31)
+    await m.send(TELEGRAM_ADMIN, NOTICE)  # the next day's ordinary message: not content
+    assert await bot.services.repos.broadcasts.in_status("draft") == []
+
+
+async def test_a_new_draft_retires_the_older_one(bot):
+    m = await compose(bot)
+    [first] = await bot.services.repos.broadcasts.in_status("draft")
+    old_menu = m.last_with_buttons(TELEGRAM_ADMIN)
+    await compose(bot, "پیام دوم")
+    [second] = await bot.services.repos.broadcasts.in_status("draft")
+    assert second.id != first.id
+    await m.app.process_update(m.updates.callback(TELEGRAM_ADMIN, old_menu, f"bc:go:{first.id}"))
+    assert m.alerts()[-1] == t.not_a_draft()
+    assert (await bot.services.repos.broadcasts.get(first.id)).status == "cancelled"
+
+
+async def test_typing_a_time_after_send_now_changes_nothing(bot):
+    await citizens(bot, "telegram", [11])
+    m = await compose(bot)
+    await m.press(TELEGRAM_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 1))
+    await m.press(TELEGRAM_ADMIN, t.SCHEDULE)
+    await m.press(TELEGRAM_ADMIN, t.SEND_NOW)
+    await bot.broadcast()
+    watchers = await bot.services.repos.broadcasts.watchers(1)
+    await m.send(TELEGRAM_ADMIN, bot.services.calendar.example_time())  # the question was closed
+    assert await bot.services.repos.broadcasts.watchers(1) == watchers
+    assert watchers[0].message_id is not None

@@ -231,7 +231,7 @@ async def test_strangers_cannot_see_or_move_the_calendar(bot, config):
     await m.send(TELEGRAM_ADMIN, "/schedule")
     await m.app.process_update(m.updates.callback(11, m.last_with_buttons(TELEGRAM_ADMIN), "cal:mv:1"))
     assert m.alerts()[-1] == "این دکمه فقط برای مدیران طرح است."
-    assert await bot.services.repos.staff_inputs.expected("telegram", 11) is None
+    assert await bot.services.repos.staff_inputs.expected("telegram", 11, bot.clock.now() - dt.timedelta(days=1)) is None
     assert bot.services.calendar.current == config.calendar
 
 
@@ -269,3 +269,39 @@ def test_calendar_config_keys():
     config = parse_config(root)
     assert config.announcements.voting_reminder == dt.timedelta(0)
     assert dataclasses.replace(config).calendar.results_announced is not None
+
+
+async def test_a_move_in_another_process_is_followed(config):
+    clock = ManualClock(OPENS - dt.timedelta(days=1))
+    a = await Bot(config, clock).start()
+    b = await Bot(config, clock).start()
+    try:
+        await citizens(a, "telegram", [11])
+        later = OPENS + dt.timedelta(days=1)
+        assert await a.services.calendar.move("proposals_opens", later, "telegram:900") is None
+        clock.set(OPENS + dt.timedelta(minutes=1))
+        # b still has the old calendar in memory, but looks before announcing.
+        assert await b.announcer.fire("proposals_open") is Fired.NOT_DUE
+        assert b.services.phase().phase is Phase.BEFORE
+        assert await b.services.repos.calendar.announcements() == {}
+    finally:
+        await a.stop()
+        await b.stop()
+    assert not a.errors and not b.errors
+
+
+async def test_a_reminder_that_a_move_puts_in_the_past_goes_out_now(bot, config):
+    moments = phase_moments(config)
+    bot.clock.set(moments["voting"] + dt.timedelta(days=2))
+    await citizens(bot, "telegram", [11])
+    await bot.announcer.start()
+    await bot.broadcast()  # voting_open, within grace? no: two days late, reported instead
+    soon = bot.clock.now() + dt.timedelta(hours=12)  # close brought forward: the 24 h reminder is past
+    assert await bot.services.calendar.move("voting_closes", soon, "telegram:900") is None
+    for _ in range(50):
+        if await bot.services.repos.calendar.announcements() and "voting_reminder" in await bot.services.repos.calendar.announcements():
+            break
+        await asyncio.sleep(0.02)  # the JobQueue runs the catch-up at once
+    assert (await bot.services.repos.calendar.announcements())["voting_reminder"].outcome == "sent"
+    await bot.broadcast()
+    assert announcements_to(bot.telegram, 11, "voting_reminder") == 1

@@ -44,11 +44,14 @@ class BroadcastService:
                     file_id: str | None) -> Broadcast:
         if kind not in KINDS:
             raise ValueError(kind)
-        return await self.repos.broadcasts.create(
-            self.staff_ref(platform, user_id), kind, text, self.clock.now(),
+        staff = self.staff_ref(platform, user_id)
+        broadcast = await self.repos.broadcasts.create(
+            staff, kind, text, self.clock.now(),
             entities=json.dumps(entities, ensure_ascii=False) if entities else None,
             source_platform=platform, file_id=file_id,
         )
+        await self.repos.broadcasts.cancel_drafts(staff, broadcast.id, staff, self.clock.now())
+        return broadcast
 
     def voting(self) -> bool:
         return self.calendar.phase().phase is Phase.VOTING
@@ -88,9 +91,7 @@ class BroadcastService:
         return ScheduleResult.OK, moment
 
     async def _schedule(self, broadcast_id: int, moment: dt.datetime, platform: str, chat_id: int) -> bool:
-        # The watcher first: a worker that starts it at once finds whom to show progress to.
-        await self.repos.broadcasts.add_watcher(Watcher(broadcast_id, platform, chat_id, None))
-        return await self.repos.broadcasts.schedule(broadcast_id, moment)
+        return await self.repos.broadcasts.schedule(broadcast_id, moment, Watcher(broadcast_id, platform, chat_id, None))
 
     async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
         return await self.repos.broadcasts.cancel(broadcast_id, self.staff_ref(platform, user_id), self.clock.now())
