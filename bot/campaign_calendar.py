@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.config import Calendar, Config, ConfigError, parse_jalali
 from messages_fa import broadcasts as t
 from messages_fa.dates import jalali_datetime
-from messages_fa.normalize import to_ascii_digits
+from messages_fa.normalize import typed_moment
 from storage import Repositories
 from storage.models import EVERYONE, NON_VOTERS, Audience
 
@@ -81,9 +81,8 @@ class CampaignCalendar:
 
     def parse_time(self, typed: str) -> dt.datetime | None:
         """A Jalali date and Tehran hour as staff type it («۱۴۰۵/۹/۵ ۹:۰۰»), Persian or ASCII digits."""
-        text = " ".join(to_ascii_digits(typed).replace("،", " ").split())
         try:
-            return parse_jalali("time", text, self.config.timezone)
+            return parse_jalali("time", typed_moment(typed), self.config.timezone)
         except ConfigError:
             return None
 

@@ -76,12 +76,8 @@ def _snippet(broadcast: Broadcast) -> str:
 def _audience_name(app: AppContext, audience: Audience | None) -> str:
     if audience is None:
         return "—"
-    if audience.kind == NEIGHBOURHOODS:
-        names = [n.name for n in app.services.config.neighbourhoods if n.id in audience.neighbourhoods]
-        name = f"{t.AUDIENCE_NAMES[NEIGHBOURHOODS]}: {texts.join_names(names)}"
-    else:
-        name = t.AUDIENCE_NAMES[audience.kind]
-    return name if audience.platform is None else f"{name} ({t.only_on(audience.platform)})"
+    names = [n.name for n in app.services.config.neighbourhoods if n.id in audience.neighbourhoods]
+    return t.audience_label(audience.kind, names, audience.platform)
 
 
 # -- what an admin types when the bot asked for it ------------------------------------------------

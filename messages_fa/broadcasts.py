@@ -26,7 +26,6 @@ SCHEDULE = "🕘 زمان‌بندی"
 CANCEL_DRAFT = "✖️ انصراف"
 CHANGE_AUDIENCE = "↩️ تغییر گیرندگان"
 STOP_SENDING = "⛔️ توقف ارسال"
-CANCEL_SCHEDULED = "✖️ لغو"
 
 
 def with_count(label: str, count: int) -> str:
@@ -63,6 +62,14 @@ def only_on(platform: str) -> str:
     return f"فقط {PLATFORM_NAMES[platform]}"
 
 
+def audience_label(kind: str, neighbourhood_names: list[str], platform: str | None) -> str:
+    """«محله‌ها: تجریش، دربند (فقط بله)»."""
+    name = AUDIENCE_NAMES[kind]
+    if neighbourhood_names:
+        name = f"{name}: {join_names(neighbourhood_names)}"
+    return name if platform is None else f"{name} ({only_on(platform)})"
+
+
 def ask_content() -> str:
     return ("📣 پیام همگانی\n\nپیامی را که باید به شهروندان برسد همین‌جا بفرستید: متن، عکس با توضیح، "
             "ویدیو یا فایل. پیش از ارسال، گیرندگان را انتخاب می‌کنید و پیش‌نمایش را می‌بینید.\n\n"
@@ -71,10 +78,6 @@ def ask_content() -> str:
 
 def content_unsupported() -> str:
     return "این نوع پیام را نمی‌توان همگانی فرستاد. لطفاً متن، عکس، ویدیو یا فایل بفرستید (یا /cancel)."
-
-
-def content_too_long(limit: int) -> str:
-    return f"این پیام از {fa_number(limit)} نویسه بلندتر است. لطفاً کوتاه‌ترش کنید و دوباره بفرستید."
 
 
 def ask_audience(platform_filter: str | None) -> str:
@@ -116,11 +119,11 @@ def ask_send_time(example: str) -> str:
 
 
 def send_time_invalid(example: str) -> str:
-    return f"این زمان خوانده نشد. لطفاً مانند این نمونه بنویسید:\n{example}"
+    return f"این زمان خوانده نشد. لطفاً مانند این نمونه بنویسید (یا /cancel):\n{example}"
 
 
 def send_time_past() -> str:
-    return "این زمان گذشته است. زمانی در آینده بنویسید، یا «ارسال اکنون» را بزنید."
+    return "این زمان گذشته است. زمانی در آینده بنویسید، یا «ارسال اکنون» را بزنید (یا /cancel)."
 
 
 def scheduled(number: int, when: str, count: int) -> str:
@@ -133,7 +136,7 @@ def starting(number: int, count: int) -> str:
 
 
 def draft_cancelled() -> str:
-    return "پیام همگانی فرستاده نشد و کنار گذاشته شد."
+    return "پیام همگانی فرستاده نشد و کنار گذاشته شد. برای نوشتن پیامی تازه: /broadcast"
 
 
 def not_a_draft() -> str:
@@ -256,8 +259,7 @@ BOUNDARY_NAMES = {
     "voting_closes": "پایان رأی‌گیری",
     "results_announced": "اعلام نتایج",
 }
-OUTCOME_NAMES = {"sent": "✅ اعلام شد", "missed": "⚠️ اعلام نشد (ربات خاموش بود)", "pending": "🕘 در انتظار",
-                 "skipped": "— بدون اعلان"}
+OUTCOME_NAMES = {"sent": "✅ اعلام شد", "missed": "⚠️ به‌موقع اعلام نشد", "pending": "🕘 در انتظار"}
 
 
 def schedule_boundary(name: str, when: str, passed: bool) -> str:
@@ -289,14 +291,15 @@ def boundary_moved(name: str, old: str, new: str) -> str:
 def move_refused(reason: str) -> str:
     reasons = {
         "passed": "این مرز گذشته است و دیگر جابه‌جا نمی‌شود.",
-        "past": "زمان تازه گذشته است. زمانی در آینده بنویسید.",
-        "order": "با این زمان ترتیب مراحل به هم می‌خورد (هر مرحله باید پس از مرحلهٔ پیش از خود باشد).",
+        "past": "زمان تازه گذشته است. زمانی در آینده بنویسید (یا /cancel).",
+        "order": ("با این زمان ترتیب مراحل به هم می‌خورد: هر مرحله باید پس از مرحلهٔ پیش از خود باشد. "
+                  "برای عقب بردن یک مرز، نخست مرزهای پس از آن را عقب ببرید."),
         "unknown": "چنین مرزی در تقویم نیست.",
     }
     return f"جابه‌جا نشد: {reasons[reason]}"
 
 
 def missed_announcement(name: str, due: str, grace_minutes: int) -> str:
-    return (f"⚠️ اعلان «{ANNOUNCEMENT_NAMES[name]}» که باید {due} فرستاده می‌شد، فرستاده نشد: ربات در آن زمان "
-            f"خاموش بود و اکنون بیش از {fa_number(grace_minutes)} دقیقه گذشته است. اگر هنوز لازم است، "
-            "با /broadcast بفرستید.")
+    return (f"⚠️ اعلان «{ANNOUNCEMENT_NAMES[name]}» که باید {due} فرستاده می‌شد، فرستاده نشد: در آن زمان "
+            f"کسی آن را نفرستاد (ربات در دسترس نبود) و اکنون بیش از {fa_number(grace_minutes)} دقیقه گذشته است. "
+            "اگر هنوز لازم است، با /broadcast بفرستید.")

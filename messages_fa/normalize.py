@@ -22,6 +22,11 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+def typed_moment(text: str) -> str:
+    """«۱۴۰۵/۹/۵، ۹:۰۰» → "1405/9/5 9:00": ASCII digits, the Persian comma and extra spaces gone."""
+    return " ".join(to_ascii_digits(text).replace("،", " ").replace("٫", ":").split())
+
+
 def normalize_input(text: str) -> str:
     """Canonical letters and ASCII digits; keeps ZWNJ so the text can still be shown."""
     return _SPACES.sub(" ", to_ascii_digits(text.translate(_LETTERS))).strip()

@@ -5,6 +5,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 
+import pytest
+
 from bot.broadcast.worker import BroadcastWorker
 from bot.campaign import Phase
 from bot.campaign_calendar import Fired
@@ -26,7 +28,20 @@ def announcements_to(messenger, chat_id: int, key: str) -> int:
 
 
 async def started(config, moment: dt.datetime) -> Bot:
-    return await Bot(config, ManualClock(moment)).start()
+    bot = await Bot(config, ManualClock(moment)).start()
+    _started.append(bot)
+    return bot
+
+
+_started: list[Bot] = []
+
+
+@pytest.fixture(autouse=True)
+def no_handler_errors():
+    """Bots started by hand here (not the bot fixture) must end without handler errors too."""
+    _started.clear()
+    yield
+    assert not [e for bot in _started for e in bot.errors]
 
 
 async def test_the_5_azar_job_is_at_0900_tehran_and_reaches_everyone_subscribers_first(config):

@@ -52,6 +52,9 @@ async def test_registration_opening_is_announced_by_the_running_bot(e2e, caplog)
     await e2e.until(lambda: any("ثبت پیشنهاد در طرح" in text for text in early.texts()), what="the announcement")
     await e2e.restart()
     await e2e.until(lambda: e2e.runtime.worker is not None and e2e.runtime.worker.holding, what="the lease")
+    await e2e.stop()  # a graceful stop finishes the worker's pass: anything resent is in by now
+    assert await e2e.query("SELECT announcement, total FROM broadcasts") == [("proposals_open", 1)]
+    assert await e2e.query("SELECT status FROM deliveries") == [("sent",)]
     assert sum("ثبت پیشنهاد در طرح" in text for text in early.texts()) == 1
     assert_clean_logs(caplog)
 
