@@ -35,6 +35,7 @@ from storage.models import (
 from storage.rows import _dt, _one, _ts
 
 _PENDING, _SENDING = "pending", "sending"
+START_CHUNK = 10_000  # recipients written per transaction when a broadcast starts
 
 
 def _audience_json(audience: Audience) -> str:
@@ -157,22 +158,40 @@ class BroadcastRepository:
             (SCHEDULED, _ts(now))).fetchall())
         return [row["id"] for row in rows]
 
-    async def start(self, broadcast_id: int, now: dt.datetime) -> int | None:
-        """scheduled → sending, writing one delivery row per recipient (subscribers of «به من خبر
-        بده» first). Returns how many, or None if it was not scheduled (another process, a cancel)."""
-        def start(conn: sqlite3.Connection) -> int | None:
-            row = _one(conn, "SELECT status, audience FROM broadcasts WHERE id = ?", (broadcast_id,))
-            if row is None or row["status"] != SCHEDULED:
+    async def start(self, broadcast_id: int, now: dt.datetime, chunk: int = START_CHUNK) -> int | None:
+        """scheduled → sending, writing one delivery row per recipient, the subscribers of «به من
+        خبر بده» first. Rows are written in chunks, each its own transaction, so that citizens'
+        own writes are not held up for a second at 500,000 recipients; a crash half-way is
+        resumed (INSERT OR IGNORE). Returns how many, or None if it was not scheduled."""
+        row = await self.db.read(_one, "SELECT status, audience FROM broadcasts WHERE id = ?", (broadcast_id,))
+        if row is None or row["status"] != SCHEDULED:
+            return None
+        where, params = audience_filter(_audience(row["audience"]))
+
+        def add_chunk(conn: sqlite3.Connection, subscribers: int, after: int) -> int | None:
+            if _one(conn, "SELECT 1 FROM broadcasts WHERE id = ? AND status = ?", (broadcast_id, SCHEDULED)) is None:
+                return None  # cancelled meanwhile
+            rows = conn.execute(
+                f"SELECT c.id, c.platform, c.chat_id FROM citizens c WHERE {where} AND c.remind_me = ? AND c.id > ? "
+                "ORDER BY c.id LIMIT ?", [*params, subscribers, after, chunk]).fetchall()
+            conn.executemany("INSERT OR IGNORE INTO deliveries (broadcast_id, citizen_id, platform, chat_id) "
+                             "VALUES (?, ?, ?, ?)", [(broadcast_id, *r) for r in rows])
+            return rows[-1][0] if rows else 0
+
+        for subscribers in (1, 0):
+            after = 0
+            while (last := await self.db.write(add_chunk, subscribers, after)) is not None and last > after:
+                after = last
+            if last is None:
                 return None
-            where, params = audience_filter(_audience(row["audience"]))
-            cur = conn.execute(
-                "INSERT INTO deliveries (broadcast_id, citizen_id, platform, chat_id) "
-                f"SELECT ?, c.id, c.platform, c.chat_id FROM citizens c WHERE {where} ORDER BY c.remind_me DESC, c.id",
-                [broadcast_id, *params])
-            conn.execute("UPDATE broadcasts SET status = ?, started_at = ?, total = ? WHERE id = ?",
-                         (SENDING, _ts(now), cur.rowcount, broadcast_id))
-            return cur.rowcount
-        return await self.db.write(start)
+
+        def finish(conn: sqlite3.Connection) -> int | None:
+            total = conn.execute("SELECT COUNT(*) FROM deliveries WHERE broadcast_id = ?", (broadcast_id,)).fetchone()[0]
+            if conn.execute("UPDATE broadcasts SET status = ?, started_at = ?, total = ? WHERE id = ? AND status = ?",
+                            (SENDING, _ts(now), total, broadcast_id, SCHEDULED)).rowcount != 1:
+                return None
+            return total
+        return await self.db.write(finish)
 
     async def in_status(self, *statuses: str) -> list[Broadcast]:
         marks = ", ".join("?" * len(statuses))

@@ -151,6 +151,8 @@ MIGRATIONS: list[str] = [
         UNIQUE (broadcast_id, citizen_id)
     );
     CREATE INDEX deliveries_queue ON deliveries (broadcast_id, platform, status, id);
+    -- What a dead process left in flight, found at start-up without reading every delivery.
+    CREATE INDEX deliveries_in_flight ON deliveries (status) WHERE status = 'sending';
 
     -- A photo, video or document re-uploaded on the other messenger: its file_id there.
     CREATE TABLE broadcast_files (

@@ -493,3 +493,16 @@ async def test_typing_a_time_after_send_now_changes_nothing(bot):
     await m.send(TELEGRAM_ADMIN, bot.services.calendar.example_time())  # the question was closed
     assert await bot.services.repos.broadcasts.watchers(1) == watchers
     assert watchers[0].message_id is not None
+
+
+async def test_recipients_are_written_in_chunks_subscribers_first(bot):
+    await citizens(bot, "telegram", range(100, 125))
+    await citizens(bot, "telegram", [90, 130], remind=True)
+    repo = bot.services.repos.broadcasts
+    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(draft.id, Audience())
+    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    assert await repo.start(draft.id, bot.clock.now(), chunk=4) == 27
+    assert await repo.start(draft.id, bot.clock.now(), chunk=4) is None  # once
+    claimed = await repo.claim(draft.id, "telegram", 30, bot.clock.now())
+    assert [d.chat_id for d in claimed] == [90, 130, *range(100, 125)]
