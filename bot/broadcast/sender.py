@@ -71,7 +71,8 @@ class PlatformSender:
         self.replies_made = replies_made
         self._replies_seen: tuple[float, int] | None = None
         self._interval = 1 / rate
-        self.claim_size = max(1, min(200, math.ceil(rate * CLAIM_AHEAD)))
+        # One at a time at the usual 25/s: what a crash can leave uncertain stays what is in flight.
+        self.claim_size = max(1, min(200, math.floor(rate * CLAIM_AHEAD)))
         self.paused_until = 0.0  # loop time; set by a flood of 429s
         self._next_slot = 0.0
         self._recent_429: collections.deque[bool] = collections.deque(maxlen=FLOOD_WINDOW)

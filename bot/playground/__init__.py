@@ -26,7 +26,6 @@ import sys
 from typing import TextIO
 
 from bot import render
-from bot.campaign import phase_at
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import PLATFORMS, Config, ConfigError, parse_jalali
 from bot.localapi import LocalBotApi
@@ -127,7 +126,8 @@ async def run_playground(config: Config, at: str | None = None, demo: bool = Fal
         session.say(f"Database: {pconfig.database}")
         when = "set with --at, then running in real time" if at is not None else "system clock"
         session.say(f"Clock: {jalali_datetime(clock.now(), pconfig.timezone)} (Tehran time; {when})")
-        session.say(f"Phase: {render.phase_line(pconfig, phase_at(pconfig.calendar, clock.now()), clock.now())}")
+        session.calendar = runtime.services.calendar
+        session.say(f"Phase: {render.phase_line(pconfig, runtime.services.phase(), clock.now())}")
         if report is not None:
             hoods = texts.join_names(report.neighbourhoods)
             if not hoods:

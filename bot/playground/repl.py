@@ -48,7 +48,8 @@ class Playground(Session):
 
     def phase(self) -> None:
         now = self.clock.now()
-        info = phase_at(self.config.calendar, now)
+        # The running bot's calendar, with any boundary an admin moved (/schedule).
+        info = self.calendar.phase() if self.calendar is not None else phase_at(self.config.calendar, now)
         self.say(f"Bot clock: {jalali_datetime(now, self.config.timezone)} (Tehran) — phase: {info.phase.value}")
         self.say(render.phase_line(self.config, info, now))
 

@@ -30,6 +30,7 @@ class Session:
     def __init__(self, config: Config, clock: Clock, server: LocalBotApi, out: TextIO,
                  echo_input: bool, style: Style, prompt: bool) -> None:
         self.config, self.clock, self.server, self.out = config, clock, server, out
+        self.calendar = None  # the running bot's CampaignCalendar, once it is up
         self.state = server.state
         self.echo_input, self.style, self.show_prompt = echo_input, style, prompt
         self.platform = TELEGRAM
