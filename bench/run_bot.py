@@ -1,10 +1,13 @@
 """The bot as its own process, for the benchmark: the driver measures this process alone.
 
     python -m bench.run_bot --api http://127.0.0.1:PORT --db PATH [--concurrency 256] [--transport aiohttp]
+                            [--broadcast-rate 1000] [--clock-epoch UNIX_TIME]
 
 Builds the config from config.example.toml (Telegram token and base_url pointed at the loopback
-server, Bale off), starts ``Runtime`` with a ShiftedClock an hour into the voting phase, prints
-``ready`` on stdout once polling, and stops gracefully on SIGTERM/SIGINT.
+server, Bale off; ``--broadcast-rate`` replaces Telegram's broadcast_rate), starts ``Runtime``
+with a ShiftedClock an hour into the voting phase (at ``--clock-epoch``, so that a restarted bot's
+clock goes on from the first one's), prints ``ready`` on stdout once polling, and stops gracefully
+on SIGTERM/SIGINT.
 
 With ``BENCH_PROFILE=FILE`` in the environment the event-loop thread runs under cProfile and the
 stats are dumped to FILE at exit (``python -m pstats FILE``); aiosqlite's worker thread is not
@@ -24,9 +27,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import bench_config, voting_moment
+from bench.common import bench_config, voting_clock
 from bot.app import CONCURRENT_UPDATES
-from bot.clock import ShiftedClock
 from bot.runtime import Runtime
 
 
@@ -203,13 +205,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                     help="concurrent updates; 1 is PTB's one-at-a-time processing")
     ap.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp")
     ap.add_argument("--poll-timeout", type=int, default=25)
+    ap.add_argument("--broadcast-rate", type=float, default=None,
+                    help="Telegram's broadcast messages per second (default: config.example.toml's)")
+    ap.add_argument("--clock-epoch", type=float, default=None,
+                    help="wall time (time.time()) at which the bot's clock reads an hour into voting (default: now)")
     ap.add_argument("--log-level", default="WARNING")
     return ap.parse_args(argv)
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    config = bench_config(args.api, args.db)
-    runtime = Runtime(config, ShiftedClock(voting_moment(config)), poll_timeout=args.poll_timeout,
+    config = bench_config(args.api, args.db, args.broadcast_rate)
+    runtime = Runtime(config, voting_clock(config, args.clock_epoch), poll_timeout=args.poll_timeout,
                       concurrent_updates=args.concurrency, transport=args.transport)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
