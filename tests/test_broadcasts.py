@@ -506,3 +506,16 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
     assert await repo.start(draft.id, bot.clock.now(), chunk=4) is None  # once
     claimed = await repo.claim(draft.id, "telegram", 30, bot.clock.now())
     assert [d.chat_id for d in claimed] == [90, 130, *range(100, 125)]
+
+
+async def test_stray_429s_do_not_pause_everything_a_flood_does():
+    from bot.broadcast.sender import PlatformSender
+    sender = PlatformSender("telegram", None, None, None, rate=1000)
+    for n in range(3000):  # 1% of 429s, bunched: 6 within 100 outcomes, never 5% of a second
+        sender._note_outcome(False)
+        if n % 500 < 6:
+            sender._note_429(1.0)
+    assert sender.paused_until == 0.0
+    for _ in range(60):  # then the messenger says no to everything
+        sender._note_429(1.0)
+    assert sender.paused_until > 0.0
