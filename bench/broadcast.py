@@ -28,12 +28,9 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
-import os
 import random
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -54,9 +51,11 @@ from bench.journey import (
     UserOutcome,
     _driver_cpu,
     _machine_busy,
+    _think_range,
     code_version,
     log,
     percentile,
+    run_in_workdir,
     seed_database,
 )
 from bot.config import Config
@@ -771,14 +770,6 @@ def summary(r: Report, args: argparse.Namespace) -> None:
 RUNS = ("main", "crash", "latency")
 
 
-def _think_range(text: str) -> tuple[float, float]:
-    lo, _, hi = text.partition(",")
-    lo, hi = float(lo), float(hi or lo)
-    if not 0 <= lo <= hi:
-        raise argparse.ArgumentTypeError("expected LO,HI seconds with 0 <= LO <= HI")
-    return lo, hi
-
-
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.broadcast", description=__doc__.splitlines()[0])
     ap.add_argument("--recipients", type=int, default=None, help="citizens on Telegram (default 100000; --quick 10000)")
@@ -842,21 +833,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-broadcast-"))
-    log(f"work directory {workdir}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    try:
-        lines = asyncio.run(_main(args, workdir))
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        log("interrupted; child processes stopped")
-        return 130
-    finally:
-        if args.keep:
-            log(f"kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("\n".join(lines), flush=True)
-    return 0
+    return run_in_workdir("bench-broadcast-", _parse(argv), _main)
 
 
 if __name__ == "__main__":

@@ -43,7 +43,14 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import BOT_USERNAME, ROOT, TOKEN, bench_config, proposals_moment, voting_moment
+from bench.common import (
+    BOT_USERNAME,
+    ROOT,
+    TOKEN,
+    bench_config,
+    proposals_moment,
+    voting_moment,
+)
 from bot.app import CONCURRENT_UPDATES
 from bot.campaign import phase_at
 from bot.clock import ManualClock
@@ -876,11 +883,16 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parse(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-journey-"))
+    return run_in_workdir("bench-journey-", _parse(argv), _main)
+
+
+def run_in_workdir(prefix: str, args: argparse.Namespace, run) -> int:
+    """``run(args, workdir)`` in a fresh temporary folder (kept with --keep); its figure lines
+    are printed at the end, one a line."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     log(f"work directory {workdir}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     try:
-        lines = asyncio.run(_main(args, workdir))
+        lines = asyncio.run(run(args, workdir))
     except (KeyboardInterrupt, asyncio.CancelledError):
         log("interrupted; child processes stopped")
         return 130
