@@ -207,4 +207,52 @@ MIGRATIONS: list[str] = [
         moved_at TEXT NOT NULL
     );
     """,
+    # 5: the ambassador programme: applications, invite links, who joined through whom.
+    """
+    -- Migration 4's placeholder, never written to, becomes the programme's table.
+    DROP TABLE ambassadors;
+    CREATE TABLE ambassadors (
+        citizen_id INTEGER PRIMARY KEY REFERENCES citizens(id),
+        status TEXT NOT NULL
+            CHECK (status IN ('draft', 'pending', 'approved', 'rejected', 'suspended', 'removed')),
+        full_name TEXT,
+        neighbourhood_id TEXT,
+        groups TEXT,
+        -- Readable on purpose (the form says so): staff call their ambassadors. The hash tells
+        -- the ambassador's own other accounts apart from people they invited.
+        phone TEXT,
+        phone_hash TEXT,
+        created_at TEXT NOT NULL,
+        applied_at TEXT,
+        decided_at TEXT,
+        decided_by TEXT,
+        -- Set once when their joins look manufactured; staff are told once.
+        flagged_at TEXT,
+        CHECK (status = 'draft' OR (full_name IS NOT NULL AND neighbourhood_id IS NOT NULL AND phone IS NOT NULL))
+    );
+    CREATE INDEX ambassadors_by_status ON ambassadors (status, neighbourhood_id);
+
+    -- Every link an ambassador has had; a revoked one still opens the bot, without attribution.
+    CREATE TABLE invite_links (
+        payload TEXT PRIMARY KEY,
+        ambassador_id INTEGER NOT NULL REFERENCES ambassadors(citizen_id),
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX invite_links_by_ambassador ON invite_links (ambassador_id, revoked_at);
+
+    -- First touch only: set once, when a new citizen opens an ambassador's link.
+    ALTER TABLE citizens ADD COLUMN referred_by INTEGER REFERENCES ambassadors(citizen_id);
+    ALTER TABLE citizens ADD COLUMN referred_at TEXT;
+    CREATE INDEX citizens_by_referrer ON citizens (referred_by, referred_at) WHERE referred_by IS NOT NULL;
+
+    -- Where each application was posted to staff, to close every copy once someone decides.
+    CREATE TABLE ambassador_cards (
+        ambassador_id INTEGER NOT NULL REFERENCES ambassadors(citizen_id),
+        platform TEXT NOT NULL,
+        chat_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        PRIMARY KEY (ambassador_id, platform, chat_id)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -161,3 +161,54 @@ class Announcement:
     outcome: str  # sent | missed
     broadcast_id: int | None
     decided_at: dt.datetime
+
+
+# Ambassadors ------------------------------------------------------------------------------------
+
+AMB_DRAFT, AMB_PENDING, AMB_APPROVED, AMB_REJECTED, AMB_SUSPENDED, AMB_REMOVED = (
+    "draft", "pending", "approved", "rejected", "suspended", "removed")
+
+
+@dataclass(frozen=True)
+class Ambassador:
+    citizen_id: int
+    status: str
+    full_name: str | None
+    neighbourhood_id: str | None
+    groups: str | None
+    phone: str | None
+    phone_hash: str | None
+    created_at: dt.datetime
+    applied_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    decided_by: str | None
+    flagged_at: dt.datetime | None
+    # Their own account, from citizens.
+    platform: str
+    user_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """People who joined through an ambassador's links, and of those how many went on.
+    Never anything about how anyone voted: only whether."""
+
+    joined: int = 0
+    verified: int = 0
+    proposed: int = 0
+    voted: int = 0
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: dt.date  # the day they joined, in the campaign's time zone
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class AmbassadorCard:
+    ambassador_id: int
+    platform: str
+    chat_id: int
+    message_id: int

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
+from storage.ambassadors import AmbassadorRepository
 from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository, StaffInputRepository
 from storage.db import Database
 from storage.models import (
@@ -346,3 +347,4 @@ class Repositories:
         self.leases = LeaseRepository(db)
         self.calendar = CalendarRepository(db)
         self.staff_inputs = StaffInputRepository(db)
+        self.ambassadors = AmbassadorRepository(db)

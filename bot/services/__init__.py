@@ -7,6 +7,7 @@ from bot.campaign import PhaseInfo
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
+from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
 from bot.services.proposals import ProposalService
@@ -24,6 +25,7 @@ class Services:
     voting: VotingService
     calendar: CampaignCalendar
     broadcasts: BroadcastService
+    ambassadors: AmbassadorService
 
     @classmethod
     def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
@@ -38,6 +40,7 @@ class Services:
             voting=VotingService(config, clock, repos, calendar),
             calendar=calendar,
             broadcasts=BroadcastService(config, clock, repos, calendar),
+            ambassadors=AmbassadorService(config, clock, repos),
         )
 
     def phase(self) -> PhaseInfo:

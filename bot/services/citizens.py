@@ -86,4 +86,7 @@ class CitizenService:
         digest = phone_hash(self.config.phone_hash_secret, normalized)
         if not await self.repos.citizens.set_phone_hash(citizen.id, digest, self.clock.now()):
             return PhoneResult.IN_USE
+        # Someone who came through an ambassador's link with the ambassador's own phone was the
+        # ambassador's other account, not a person they brought in.
+        await self.repos.ambassadors.drop_self_referral(citizen.id, digest)
         return PhoneResult.VERIFIED

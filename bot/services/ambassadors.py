@@ -1,0 +1,191 @@
+"""The ambassador programme's rules: the form, staff decisions, invite links, attribution, figures."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import secrets
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.phone import normalize_iranian_mobile, phone_hash
+from messages_fa.normalize import clean_text
+from storage import Repositories
+from storage.models import (
+    AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, AMB_SUSPENDED, Ambassador, Citizen,
+    DayFigures, Figures,
+)
+
+# "a" + 32 characters of a 192-bit random token: ≤ 64 characters of [A-Za-z0-9_-], as both
+# messengers require, and not guessable.
+PAYLOAD_PREFIX = "a"
+PAYLOAD_RE = re.compile(r"^a[A-Za-z0-9_-]{32}$")
+NAME_LENGTH = (3, 80)
+GROUPS_LENGTH = (3, 1000)
+# "Dozens of new accounts within minutes that never verify a phone".
+BURST_JOINS = 20
+BURST_WINDOW = dt.timedelta(minutes=10)
+BURST_SETTLE = dt.timedelta(hours=1)
+
+
+class FormCheck(enum.Enum):
+    OK = "ok"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    NOT_YOURS = "not_yours"
+    NOT_IRANIAN = "not_iranian"
+    NOT_A_DRAFT = "not_a_draft"
+
+
+class Decision(enum.Enum):
+    DONE = "done"
+    ALREADY = "already"  # another staff member was quicker, or the state does not allow it
+    NOT_STAFF = "not_staff"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An ambassador with their figures, for staff."""
+
+    ambassador: Ambassador
+    figures: Figures
+
+
+def new_payload() -> str:
+    return PAYLOAD_PREFIX + secrets.token_urlsafe(24)
+
+
+class AmbassadorService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+
+    async def get(self, citizen: Citizen) -> Ambassador | None:
+        return await self.repos.ambassadors.get(citizen.id)
+
+    # -- the form ---------------------------------------------------------------------------------
+
+    async def start_form(self, citizen: Citizen) -> Ambassador:
+        return await self.repos.ambassadors.start_draft(citizen.id, self.clock.now())
+
+    async def set_name(self, citizen: Citizen, typed: str) -> FormCheck:
+        return await self._text(citizen, "full_name", clean_text(typed, single_line=True), NAME_LENGTH)
+
+    async def set_groups(self, citizen: Citizen, typed: str) -> FormCheck:
+        return await self._text(citizen, "groups", clean_text(typed, single_line=False), GROUPS_LENGTH)
+
+    async def _text(self, citizen: Citizen, field: str, text: str, bounds: tuple[int, int]) -> FormCheck:
+        if len(text) < bounds[0]:
+            return FormCheck.TOO_SHORT
+        if len(text) > bounds[1]:
+            return FormCheck.TOO_LONG
+        updated = await self.repos.ambassadors.update_draft(citizen.id, **{field: text})
+        return FormCheck.OK if updated and updated.status == AMB_DRAFT else FormCheck.NOT_A_DRAFT
+
+    async def set_neighbourhood(self, citizen: Citizen, neighbourhood_id: str) -> FormCheck:
+        if self.config.neighbourhood(neighbourhood_id) is None:
+            return FormCheck.TOO_SHORT
+        updated = await self.repos.ambassadors.update_draft(citizen.id, neighbourhood_id=neighbourhood_id)
+        return FormCheck.OK if updated and updated.status == AMB_DRAFT else FormCheck.NOT_A_DRAFT
+
+    async def set_phone(self, citizen: Citizen, sender_user_id: int, contact_user_id: int | None,
+                        phone_number: str) -> FormCheck:
+        """Only the applicant's own number, shared with the button; kept readable for staff."""
+        if contact_user_id != sender_user_id:
+            return FormCheck.NOT_YOURS
+        normalized = normalize_iranian_mobile(phone_number)
+        if normalized is None:
+            return FormCheck.NOT_IRANIAN
+        updated = await self.repos.ambassadors.update_draft(
+            citizen.id, phone=normalized, phone_hash=phone_hash(self.config.phone_hash_secret, normalized))
+        return FormCheck.OK if updated and updated.status == AMB_DRAFT else FormCheck.NOT_A_DRAFT
+
+    async def submit(self, citizen: Citizen) -> Ambassador | None:
+        return await self.repos.ambassadors.submit(citizen.id, self.clock.now())
+
+    # -- staff decisions --------------------------------------------------------------------------
+
+    async def decide(self, is_staff: bool, by: str, ambassador_id: int, action: str) -> tuple[Decision, Ambassador | None]:
+        """approve / reject a pending application; suspend, reinstate or remove an ambassador."""
+        if not is_staff:
+            return Decision.NOT_STAFF, None
+        if await self.repos.ambassadors.get(ambassador_id) is None:
+            return Decision.MISSING, None
+        status, allowed = {
+            "approve": (AMB_APPROVED, (AMB_PENDING,)),
+            "reject": (AMB_REJECTED, (AMB_PENDING,)),
+            "suspend": (AMB_SUSPENDED, (AMB_APPROVED,)),
+            "reinstate": (AMB_APPROVED, (AMB_SUSPENDED,)),
+            "remove": (AMB_REMOVED, (AMB_APPROVED, AMB_SUSPENDED)),
+        }[action]
+        changed = await self.repos.ambassadors.change_status(ambassador_id, status, allowed, by, self.clock.now())
+        if changed is None:
+            return Decision.ALREADY, await self.repos.ambassadors.get(ambassador_id)
+        if status == AMB_APPROVED:
+            await self.new_link(changed)  # a reinstated ambassador gets a new link too
+        return Decision.DONE, changed
+
+    async def pending(self) -> list[Ambassador]:
+        return await self.repos.ambassadors.in_status(AMB_PENDING)
+
+    # -- links ------------------------------------------------------------------------------------
+
+    async def link(self, ambassador: Ambassador) -> str | None:
+        """The ambassador's live payload (made on first use); None unless approved."""
+        if ambassador.status != AMB_APPROVED:
+            return None
+        return await self.repos.ambassadors.current_link(ambassador.citizen_id) or await self.new_link(ambassador)
+
+    async def new_link(self, ambassador: Ambassador) -> str | None:
+        """Revokes the old link (it still opens the bot, without attribution) and makes a new one."""
+        payload = new_payload()
+        if not await self.repos.ambassadors.replace_link(ambassador.citizen_id, payload, self.clock.now()):
+            return None
+        return payload
+
+    # -- joining through a link -------------------------------------------------------------------
+
+    async def join(self, citizen: Citizen, is_new: bool, payload: str | None) -> Ambassador | None:
+        """A citizen opened ``/start <payload>``. Attributed, once, only if they are new, the link
+        is live, and it is not their own; their neighbourhood starts as the ambassador's."""
+        if not is_new or not payload or not PAYLOAD_RE.match(payload):
+            return None
+        ambassador = await self.repos.ambassadors.by_live_link(payload)
+        if ambassador is None or ambassador.citizen_id == citizen.id:
+            return None
+        if not await self.repos.ambassadors.attribute(citizen.id, ambassador.citizen_id, self.clock.now()):
+            return None
+        if citizen.neighbourhood_id is None and ambassador.neighbourhood_id:
+            await self.repos.citizens.set_neighbourhood(citizen.id, ambassador.neighbourhood_id)
+        return ambassador
+
+    # -- figures ----------------------------------------------------------------------------------
+
+    def _tz_minutes(self) -> int:
+        offset = self.clock.now().astimezone(self.config.timezone).utcoffset()
+        return int(offset.total_seconds() // 60)
+
+    async def figures(self, ambassador: Ambassador) -> tuple[Figures, list[DayFigures]]:
+        repo = self.repos.ambassadors
+        return await repo.figures(ambassador.citizen_id), await repo.daily(ambassador.citizen_id, self._tz_minutes())
+
+    async def standings(self) -> list[Standing]:
+        """Approved and suspended ambassadors with their figures, best first (people who verified
+        a phone weigh more than bare joins: they are the ones who can vote)."""
+        figures = await self.repos.ambassadors.all_figures()
+        people = await self.repos.ambassadors.in_status(AMB_APPROVED, AMB_SUSPENDED)
+        standings = [Standing(a, figures.get(a.citizen_id, Figures())) for a in people]
+        return sorted(standings, key=lambda s: (-s.figures.verified, -s.figures.joined, s.ambassador.citizen_id))
+
+    async def newly_suspicious(self) -> list[Ambassador]:
+        """Ambassadors whose joins look manufactured, each returned once (then flagged)."""
+        now = self.clock.now()
+        flagged = []
+        for ambassador_id in await self.repos.ambassadors.bursts(BURST_JOINS, BURST_WINDOW, now - BURST_SETTLE):
+            if await self.repos.ambassadors.flag(ambassador_id, now):
+                flagged.append(await self.repos.ambassadors.get(ambassador_id))
+        return flagged
+
+
+

@@ -1,0 +1,204 @@
+"""Ambassadors (سفیران): applications, invite links, attribution of new citizens, their figures."""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from typing import Any
+
+from storage.db import Database
+from storage.models import (
+    AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, Ambassador, AmbassadorCard, DayFigures,
+    Figures,
+)
+from storage.rows import _dt, _one, _ts
+
+_SELECT = ("SELECT a.*, c.platform, c.user_id, c.chat_id FROM ambassadors a "
+           "JOIN citizens c ON c.id = a.citizen_id")
+_DRAFT_FIELDS = ("full_name", "neighbourhood_id", "groups", "phone", "phone_hash")
+# Figures of the people who joined through one ambassador (c: those citizens).
+_FIGURES = ("COUNT(*), "
+            "COALESCE(SUM(c.phone_hash IS NOT NULL), 0), "
+            "COALESCE(SUM(EXISTS (SELECT 1 FROM proposals p WHERE p.citizen_id = c.id)), 0), "
+            "COALESCE(SUM(EXISTS (SELECT 1 FROM votes v WHERE v.citizen_id = c.id)), 0)")
+
+
+def _ambassador(row: sqlite3.Row | None) -> Ambassador | None:
+    if row is None:
+        return None
+    return Ambassador(
+        citizen_id=row["citizen_id"], status=row["status"], full_name=row["full_name"],
+        neighbourhood_id=row["neighbourhood_id"], groups=row["groups"], phone=row["phone"],
+        phone_hash=row["phone_hash"], created_at=_dt(row["created_at"]), applied_at=_dt(row["applied_at"]),
+        decided_at=_dt(row["decided_at"]), decided_by=row["decided_by"], flagged_at=_dt(row["flagged_at"]),
+        platform=row["platform"], user_id=row["user_id"], chat_id=row["chat_id"],
+    )
+
+
+def _offset(tz_minutes: int) -> str:
+    """SQLite's date() modifier that moves a UTC timestamp into the campaign's zone."""
+    return f"{tz_minutes:+d} minutes"
+
+
+class AmbassadorRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, citizen_id: int) -> Ambassador | None:
+        return _ambassador(await self.db.read(_one, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
+
+    # -- the application ------------------------------------------------------------------------
+
+    async def start_draft(self, citizen_id: int, now: dt.datetime) -> Ambassador:
+        """A fresh form, unless they already applied or are an ambassador (returned as they are).
+        Someone rejected or removed may apply again."""
+        def start(conn: sqlite3.Connection) -> Ambassador:
+            row = _one(conn, "SELECT status FROM ambassadors WHERE citizen_id = ?", (citizen_id,))
+            if row is None:
+                conn.execute("INSERT INTO ambassadors (citizen_id, status, created_at) VALUES (?, ?, ?)",
+                             (citizen_id, AMB_DRAFT, _ts(now)))
+            elif row["status"] in (AMB_REJECTED, AMB_REMOVED):
+                conn.execute(
+                    "UPDATE ambassadors SET status = ?, full_name = NULL, neighbourhood_id = NULL, groups = NULL, "
+                    "phone = NULL, phone_hash = NULL, created_at = ?, applied_at = NULL, decided_at = NULL, "
+                    "decided_by = NULL WHERE citizen_id = ?", (AMB_DRAFT, _ts(now), citizen_id))
+            return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
+        return await self.db.write(start)
+
+    async def update_draft(self, citizen_id: int, **values: Any) -> Ambassador | None:
+        unknown = set(values) - set(_DRAFT_FIELDS)
+        if unknown:
+            raise ValueError(f"not a field of the form: {sorted(unknown)}")
+        columns = ", ".join(f"{name} = ?" for name in values)  # names from _DRAFT_FIELDS only
+
+        def update(conn: sqlite3.Connection) -> Ambassador | None:
+            conn.execute(f"UPDATE ambassadors SET {columns} WHERE citizen_id = ? AND status = ?",
+                         (*values.values(), citizen_id, AMB_DRAFT))
+            return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
+        return await self.db.write(update)
+
+    async def submit(self, citizen_id: int, now: dt.datetime) -> Ambassador | None:
+        """draft → pending, when every field is there; None otherwise."""
+        def submit(conn: sqlite3.Connection) -> Ambassador | None:
+            changed = conn.execute(
+                "UPDATE ambassadors SET status = ?, applied_at = ? WHERE citizen_id = ? AND status = ? "
+                "AND full_name IS NOT NULL AND neighbourhood_id IS NOT NULL AND phone IS NOT NULL",
+                (AMB_PENDING, _ts(now), citizen_id, AMB_DRAFT)).rowcount
+            return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,))) if changed else None
+        return await self.db.write(submit)
+
+    async def change_status(self, citizen_id: int, status: str, allowed_from: tuple[str, ...], by: str,
+                            now: dt.datetime) -> Ambassador | None:
+        """One decision by staff, taken once: None when the ambassador is not in ``allowed_from``
+        any more (another staff member was quicker)."""
+        marks = ", ".join("?" * len(allowed_from))
+
+        def change(conn: sqlite3.Connection) -> Ambassador | None:
+            if conn.execute(
+                    f"UPDATE ambassadors SET status = ?, decided_at = ?, decided_by = ? "
+                    f"WHERE citizen_id = ? AND status IN ({marks})",
+                    (status, _ts(now), by, citizen_id, *allowed_from)).rowcount != 1:
+                return None
+            if status != AMB_APPROVED:
+                # A suspended or removed ambassador's links open the bot without attributing.
+                conn.execute("UPDATE invite_links SET revoked_at = ? WHERE ambassador_id = ? AND revoked_at IS NULL",
+                             (_ts(now), citizen_id))
+            return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
+        return await self.db.write(change)
+
+    async def add_card(self, card: AmbassadorCard) -> None:
+        await self.db.write(lambda conn: conn.execute(
+            "INSERT OR REPLACE INTO ambassador_cards (ambassador_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            (card.ambassador_id, card.platform, card.chat_id, card.message_id)))
+
+    async def cards(self, ambassador_id: int) -> list[AmbassadorCard]:
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM ambassador_cards WHERE ambassador_id = ?", (ambassador_id,)).fetchall())
+        return [AmbassadorCard(r["ambassador_id"], r["platform"], r["chat_id"], r["message_id"]) for r in rows]
+
+    async def in_status(self, *statuses: str) -> list[Ambassador]:
+        marks = ", ".join("?" * len(statuses))
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"{_SELECT} WHERE a.status IN ({marks}) ORDER BY a.neighbourhood_id, a.citizen_id", statuses).fetchall())
+        return [_ambassador(row) for row in rows]
+
+    # -- links --------------------------------------------------------------------------------------
+
+    async def current_link(self, ambassador_id: int) -> str | None:
+        row = await self.db.read(_one, "SELECT payload FROM invite_links WHERE ambassador_id = ? AND revoked_at IS NULL "
+                                       "ORDER BY created_at DESC LIMIT 1", (ambassador_id,))
+        return row["payload"] if row else None
+
+    async def replace_link(self, ambassador_id: int, payload: str, now: dt.datetime) -> bool:
+        """Revokes the current link and makes ``payload`` the new one (only for an approved ambassador)."""
+        def replace(conn: sqlite3.Connection) -> bool:
+            if _one(conn, "SELECT 1 FROM ambassadors WHERE citizen_id = ? AND status = ?",
+                    (ambassador_id, AMB_APPROVED)) is None:
+                return False
+            conn.execute("UPDATE invite_links SET revoked_at = ? WHERE ambassador_id = ? AND revoked_at IS NULL",
+                         (_ts(now), ambassador_id))
+            conn.execute("INSERT INTO invite_links (payload, ambassador_id, created_at) VALUES (?, ?, ?)",
+                         (payload, ambassador_id, _ts(now)))
+            return True
+        return await self.db.write(replace)
+
+    async def by_live_link(self, payload: str) -> Ambassador | None:
+        """The approved ambassador whose link this is, if it has not been revoked."""
+        return _ambassador(await self.db.read(
+            _one, f"{_SELECT} JOIN invite_links l ON l.ambassador_id = a.citizen_id "
+                  "WHERE l.payload = ? AND l.revoked_at IS NULL AND a.status = ?", (payload, AMB_APPROVED)))
+
+    # -- attribution --------------------------------------------------------------------------------
+
+    async def attribute(self, citizen_id: int, ambassador_id: int, now: dt.datetime) -> bool:
+        """First touch only: a citizen is attributed once, and never to themselves."""
+        def attribute(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "UPDATE citizens SET referred_by = ?, referred_at = ? WHERE id = ? AND referred_by IS NULL AND id != ?",
+                (ambassador_id, _ts(now), citizen_id, ambassador_id)).rowcount == 1
+        return await self.db.write(attribute)
+
+    async def drop_self_referral(self, citizen_id: int, phone_hash: str) -> bool:
+        """A citizen whose verified phone is their ambassador's own: not a person they brought in."""
+        def drop(conn: sqlite3.Connection) -> bool:
+            return conn.execute(
+                "UPDATE citizens SET referred_by = NULL, referred_at = NULL WHERE id = ? AND referred_by IN "
+                "(SELECT citizen_id FROM ambassadors WHERE phone_hash = ?)", (citizen_id, phone_hash)).rowcount == 1
+        return await self.db.write(drop)
+
+    # -- figures ------------------------------------------------------------------------------------
+
+    async def figures(self, ambassador_id: int) -> Figures:
+        row = await self.db.read(_one, f"SELECT {_FIGURES} FROM citizens c WHERE c.referred_by = ?", (ambassador_id,))
+        return Figures(*row)
+
+    async def daily(self, ambassador_id: int, tz_minutes: int) -> list[DayFigures]:
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"SELECT date(c.referred_at, ?) AS day, {_FIGURES} FROM citizens c WHERE c.referred_by = ? "
+            "GROUP BY day ORDER BY day", (_offset(tz_minutes), ambassador_id)).fetchall())
+        return [DayFigures(dt.date.fromisoformat(row[0]), Figures(*row[1:])) for row in rows]
+
+    async def all_figures(self) -> dict[int, Figures]:
+        """Every ambassador's figures in one pass (for the staff overview and the leaderboard)."""
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"SELECT c.referred_by, {_FIGURES} FROM citizens c WHERE c.referred_by IS NOT NULL "
+            "GROUP BY c.referred_by").fetchall())
+        return {row[0]: Figures(*row[1:]) for row in rows}
+
+    async def bursts(self, min_joins: int, window: dt.timedelta, settled_before: dt.datetime) -> list[int]:
+        """Unflagged ambassadors with ``min_joins`` or more joins inside one window, none of whom
+        has verified a phone, and the window over before ``settled_before`` (time to verify)."""
+        seconds = int(window.total_seconds())
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT c.referred_by FROM citizens c JOIN ambassadors a ON a.citizen_id = c.referred_by "
+            "WHERE c.referred_by IS NOT NULL AND a.flagged_at IS NULL AND c.referred_at < ? "
+            "GROUP BY c.referred_by, CAST(strftime('%s', c.referred_at) AS INTEGER) / ? "
+            "HAVING COUNT(*) >= ? AND SUM(c.phone_hash IS NOT NULL) = 0",
+            (_ts(settled_before), seconds, min_joins)).fetchall())
+        return sorted({row[0] for row in rows})
+
+    async def flag(self, ambassador_id: int, now: dt.datetime) -> bool:
+        """True the first time only."""
+        def flag(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE ambassadors SET flagged_at = ? WHERE citizen_id = ? AND flagged_at IS NULL",
+                                (_ts(now), ambassador_id)).rowcount == 1
+        return await self.db.write(flag)
