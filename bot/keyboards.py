@@ -46,6 +46,8 @@ def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: b
         rows.append([b.VOTE])
     rows.append([b.MY_PROPOSALS] if phase is not Phase.BEFORE else [])
     rows.append(([b.CHANGE_NEIGHBOURHOOD] if can_change_neighbourhood and phase is not Phase.CLOSED else []) + [b.HELP])
+    if phase is not Phase.CLOSED:
+        rows.append([b.AMBASSADOR])
     return ReplyKeyboardMarkup([r for r in rows if r], resize_keyboard=True, is_persistent=True)
 
 

@@ -10,11 +10,13 @@ import logging
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
+from bot import ambassador_keyboards as amb_keyboards
 from bot import keyboards, render
 from bot.platforms import PLATFORMS
 from bot.services import Services
+from messages_fa import ambassadors as amb_texts
 from messages_fa import texts
-from storage.models import APPROVED, Proposal, StaffCard
+from storage.models import APPROVED, Ambassador, AmbassadorCard, Proposal, StaffCard
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +114,56 @@ class Notifier:
                     await bot.send_message(chat_id, text)
                 except TelegramError as exc:
                     log.warning("staff notice not delivered on %s: %s", name, exc.__class__.__name__)
+
+    # -- the ambassador programme -----------------------------------------------------------------
+
+    async def post_ambassador_application(self, ambassador: Ambassador) -> None:
+        """To every messenger's staff, with approve / reject buttons. The phone number stays in
+        Latin digits, like a link: that is what the messengers make tappable for a call."""
+        config = self.services.config
+        hood = render.neighbourhood_name(config, ambassador.neighbourhood_id)
+        for name, bot in self.bots.items():
+            markup = PLATFORMS[name].markup
+            text = amb_texts.application(markup, ambassador.full_name or "", hood, ambassador.groups or "",
+                                         ambassador.phone or "", ambassador.platform)
+            for chat_id in self.staff_targets(name):
+                try:
+                    message = await bot.send_message(chat_id, text, parse_mode=markup.parse_mode,
+                                                     reply_markup=amb_keyboards.application(ambassador.citizen_id),
+                                                     disable_web_page_preview=True)
+                except TelegramError as exc:
+                    log.warning("ambassador application not delivered on %s: %s", name, exc.__class__.__name__)
+                    continue
+                await self.services.repos.ambassadors.add_card(
+                    AmbassadorCard(ambassador.citizen_id, name, chat_id, message.message_id))
+
+    async def close_ambassador_cards(self, ambassador: Ambassador, by: str) -> None:
+        """Every copy of the application shows the decision and loses its buttons."""
+        config = self.services.config
+        hood = render.neighbourhood_name(config, ambassador.neighbourhood_id)
+        for card in await self.services.repos.ambassadors.cards(ambassador.citizen_id):
+            bot = self.bots.get(card.platform)
+            if bot is None:
+                continue
+            markup = PLATFORMS[card.platform].markup
+            text = amb_texts.application(markup, ambassador.full_name or "", hood, ambassador.groups or "",
+                                         ambassador.phone or "", ambassador.platform)
+            try:
+                await bot.edit_message_text(f"{text}\n\n{amb_texts.decided(markup.esc(by), ambassador.status)}",
+                                            chat_id=card.chat_id, message_id=card.message_id,
+                                            parse_mode=markup.parse_mode, disable_web_page_preview=True)
+            except TelegramError as exc:
+                log.info("ambassador card %d/%s not updated: %s", ambassador.citizen_id, card.platform,
+                         exc.__class__.__name__)
+
+    async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None) -> bool:
+        """A plain message to one person on their messenger; False if it could not be delivered."""
+        bot = self.bots.get(platform)
+        if bot is None:
+            return False
+        try:
+            await bot.send_message(chat_id, text, reply_markup=reply_markup)
+        except TelegramError as exc:
+            log.info("message to a person on %s not delivered: %s", platform, exc.__class__.__name__)
+            return False
+        return True

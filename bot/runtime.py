@@ -11,6 +11,7 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
+from bot.ambassador_watch import CHECK_EVERY, report_suspicious
 from bot.announcer import Announcer
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
 from bot.broadcast.worker import BroadcastWorker
@@ -96,6 +97,8 @@ class Runtime:
             job_queue = next(iter(self.applications.values())).job_queue
             self.announcer = Announcer(self.services.calendar, self.worker, self.notifier, job_queue)
             await self.announcer.start()
+            job_queue.run_repeating(self._watch_ambassadors, interval=CHECK_EVERY, first=CHECK_EVERY,
+                                    name="ambassadors:bursts")
 
     async def _catch_up(self) -> None:
         """What the last run left undone: cards never posted, outcomes never delivered."""
@@ -106,6 +109,9 @@ class Runtime:
             log.info("posted %d moderation card(s) that were missing", posted)
         if told := await self.notifier.tell_untold_authors():
             log.info("told %d author(s) an outcome that had not reached them", told)
+
+    async def _watch_ambassadors(self, context) -> None:
+        await report_suspicious(self.services, self.notifier)
 
     async def stop(self) -> None:
         """Graceful: stop fetching, let in-flight updates finish, save conversation states."""

@@ -13,15 +13,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import (
-    broadcasts,
-    moderation,
-    proposals,
-    schedule,
-    staff_input,
-    start,
-    voting,
-)
+from handlers import ambassadors, broadcasts, moderation, proposals, schedule, staff_input, start, voting
 from handlers import states as S
 from handlers.common import (
     BACK,
@@ -77,6 +69,7 @@ def citizen_conversation() -> ConversationHandler:
     # NEW_MESSAGE on commands too: an old message edited into "/cancel" must not discard today's
     # draft (a CommandHandler's filters replace PTB's default, which lets edits through).
     start_cmd = CommandHandler("start", start.on_start, filters=NEW_MESSAGE & PRIVATE)
+    ambassador_cmd = CommandHandler("ambassador", ambassadors.on_entry, filters=NEW_MESSAGE & PRIVATE)
     cancel = [CommandHandler("cancel", start.on_cancel, filters=NEW_MESSAGE & PRIVATE), _msg(CANCEL_LABEL, start.on_cancel)]
 
     preview = proposals.send_preview
@@ -86,7 +79,8 @@ def citizen_conversation() -> ConversationHandler:
         name="citizen",
         persistent=True,
         allow_reentry=True,
-        entry_points=[start_cmd, menu],
+        # The form's neighbourhood buttons on an old message also (re)enter the form.
+        entry_points=[start_cmd, menu, ambassador_cmd, CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=r"^an:")],
         states={
             S.HOOD: [
                 CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
@@ -126,9 +120,30 @@ def citizen_conversation() -> ConversationHandler:
             S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview),
             S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview),
             S.EDIT_MEDIA: _media_step(preview, preview),
+            S.AMB_NAME: [
+                _msg(BACK, ambassadors.back_to_menu),
+                _msg(FREE_TEXT, ambassadors.on_name),
+                _msg(OTHER_INPUT, ambassadors.expect_text),
+            ],
+            S.AMB_HOOD: [
+                CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=r"^an:"),
+                _msg(BACK, ambassadors.ask_name),
+                _msg(OTHER_INPUT, ambassadors.expect_hood),
+            ],
+            S.AMB_GROUPS: [
+                _msg(BACK, ambassadors.ask_hood),
+                _msg(FREE_TEXT, ambassadors.on_groups),
+                _msg(OTHER_INPUT, ambassadors.expect_text),
+            ],
+            S.AMB_PHONE: [
+                _msg(BACK, ambassadors.ask_groups),
+                _msg(filters.CONTACT, ambassadors.on_phone),
+                _msg(OTHER_INPUT, ambassadors.expect_phone),
+            ],
         },
         # A neighbourhood button from an older message ends whatever step the citizen was in.
-        fallbacks=[start_cmd, menu, *cancel, CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:")],
+        fallbacks=[start_cmd, menu, ambassador_cmd, *cancel,
+                   CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:")],
     )
 
 
@@ -141,11 +156,13 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, staff_input.on_staff_input), group=-1)
     staff_commands = [CommandHandler(name, callback, filters=NEW_MESSAGE) for name, callback in (
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
-        ("schedule", schedule.on_schedule))]
+        ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors))]
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),
         CallbackQueryHandler(schedule.on_move_pressed, pattern=r"^cal:"),
+        CallbackQueryHandler(ambassadors.on_staff_pressed, pattern=r"^amb:"),
+        CallbackQueryHandler(ambassadors.on_panel_pressed, pattern=r"^ap:"),
         *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),

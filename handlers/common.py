@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages are not new input
 PRIVATE = filters.ChatType.PRIVATE
 
-MAIN_MENU_LABELS = {b.SEND_PROPOSAL, b.VOTE, b.MY_PROPOSALS, b.CHANGE_NEIGHBOURHOOD, b.HELP, b.REMIND_ME}
+MAIN_MENU_LABELS = {b.SEND_PROPOSAL, b.VOTE, b.MY_PROPOSALS, b.CHANGE_NEIGHBOURHOOD, b.HELP, b.REMIND_ME, b.AMBASSADOR}
 
 
 class _Recognised(filters.MessageFilter):
@@ -49,9 +49,16 @@ async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[
     citizen = getattr(context, "_citizen", None)
     if citizen is None or fresh:
         user = update.effective_user
-        citizen, _ = await app.services.citizens.enter(app.platform.name, user.id, update.effective_chat.id)
+        citizen, created = await app.services.citizens.enter(app.platform.name, user.id, update.effective_chat.id)
+        if not fresh:
+            context._citizen_new = created  # the first contact ever (an ambassador's link counts only then)
         context._citizen = citizen
     return app, citizen
+
+
+def first_contact(context: Context) -> bool:
+    """Whether this update created the citizen (call enter() first)."""
+    return getattr(context, "_citizen_new", False)
 
 
 def is_admin(app: AppContext, update: Update) -> bool:

@@ -10,11 +10,13 @@ from telegram.ext import ConversationHandler
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.citizens import ChooseResult, ReminderResult
-from handlers import proposals, voting
+from handlers import ambassadors, proposals, voting
 from handlers import states as S
 from handlers.common import (
-    Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,
+    Context, answer, current_phase_line, enter, first_contact, offer_neighbourhoods, private_buttons_only, reply,
+    show_menu,
 )
+from messages_fa import ambassadors as amb_texts
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -24,6 +26,15 @@ END = ConversationHandler.END
 async def on_start(update: Update, context: Context):
     app, citizen = await enter(update, context)
     config, markup = app.services.config, app.platform.markup
+    payload = context.args[0] if context.args else None
+    # An ambassador's link: counted only for someone new, and their neighbourhood comes with it.
+    if await app.services.ambassadors.join(citizen, first_contact(context), payload):
+        app, citizen = await enter(update, context, fresh=True)
+        hood = config.neighbourhood(citizen.neighbourhood_id)
+        if hood is not None:
+            welcome = texts.welcome(markup, current_phase_line(app), hood.name)
+            await show_menu(update, context, citizen, f"{welcome}\n\n{amb_texts.joined_through_link(markup, hood.name)}")
+            return END
     hood = config.neighbourhood(citizen.neighbourhood_id)
     if hood is None:
         await offer_neighbourhoods(update, context, texts.welcome(markup, current_phase_line(app), None))
@@ -154,6 +165,8 @@ async def on_menu(update: Update, context: Context):
     if label == b.HELP:
         await on_help(update, context)
         return END
+    if label == b.AMBASSADOR:  # the form asks for its own neighbourhood
+        return await ambassadors.on_entry(update, context)
     if citizen.neighbourhood_id is None:
         await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD

@@ -12,6 +12,7 @@ MY_PROPOSALS = "📋 پیشنهادهای من"
 CHANGE_NEIGHBOURHOOD = "📍 تغییر محله"
 HELP = "❓ راهنما"
 REMIND_ME = "🔔 به من خبر بده"
+AMBASSADOR = "🤝 سفیر طرح"
 
 # Inside a flow
 BACK = "↩️ بازگشت"
@@ -48,11 +49,12 @@ def _core(label: str) -> str:
 
 _MENU = {
     _core(label): label
-    for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, BACK, CANCEL, CONTINUE)
+    for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, AMBASSADOR, BACK, CANCEL,
+                  CONTINUE)
 }
 _ALIASES = {_core(alias): label for alias, label in (
     ("رای", VOTE), ("رأی", VOTE), ("رای دادن", VOTE), ("پیشنهاد", SEND_PROPOSAL), ("راهنما", HELP),
-    ("بازگشت", BACK), ("انصراف", CANCEL), ("لغو", CANCEL), ("ادامه", CONTINUE),
+    ("بازگشت", BACK), ("انصراف", CANCEL), ("لغو", CANCEL), ("ادامه", CONTINUE), ("سفیر", AMBASSADOR),
 )}
 
 

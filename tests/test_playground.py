@@ -140,7 +140,7 @@ async def test_in_process_bale_commands_and_seeding_once(tmp_path):
     assert "(no message with buttons in this chat: sending «7» as a message)" in text
     assert "محله‌ای با نام «7» پیدا نشد" in text
     assert text.rindex("(now user 2 on bale — a citizen)") > text.index("(now user 3 on bale")
-    assert "(!) unknown command :bogus" in text and "(!) the keyboard has buttons (a)–(d)" in text
+    assert "(!) unknown command :bogus" in text and "(!) the keyboard has buttons (a)–(e)" in text
     assert text.rstrip().endswith("(playground stopped)")
 
     again = io.StringIO()

@@ -122,6 +122,10 @@ class LocalApiClient(ChatWaits):
         return await self.call("forward", token=token, user_id=user_id, text=text,
                                from_user_id=from_user_id, sender_name=sender_name, chat_id=chat_id)
 
+    async def forward_message(self, token: str, user_id: int, message_id: int, to_chat_id: int) -> dict:
+        return await self.call("forward_message", token=token, user_id=user_id, message_id=message_id,
+                               to_chat_id=to_chat_id)
+
     # --------------------------------------------------------- reading
 
     async def messages(self, token: str, chat_id: int, include_deleted: bool = True,

@@ -15,6 +15,10 @@ from typing import Any
 from .errors import ControlError
 from .files import FAKE_JPEG, FileStore
 from .model import Bot, Chat, Msg, World
+
+# What a forwarded copy carries of the original (besides the forward_origin).
+FORWARDED_KEYS = ("text", "entities", "caption", "caption_entities", "photo", "document", "video", "audio",
+                  "voice", "animation", "location", "contact", "sticker")
 from .validate import button_text, inline_buttons, tg_len
 
 DEFAULT_LOCATION = (35.8027, 51.4347)  # Tajrish, District 1
@@ -153,6 +157,25 @@ class UserActions(World):
                   if from_user_id is not None
                   else {"type": "hidden_user", "sender_user_name": sender_name, "date": date})
         return self._user_post(token, user_id, chat_id, {"text": text, "forward_origin": origin})
+
+    def forward_message(self, token: str, user_id: int, message_id: int, to_chat_id: int) -> dict:
+        """The user forwards one of the bot's messages from their private chat to another chat
+        (an ambassador's card into a neighbourhood group), as Telegram does since Bot API 4.3:
+        text and media with forward_origin, and the inline keyboard only if every button is a
+        url or login_url button (callback buttons would reach a bot that may not be there)."""
+        bot = self.bot(token)
+        source = self.chat(bot, int(user_id), create=False)
+        msg = source.msgs.get(int(message_id)) if source is not None else None
+        if msg is None or msg.deleted:
+            raise ControlError(f"no message {message_id} in the private chat of user {user_id}")
+        content = {k: msg.data[k] for k in FORWARDED_KEYS if k in msg.data}
+        content["forward_origin"] = {"type": "user", "sender_user": msg.data["from"], "date": msg.data["date"]}
+        markup = msg.data.get("reply_markup")
+        buttons = [button for row in (markup or {}).get("inline_keyboard", []) for button in row]
+        survives = bool(buttons) and all("url" in button or "login_url" in button for button in buttons)
+        target = self.chat(bot, int(to_chat_id), create=True)
+        copy = self.store(target, self.user(int(user_id)), False, content, markup if survives else None)
+        return dict(copy.data)
 
     def press(self, token: str, user_id: int, message_id: int, data: str,
               chat_id: int | None = None, forge: bool = False) -> dict:

@@ -1,0 +1,325 @@
+"""The ambassador programme: the form (/ambassador, or the menu), the ambassador's panel, and the
+staff's decisions and overview (/ambassadors). Every staff press checks the role on the server;
+every panel press checks that the presser is an approved ambassador."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+
+from telegram import InputFile, Update
+
+from bot import ambassador_keyboards as kb
+from bot import keyboards, render
+from bot.context import AppContext, app_context
+from bot.poster import invite_poster
+from bot.platforms import PLATFORMS
+from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck
+from handlers import states as S
+from handlers.common import Context, answer, enter, is_admin, private_buttons_only, reply, show_menu
+from messages_fa import ambassadors as t
+from messages_fa import texts
+from messages_fa.broadcasts import staff_command_only
+from messages_fa.dates import jalali_date
+from messages_fa.texts import PLAN_NAME
+from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador
+
+END = -1  # ConversationHandler.END
+STAFF_DATA = re.compile(r"^amb:([arsuxkv]):(\d{1,12})$|^amb:p:(\d{1,4})$")
+PANEL_DATA = re.compile(r"^ap:(links|card|poster|stats|new)$")
+HOOD_DATA = re.compile(r"^an:([a-z0-9_-]{1,32})$")
+
+
+# -- the form ----------------------------------------------------------------------------------------
+
+async def on_entry(update: Update, context: Context):
+    """/ambassador or the menu button: the form, where it was left, or the panel."""
+    app, citizen = await enter(update, context)
+    ambassador = await app.services.ambassadors.get(citizen)
+    status = ambassador.status if ambassador else None
+    if status == AMB_PENDING:
+        await show_menu(update, context, citizen, t.still_pending())
+        return END
+    if status == AMB_SUSPENDED:
+        await show_menu(update, context, citizen, t.suspended())
+        return END
+    if status == AMB_APPROVED:
+        await send_panel(update, context, ambassador)
+        return END
+    ambassador = await app.services.ambassadors.start_form(citizen)
+    return await _next_step(update, context, ambassador)
+
+
+async def _next_step(update: Update, context: Context, ambassador: Ambassador):
+    """The first question not yet answered (a form left half-way resumes there)."""
+    if not ambassador.full_name:
+        return await ask_name(update, context)
+    if not ambassador.neighbourhood_id:
+        return await ask_hood(update, context)
+    if not ambassador.groups:
+        return await ask_groups(update, context)
+    return await ask_phone(update, context)
+
+
+async def ask_name(update: Update, context: Context):
+    await reply(update, context, t.ask_name(), keyboards.flow())
+    return S.AMB_NAME
+
+
+async def ask_hood(update: Update, context: Context):
+    app = app_context(context)
+    await reply(update, context, t.ask_neighbourhood(), kb.neighbourhoods(app.services.config.neighbourhoods))
+    return S.AMB_HOOD
+
+
+async def ask_groups(update: Update, context: Context):
+    await reply(update, context, t.ask_groups(), keyboards.flow())
+    return S.AMB_GROUPS
+
+
+async def ask_phone(update: Update, context: Context):
+    await reply(update, context, t.ask_phone(), keyboards.share_phone())
+    return S.AMB_PHONE
+
+
+async def back_to_menu(update: Update, context: Context):
+    _, citizen = await enter(update, context)
+    await show_menu(update, context, citizen, texts.cancelled())
+    return END
+
+
+async def on_name(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    result = await app.services.ambassadors.set_name(citizen, update.message.text)
+    if result in (FormCheck.TOO_SHORT, FormCheck.TOO_LONG):
+        await reply(update, context, t.name_invalid(result is FormCheck.TOO_LONG, NAME_LENGTH[1]), keyboards.flow())
+        return S.AMB_NAME
+    return await _after(update, context, result, ask_hood)
+
+
+async def on_groups(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    result = await app.services.ambassadors.set_groups(citizen, update.message.text)
+    if result in (FormCheck.TOO_SHORT, FormCheck.TOO_LONG):
+        await reply(update, context, t.groups_invalid(result is FormCheck.TOO_LONG, GROUPS_LENGTH[1]), keyboards.flow())
+        return S.AMB_GROUPS
+    return await _after(update, context, result, ask_phone)
+
+
+@private_buttons_only
+async def on_hood_pressed(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    match = HOOD_DATA.match(update.callback_query.data or "")
+    result = FormCheck.TOO_SHORT if match is None else await app.services.ambassadors.set_neighbourhood(citizen, match[1])
+    if result is FormCheck.TOO_SHORT:
+        await answer(update, texts.button_expired(), alert=True)
+        return None
+    await answer(update)
+    return await _after(update, context, result, ask_groups)
+
+
+async def _after(update: Update, context: Context, result: FormCheck, then):
+    if result is FormCheck.NOT_A_DRAFT:  # submitted or decided meanwhile (another device)
+        return await on_entry(update, context)
+    return await then(update, context)
+
+
+async def on_phone(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    contact = update.message.contact
+    service = app.services.ambassadors
+    result = await service.set_phone(citizen, update.effective_user.id, contact.user_id, contact.phone_number)
+    if result is FormCheck.NOT_YOURS:
+        await reply(update, context, t.phone_not_yours(), keyboards.share_phone())
+        return S.AMB_PHONE
+    if result is FormCheck.NOT_IRANIAN:
+        await reply(update, context, t.phone_not_iranian(), keyboards.share_phone())
+        return S.AMB_PHONE
+    if result is FormCheck.NOT_A_DRAFT:
+        return await on_entry(update, context)
+    ambassador = await service.submit(citizen)
+    if ambassador is None:  # a step was lost (an edit on another device): ask what is missing
+        return await _next_step(update, context, await service.start_form(citizen))
+    await show_menu(update, context, citizen, t.submitted())
+    # Committed; staff cards may take a while on two messengers: the applicant need not wait.
+    context.application.create_task(app.notifier.post_ambassador_application(ambassador), update=update)
+    return END
+
+
+async def expect_text(update: Update, context: Context):
+    await reply(update, context, t.text_expected(), keyboards.flow())
+    return None
+
+
+async def expect_phone(update: Update, context: Context):
+    await reply(update, context, t.phone_expected(), keyboards.share_phone())
+    return None
+
+
+async def expect_hood(update: Update, context: Context):
+    app = app_context(context)
+    await reply(update, context, t.ask_neighbourhood(), kb.neighbourhoods(app.services.config.neighbourhoods))
+    return None
+
+
+# -- the ambassador's panel ------------------------------------------------------------------------------
+
+async def send_panel(update: Update, context: Context, ambassador: Ambassador) -> None:
+    app = app_context(context)
+    hood = render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id)
+    await reply(update, context, t.panel(app.platform.markup, ambassador.full_name or "", hood), kb.panel())
+
+
+def _links(app: AppContext, payload: str) -> list[tuple[str, str]]:
+    """The ambassador's link on every messenger this bot serves, this one first."""
+    names = [app.platform.name] + [n for n in app.notifier.bots if n != app.platform.name]
+    return [(n, PLATFORMS[n].deep_link(app.notifier.bots[n].username, payload))
+            for n in names if n in app.notifier.bots and app.notifier.bots[n].username]
+
+
+@private_buttons_only
+async def on_panel_pressed(update: Update, context: Context) -> None:
+    app, citizen = await enter(update, context)
+    match = PANEL_DATA.match(update.callback_query.data or "")
+    service = app.services.ambassadors
+    ambassador = await service.get(citizen)
+    if match is None or ambassador is None or ambassador.status != AMB_APPROVED:
+        await answer(update, t.not_an_ambassador(), alert=True)
+        return
+    action = match[1]
+    if action == "new":
+        await service.new_link(ambassador)
+        await answer(update, t.new_link_made(), alert=True)
+        action = "links"
+    else:
+        await answer(update)
+    payload = await service.link(ambassador)
+    hood = render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id)
+    m = app.platform.markup
+    here = dict(_links(app, payload)).get(app.platform.name, "")
+    if action == "links":
+        await reply(update, context, t.links(m, _links(app, payload)))
+    elif action == "card":
+        await reply(update, context, t.card_intro())
+        await reply(update, context, t.invitation(m, hood, here), kb.open_bot(here))
+    elif action == "poster":
+        png = await asyncio.to_thread(invite_poster, here, PLAN_NAME, t.poster_neighbourhood(hood), t.poster_lines(),
+                                      app.platform.persian_name)
+        # A document, not a photo: the messenger would recompress a photo, and it is for print.
+        await context.bot.send_document(update.effective_chat.id, InputFile(png, filename="poster.png"),
+                                        caption=t.poster_caption(hood, app.platform.name))
+    elif action == "stats":
+        total, days = await service.figures(ambassador)
+        tz = app.services.config.timezone
+        day_lines = [(_day(day.day, tz), _tuple(day.figures)) for day in days]
+        await reply(update, context, t.figures(_tuple(total), day_lines))
+
+
+def _tuple(f) -> tuple[int, int, int, int]:
+    return f.joined, f.verified, f.proposed, f.voted
+
+
+def _day(day: dt.date, tz) -> str:
+    return jalali_date(dt.datetime(day.year, day.month, day.day, 12, tzinfo=tz), tz)
+
+
+# -- staff --------------------------------------------------------------------------------------------
+
+async def on_ambassadors(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not is_admin(app, update):
+        await reply(update, context, staff_command_only())
+        return
+    text, markup = await _overview(app, page=0)
+    await reply(update, context, text, markup)
+
+
+async def _overview(app: AppContext, page: int):
+    service = app.services.ambassadors
+    config = app.services.config
+    standings = await service.standings()
+    pending = await service.pending()
+    m = app.platform.markup
+    hood = lambda a: render.neighbourhood_name(config, a.neighbourhood_id)  # noqa: E731
+    leaders = [t.leader_line(i + 1, m.esc(s.ambassador.full_name or ""), m.esc(hood(s.ambassador)), s.figures.verified,
+                             s.figures.joined) for i, s in enumerate(standings[:10])]
+    per_hood: dict[str, list[str]] = {}
+    for s in standings:
+        per_hood.setdefault(hood(s.ambassador), []).append(
+            t.person_short(m.esc(s.ambassador.full_name or ""), s.figures.joined, s.ambassador.status == AMB_SUSPENDED))
+    ordered = [(n.name, per_hood[n.name]) for n in config.neighbourhoods if n.name in per_hood]
+    flagged = sum(1 for s in standings if s.ambassador.flagged_at)
+    text = t.overview(m, ordered, leaders, len(pending), flagged)
+    pages = max(1, -(-len(standings) // kb.PAGE))
+    page = min(page, pages - 1)
+    entries = [(s.ambassador.citizen_id, t.standing_button(i + 1, s.ambassador.full_name or "", hood(s.ambassador),
+                                                           s.figures.joined))
+               for i, s in enumerate(standings)][page * kb.PAGE:(page + 1) * kb.PAGE]
+    return text, kb.standings(entries, page, pages)
+
+
+async def on_staff_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = STAFF_DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if not is_admin(app, update):
+        await answer(update, texts.staff_only(), alert=True)
+        return
+    if match[3] is not None:  # a page of the list
+        await answer(update)
+        text, markup = await _overview(app, int(match[3]))
+        await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
+                                                      reply_markup=markup)
+        return
+    action, ambassador_id = match[1], int(match[2])
+    service = app.services.ambassadors
+    if action == "v":
+        ambassador = await service.repos.ambassadors.get(ambassador_id)
+        if ambassador is None:
+            await answer(update, texts.button_expired(), alert=True)
+            return
+        await answer(update)
+        await _staff_card(update, context, app, ambassador)
+        return
+    if action == "k":
+        ambassador = await service.repos.ambassadors.get(ambassador_id)
+        done = ambassador is not None and await service.new_link(ambassador) is not None
+        await answer(update, t.decision_saved() if done else t.already_decided(), alert=not done)
+        if done:
+            await app.notifier.tell(ambassador.platform, ambassador.chat_id, t.new_link_made())
+        return
+    verb = {"a": "approve", "r": "reject", "s": "suspend", "u": "reinstate", "x": "remove"}[action]
+    by = f"{app.platform.name}:{update.effective_user.id}"
+    decision, ambassador = await service.decide(True, by, ambassador_id, verb)
+    if decision is not Decision.DONE:
+        await answer(update, t.already_decided() if decision is Decision.ALREADY else texts.button_expired(), alert=True)
+        return
+    await answer(update, t.decision_saved())
+    context.application.create_task(_announce(app, ambassador, verb, update.effective_user.full_name), update=update)
+    if verb in ("suspend", "reinstate", "remove"):
+        await _staff_card(update, context, app, ambassador, edit=True)
+
+
+async def _announce(app: AppContext, ambassador: Ambassador, verb: str, by: str) -> None:
+    hood = render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id)
+    if verb in ("approve", "reject"):
+        await app.notifier.close_ambassador_cards(ambassador, by)
+    text = {"approve": t.approved(hood), "reject": t.rejected(), "suspend": t.suspended(),
+            "reinstate": t.reinstated(hood), "remove": t.removed()}[verb]
+    await app.notifier.tell(ambassador.platform, ambassador.chat_id, text,
+                            kb.panel() if verb in ("approve", "reinstate") else None)
+
+
+async def _staff_card(update: Update, context: Context, app: AppContext, ambassador: Ambassador, edit: bool = False):
+    total, _ = await app.services.ambassadors.figures(ambassador)
+    m = app.platform.markup
+    text = t.staff_card(m, ambassador.full_name or "", render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id),
+                        ambassador.phone or "", ambassador.status, _tuple(total), ambassador.flagged_at is not None)
+    markup = kb.manage(ambassador.citizen_id, ambassador.status)
+    if edit:
+        await update.callback_query.edit_message_text(text, parse_mode=m.parse_mode, reply_markup=markup)
+    else:
+        await reply(update, context, text, markup)
+

@@ -1,0 +1,263 @@
+"""Ambassadors: the form and its approval, links and their rules, attribution, figures, staff."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from bot.platforms import PLATFORMS
+from bot.services.ambassadors import PAYLOAD_RE, new_payload
+from messages_fa import ambassadors as t
+from messages_fa import buttons as b
+from messages_fa import texts
+from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
+from tests.test_journey import submit_proposal
+from tests.test_voting import seed_approved, verify
+
+AMB = 3001
+AMB_PHONE = "+989121110000"
+
+
+async def apply(bot, user=AMB, name="مریم احمدی", hood="تجریش", groups="گروه همسایگان تجریش\nt.me/tajrish_news",
+                phone=AMB_PHONE, messenger=None):
+    m = messenger or bot.telegram
+    await m.send(user, "/start")
+    await m.send(user, b.AMBASSADOR)
+    assert "گام ۱ از ۴" in m.last_text(user)
+    await m.send(user, name)
+    assert "گام ۲ از ۴" in m.last_text(user)
+    await m.press(user, hood)
+    assert "گام ۳ از ۴" in m.last_text(user)
+    await m.send(user, groups)
+    assert "قابل مشاهده" in m.last_text(user)  # the form says the number will be readable
+    await m.update(m.updates.contact(user, phone))
+    await bot.settle()
+
+
+async def approved_ambassador(bot, user=AMB, **kwargs):
+    await apply(bot, user, **kwargs)
+    card = bot.telegram.last_with_buttons(STAFF_CHAT)
+    await bot.telegram.update(bot.telegram.updates.callback(TELEGRAM_ADMIN, card, f"amb:a:{await _id(bot, user)}"))
+    await bot.settle()
+    ambassador = await bot.services.repos.ambassadors.get(await _id(bot, user))
+    payload = await bot.services.ambassadors.link(ambassador)
+    return ambassador, payload
+
+
+async def _id(bot, user, platform="telegram") -> int:
+    return (await bot.services.repos.citizens.find(platform, user)).id
+
+
+async def test_form_then_staff_approve_and_the_applicant_hears_it(bot):
+    await apply(bot)
+    m = bot.telegram
+    assert m.last_text(AMB) == t.submitted()
+    card = m.last_with_buttons(STAFF_CHAT)
+    assert "مریم احمدی" in card["text"] and AMB_PHONE in card["text"] and "tajrish_news" in card["text"]
+    assert [label for label, _ in m.request.inline_buttons(card)] == [t.APPROVE, t.REJECT]
+    assert "مریم احمدی" in bot.bale.last_text(BALE_ADMIN)  # Bale's staff get it too
+
+    await m.send(AMB, b.AMBASSADOR)
+    assert m.last_text(AMB) == t.still_pending()
+
+    await m.update(m.updates.callback(TELEGRAM_ADMIN, card, f"amb:a:{await _id(bot, AMB)}"))
+    await bot.settle()
+    assert "پذیرفته شد" in m.last_text(AMB)
+    assert t.MY_LINKS in [label for label, _ in m.buttons(AMB)]
+    assert "✅ پذیرفته شد" in m.request.messages(STAFF_CHAT)[-1]["text"]
+    assert not m.request.inline_buttons(m.request.messages(STAFF_CHAT)[-1])
+    # The Bale copy is closed too, and a second decision changes nothing.
+    bale_card = bot.bale.request.messages(BALE_ADMIN)[-1]
+    assert "✅ پذیرفته شد" in bale_card["text"]
+    await bot.bale.update(bot.bale.updates.callback(BALE_ADMIN, bale_card, f"amb:r:{await _id(bot, AMB)}"))
+    assert bot.bale.alerts()[-1] == t.already_decided()
+    assert (await bot.services.repos.ambassadors.get(await _id(bot, AMB))).status == "approved"
+
+
+async def test_reject_and_apply_again(bot):
+    await apply(bot)
+    m = bot.telegram
+    await m.update(m.updates.callback(TELEGRAM_ADMIN, m.last_with_buttons(STAFF_CHAT), f"amb:r:{await _id(bot, AMB)}"))
+    await bot.settle()
+    assert m.last_text(AMB) == t.rejected()
+    await m.send(AMB, b.AMBASSADOR)
+    assert "گام ۱ از ۴" in m.last_text(AMB)
+
+
+async def test_strangers_cannot_decide_nor_use_a_panel(bot):
+    await apply(bot)
+    m = bot.telegram
+    card = m.last_with_buttons(STAFF_CHAT)
+    ambassador_id = await _id(bot, AMB)
+    for presser in (AMB, 4444, BALE_ADMIN):  # the applicant, a stranger, another messenger's admin
+        before = len(m.alerts())
+        await m.update(m.updates.callback(presser, card, f"amb:a:{ambassador_id}"))
+        assert m.alerts()[before:] == [texts.staff_only()]
+    assert (await bot.services.repos.ambassadors.get(ambassador_id)).status == "pending"
+    await m.send(4444, "/start")
+    await m.press_data(4444, "ap:links")
+    assert m.alerts()[-1] == t.not_an_ambassador()
+    await m.send(4444, "/ambassadors")
+    assert "فقط برای مدیران" in m.last_text(4444)
+
+
+async def test_form_refuses_someone_elses_phone_and_keeps_the_step(bot):
+    m = bot.telegram
+    await m.send(AMB, "/start")
+    await m.send(AMB, b.AMBASSADOR)
+    await m.send(AMB, "مریم احمدی")
+    await m.press(AMB, "تجریش")
+    await m.send(AMB, "گروه همسایگان")
+    await m.update(m.updates.contact(AMB, "+989120000000", contact_user_id=5555))
+    assert m.last_text(AMB) == t.phone_not_yours()
+    await m.send(AMB, "سلام")
+    assert m.last_text(AMB) == t.phone_expected()
+    await m.update(m.updates.contact(AMB, AMB_PHONE))
+    assert m.last_text(AMB) == t.submitted()
+
+
+def test_payloads_are_short_unguessable_and_links_have_the_right_shape():
+    payloads = {new_payload() for _ in range(200)}
+    assert len(payloads) == 200
+    for payload in payloads:
+        assert len(payload) <= 64 and re.fullmatch(r"[A-Za-z0-9_-]+", payload) and PAYLOAD_RE.match(payload)
+    payload = payloads.pop()
+    assert PLATFORMS["telegram"].deep_link("manshahrdaram_bot", payload) == f"https://t.me/manshahrdaram_bot?start={payload}"
+    assert PLATFORMS["bale"].deep_link("manshahrdaram_bot", payload) == f"https://ble.ir/manshahrdaram_bot?start={payload}"
+
+
+async def test_links_on_both_messengers_and_the_card_carries_a_url_button(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.press(AMB, t.MY_LINKS)
+    text = m.last_text(AMB)
+    assert f"https://t.me/{m.app.bot.username}?start={payload}" in text
+    assert f"https://ble.ir/{bot.bale.app.bot.username}?start={payload}" in text
+    await m.press(AMB, t.INVITE_CARD)
+    card = m.request.last(AMB)
+    assert "تجریش" in card["text"] and "من شهردارم" in card["text"]
+    assert m.request.inline_buttons(card) == [(t.OPEN_BOT, f"https://t.me/{m.app.bot.username}?start={payload}")]
+
+
+async def test_poster_is_a_png_document(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.press(AMB, t.POSTER)
+    [call] = m.request.calls_to("sendDocument")
+    filename, data, _ = call.files["document"]
+    assert filename == "poster.png" and data.startswith(b"\x89PNG")
+
+
+async def test_a_new_person_is_attributed_once_with_the_neighbourhood_chosen(bot):
+    ambassador, payload = await approved_ambassador(bot, hood="دربند")
+    m = bot.telegram
+    await m.send(5001, f"/start {payload}")
+    assert "محلهٔ شما" in m.last_text(5001) and "دربند" in m.last_text(5001)
+    assert b.CHANGE_NEIGHBOURHOOD in m.menu(5001)  # they can change it
+    await m.send(5001, f"/start {payload}")  # again: still once
+    await bot.bale.send(5001, f"/start {payload}")  # the same number on Bale is a new account
+    figures = await bot.services.repos.ambassadors.figures(ambassador.citizen_id)
+    assert figures.joined == 2
+
+
+async def test_people_who_already_started_the_bot_and_the_ambassador_never_count(bot):
+    m = bot.telegram
+    await m.send(5002, "/start")
+    ambassador, payload = await approved_ambassador(bot)
+    await m.send(5002, f"/start {payload}")  # existed before
+    await m.send(AMB, f"/start {payload}")  # their own account
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
+
+
+async def test_the_ambassadors_own_phone_on_another_account_is_not_a_join(bot):
+    bot.at("voting")
+    ambassador, payload = await approved_ambassador(bot)
+    await bot.bale.send(7001, f"/start {payload}")
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 1
+    await verify(bot, 7001, AMB_PHONE, messenger=bot.bale)  # the ambassador's own number
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
+
+
+@pytest.mark.parametrize("payload", ["", "x", "a" * 33, "a" + "!" * 32, "a" * 65, "ref_123", "a" + "b" * 32])
+async def test_malformed_or_unknown_payload_is_an_ordinary_start(bot, payload):
+    m = bot.telegram
+    await m.send(5003, f"/start {payload}")
+    assert texts.choose_neighbourhood() in m.last_text(5003)
+    assert bot.errors == []
+
+
+async def test_a_revoked_link_still_opens_the_bot_without_attribution(bot):
+    ambassador, old = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.press(AMB, t.NEW_LINK)
+    new = await bot.services.ambassadors.link(ambassador)
+    assert new != old
+    await m.send(5004, f"/start {old}")
+    assert texts.choose_neighbourhood() in m.last_text(5004)
+    await m.send(5005, f"/start {new}")
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 1
+
+
+async def test_suspended_links_do_not_attribute_and_staff_can_reinstate(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/ambassadors")
+    assert "مریم احمدی" in m.last_text(TELEGRAM_ADMIN)
+    await m.press(TELEGRAM_ADMIN, t.standing_button(1, "مریم احمدی", "تجریش", 0))
+    await m.press(TELEGRAM_ADMIN, t.SUSPEND)
+    await bot.settle()
+    assert m.last_text(AMB) == t.suspended()
+    await m.send(5006, f"/start {payload}")
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
+    await m.press(TELEGRAM_ADMIN, t.REINSTATE)
+    await bot.settle()
+    new = await bot.services.ambassadors.link(await bot.services.repos.ambassadors.get(ambassador.citizen_id))
+    assert new != payload  # a new link; the old one stays dead
+    await m.send(5007, f"/start {new}")
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 1
+
+
+async def test_figures_after_joins_verifications_proposals_and_votes(bot, config):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    for user in (6001, 6002, 6003, 6004):
+        await m.send(user, f"/start {payload}")
+    await submit_proposal(bot, user=6001)
+    await seed_approved(bot, count=1)  # moves to voting
+    for user, phone in ((6002, "+989121110002"), (6003, "+989121110003")):
+        await m.send(user, b.VOTE)
+        await verify(bot, user, phone)
+    await m.press(6002, b.vote_button("۱", False))
+    total, days = await bot.services.ambassadors.figures(ambassador)
+    assert (total.joined, total.verified, total.proposed, total.voted) == (4, 2, 1, 1)
+    assert len(days) == 1 and days[0].figures == total
+    await m.press(AMB, t.MY_FIGURES)
+    text = m.last_text(AMB)
+    assert "پیوسته از طریق شما: ۴ نفر" in text and "رأی داده‌اند: ۱" in text and "آذر" in text
+    assert "proposal" not in text
+
+
+async def test_manufactured_joins_are_flagged_to_staff_once(bot):
+    from bot.ambassador_watch import report_suspicious
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    for user in range(8000, 8025):
+        await m.send(user, f"/start {payload}")
+    assert await report_suspicious(bot.services, bot.notifier) == 0  # too early to tell
+    bot.clock.advance(hours=2)
+    assert await report_suspicious(bot.services, bot.notifier) == 1
+    assert "مشکوک" in m.last_text(STAFF_CHAT)
+    assert await report_suspicious(bot.services, bot.notifier) == 0  # once
+
+
+async def test_joins_that_verify_are_not_flagged(bot):
+    from bot.ambassador_watch import report_suspicious
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    bot.at("voting")
+    for user in range(8100, 8122):
+        await m.send(user, f"/start {payload}")
+    await verify(bot, 8100, "+989121118100")
+    bot.clock.advance(hours=2)
+    assert await report_suspicious(bot.services, bot.notifier) == 0
