@@ -117,16 +117,19 @@ class Notifier:
 
     # -- the ambassador programme -----------------------------------------------------------------
 
-    async def post_ambassador_application(self, ambassador: Ambassador) -> None:
+    async def post_ambassador_application(self, ambassador: Ambassador, only: tuple[str, int] | None = None) -> None:
         """To every messenger's staff, with approve / reject buttons. The phone number stays in
         Latin digits, like a link: that is what the messengers make tappable for a call."""
         config = self.services.config
         hood = render.neighbourhood_name(config, ambassador.neighbourhood_id)
         for name, bot in self.bots.items():
+            if only is not None and only[0] != name:
+                continue
             markup = PLATFORMS[name].markup
             text = amb_texts.application(markup, ambassador.full_name or "", hood, ambassador.groups or "",
                                          ambassador.phone or "", ambassador.platform)
-            for chat_id in self.staff_targets(name):
+            # ``only``: one chat (a staff member's /ambassadors), instead of every staff chat.
+            for chat_id in [only[1]] if only is not None else self.staff_targets(name):
                 try:
                     message = await bot.send_message(chat_id, text, parse_mode=markup.parse_mode,
                                                      reply_markup=amb_keyboards.application(ambassador.citizen_id),

@@ -25,6 +25,7 @@ from messages_fa.texts import PLAN_NAME
 from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador
 
 END = -1  # ConversationHandler.END
+PENDING_SHOWN = 10
 STAFF_DATA = re.compile(r"^amb:([arsuxkv]):(\d{1,12})$|^amb:p:(\d{1,4})$")
 PANEL_DATA = re.compile(r"^ap:(links|card|poster|stats|new)$")
 HOOD_DATA = re.compile(r"^an:([a-z0-9_-]{1,32})$")
@@ -232,6 +233,9 @@ async def on_ambassadors(update: Update, context: Context) -> None:
         return
     text, markup = await _overview(app, page=0)
     await reply(update, context, text, markup)
+    # Pending applications, each with its buttons again (the first copy may be far up the staff chat).
+    for ambassador in (await app.services.ambassadors.pending())[:PENDING_SHOWN]:
+        await app.notifier.post_ambassador_application(ambassador, only=(app.platform.name, update.effective_chat.id))
 
 
 async def _overview(app: AppContext, page: int):

@@ -261,3 +261,18 @@ async def test_joins_that_verify_are_not_flagged(bot):
     await verify(bot, 8100, "+989121118100")
     bot.clock.advance(hours=2)
     assert await report_suspicious(bot.services, bot.notifier) == 0
+
+
+async def test_staff_overview_lists_pending_applications_with_their_buttons(bot):
+    await apply(bot)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/ambassadors")
+    texts_seen = m.request.texts(TELEGRAM_ADMIN)
+    assert any("در انتظار بررسی: ۱" in text for text in texts_seen)
+    card = m.last_with_buttons(TELEGRAM_ADMIN)
+    assert "مریم احمدی" in card["text"]
+    await m.press(TELEGRAM_ADMIN, t.APPROVE)
+    await bot.settle()
+    assert (await bot.services.repos.ambassadors.get(await _id(bot, AMB))).status == "approved"
+    # Every copy, the staff chat's included, shows the decision.
+    assert "✅ پذیرفته شد" in m.request.messages(STAFF_CHAT)[-1]["text"]
