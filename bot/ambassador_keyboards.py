@@ -1,7 +1,7 @@
 """Keyboards of the ambassador programme. Every press is re-checked on the server.
 
 Callback data:
-  an:<neighbourhood id>            the form's neighbourhood
+  an:<neighbourhood id>            the form's neighbourhood;  an:-  back to the name
   ap:links|card|poster|stats|new   an ambassador's own panel
   amb:<a|r|s|u|x|k|v>:<citizen id> staff: approve, reject, suspend, reinstate (unsuspend), remove,
                                    revoke the link, view;  amb:p:<page>  the staff list's pages
@@ -20,10 +20,14 @@ from storage.models import AMB_APPROVED, AMB_SUSPENDED
 PAGE = 8
 
 
+BACK = "-"  # an:- goes back a step; config ids start with a letter or a digit
+
+
 @cache
 def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
     buttons = [Button(n.name, callback_data=f"an:{n.id}") for n in items]
-    return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
+    rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+    return InlineKeyboardMarkup([*rows, [Button(t.BACK, callback_data=f"an:{BACK}")]])
 
 
 @cache

@@ -14,21 +14,23 @@ from bot import keyboards, render
 from bot.context import AppContext, app_context
 from bot.poster import invite_poster
 from bot.platforms import PLATFORMS
-from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck
+from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
-from handlers.common import Context, answer, enter, is_admin, private_buttons_only, reply, show_menu
+from handlers.common import (
+    Context, answer, enter, is_admin, private_buttons_only, reply, show_menu, unless_unchanged,
+)
 from messages_fa import ambassadors as t
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
 from messages_fa.dates import jalali_date
 from messages_fa.texts import PLAN_NAME
-from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador
+from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
 
 END = -1  # ConversationHandler.END
 PENDING_SHOWN = 10
 STAFF_DATA = re.compile(r"^amb:([arsuxkv]):(\d{1,12})$|^amb:p:(\d{1,4})$")
 PANEL_DATA = re.compile(r"^ap:(links|card|poster|stats|new)$")
-HOOD_DATA = re.compile(r"^an:([a-z0-9_-]{1,32})$")
+HOOD_DATA = re.compile(r"^an:([a-z0-9_-]{1,32})$")  # kb.BACK ("-") is never a neighbourhood id
 
 
 # -- the form ----------------------------------------------------------------------------------------
@@ -111,6 +113,9 @@ async def on_groups(update: Update, context: Context):
 async def on_hood_pressed(update: Update, context: Context):
     app, citizen = await enter(update, context)
     match = HOOD_DATA.match(update.callback_query.data or "")
+    if match is not None and match[1] == kb.BACK:
+        await answer(update)
+        return await ask_name(update, context)
     result = FormCheck.TOO_SHORT if match is None else await app.services.ambassadors.set_neighbourhood(citizen, match[1])
     if result is FormCheck.TOO_SHORT:
         await answer(update, texts.button_expired(), alert=True)
@@ -216,6 +221,10 @@ async def on_panel_pressed(update: Update, context: Context) -> None:
         await reply(update, context, t.figures(_tuple(total), day_lines))
 
 
+def _sum(standings: list[Standing]) -> Figures:
+    return Figures(*(sum(getattr(s.figures, name) for s in standings) for name in Figures.__dataclass_fields__))
+
+
 def _tuple(f) -> tuple[int, int, int, int]:
     return f.joined, f.verified, f.proposed, f.voted
 
@@ -226,10 +235,20 @@ def _day(day: dt.date, tz) -> str:
 
 # -- staff --------------------------------------------------------------------------------------------
 
+def _staff_place(app: AppContext, update: Update) -> bool:
+    """Ambassadors' phone numbers are shown only in a private chat or the configured staff chat."""
+    chat = update.effective_chat
+    return chat is not None and (chat.type == "private"
+                                 or chat.id == app.services.config.platforms[app.platform.name].staff_chat_id)
+
+
 async def on_ambassadors(update: Update, context: Context) -> None:
     app = app_context(context)
     if not is_admin(app, update):
         await reply(update, context, staff_command_only())
+        return
+    if not _staff_place(app, update):
+        await reply(update, context, t.staff_place_only())
         return
     text, markup = await _overview(app, page=0)
     await reply(update, context, text, markup)
@@ -247,11 +266,13 @@ async def _overview(app: AppContext, page: int):
     hood = lambda a: render.neighbourhood_name(config, a.neighbourhood_id)  # noqa: E731
     leaders = [t.leader_line(i + 1, m.esc(s.ambassador.full_name or ""), m.esc(hood(s.ambassador)), s.figures.verified,
                              s.figures.joined) for i, s in enumerate(standings[:10])]
-    per_hood: dict[str, list[str]] = {}
+    # Per neighbourhood: totals only, so the message stays one message with 500 ambassadors; the
+    # people themselves are the paged buttons below.
+    per_hood: dict[str, list[Standing]] = {}
     for s in standings:
-        per_hood.setdefault(hood(s.ambassador), []).append(
-            t.person_short(m.esc(s.ambassador.full_name or ""), s.figures.joined, s.ambassador.status == AMB_SUSPENDED))
-    ordered = [(n.name, per_hood[n.name]) for n in config.neighbourhoods if n.name in per_hood]
+        per_hood.setdefault(hood(s.ambassador), []).append(s)
+    ordered = [t.neighbourhood_line(m.esc(n.name), len(per_hood[n.name]), _tuple(_sum(per_hood[n.name])))
+               for n in config.neighbourhoods if n.name in per_hood]
     flagged = sum(1 for s in standings if s.ambassador.flagged_at)
     text = t.overview(m, ordered, leaders, len(pending), flagged)
     pages = max(1, -(-len(standings) // kb.PAGE))
@@ -271,11 +292,15 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
     if not is_admin(app, update):
         await answer(update, texts.staff_only(), alert=True)
         return
+    if not _staff_place(app, update):
+        await answer(update, t.staff_place_only(), alert=True)
+        return
     if match[3] is not None:  # a page of the list
         await answer(update)
         text, markup = await _overview(app, int(match[3]))
-        await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
-                                                      reply_markup=markup)
+        async with unless_unchanged():  # a double tap on «بعدی»
+            await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
+                                                          reply_markup=markup)
         return
     action, ambassador_id = match[1], int(match[2])
     service = app.services.ambassadors

@@ -20,6 +20,7 @@ REINSTATE = "▶️ بازگرداندن"
 REMOVE = "🗑 حذف از سفیران"
 REVOKE = "🔄 باطل کردن لینک"
 PREVIOUS = "◀️ قبلی"
+BACK = "↩️ بازگشت"
 NEXT = "بعدی ▶️"
 
 
@@ -32,7 +33,8 @@ def standing_button(number: int, name: str, neighbourhood: str, joined: int) -> 
 def ask_name() -> str:
     return (f"🤝 سفیران {PLAN} کسانی‌اند که دعوت طرح را به گروه‌ها و کانال‌های محلهٔ خود می‌برند و پوستر آن را "
             "در مسجد، مدرسه و سرای محله نصب می‌کنند.\n\n"
-            "برای سفیر شدن، چهار پرسش کوتاه را پاسخ دهید. گام ۱ از ۴: نام و نام خانوادگی خود را بنویسید.")
+            "برای سفیر شدن، چهار پرسش کوتاه را پاسخ دهید (برای انصراف /cancel). "
+            "گام ۱ از ۴: نام و نام خانوادگی خود را بنویسید.")
 
 
 def ask_neighbourhood() -> str:
@@ -47,7 +49,7 @@ def ask_groups() -> str:
 def ask_phone() -> str:
     return ("گام ۴ از ۴: شمارهٔ تلفن همراه خود را با دکمهٔ «📱 ارسال شمارهٔ تلفن» بفرستید.\n\n"
             "توجه: برخلاف رأی‌دهندگان، شمارهٔ سفیران برای کارشناسان طرح قابل مشاهده است تا در صورت نیاز "
-            "با شما تماس بگیرند. اگر موافق نیستید، «انصراف» را بزنید.")
+            "با شما تماس بگیرند. اگر موافق نیستید، /cancel را بفرستید؛ پاسخ‌هایتان نگه داشته می‌شود.")
 
 
 def name_invalid(too_long: bool, limit: int) -> str:
@@ -165,6 +167,10 @@ def figures(total: tuple[int, int, int, int], days: list[tuple[str, tuple[int, i
     return "\n".join(lines)
 
 
+def staff_place_only() -> str:
+    return "فهرست سفیران (با شمارهٔ تلفن‌ها) فقط در گفتگوی خصوصی با ربات یا گروه کارشناسان نشان داده می‌شود."
+
+
 def not_an_ambassador() -> str:
     return "این دکمه فقط برای سفیران پذیرفته‌شده است."
 
@@ -201,8 +207,7 @@ def already_decided() -> str:
     return "این درخواست یا سفیر پیش‌تر تعیین تکلیف شده است."
 
 
-def overview(m: Markup, per_neighbourhood: list[tuple[str, list[str]]], leaders: list[str], pending: int,
-             flagged: int) -> str:
+def overview(m: Markup, per_neighbourhood: list[str], leaders: list[str], pending: int, flagged: int) -> str:
     lines = [f"🤝 {m.bold('سفیران طرح')}"]
     if pending:
         lines.append(f"درخواست‌های در انتظار بررسی: {fa_number(pending)} (کارت هر کدام در گروه کارشناسان است)")
@@ -211,9 +216,7 @@ def overview(m: Markup, per_neighbourhood: list[tuple[str, list[str]]], leaders:
     if leaders:
         lines += ["", m.bold("پیشتازان (شماره تأییدشده / پیوسته):"), *leaders]
     if per_neighbourhood:
-        lines += ["", m.bold("به تفکیک محله:")]
-        for hood, people in per_neighbourhood:
-            lines.append(f"{m.esc(hood)}: " + "، ".join(people))
+        lines += ["", m.bold("به تفکیک محله (سفیران — پیوسته / تأییدشده / پیشنهاد / رأی):"), *per_neighbourhood]
     else:
         lines += ["", "هنوز سفیر پذیرفته‌شده‌ای نیست."]
     lines += ["", "برای تعلیق، حذف یا باطل کردن لینک یک سفیر، او را از دکمه‌های زیر انتخاب کنید."]
@@ -224,8 +227,10 @@ def leader_line(number: int, name: str, neighbourhood: str, verified: int, joine
     return f"{fa_digits(number)}. {name} ({neighbourhood}): {fa_number(verified)} / {fa_number(joined)}"
 
 
-def person_short(name: str, joined: int, suspended: bool) -> str:
-    return f"{name} ({fa_number(joined)}{'، معلق' if suspended else ''})"
+def neighbourhood_line(neighbourhood: str, ambassadors: int, total: tuple[int, int, int, int]) -> str:
+    joined, verified, proposed, voted = total
+    return (f"{neighbourhood}: {fa_number(ambassadors)} سفیر — {fa_number(joined)} / {fa_number(verified)} / "
+            f"{fa_number(proposed)} / {fa_number(voted)}")
 
 
 def staff_card(m: Markup, name: str, neighbourhood: str, phone: str, status: str, total: tuple[int, int, int, int],

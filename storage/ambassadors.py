@@ -98,8 +98,10 @@ class AmbassadorRepository:
                     f"WHERE citizen_id = ? AND status IN ({marks})",
                     (status, _ts(now), by, citizen_id, *allowed_from)).rowcount != 1:
                 return None
-            if status != AMB_APPROVED:
-                # A suspended or removed ambassador's links open the bot without attributing.
+            if status == AMB_REMOVED:
+                # A removed ambassador's links open the bot without attributing. (A suspended
+                # one's stay theirs, unattributing while suspended: posters already up in a
+                # mosque count again once they are reinstated.)
                 conn.execute("UPDATE invite_links SET revoked_at = ? WHERE ambassador_id = ? AND revoked_at IS NULL",
                              (_ts(now), citizen_id))
             return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
@@ -141,28 +143,40 @@ class AmbassadorRepository:
             return True
         return await self.db.write(replace)
 
-    async def by_live_link(self, payload: str) -> Ambassador | None:
-        """The approved ambassador whose link this is, if it has not been revoked."""
-        return _ambassador(await self.db.read(
-            _one, f"{_SELECT} JOIN invite_links l ON l.ambassador_id = a.citizen_id "
-                  "WHERE l.payload = ? AND l.revoked_at IS NULL AND a.status = ?", (payload, AMB_APPROVED)))
-
     # -- attribution --------------------------------------------------------------------------------
 
-    async def attribute(self, citizen_id: int, ambassador_id: int, now: dt.datetime) -> bool:
-        """First touch only: a citizen is attributed once, and never to themselves."""
-        def attribute(conn: sqlite3.Connection) -> bool:
-            return conn.execute(
-                "UPDATE citizens SET referred_by = ?, referred_at = ? WHERE id = ? AND referred_by IS NULL AND id != ?",
-                (ambassador_id, _ts(now), citizen_id, ambassador_id)).rowcount == 1
+    async def attribute_by_link(self, citizen_id: int, payload: str, now: dt.datetime) -> Ambassador | None:
+        """First touch only, in one transaction: the citizen is attributed to the approved
+        ambassador whose live link this is — never to themselves, never twice, and not if the
+        link was revoked or its ambassador suspended a moment ago. Returns that ambassador."""
+        def attribute(conn: sqlite3.Connection) -> Ambassador | None:
+            row = _one(conn, "SELECT l.ambassador_id FROM invite_links l JOIN ambassadors a ON a.citizen_id = l.ambassador_id "
+                             "WHERE l.payload = ? AND l.revoked_at IS NULL AND a.status = ?", (payload, AMB_APPROVED))
+            if row is None or row[0] == citizen_id:
+                return None
+            if conn.execute("UPDATE citizens SET referred_by = ?, referred_at = ? WHERE id = ? AND referred_by IS NULL",
+                            (row[0], _ts(now), citizen_id)).rowcount != 1:
+                return None
+            return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (row[0],)))
         return await self.db.write(attribute)
 
     async def drop_self_referral(self, citizen_id: int, phone_hash: str) -> bool:
-        """A citizen whose verified phone is their ambassador's own: not a person they brought in."""
+        """A citizen whose phone is their ambassador's own (the form's, or the one the ambassador
+        verified to vote): not a person they brought in."""
         def drop(conn: sqlite3.Connection) -> bool:
             return conn.execute(
                 "UPDATE citizens SET referred_by = NULL, referred_at = NULL WHERE id = ? AND referred_by IN "
-                "(SELECT citizen_id FROM ambassadors WHERE phone_hash = ?)", (citizen_id, phone_hash)).rowcount == 1
+                "(SELECT citizen_id FROM ambassadors WHERE phone_hash = ? "
+                " UNION SELECT id FROM citizens WHERE phone_hash = ?)",
+                (citizen_id, phone_hash, phone_hash)).rowcount == 1
+        return await self.db.write(drop)
+
+    async def drop_referral(self, citizen_id: int) -> bool:
+        """Their phone already belongs to an account that was there before (theirs on the other
+        messenger, or the ambassador's): not someone new."""
+        def drop(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE citizens SET referred_by = NULL, referred_at = NULL "
+                                "WHERE id = ? AND referred_by IS NOT NULL", (citizen_id,)).rowcount == 1
         return await self.db.write(drop)
 
     # -- figures ------------------------------------------------------------------------------------
@@ -184,17 +198,14 @@ class AmbassadorRepository:
             "GROUP BY c.referred_by").fetchall())
         return {row[0]: Figures(*row[1:]) for row in rows}
 
-    async def bursts(self, min_joins: int, window: dt.timedelta, settled_before: dt.datetime) -> list[int]:
-        """Unflagged ambassadors with ``min_joins`` or more joins inside one window, none of whom
-        has verified a phone, and the window over before ``settled_before`` (time to verify)."""
-        seconds = int(window.total_seconds())
+    async def recent_joins(self, since: dt.datetime, until: dt.datetime) -> list[tuple[int, dt.datetime, bool]]:
+        """(ambassador, when, verified a phone) of joins through unflagged ambassadors, by time."""
         rows = await self.db.read(lambda conn: conn.execute(
-            "SELECT c.referred_by FROM citizens c JOIN ambassadors a ON a.citizen_id = c.referred_by "
-            "WHERE c.referred_by IS NOT NULL AND a.flagged_at IS NULL AND c.referred_at < ? "
-            "GROUP BY c.referred_by, CAST(strftime('%s', c.referred_at) AS INTEGER) / ? "
-            "HAVING COUNT(*) >= ? AND SUM(c.phone_hash IS NOT NULL) = 0",
-            (_ts(settled_before), seconds, min_joins)).fetchall())
-        return sorted({row[0] for row in rows})
+            "SELECT c.referred_by, c.referred_at, c.phone_hash IS NOT NULL FROM citizens c "
+            "JOIN ambassadors a ON a.citizen_id = c.referred_by "
+            "WHERE c.referred_by IS NOT NULL AND a.flagged_at IS NULL AND c.referred_at >= ? AND c.referred_at < ? "
+            "ORDER BY c.referred_by, c.referred_at", (_ts(since), _ts(until))).fetchall())
+        return [(row[0], _dt(row[1]), bool(row[2])) for row in rows]
 
     async def flag(self, ambassador_id: int, now: dt.datetime) -> bool:
         """True the first time only."""

@@ -212,9 +212,14 @@ async def test_suspended_links_do_not_attribute_and_staff_can_reinstate(bot):
     assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
     await m.press(TELEGRAM_ADMIN, t.REINSTATE)
     await bot.settle()
-    new = await bot.services.ambassadors.link(await bot.services.repos.ambassadors.get(ambassador.citizen_id))
-    assert new != payload  # a new link; the old one stays dead
-    await m.send(5007, f"/start {new}")
+    # The same link again: posters already up keep working once they are reinstated.
+    assert await bot.services.ambassadors.link(await bot.services.repos.ambassadors.get(ambassador.citizen_id)) == payload
+    await m.send(5007, f"/start {payload}")
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 1
+    await m.press(TELEGRAM_ADMIN, t.REMOVE)
+    await bot.settle()
+    assert m.last_text(AMB) == t.removed()
+    await m.send(5008, f"/start {payload}")  # removed: the link is dead for good
     assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 1
 
 
@@ -258,7 +263,8 @@ async def test_joins_that_verify_are_not_flagged(bot):
     bot.at("voting")
     for user in range(8100, 8122):
         await m.send(user, f"/start {payload}")
-    await verify(bot, 8100, "+989121118100")
+    for user in (8100, 8101, 8102):  # 3 of 22: real people among them
+        await verify(bot, user, f"+98912111{user}")
     bot.clock.advance(hours=2)
     assert await report_suspicious(bot.services, bot.notifier) == 0
 
@@ -276,3 +282,104 @@ async def test_staff_overview_lists_pending_applications_with_their_buttons(bot)
     assert (await bot.services.repos.ambassadors.get(await _id(bot, AMB))).status == "approved"
     # Every copy, the staff chat's included, shows the decision.
     assert "✅ پذیرفته شد" in m.request.messages(STAFF_CHAT)[-1]["text"]
+
+
+def test_bursts_are_found_in_a_sliding_window_and_one_real_person_does_not_hide_them():
+    from bot.services.ambassadors import suspicious_bursts
+    start = dt.datetime(2026, 11, 26, 5, 58, tzinfo=dt.timezone.utc)
+    # 30 joins in 4 minutes across 06:00 (a fixed 10-minute grid would split them 2+28 or so).
+    across = [(1, start + dt.timedelta(seconds=8 * n), False) for n in range(30)]
+    # 60 joins in 5 minutes, one of whom verified.
+    one_real = [(2, start + dt.timedelta(seconds=5 * n), n == 0) for n in range(60)]
+    # 40 joins spread over 4 hours: one every 6 minutes is not a burst.
+    spread = [(3, start + dt.timedelta(minutes=6 * n), False) for n in range(40)]
+    # 25 in 5 minutes, half of them verified: real people.
+    real = [(4, start + dt.timedelta(seconds=12 * n), n % 2 == 0) for n in range(25)]
+    assert suspicious_bursts(across + one_real + spread + real) == [1, 2]
+
+
+async def test_the_ambassador_cannot_join_through_their_own_link(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    me = await bot.services.repos.citizens.get(ambassador.citizen_id)
+    assert await bot.services.ambassadors.join(me, True, payload) is None  # even if taken for new
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
+
+
+async def test_an_account_whose_phone_was_already_here_is_not_a_join(bot):
+    bot.at("voting")
+    ambassador, payload = await approved_ambassador(bot)
+    await verify(bot, AMB, "+989127770000")  # the ambassador verifies to vote, with another phone
+    await bot.bale.send(7002, f"/start {payload}")  # their Bale account
+    await verify(bot, 7002, "+989127770000", messenger=bot.bale)  # "in use"
+    assert (await bot.services.repos.ambassadors.figures(ambassador.citizen_id)).joined == 0
+
+
+async def test_staff_list_is_not_shown_in_other_groups_and_strangers_cannot_page_it(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/ambassadors", chat_id=-777)
+    assert m.last_text(-777) == t.staff_place_only()
+    await m.send(TELEGRAM_ADMIN, "/ambassadors", chat_id=STAFF_CHAT)  # the staff group is fine
+    assert "مریم احمدی" in m.request.texts(STAFF_CHAT)[-1] or "مریم احمدی" in str(m.buttons(STAFF_CHAT))
+    for data in (f"amb:v:{ambassador.citizen_id}", "amb:p:1", f"amb:k:{ambassador.citizen_id}"):
+        before = len(m.alerts())
+        await m.app.process_update(m.updates.callback(4444, m.last_with_buttons(STAFF_CHAT), data))
+        assert m.alerts()[before:] == [texts.staff_only()]
+    assert await bot.services.ambassadors.link(await bot.services.repos.ambassadors.get(ambassador.citizen_id)) == payload
+
+
+async def test_staff_revoke_gives_a_new_link_and_tells_the_ambassador(bot):
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/ambassadors")
+    await m.press(TELEGRAM_ADMIN, t.standing_button(1, "مریم احمدی", "تجریش", 0))
+    await m.press(TELEGRAM_ADMIN, t.REVOKE)
+    await bot.settle()
+    assert m.last_text(AMB) == t.new_link_made()
+    assert await bot.services.ambassadors.link(await bot.services.repos.ambassadors.get(ambassador.citizen_id)) != payload
+
+
+async def test_the_poster_the_bot_sends_decodes_to_the_ambassadors_link(bot):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    ambassador, payload = await approved_ambassador(bot)
+    m = bot.telegram
+    await m.press(AMB, t.POSTER)
+    [call] = m.request.calls_to("sendDocument")
+    _, data, _ = call.files["document"]
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
+    assert decoded.text == f"https://t.me/{m.app.bot.username}?start={payload}"
+
+
+async def test_the_neighbourhood_step_has_a_way_back(bot):
+    m = bot.telegram
+    await m.send(AMB, "/start")
+    await m.send(AMB, b.AMBASSADOR)
+    await m.send(AMB, "مریم احمدی")
+    await m.press(AMB, t.BACK)
+    assert "گام ۱ از ۴" in m.last_text(AMB)
+
+
+async def test_staff_overview_stays_one_message_with_many_ambassadors(bot):
+    """Totals per neighbourhood in the text, the people as paged buttons: 150 ambassadors with
+    long names still fit in one Telegram message (4,096 characters)."""
+    services = bot.services
+    for n in range(150):
+        citizen, _ = await services.citizens.enter("telegram", 20_000 + n, 20_000 + n)
+        hood = services.config.neighbourhoods[n % 27].id
+        await services.repos.ambassadors.start_draft(citizen.id, bot.clock.now())
+        await services.repos.ambassadors.update_draft(citizen.id, full_name="نام و نام خانوادگی بسیار بلند " * 2,
+                                                      neighbourhood_id=hood, groups="گروه", phone="+989120000000")
+        await services.repos.ambassadors.submit(citizen.id, bot.clock.now())
+        await services.ambassadors.decide(True, "telegram:900", citizen.id, "approve")
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/ambassadors")
+    overview = next(text for text in m.request.texts(TELEGRAM_ADMIN) if "سفیران طرح" in (text or ""))
+    assert len(overview) < 4096 and "تجریش" in overview
+    labels = [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    assert len(labels) == 8 + 1  # a page of people and «بعدی»
+    await m.press(TELEGRAM_ADMIN, t.NEXT)
+    await m.press(TELEGRAM_ADMIN, t.PREVIOUS)
+    assert bot.errors == []

@@ -26,7 +26,9 @@ GROUPS_LENGTH = (3, 1000)
 # "Dozens of new accounts within minutes that never verify a phone".
 BURST_JOINS = 20
 BURST_WINDOW = dt.timedelta(minutes=10)
-BURST_SETTLE = dt.timedelta(hours=1)
+BURST_SETTLE = dt.timedelta(hours=1)  # time they have had to verify
+BURST_VERIFIED_SHARE = 0.1  # one real person among the fakes must not hide them
+BURST_LOOKBACK = dt.timedelta(days=1)
 
 
 class FormCheck(enum.Enum):
@@ -51,6 +53,25 @@ class Standing:
 
     ambassador: Ambassador
     figures: Figures
+
+
+def suspicious_bursts(joins: list[tuple[int, dt.datetime, bool]]) -> list[int]:
+    """Ambassadors with BURST_JOINS or more joins within any BURST_WINDOW (a sliding window) of
+    which fewer than BURST_VERIFIED_SHARE verified a phone. ``joins`` sorted by ambassador, time."""
+    found: set[int] = set()
+    start = 0
+    verified = 0
+    for end, (ambassador, moment, is_verified) in enumerate(joins):
+        if end > 0 and joins[end - 1][0] != ambassador:
+            start, verified = end, 0
+        verified += is_verified
+        while moment - joins[start][1] > BURST_WINDOW:
+            verified -= joins[start][2]
+            start += 1
+        count = end - start + 1
+        if count >= BURST_JOINS and verified < BURST_VERIFIED_SHARE * count:
+            found.add(ambassador)
+    return sorted(found)
 
 
 def new_payload() -> str:
@@ -122,8 +143,6 @@ class AmbassadorService:
         changed = await self.repos.ambassadors.change_status(ambassador_id, status, allowed, by, self.clock.now())
         if changed is None:
             return Decision.ALREADY, await self.repos.ambassadors.get(ambassador_id)
-        if status == AMB_APPROVED:
-            await self.new_link(changed)  # a reinstated ambassador gets a new link too
         return Decision.DONE, changed
 
     async def pending(self) -> list[Ambassador]:
@@ -151,10 +170,8 @@ class AmbassadorService:
         is live, and it is not their own; their neighbourhood starts as the ambassador's."""
         if not is_new or not payload or not PAYLOAD_RE.match(payload):
             return None
-        ambassador = await self.repos.ambassadors.by_live_link(payload)
-        if ambassador is None or ambassador.citizen_id == citizen.id:
-            return None
-        if not await self.repos.ambassadors.attribute(citizen.id, ambassador.citizen_id, self.clock.now()):
+        ambassador = await self.repos.ambassadors.attribute_by_link(citizen.id, payload, self.clock.now())
+        if ambassador is None:
             return None
         if citizen.neighbourhood_id is None and ambassador.neighbourhood_id:
             await self.repos.citizens.set_neighbourhood(citizen.id, ambassador.neighbourhood_id)
@@ -181,8 +198,9 @@ class AmbassadorService:
     async def newly_suspicious(self) -> list[Ambassador]:
         """Ambassadors whose joins look manufactured, each returned once (then flagged)."""
         now = self.clock.now()
+        joins = await self.repos.ambassadors.recent_joins(now - BURST_LOOKBACK, now - BURST_SETTLE)
         flagged = []
-        for ambassador_id in await self.repos.ambassadors.bursts(BURST_JOINS, BURST_WINDOW, now - BURST_SETTLE):
+        for ambassador_id in suspicious_bursts(joins):
             if await self.repos.ambassadors.flag(ambassador_id, now):
                 flagged.append(await self.repos.ambassadors.get(ambassador_id))
         return flagged

@@ -85,6 +85,8 @@ class CitizenService:
             return PhoneResult.NOT_IRANIAN
         digest = phone_hash(self.config.phone_hash_secret, normalized)
         if not await self.repos.citizens.set_phone_hash(citizen.id, digest, self.clock.now()):
+            # This phone was here before: on their other messenger, or the ambassador's own.
+            await self.repos.ambassadors.drop_referral(citizen.id)
             return PhoneResult.IN_USE
         # Someone who came through an ambassador's link with the ambassador's own phone was the
         # ambassador's other account, not a person they brought in.
