@@ -159,6 +159,41 @@ class Notifier:
                 log.info("ambassador card %d/%s not updated: %s", ambassador.citizen_id, card.platform,
                          exc.__class__.__name__)
 
+    async def tell_decision(self, ambassador: Ambassador, reinstated: bool = False) -> None:
+        """The applicant or ambassador hears staff's last decision; marked told once delivered,
+        so that start-up tells whoever did not hear it (tell_untold_ambassadors)."""
+        hood = render.neighbourhood_name(self.services.config, ambassador.neighbourhood_id)
+        texts_by_status = {"approved": amb_texts.reinstated(hood) if reinstated else amb_texts.approved(hood),
+                           "rejected": amb_texts.rejected(), "suspended": amb_texts.suspended(),
+                           "removed": amb_texts.removed()}
+        text = texts_by_status.get(ambassador.status)
+        if text is None:
+            return
+        markup = amb_keyboards.panel() if ambassador.status == "approved" else None
+        bot = self.bots.get(ambassador.platform)
+        if bot is None:
+            return
+        try:
+            await bot.send_message(ambassador.chat_id, text, reply_markup=markup)
+        except Forbidden:
+            pass  # blocked the bot: nothing more to try
+        except TelegramError as exc:
+            log.info("ambassador %d not told: %s", ambassador.citizen_id, exc.__class__.__name__)
+            return
+        await self.services.repos.ambassadors.mark_told(ambassador.citizen_id, ambassador.decided_at,
+                                                        self.services.clock.now())
+
+    async def catch_up_ambassadors(self) -> tuple[int, int]:
+        """At start-up: applications whose staff cards were never posted, decisions never heard."""
+        repo = self.services.repos.ambassadors
+        missing = await repo.pending_without_cards()
+        for ambassador in missing:
+            await self.post_ambassador_application(ambassador)
+        untold = await repo.untold()
+        for ambassador in untold:
+            await self.tell_decision(ambassador)
+        return len(missing), len(untold)
+
     async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None) -> bool:
         """A plain message to one person on their messenger; False if it could not be delivered."""
         bot = self.bots.get(platform)

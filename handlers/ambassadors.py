@@ -332,13 +332,9 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
 
 
 async def _announce(app: AppContext, ambassador: Ambassador, verb: str, by: str) -> None:
-    hood = render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id)
     if verb in ("approve", "reject"):
         await app.notifier.close_ambassador_cards(ambassador, by)
-    text = {"approve": t.approved(hood), "reject": t.rejected(), "suspend": t.suspended(),
-            "reinstate": t.reinstated(hood), "remove": t.removed()}[verb]
-    await app.notifier.tell(ambassador.platform, ambassador.chat_id, text,
-                            kb.panel() if verb in ("approve", "reinstate") else None)
+    await app.notifier.tell_decision(ambassador, reinstated=verb == "reinstate")
 
 
 async def _staff_card(update: Update, context: Context, app: AppContext, ambassador: Ambassador, edit: bool = False):

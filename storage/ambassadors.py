@@ -30,6 +30,7 @@ def _ambassador(row: sqlite3.Row | None) -> Ambassador | None:
         neighbourhood_id=row["neighbourhood_id"], groups=row["groups"], phone=row["phone"],
         phone_hash=row["phone_hash"], created_at=_dt(row["created_at"]), applied_at=_dt(row["applied_at"]),
         decided_at=_dt(row["decided_at"]), decided_by=row["decided_by"], flagged_at=_dt(row["flagged_at"]),
+        told_at=_dt(row["told_at"]),
         platform=row["platform"], user_id=row["user_id"], chat_id=row["chat_id"],
     )
 
@@ -94,7 +95,7 @@ class AmbassadorRepository:
 
         def change(conn: sqlite3.Connection) -> Ambassador | None:
             if conn.execute(
-                    f"UPDATE ambassadors SET status = ?, decided_at = ?, decided_by = ? "
+                    f"UPDATE ambassadors SET status = ?, decided_at = ?, decided_by = ?, told_at = NULL "
                     f"WHERE citizen_id = ? AND status IN ({marks})",
                     (status, _ts(now), by, citizen_id, *allowed_from)).rowcount != 1:
                 return None
@@ -106,6 +107,24 @@ class AmbassadorRepository:
                              (_ts(now), citizen_id))
             return _ambassador(_one(conn, f"{_SELECT} WHERE a.citizen_id = ?", (citizen_id,)))
         return await self.db.write(change)
+
+    async def mark_told(self, citizen_id: int, decided_at: dt.datetime | None, now: dt.datetime) -> None:
+        """The applicant heard the decision taken at ``decided_at`` (a later one stays untold)."""
+        await self.db.write(lambda conn: conn.execute(
+            "UPDATE ambassadors SET told_at = ? WHERE citizen_id = ? AND decided_at = ?",
+            (_ts(now), citizen_id, _ts(decided_at))))
+
+    async def untold(self) -> list[Ambassador]:
+        """Decisions the person has not heard (the bot stopped, or their messenger failed)."""
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"{_SELECT} WHERE a.decided_at IS NOT NULL AND a.told_at IS NULL").fetchall())
+        return [_ambassador(row) for row in rows]
+
+    async def pending_without_cards(self) -> list[Ambassador]:
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"{_SELECT} WHERE a.status = ? AND NOT EXISTS "
+            "(SELECT 1 FROM ambassador_cards k WHERE k.ambassador_id = a.citizen_id)", (AMB_PENDING,)).fetchall())
+        return [_ambassador(row) for row in rows]
 
     async def add_card(self, card: AmbassadorCard) -> None:
         await self.db.write(lambda conn: conn.execute(

@@ -228,6 +228,8 @@ MIGRATIONS: list[str] = [
         decided_by TEXT,
         -- Set once when their joins look manufactured; staff are told once.
         flagged_at TEXT,
+        -- When the applicant heard the last decision; start-up retells the rest.
+        told_at TEXT,
         CHECK (status = 'draft' OR (full_name IS NOT NULL AND neighbourhood_id IS NOT NULL AND phone IS NOT NULL))
     );
     CREATE INDEX ambassadors_by_status ON ambassadors (status, neighbourhood_id);

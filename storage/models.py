@@ -183,6 +183,7 @@ class Ambassador:
     decided_at: dt.datetime | None
     decided_by: str | None
     flagged_at: dt.datetime | None
+    told_at: dt.datetime | None
     # Their own account, from citizens.
     platform: str
     user_id: int

@@ -383,3 +383,16 @@ async def test_staff_overview_stays_one_message_with_many_ambassadors(bot):
     await m.press(TELEGRAM_ADMIN, t.NEXT)
     await m.press(TELEGRAM_ADMIN, t.PREVIOUS)
     assert bot.errors == []
+
+
+async def test_a_decision_that_did_not_reach_the_applicant_is_told_at_start_up(bot):
+    await apply(bot)
+    m = bot.telegram
+    m.request.fail("sendMessage", 502, times=None)  # the messenger fails while staff decide
+    await m.update(m.updates.callback(TELEGRAM_ADMIN, m.last_with_buttons(STAFF_CHAT), f"amb:a:{await _id(bot, AMB)}"))
+    await bot.settle()
+    m.request._failures.clear()
+    assert t.approved("تجریش") not in m.request.texts(AMB)
+    assert await bot.notifier.catch_up_ambassadors() == (0, 1)  # what the next start-up does
+    assert t.approved("تجریش") in m.request.texts(AMB)
+    assert await bot.notifier.catch_up_ambassadors() == (0, 0)  # once
