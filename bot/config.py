@@ -22,6 +22,7 @@ TELEGRAM = "telegram"
 BALE = "bale"
 PLATFORMS = (TELEGRAM, BALE)
 EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
+MONEY_UNITS = ("تومان", "ریال")
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$")
@@ -45,6 +46,10 @@ class PlatformConfig:
     staff_chat_id: int | None
     # Broadcast messages per second (Telegram allows about 30 in bulk; Bale publishes no figure).
     broadcast_rate: float = 25.0
+    # The review queue (approve, reject, fix the category, mark duplicates).
+    moderators: frozenset[int] = frozenset()
+    # Feasibility and cost of approved proposals.
+    reviewers: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,10 @@ class Config:
     calendar: Calendar
     limits: Limits
     announcements: Announcements = Announcements()
+    # "تومان" or "ریال", said once here; every cost is shown with it.
+    money_unit: str = "تومان"
+    # Ready reasons offered to moderators when they reject (they may also type one).
+    reject_reasons: tuple[str, ...] = ()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -193,16 +202,21 @@ def _platform(root: dict, name: str) -> PlatformConfig:
     for key, url in (("base_url", base_url), ("base_file_url", base_file_url)):
         if not url.startswith(("https://", "http://")):
             raise ConfigError(section.key(key), f"{_show(url)} is not an http(s) URL")
-    admins = section.get("admins", list, [])
-    for index, admin in enumerate(admins):
-        if isinstance(admin, bool) or not isinstance(admin, int) or admin <= 0:
-            raise ConfigError(f"{section.key('admins')}[{index}]", f"{_show(admin)} is not a user id (a positive number; /whoami shows it)")
+    admins, moderators, reviewers = (_user_ids(section, key) for key in ("admins", "moderators", "reviewers"))
     staff_chat = section.get("staff_chat_id", int, None)
     rate = section.get("broadcast_rate", (int, float), DEFAULT_BROADCAST_RATES[name])
     if not 0 < rate <= 10_000:
         raise ConfigError(section.key("broadcast_rate"), f"must be messages per second above 0, not {rate}")
     section.finish()
-    return PlatformConfig(name, token, base_url, base_file_url, frozenset(admins), staff_chat, float(rate))
+    return PlatformConfig(name, token, base_url, base_file_url, admins, staff_chat, float(rate), moderators, reviewers)
+
+
+def _user_ids(section: _Section, key: str) -> frozenset[int]:
+    values = section.get(key, list, [])
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{section.key(key)}[{index}]", f"{_show(value)} is not a user id (a positive number; /whoami shows it)")
+    return frozenset(values)
 
 
 def _named_list(root: dict, name: str, cls: type) -> tuple:
@@ -232,7 +246,7 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
-    known_tables = {"telegram", "bale", "general", "campaign", "limits", "neighbourhoods", "categories"}
+    known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "neighbourhoods", "categories"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -246,6 +260,9 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     database = Path(general.get("database", str, "data/manshahrdaram.sqlite3"))
     if source is not None and not database.is_absolute():
         database = source.parent / database
+    money_unit = general.get("money_unit", str, "تومان").strip()
+    if money_unit not in MONEY_UNITS:
+        raise ConfigError(general.key("money_unit"), f"{_show(money_unit)} must be one of {', '.join(MONEY_UNITS)}")
     secret = general.get("phone_hash_secret", str, required=True)
     if len(secret) < 16:
         raise ConfigError(general.key("phone_hash_secret"), "must be at least 16 characters of random text")
@@ -284,6 +301,15 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         show_vote_counts=limits_section.get("show_vote_counts", bool, False),
     )
     limits_section.finish()
+
+    review = _Section(root.get("review", {}), "review")
+    reasons = review.get("reject_reasons", list, [])
+    review.finish()
+    for index, reason in enumerate(reasons):
+        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
+            raise ConfigError(f"review.reject_reasons[{index}]", "must be a text of 1 to 200 characters")
+    if len(reasons) > 8:
+        raise ConfigError("review.reject_reasons", f"may hold at most 8 reasons (buttons), not {len(reasons)}")
     # One proposal must fit into one Telegram message (4,096 characters) with its labels.
     for key, value, most in (("title_length", limits.title_length, 200),
                              ("description_length", limits.description_length, 3000)):
@@ -300,6 +326,8 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         calendar=Calendar(*moments, results_announced=results_at),
         limits=limits,
         announcements=announcements,
+        money_unit=money_unit,
+        reject_reasons=tuple(r.strip() for r in reasons),
         source=source,
     )
 

@@ -257,4 +257,28 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (ambassador_id, platform, chat_id)
     ) WITHOUT ROWID;
     """,
+    # 6: the staff console: feasibility and cost, duplicates, and the audit log.
+    """
+    ALTER TABLE proposals ADD COLUMN feasibility TEXT CHECK (feasibility IN ('feasible', 'not_feasible'));
+    ALTER TABLE proposals ADD COLUMN feasibility_note TEXT;
+    -- In the money unit of config.toml; only feasible proposals with a cost are on the ballot.
+    ALTER TABLE proposals ADD COLUMN cost INTEGER CHECK (cost IS NULL OR cost > 0);
+    ALTER TABLE proposals ADD COLUMN reviewed_by TEXT;
+    ALTER TABLE proposals ADD COLUMN reviewed_at TEXT;
+    ALTER TABLE proposals ADD COLUMN duplicate_of INTEGER REFERENCES proposals(id);
+    -- Whether the author has heard the feasibility decision.
+    ALTER TABLE proposals ADD COLUMN review_told_at TEXT;
+
+    -- Every staff action: who, what, when, before → after.
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+    );
+    CREATE INDEX audit_by_time ON audit (at);
+    """,
 ]

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+FEASIBLE, NOT_FEASIBLE = "feasible", "not_feasible"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,18 @@ class Proposal:
     created_at: dt.datetime
     decided_at: dt.datetime | None
     decided_by: str | None
+    # The review phase (migration 6): feasibility, the estimated cost, a duplicate's original.
+    feasibility: str | None = None  # FEASIBLE | NOT_FEASIBLE
+    feasibility_note: str | None = None
+    cost: int | None = None
+    reviewed_by: str | None = None
+    reviewed_at: dt.datetime | None = None
+    duplicate_of: int | None = None
+
+    @property
+    def on_the_ballot(self) -> bool:
+        """Only approved, feasible proposals with a cost are put to the vote."""
+        return self.status == APPROVED and self.feasibility == FEASIBLE and self.cost is not None
 
 
 @dataclass(frozen=True)
@@ -213,3 +226,14 @@ class AmbassadorCard:
     platform: str
     chat_id: int
     message_id: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime
+    actor: str  # "<platform>:<user id>", or "calendar" / "operator"
+    action: str
+    target: str
+    before: str | None
+    after: str | None

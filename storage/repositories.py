@@ -12,6 +12,7 @@ from dataclasses import fields
 from typing import Any
 
 from storage.ambassadors import AmbassadorRepository
+from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository, StaffInputRepository
 from storage.db import Database
 from storage.models import (
@@ -46,6 +47,7 @@ def _proposal(row: sqlite3.Row | None) -> Proposal | None:
         return None
     data = {name: row[name] for name in _PROPOSAL_FIELDS}
     data["created_at"], data["decided_at"] = _dt(data["created_at"]), _dt(data["decided_at"])
+    data["reviewed_at"] = _dt(data["reviewed_at"])
     return Proposal(**data)
 
 
@@ -348,3 +350,4 @@ class Repositories:
         self.calendar = CalendarRepository(db)
         self.staff_inputs = StaffInputRepository(db)
         self.ambassadors = AmbassadorRepository(db)
+        self.audit = AuditRepository(db)

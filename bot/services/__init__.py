@@ -7,6 +7,7 @@ from bot.campaign import PhaseInfo
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
+from bot.roles import may
 from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
@@ -50,3 +51,11 @@ class Services:
         """Checked on every staff press: the config is the only source of who is staff."""
         platform_config = self.config.platforms.get(platform)
         return platform_config is not None and user_id in platform_config.admins
+
+    def may(self, platform: str, user_id: int, action: str) -> bool:
+        """Whether this person may take this staff action now (bot/roles.py)."""
+        return may(self.config, platform, user_id, action)
+
+    async def audit(self, actor: str, action: str, target: str, before: str | None, after: str | None) -> None:
+        """Written for every staff action, after it is committed."""
+        await self.repos.audit.record(actor, action, target, before, after, self.clock.now())

@@ -1,0 +1,51 @@
+"""Who may do what: roles come from config.toml, per messenger, and are checked at every press.
+
+An admin may do everything; a moderator works the review queue; a reviewer judges feasibility
+and cost. Every staff command and button names its action here; the authorization table test
+(tests/test_roles.py) runs each against each role.
+"""
+from __future__ import annotations
+
+import enum
+
+from bot.config import Config
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    REVIEWER = "reviewer"
+
+
+ADMIN, MODERATOR, REVIEWER = Role.ADMIN, Role.MODERATOR, Role.REVIEWER
+
+# action → the roles allowed to take it
+ACTIONS: dict[str, frozenset[Role]] = {
+    "moderate": frozenset({ADMIN, MODERATOR}),  # /review, approve / reject / category / duplicate
+    "review": frozenset({ADMIN, REVIEWER}),  # /feasibility: feasible or not, the cost
+    "stats": frozenset({ADMIN, MODERATOR, REVIEWER}),  # /stats
+    "export": frozenset({ADMIN}),  # /export (every proposal, per neighbourhood, ambassadors)
+    "audit": frozenset({ADMIN}),  # /audit
+    "broadcast": frozenset({ADMIN}),  # /broadcast, /broadcasts and their buttons
+    "schedule": frozenset({ADMIN}),  # /schedule and moving a boundary
+    "ambassadors": frozenset({ADMIN}),  # /ambassadors, approve / suspend / remove / revoke
+}
+
+
+def roles_of(config: Config, platform: str, user_id: int) -> frozenset[Role]:
+    platform_config = config.platforms.get(platform)
+    if platform_config is None:
+        return frozenset()
+    found = set()
+    if user_id in platform_config.admins:
+        found.add(ADMIN)
+    if user_id in platform_config.moderators:
+        found.add(MODERATOR)
+    if user_id in platform_config.reviewers:
+        found.add(REVIEWER)
+    return frozenset(found)
+
+
+def may(config: Config, platform: str, user_id: int, action: str) -> bool:
+    """Unknown actions are refused: a button without an entry here is nobody's."""
+    return bool(roles_of(config, platform, user_id) & ACTIONS.get(action, frozenset()))
