@@ -221,6 +221,9 @@ async def seed_database(config: Config, seed: int) -> list[Ballot]:
                 if submitted.gate is not Gate.OK:
                     raise RuntimeError(f"seeding: submit refused ({submitted.gate})")
                 decided = await services.proposals.decide(True, "bench", submitted.proposal.id, approve=True)
+                # Only feasible proposals with a cost are on the ballot.
+                await services.proposals.judge(True, "bench", decided.proposal.id, True, "bench")
+                await services.proposals.set_cost(True, "bench", decided.proposal.id, "100000000")
                 ids.append(decided.proposal.id)
             ballots.append(Ballot(hood.id, hood.name, tuple(sorted(ids))))
     finally:

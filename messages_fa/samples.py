@@ -5,6 +5,8 @@ from __future__ import annotations
 ADMIN_FIRST_NAME = "کارشناس"
 ADMIN_LAST_NAME = "منطقهٔ ۱"
 CONTACT_FIRST_NAME = "دوست"  # on a contact card that is not the sender's own
+DEMO_FEASIBILITY_NOTE = "بررسی میدانی انجام شد؛ اجرای آن در بودجهٔ محله شدنی است."
+DEMO_COST = "۸۵۰٬۰۰۰٬۰۰۰"
 
 
 def citizen_name(user_id_in_persian_digits: str) -> str:

@@ -17,6 +17,7 @@ from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRep
 from storage.db import Database
 from storage.models import (
     APPROVED,
+    FEASIBLE,
     PENDING,
     REJECTED,
     BallotPage,
@@ -40,6 +41,10 @@ def _citizen(row: sqlite3.Row | None) -> Citizen | None:
 
 
 _PROPOSAL_FIELDS = [f.name for f in fields(Proposal)]
+
+
+# What is put to the vote: approved by a moderator, feasible and costed by a reviewer.
+ON_BALLOT = "status = 'approved' AND feasibility = 'feasible' AND cost IS NOT NULL"
 
 
 def _proposal(row: sqlite3.Row | None) -> Proposal | None:
@@ -242,6 +247,77 @@ class ProposalRepository:
                                  "AND message_id = ?", (platform, chat_id, message_id))
         return None if row is None else row[0]
 
+    async def by_code(self, code: str) -> Proposal | None:
+        return _proposal(await self.db.read(_one, "SELECT * FROM proposals WHERE code = ?", (code,)))
+
+    async def next_pending(self, after_id: int) -> Proposal | None:
+        """The review queue: the oldest pending proposal after ``after_id`` (0: the oldest)."""
+        return _proposal(await self.db.read(
+            _one, "SELECT * FROM proposals WHERE status = ? AND id > ? ORDER BY id LIMIT 1", (PENDING, after_id)))
+
+    async def set_category(self, proposal_id: int, category_id: str) -> tuple[str, Proposal] | None:
+        """Only while pending; returns the category it had and the proposal as it is now."""
+        def update(conn: sqlite3.Connection):
+            row = _one(conn, "SELECT category_id FROM proposals WHERE id = ? AND status = ?", (proposal_id, PENDING))
+            if row is None:
+                return None
+            conn.execute("UPDATE proposals SET category_id = ? WHERE id = ?", (category_id, proposal_id))
+            return row["category_id"], _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
+        return await self.db.write(update)
+
+    async def mark_duplicate(self, proposal_id: int, original_id: int, reason: str, decided_by: str,
+                             now: dt.datetime) -> Proposal | None:
+        """A pending proposal rejected as a duplicate of another, once."""
+        def update(conn: sqlite3.Connection) -> Proposal | None:
+            if conn.execute(
+                    "UPDATE proposals SET status = ?, reject_reason = ?, duplicate_of = ?, decided_at = ?, "
+                    "decided_by = ? WHERE id = ? AND status = ? AND id != ?",
+                    (REJECTED, reason, original_id, _ts(now), decided_by, proposal_id, PENDING, original_id)
+            ).rowcount != 1:
+                return None
+            return _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
+        return await self.db.write(update)
+
+    async def set_feasibility(self, proposal_id: int, feasibility: str, note: str, by: str,
+                              now: dt.datetime) -> tuple[Proposal, Proposal] | None:
+        """On an approved proposal; a new judgement clears the cost. Returns (before, after)."""
+        def update(conn: sqlite3.Connection):
+            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ?", (proposal_id, APPROVED)))
+            if before is None:
+                return None
+            conn.execute("UPDATE proposals SET feasibility = ?, feasibility_note = ?, cost = NULL, reviewed_by = ?, "
+                         "reviewed_at = ?, review_told_at = NULL WHERE id = ?",
+                         (feasibility, note, by, _ts(now), proposal_id))
+            return before, _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
+        return await self.db.write(update)
+
+    async def set_cost(self, proposal_id: int, cost: int, by: str, now: dt.datetime) -> tuple[Proposal, Proposal] | None:
+        """Only on a feasible proposal. Returns (before, after)."""
+        def update(conn: sqlite3.Connection):
+            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ? AND feasibility = ?",
+                                    (proposal_id, APPROVED, FEASIBLE)))
+            if before is None:
+                return None
+            conn.execute("UPDATE proposals SET cost = ?, reviewed_by = ?, reviewed_at = ?, review_told_at = NULL "
+                         "WHERE id = ?", (cost, by, _ts(now), proposal_id))
+            return before, _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
+        return await self.db.write(update)
+
+    async def next_to_review(self, after_id: int) -> Proposal | None:
+        """Approved proposals still waiting for feasibility, or for the cost of a feasible one."""
+        return _proposal(await self.db.read(
+            _one, "SELECT * FROM proposals WHERE status = ? AND id > ? AND "
+                  "(feasibility IS NULL OR (feasibility = ? AND cost IS NULL)) ORDER BY id LIMIT 1",
+            (APPROVED, after_id, FEASIBLE)))
+
+    async def review_backlog(self) -> dict[str, int]:
+        """Per neighbourhood: approved proposals still needing a feasibility or cost decision."""
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT neighbourhood_id, COUNT(*) FROM proposals WHERE status = ? AND "
+            "(feasibility IS NULL OR (feasibility = ? AND cost IS NULL)) GROUP BY neighbourhood_id",
+            (APPROVED, FEASIBLE)).fetchall())
+        return {hood: n for hood, n in rows}
+
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
         rows = await self.db.read(lambda conn: conn.execute(
             "SELECT * FROM staff_cards WHERE proposal_id = ?", (proposal_id,)).fetchall())
@@ -255,11 +331,11 @@ class VoteRepository:
     async def ballot_page(self, citizen_id: int, neighbourhood_id: str, offset: int, size: int,
                           with_counts: bool) -> BallotPage:
         def page(conn: sqlite3.Connection) -> BallotPage:
-            total = _count(conn, "SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND status = ?",
-                           (neighbourhood_id, APPROVED))
+            total = _count(conn, f"SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND {ON_BALLOT}",
+                           (neighbourhood_id,))
             rows = conn.execute(
-                "SELECT * FROM proposals WHERE neighbourhood_id = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?",
-                (neighbourhood_id, APPROVED, size, offset),
+                f"SELECT * FROM proposals WHERE neighbourhood_id = ? AND {ON_BALLOT} ORDER BY id LIMIT ? OFFSET ?",
+                (neighbourhood_id, size, offset),
             ).fetchall()
             counts = {}
             if with_counts and rows:
@@ -284,8 +360,8 @@ class VoteRepository:
         def cast(conn: sqlite3.Connection) -> tuple[str, int]:
             def used() -> int:
                 return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
-            eligible = _one(conn, "SELECT 1 FROM proposals WHERE id = ? AND neighbourhood_id = ? AND status = ?",
-                            (proposal_id, neighbourhood_id, APPROVED))
+            eligible = _one(conn, f"SELECT 1 FROM proposals WHERE id = ? AND neighbourhood_id = ? AND {ON_BALLOT}",
+                            (proposal_id, neighbourhood_id))
             if eligible is None:
                 return "ineligible", used()
             if _one(conn, "SELECT 1 FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id)):

@@ -154,6 +154,8 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     assert f"پیشنهاد شما «{title}» (کد پیگیری {fa_digits(code)}) تأیید شد ✅" in text_of(told)
     await bale_staff.wait(lambda msgs: "✅ تأیید شد" in text_of(msgs[-1]) and not inline_labels(msgs[-1]))
 
+    # A reviewer finds it feasible and costs it (the reviewer's own screens: tests/test_review.py).
+    await make_votable(e2e)
     # Voting opens; a citizen of the same neighbourhood on Bale.
     e2e.at("voting")
     voter = e2e.person(BALE, 3001, first_name="Ali")
@@ -373,8 +375,15 @@ async def approved_proposal(e2e, title: str = "نیمکت برای ایستگا�
     staff = e2e.staff(TG)
     await staff.wait(lambda msgs: inline_labels(msgs[-1]) if msgs else None, chat_id=STAFF_CHAT)
     await staff.press(b.APPROVE, chat_id=STAFF_CHAT, until=lambda msgs: "✅ تأیید شد" in text_of(msgs[-1]))
+    await make_votable(e2e)
     [(proposal_id,)] = await e2e.query("SELECT id FROM proposals WHERE title = ?", title)
     return proposal_id
+
+
+async def make_votable(e2e) -> None:
+    """The reviewer's step, through the running bot's services."""
+    from tests.test_voting import make_votable as review_all
+    await review_all(e2e.runtime)
 
 
 async def test_confirm_whose_callback_answer_fails_still_reaches_staff(e2e, caplog):

@@ -25,7 +25,16 @@ async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تج�
         for label, data in tg.request.inline_buttons(message):
             if data and data.startswith("m:a:"):
                 await tg.update(tg.updates.callback(TELEGRAM_ADMIN, message, data))
+    await make_votable(bot)
     bot.at("voting")
+
+
+async def make_votable(bot, cost: str = "۱۲٬۵۰۰٬۰۰۰"):
+    """A reviewer finds every approved proposal feasible and costs it: only then is it on the ballot."""
+    proposals = bot.services.proposals
+    while (proposal := await proposals.next_to_review()) is not None:
+        assert (await proposals.judge(True, "telegram:900", proposal.id, True, "اجراپذیر")).proposal
+        assert (await proposals.set_cost(True, "telegram:900", proposal.id, cost)).proposal
 
 
 async def verify(bot, user=VOTER, phone=PHONE, messenger=None):

@@ -9,6 +9,7 @@ from bot import render
 from bot.campaign import Phase, phase_at
 from bot.clock import ManualClock
 from bot.config import BALE, TELEGRAM, Config
+from messages_fa import samples
 from messages_fa.samples import DEMO_PROPOSAL_TEXTS
 
 from .constants import ADMIN_ID
@@ -92,6 +93,9 @@ async def seed_demo(config: Config, db, now: dt.datetime) -> SeedReport:
         clock.advance(minutes=30)
         approve = demo.reject_reason is None
         await services.proposals.decide(True, staff_ref, submitted.proposal.id, approve, demo.reject_reason)
+        if approve:  # a reviewer's judgement too, so the demo's voting phase has a ballot
+            await services.proposals.judge(True, staff_ref, submitted.proposal.id, True, samples.DEMO_FEASIBILITY_NOTE)
+            await services.proposals.set_cost(True, staff_ref, submitted.proposal.id, samples.DEMO_COST)
         report.added += 1
         if approve:
             report.approved += 1

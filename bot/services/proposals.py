@@ -9,9 +9,10 @@ from bot.campaign import Phase
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
-from messages_fa.normalize import clean_text
+from bot.money import parse_cost
+from messages_fa.normalize import clean_text, to_ascii_digits
 from storage import Repositories
-from storage.models import APPROVED, REJECTED, Citizen, Draft, Proposal
+from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Proposal
 
 MIN_TITLE = 3
 MIN_DESCRIPTION = 10
@@ -50,6 +51,8 @@ class Decision(enum.Enum):
     NOT_STAFF = "not_staff"
     ALREADY = "already"
     MISSING = "missing"
+    CLOSED = "closed"  # voting has opened: the ballot no longer changes
+    INVALID = "invalid"  # a cost that cannot be read
 
 
 @dataclass(frozen=True)
@@ -166,4 +169,83 @@ class ProposalService:
         decided = await self.repos.proposals.decide(
             proposal_id, APPROVED if approve else REJECTED, staff_ref, self.clock.now(), None if approve else reason
         )
+        if decided:
+            await self.repos.audit.record(staff_ref, "approve" if approve else "reject", f"proposal {decided.code}",
+                                          PENDING, decided.status + ("" if approve else f": {reason}"), self.clock.now())
         return DecisionResult(Decision.DONE, decided) if decided else DecisionResult(Decision.ALREADY)
+
+    # -- the review queue ----------------------------------------------------------------------
+
+    async def next_pending(self, after_id: int = 0) -> Proposal | None:
+        return await self.repos.proposals.next_pending(after_id)
+
+    async def fix_category(self, allowed: bool, staff_ref: str, proposal_id: int, category_id: str) -> DecisionResult:
+        if not allowed:
+            return DecisionResult(Decision.NOT_STAFF)
+        if self.config.category(category_id) is None or await self.repos.proposals.get(proposal_id) is None:
+            return DecisionResult(Decision.MISSING)
+        changed = await self.repos.proposals.set_category(proposal_id, category_id)
+        if changed is None:
+            return DecisionResult(Decision.ALREADY)
+        before, proposal = changed
+        await self.repos.audit.record(staff_ref, "category", f"proposal {proposal.code}", before, category_id,
+                                      self.clock.now())
+        return DecisionResult(Decision.DONE, proposal)
+
+    async def mark_duplicate(self, allowed: bool, staff_ref: str, proposal_id: int, typed_code: str,
+                             reason: str) -> DecisionResult:
+        """``typed_code``: the original's tracking code, as the moderator typed it."""
+        if not allowed:
+            return DecisionResult(Decision.NOT_STAFF)
+        original = await self.repos.proposals.by_code(to_ascii_digits(typed_code.strip()))
+        if original is None or original.id == proposal_id:
+            return DecisionResult(Decision.MISSING)
+        marked = await self.repos.proposals.mark_duplicate(proposal_id, original.id, reason, staff_ref, self.clock.now())
+        if marked is None:
+            return DecisionResult(Decision.ALREADY)
+        await self.repos.audit.record(staff_ref, "duplicate", f"proposal {marked.code}", PENDING,
+                                      f"rejected: duplicate of {original.code}", self.clock.now())
+        return DecisionResult(Decision.DONE, marked)
+
+    # -- feasibility and cost (reviewers) ------------------------------------------------------
+
+    def reviewing_open(self) -> bool:
+        """Until voting opens: the ballot must not change under the voters."""
+        return self.calendar.phase().phase in (Phase.BEFORE, Phase.PROPOSALS, Phase.REVIEW)
+
+    async def next_to_review(self, after_id: int = 0) -> Proposal | None:
+        return await self.repos.proposals.next_to_review(after_id)
+
+    async def review_backlog(self) -> dict[str, int]:
+        return await self.repos.proposals.review_backlog()
+
+    async def judge(self, allowed: bool, staff_ref: str, proposal_id: int, feasible: bool, note: str) -> DecisionResult:
+        if not allowed:
+            return DecisionResult(Decision.NOT_STAFF)
+        if not self.reviewing_open():
+            return DecisionResult(Decision.CLOSED)
+        note = clean_text(note, single_line=False)[:MAX_REASON] or "—"
+        changed = await self.repos.proposals.set_feasibility(
+            proposal_id, FEASIBLE if feasible else NOT_FEASIBLE, note, staff_ref, self.clock.now())
+        if changed is None:
+            return DecisionResult(Decision.MISSING)
+        before, after = changed
+        await self.repos.audit.record(staff_ref, "feasibility", f"proposal {after.code}", before.feasibility,
+                                      f"{after.feasibility}: {note}", self.clock.now())
+        return DecisionResult(Decision.DONE, after)
+
+    async def set_cost(self, allowed: bool, staff_ref: str, proposal_id: int, typed: str) -> DecisionResult:
+        if not allowed:
+            return DecisionResult(Decision.NOT_STAFF)
+        if not self.reviewing_open():
+            return DecisionResult(Decision.CLOSED)
+        cost = parse_cost(typed)
+        if cost is None:
+            return DecisionResult(Decision.INVALID)
+        changed = await self.repos.proposals.set_cost(proposal_id, cost, staff_ref, self.clock.now())
+        if changed is None:
+            return DecisionResult(Decision.MISSING)
+        before, after = changed
+        await self.repos.audit.record(staff_ref, "cost", f"proposal {after.code}", str(before.cost or "—"), str(cost),
+                                      self.clock.now())
+        return DecisionResult(Decision.DONE, after)
