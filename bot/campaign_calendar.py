@@ -107,6 +107,8 @@ class CampaignCalendar:
         if not _in_order(moved):
             return MoveRefused.ORDER
         await self.repos.calendar.move(boundary, old_at or new_at, new_at, by, now)
+        await self.repos.audit.record(by, "calendar", boundary, old_at.isoformat() if old_at else None,
+                                      new_at.isoformat(), now)
         self.current = moved
         log.info("calendar: %s moved from %s to %s by %s", boundary, old_at, new_at, by)
         for listener in self.on_change:

@@ -194,13 +194,13 @@ class Notifier:
             await self.tell_decision(ambassador)
         return len(missing), len(untold)
 
-    async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None) -> bool:
-        """A plain message to one person on their messenger; False if it could not be delivered."""
+    async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None, parse_mode: str | None = None) -> bool:
+        """One message to one person on their messenger; False if it could not be delivered."""
         bot = self.bots.get(platform)
         if bot is None:
             return False
         try:
-            await bot.send_message(chat_id, text, reply_markup=reply_markup)
+            await bot.send_message(chat_id, text, reply_markup=reply_markup, parse_mode=parse_mode)
         except TelegramError as exc:
             log.info("message to a person on %s not delivered: %s", platform, exc.__class__.__name__)
             return False

@@ -1,25 +1,19 @@
 """The ambassadors' QR poster: an A5 PNG with the plan's name, the neighbourhood, a few lines and the link's QR code.
 
-Persian is shaped (arabic-reshaper) and put in visual order (python-bidi) here, and drawn with
-Pillow's BASIC layout. Pillow's raqm layout would do both itself, but its wheels load fribidi from
-the system, so it is there on one machine and missing on the next; the BASIC path gives the same
-picture everywhere. The font comes from PyPI (Noto Sans Arabic, OFL) for the same reason.
+Persian is shaped and put in visual order by bot/persian_render.py (which says why), and drawn with
+Pillow's BASIC layout in Noto Sans Arabic from PyPI.
 """
 from __future__ import annotations
 
 import functools
 import io
-import json
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
 
-import arabic_reshaper
 import segno
-from bidi.algorithm import get_display
 from PIL import Image, ImageDraw, ImageFont
+
+from bot.persian_render import font_path, shape_rtl
 
 # A5 portrait at 200 dpi.
 DPI = 200
@@ -40,15 +34,8 @@ ACCENT = (11, 96, 72)
 SOFT = (70, 70, 70)
 WHITE = (255, 255, 255)
 
-FONT_PACKAGE = "fontpkg_noto_sans_arabic"
-
 # Tallest and deepest glyphs we are likely to draw, to keep line pitch steady whatever the words.
 _EXTENT_SAMPLE = "آگلکطپچژیعغ()«»|Ag"
-# Marks kept (the reshaper drops them by default): «منطقهٔ», «لطفاً». Left before their letter in
-# visual order, Noto's zero-width marks land over it as HarfBuzz would put them.
-_RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False})
-# Formatting characters whose work is done once the text is shaped and reordered.
-_FORMAT_CHARS = dict.fromkeys(map(ord, "\u200c\u200d\u200e\u200f\u061c"))
 
 
 @dataclass(frozen=True)
@@ -120,18 +107,6 @@ def render_poster(
     y += qr_size
     _draw_lines(draw, footer, y, blocks)
     return Poster(image, tuple(blocks), qr_box)
-
-
-def shape_rtl(text: str) -> str:
-    """Persian text in the form to draw left to right: joined letter forms, visual order, brackets mirrored."""
-    return _shape_rtl(text)
-
-
-@functools.lru_cache(maxsize=512)
-def _shape_rtl(text: str) -> str:
-    logical = unicodedata.normalize("NFC", text)
-    visual = get_display(_RESHAPER.reshape(logical), base_dir="R")
-    return visual.translate(_FORMAT_CHARS)
 
 
 # --- the QR code -------------------------------------------------------------------------------
@@ -301,7 +276,7 @@ def _pitch(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=128)
 def _font(size: int, weight: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.truetype(str(_font_path()), size, layout_engine=ImageFont.Layout.BASIC)
+    font = ImageFont.truetype(str(font_path()), size, layout_engine=ImageFont.Layout.BASIC)
     axes = font.get_variation_axes()
     font.set_variation_by_axes([
         weight if _axis_name(axis) == "weight" else axis["default"] for axis in axes
@@ -314,14 +289,5 @@ def _axis_name(axis: dict) -> str:
     return (name.decode("ascii", "replace") if isinstance(name, bytes) else str(name)).strip().lower()
 
 
-@functools.lru_cache(maxsize=1)
-def _font_path() -> Path:
-    root = files(FONT_PACKAGE)
-    meta = json.loads((root / "metadata.json").read_text(encoding="utf-8"))
-    upright = [entry for entry in meta["files"] if entry.get("style", "normal") == "normal"]
-    if not upright:
-        raise RuntimeError(f"{FONT_PACKAGE}: metadata.json lists no upright font file")
-    path = Path(str(root / upright[0]["path"]))
-    if not path.is_file():  # e.g. a zipped install: Pillow needs a real file
-        raise RuntimeError(f"{FONT_PACKAGE}: font file {path} is missing; reinstall the package")
-    return path
+# The font file under the name tests reach it by.
+_font_path = font_path

@@ -13,7 +13,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import ambassadors, broadcasts, moderation, proposals, schedule, staff_input, start, voting
+from handlers import ambassadors, broadcasts, moderation, proposals, review, schedule, staff_input, start, voting
 from handlers import states as S
 from handlers.common import (
     BACK,
@@ -156,13 +156,17 @@ def register(application: Application) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, staff_input.on_staff_input), group=-1)
     staff_commands = [CommandHandler(name, callback, filters=NEW_MESSAGE) for name, callback in (
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
-        ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors))]
+        ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors),
+        ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit))]
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),
         CallbackQueryHandler(schedule.on_move_pressed, pattern=r"^cal:"),
         CallbackQueryHandler(ambassadors.on_staff_pressed, pattern=r"^amb:"),
         CallbackQueryHandler(ambassadors.on_panel_pressed, pattern=r"^ap:"),
+        CallbackQueryHandler(review.on_queue_pressed, pattern=r"^rv:"),
+        CallbackQueryHandler(review.on_feasibility_pressed, pattern=r"^fz:"),
+        CallbackQueryHandler(review.on_audit_pressed, pattern=r"^au:"),
         *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),

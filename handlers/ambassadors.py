@@ -17,7 +17,7 @@ from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
-    Context, answer, enter, is_admin, private_buttons_only, reply, show_menu, unless_unchanged,
+    Context, answer, enter, allowed, private_buttons_only, reply, show_menu, unless_unchanged,
 )
 from messages_fa import ambassadors as t
 from messages_fa import texts
@@ -244,7 +244,7 @@ def _staff_place(app: AppContext, update: Update) -> bool:
 
 async def on_ambassadors(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not is_admin(app, update):
+    if not allowed(app, update, "ambassadors"):
         await reply(update, context, staff_command_only())
         return
     if not _staff_place(app, update):
@@ -289,7 +289,7 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not is_admin(app, update):
+    if not allowed(app, update, "ambassadors"):
         await answer(update, texts.staff_only(), alert=True)
         return
     if not _staff_place(app, update):

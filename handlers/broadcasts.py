@@ -15,7 +15,7 @@ from bot.broadcast import keyboards as kb
 from bot.broadcast.content import Content
 from bot.context import AppContext, app_context
 from bot.services.broadcasts import ScheduleResult
-from handlers.common import Context, answer, is_admin, unless_unchanged
+from handlers.common import Context, answer, allowed, unless_unchanged
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
@@ -36,7 +36,7 @@ async def _send(context: Context, chat_id: int, text: str, markup=None) -> Messa
 
 async def on_broadcast(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not is_admin(app, update):
+    if not allowed(app, update, "broadcast"):
         await _send(context, update.effective_chat.id, t.staff_command_only())
         return
     if update.effective_chat.type != "private":
@@ -49,7 +49,7 @@ async def on_broadcast(update: Update, context: Context) -> None:
 
 async def on_broadcasts(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not is_admin(app, update):
+    if not allowed(app, update, "broadcast"):
         await _send(context, update.effective_chat.id, t.staff_command_only())
         return
     items, cancellable = [], []
@@ -137,7 +137,7 @@ async def on_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not is_admin(app, update):
+    if not allowed(app, update, "broadcast"):
         await answer(update, texts.staff_only(), alert=True)
         return
     action, broadcast_id, arg = match[1], int(match[2]), match[3]

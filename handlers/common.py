@@ -61,9 +61,10 @@ def first_contact(context: Context) -> bool:
     return getattr(context, "_citizen_new", False)
 
 
-def is_admin(app: AppContext, update: Update) -> bool:
-    """Staff rights come from the config of the messenger this update arrived on, checked now."""
-    return update.effective_user is not None and app.services.is_admin(app.platform.name, update.effective_user.id)
+def allowed(app: AppContext, update: Update, action: str) -> bool:
+    """Staff rights come from the config of the messenger this update arrived on, checked now
+    for this action (bot/roles.py)."""
+    return update.effective_user is not None and app.services.may(app.platform.name, update.effective_user.id, action)
 
 
 async def reply(update: Update, context: Context, text: str, reply_markup=None) -> Message:

@@ -29,7 +29,7 @@ async def _decide(update: Update, context: Context, proposal_id: int, approve: b
     app = app_context(context)
     services = app.services
     result = await services.proposals.decide(
-        services.is_admin(app.platform.name, update.effective_user.id), _staff_ref(update, app.platform.name),
+        services.may(app.platform.name, update.effective_user.id, "moderate"), _staff_ref(update, app.platform.name),
         proposal_id, approve, reason,
     )
     if result.decision is Decision.DONE:
@@ -50,7 +50,7 @@ async def on_moderation_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not app.services.is_admin(app.platform.name, update.effective_user.id):
+    if not app.services.may(app.platform.name, update.effective_user.id, "moderate"):
         await answer(update, texts.staff_only(), alert=True)
         return
     proposal_id = int(match[2])

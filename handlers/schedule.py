@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.campaign_calendar import MOVABLE, MoveRefused
 from bot.context import AppContext, app_context
-from handlers.common import Context, answer, is_admin
+from handlers.common import Context, answer, allowed
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
@@ -40,7 +40,7 @@ async def calendar_text(app: AppContext) -> tuple[str, InlineKeyboardMarkup | No
 
 async def on_schedule(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not is_admin(app, update):
+    if not allowed(app, update, "schedule"):
         await context.bot.send_message(update.effective_chat.id, t.staff_command_only())
         return
     text, markup = await calendar_text(app)
@@ -53,7 +53,7 @@ async def on_move_pressed(update: Update, context: Context) -> None:
     if match is None or int(match[1]) >= len(MOVABLE):
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not is_admin(app, update):
+    if not allowed(app, update, "schedule"):
         await answer(update, texts.staff_only(), alert=True)
         return
     name = MOVABLE[int(match[1])]

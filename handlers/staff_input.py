@@ -12,24 +12,29 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
-from handlers import broadcasts, schedule
+from bot.roles import roles_of
+from handlers import broadcasts, review, schedule
 from handlers.common import MAIN_MENU, Context
 from messages_fa import broadcasts as t
 
 # An unanswered question expires: an admin who walked away is not surprised by it the next day.
 QUESTION_LIFETIME = dt.timedelta(minutes=30)
 
+# kind → (the action it belongs to, checked again now; what takes the answer)
 TAKERS = {
-    broadcasts.CONTENT: lambda u, c, app, target: broadcasts.take_content(u, c, app),
-    broadcasts.TIME: lambda u, c, app, target: broadcasts.take_time(u, c, app, int(target)),
-    schedule.BOUNDARY: schedule.take_boundary_time,
+    broadcasts.CONTENT: ("broadcast", lambda u, c, app, target: broadcasts.take_content(u, c, app)),
+    broadcasts.TIME: ("broadcast", lambda u, c, app, target: broadcasts.take_time(u, c, app, int(target))),
+    schedule.BOUNDARY: ("schedule", schedule.take_boundary_time),
+    review.DUPLICATE: ("moderate", review.take_duplicate_code),
+    review.NOTE: ("review", review.take_note),
+    review.COST: ("review", review.take_cost),
 }
 
 
 async def on_staff_input(update: Update, context: Context) -> None:
     app = app_context(context)
     user = update.effective_user
-    if user is None or not app.services.is_admin(app.platform.name, user.id):
+    if user is None or not roles_of(app.services.config, app.platform.name, user.id):
         return
     since = app.services.clock.now() - QUESTION_LIFETIME
     expected = await app.services.repos.staff_inputs.expected(app.platform.name, user.id, since)
@@ -45,8 +50,9 @@ async def on_staff_input(update: Update, context: Context) -> None:
         await app.services.repos.staff_inputs.clear(app.platform.name, user.id)
         await context.bot.send_message(message.chat_id, t.input_cancelled())
         raise ApplicationHandlerStop
-    taker = TAKERS.get(kind)
-    if taker is None:  # written by a newer version of the bot
+    action, taker = TAKERS.get(kind, (None, None))
+    if taker is None or not app.services.may(app.platform.name, user.id, action):
+        # Written by a newer version, or the role was taken away meanwhile.
         await app.services.repos.staff_inputs.clear(app.platform.name, user.id)
         return
     await taker(update, context, app, target)

@@ -140,9 +140,12 @@ class AmbassadorService:
             "reinstate": (AMB_APPROVED, (AMB_SUSPENDED,)),
             "remove": (AMB_REMOVED, (AMB_APPROVED, AMB_SUSPENDED)),
         }[action]
+        before = await self.repos.ambassadors.get(ambassador_id)
         changed = await self.repos.ambassadors.change_status(ambassador_id, status, allowed, by, self.clock.now())
         if changed is None:
             return Decision.ALREADY, await self.repos.ambassadors.get(ambassador_id)
+        await self.repos.audit.record(by, "ambassador", f"ambassador {ambassador_id} ({changed.full_name})",
+                                      before.status, changed.status, self.clock.now())
         return Decision.DONE, changed
 
     async def pending(self) -> list[Ambassador]:

@@ -91,10 +91,19 @@ class BroadcastService:
         return ScheduleResult.OK, moment
 
     async def _schedule(self, broadcast_id: int, moment: dt.datetime, platform: str, chat_id: int) -> bool:
-        return await self.repos.broadcasts.schedule(broadcast_id, moment, Watcher(broadcast_id, platform, chat_id, None))
+        done = await self.repos.broadcasts.schedule(broadcast_id, moment, Watcher(broadcast_id, platform, chat_id, None))
+        if done:
+            await self.repos.audit.record(f"{platform}:{chat_id}", "broadcast", f"broadcast {broadcast_id}", "draft",
+                                          f"scheduled for {moment.isoformat()}", self.clock.now())
+        return done
 
     async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
-        return await self.repos.broadcasts.cancel(broadcast_id, self.staff_ref(platform, user_id), self.clock.now())
+        staff = self.staff_ref(platform, user_id)
+        was = await self.repos.broadcasts.cancel(broadcast_id, staff, self.clock.now())
+        if was is not None and was != "draft":
+            await self.repos.audit.record(staff, "broadcast", f"broadcast {broadcast_id}", was, "cancelled",
+                                          self.clock.now())
+        return was
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
         return await self.repos.broadcasts.get(broadcast_id)

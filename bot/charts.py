@@ -1,0 +1,184 @@
+"""The two /stats charts as PNG bytes: the neighbourhoods side by side, and participation over the days.
+
+matplotlib draws glyphs one per character in the order given, with no shaping and no bidi, so every
+Persian label goes through bot.persian_render.shape_rtl first and is drawn in Noto Sans Arabic from
+PyPI (the same font as the poster; the system's fonts have no Persian on most servers). The figures
+are built with the object API on the Agg canvas, never pyplot: no global state, so two charts can
+be drawn at once in worker threads (asyncio.to_thread).
+
+Right to left where reading order matters: neighbourhood names stand on the right and their bars
+grow leftwards. Time runs left to right, as in Iranian statistical charts.
+"""
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything imports pyplot; we never do, but a library might
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.font_manager import FontProperties, fontManager  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
+
+from bot.persian_render import font_path, shape_rtl  # noqa: E402
+from bot.stats import StatsReport  # noqa: E402
+from messages_fa import stats as t  # noqa: E402
+from messages_fa.numbers import fa_digits, fa_number  # noqa: E402
+
+DPI = 150
+HOODS_SIZE = (9.0, 12.0)  # inches: 1350 × 1800 px, 27 rows readable on a phone when zoomed
+DAYS_SIZE = (10.0, 7.0)  # 1500 × 1050 px
+MAX_DAY_TICKS = 10
+
+CITIZENS_COLOUR = "#9ecae1"
+VOTERS_COLOUR = "#0b6048"  # the poster's accent
+INK = "#111111"
+SOFT = "#555555"
+GRID = "#dddddd"
+DAY_SERIES = (  # (field of DayCounts, label, colour)
+    ("citizens", t.CHART_NEW_CITIZENS, "#6baed6"),
+    ("verified", t.CHART_VERIFIED, "#fd8d3c"),
+    ("proposals", t.CHART_PROPOSALS, "#756bb1"),
+    ("votes", t.CHART_VOTES, VOTERS_COLOUR),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _font(size: float) -> FontProperties:
+    return FontProperties(fname=str(font_path()), size=size)
+
+
+@functools.lru_cache(maxsize=1)
+def _family() -> str:
+    """The font's family name, registered with matplotlib once: tick labels are made afresh at
+    every draw, so they take the font by name (tick_params) rather than as a FontProperties."""
+    fontManager.addfont(str(font_path()))
+    return _font(10).get_name()
+
+
+def _fa(text: str) -> str:
+    return shape_rtl(text)
+
+
+def _count_formatter() -> FuncFormatter:
+    return FuncFormatter(lambda value, _pos: fa_number(int(round(value))) if value >= 0 else "")
+
+
+def _percent_formatter() -> FuncFormatter:
+    return FuncFormatter(lambda value, _pos: _fa(fa_digits(f"{value:g}") + t.PERCENT))
+
+
+def _style_ticks(ax, size: float = 9) -> None:
+    ax.tick_params(colors=SOFT, labelcolor=INK, labelsize=size, labelfontfamily=_family())
+    for side in ("top", "left", "right", "bottom"):
+        ax.spines[side].set_color(GRID)
+
+
+def _header(fig: Figure, title: str, subtitle: str) -> None:
+    fig.text(0.97, 0.975, _fa(title), ha="right", va="top", fontproperties=_font(16), color=INK)
+    fig.text(0.97, 0.945, _fa(subtitle), ha="right", va="top", fontproperties=_font(10), color=SOFT)
+
+
+def _png(fig: Figure) -> bytes:
+    out = io.BytesIO()
+    FigureCanvasAgg(fig)
+    # No metadata: the same figures give the same bytes.
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _empty(fig: Figure) -> None:
+    fig.text(0.5, 0.5, _fa(t.CHART_EMPTY), ha="center", va="center", fontproperties=_font(14), color=SOFT)
+
+
+def neighbourhoods_chart(report: StatsReport, when: str) -> bytes:
+    """Citizens and voters of each neighbourhood (config order, top to bottom) as paired
+    horizontal bars, names on the right, participation written beside each pair."""
+    fig = Figure(figsize=HOODS_SIZE, dpi=DPI, facecolor="white")
+    _header(fig, t.CHART_HOODS_TITLE, t.chart_subtitle(when))
+    hoods = report.neighbourhoods
+    if not hoods:
+        _empty(fig)
+        return _png(fig)
+    ax = fig.add_axes((0.06, 0.05, 0.70, 0.84))
+    rows = range(len(hoods))
+    height = 0.4
+    citizens = [h.counts.citizens for h in hoods]
+    voters = [h.counts.voters for h in hoods]
+    ax.barh([r - height / 2 for r in rows], citizens, height, color=CITIZENS_COLOUR, label=_fa(t.CHART_CITIZENS))
+    ax.barh([r + height / 2 for r in rows], voters, height, color=VOTERS_COLOUR, label=_fa(t.CHART_VOTERS))
+    top = max(citizens) or 1
+    ax.set_xlim(top * 1.18, 0)  # inverted: bars grow leftwards from the names
+    ax.set_ylim(len(hoods) - 0.4, -0.6)  # the first neighbourhood at the top
+    ax.yaxis.tick_right()
+    ax.yaxis.set_major_locator(FixedLocator(list(rows)))
+    ax.set_yticklabels([_fa(h.name) for h in hoods])
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.xaxis.set_major_formatter(_count_formatter())
+    ax.set_xlabel(_fa(t.CHART_PEOPLE), fontproperties=_font(10), color=SOFT)
+    ax.grid(axis="x", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    for row, h in zip(rows, hoods):
+        if h.counts.citizens:
+            ax.text(h.counts.citizens + top * 0.015, row, _fa(t.fa_percent(h.participation)), ha="right",
+                    va="center", fontproperties=_font(8.5), color=INK)
+    _style_ticks(ax, 10)
+    ax.tick_params(axis="y", length=0, pad=6)
+    ax.legend(prop=_font(10), loc="lower left", frameon=False)
+    return _png(fig)
+
+
+def days_chart(report: StatsReport, when: str) -> bytes:
+    """Above: participation so far on each day (voters ÷ citizens by then). Below: what each day
+    brought (new citizens, phone verifications, proposals, votes). Jalali days on the x axis."""
+    fig = Figure(figsize=DAYS_SIZE, dpi=DPI, facecolor="white")
+    _header(fig, t.CHART_DAYS_TITLE, t.chart_subtitle(when))
+    days = report.days
+    if not days:
+        _empty(fig)
+        return _png(fig)
+    x = list(range(len(days)))
+    upper = fig.add_axes((0.08, 0.55, 0.88, 0.30))
+    lower = fig.add_axes((0.08, 0.10, 0.88, 0.38), sharex=upper)
+
+    upper.plot(x, [d.participation * 100 for d in days], color=VOTERS_COLOUR, linewidth=2.2, marker="o",
+               markersize=3 if len(days) < 40 else 0)
+    upper.set_ylim(bottom=0, top=max(5.0, max(d.participation * 100 for d in days) * 1.2))
+    upper.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    upper.yaxis.set_major_formatter(_percent_formatter())
+    _ylabel(upper, t.CHART_PARTICIPATION)
+    last = days[-1]
+    upper.annotate(_fa(t.fa_percent(last.participation)), (x[-1], last.participation * 100),
+                   xytext=(0, 8), textcoords="offset points", ha="center", fontproperties=_font(9), color=INK)
+
+    for field, label, colour in DAY_SERIES:
+        lower.plot(x, [getattr(d.counts, field) for d in days], color=colour, linewidth=1.6, label=_fa(label))
+    lower.set_ylim(bottom=0)
+    lower.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    lower.yaxis.set_major_formatter(_count_formatter())
+    _ylabel(lower, t.CHART_PER_DAY)
+    lower.legend(prop=_font(9), loc="upper left", frameon=False, ncols=len(DAY_SERIES))
+
+    step = max(1, -(-len(days) // MAX_DAY_TICKS))
+    ticks = x[::step]
+    lower.xaxis.set_major_locator(FixedLocator(ticks))
+    lower.xaxis.set_major_formatter(_label_formatter(lambda i: _fa(t.day_label(days[i].day))))
+    upper.tick_params(axis="x", labelbottom=False)
+    lower.set_xlim(-0.5, len(days) - 0.5)
+    for ax in (upper, lower):
+        ax.grid(axis="y", color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+        _style_ticks(ax, 9)
+    return _png(fig)
+
+
+def _ylabel(ax, text: str) -> None:
+    ax.set_ylabel(_fa(text), fontproperties=_font(10), color=SOFT)
+
+
+def _label_formatter(label: Callable[[int], str]) -> FuncFormatter:
+    return FuncFormatter(lambda value, _pos: label(int(round(value))) if float(value).is_integer() else "")

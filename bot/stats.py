@@ -1,0 +1,200 @@
+"""The campaign's statistics for staff (/stats, /export, ``python -m bot stats``): the figures from
+storage/stats.py put in the order of config.toml, with participation and a continuous day series.
+
+Participation is voters ÷ citizens: the share of the people who started the bot (in that
+neighbourhood, on that messenger, or by that day) who have at least one vote standing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Config
+from messages_fa import stats as t
+from messages_fa.dates import jalali_datetime
+from messages_fa.markup import Markup
+from storage import Repositories
+from storage.models import AMB_APPROVED, AMB_REMOVED, AMB_SUSPENDED, Figures
+from storage.stats import DayCounts, NeighbourhoodCounts, PlatformCounts, ProposalRow, StatsRepository
+
+RANKED = 3  # neighbourhoods named as best and worst in the short text
+DAYS_IN_TEXT = 14  # days listed by the full (command line) text
+# A day series longer than this is cut to its last MAX_DAYS days (a chart stays readable, and a
+# stray timestamp from years ago cannot make a series of thousands of empty days).
+MAX_DAYS = 120
+
+
+def share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+@dataclass(frozen=True)
+class HoodStats:
+    id: str | None
+    name: str
+    counts: NeighbourhoodCounts
+
+    @property
+    def participation(self) -> float:
+        return share(self.counts.voters, self.counts.citizens)
+
+
+@dataclass(frozen=True)
+class DayStats:
+    counts: DayCounts
+    citizens_so_far: int
+    voters_so_far: int
+
+    @property
+    def day(self) -> dt.date:
+        return self.counts.day
+
+    @property
+    def participation(self) -> float:
+        return share(self.voters_so_far, self.citizens_so_far)
+
+
+@dataclass(frozen=True)
+class StatsReport:
+    at: dt.datetime
+    today: dt.date  # in the campaign's time zone
+    neighbourhoods: tuple[HoodStats, ...]  # config order; ids no longer in config.toml after them
+    unassigned: NeighbourhoodCounts  # citizens who have not chosen a neighbourhood
+    total: NeighbourhoodCounts
+    platforms: tuple[PlatformCounts, ...]
+    days: tuple[DayStats, ...]  # continuous, first activity → today
+
+    @property
+    def participation(self) -> float:
+        return share(self.total.voters, self.total.citizens)
+
+    def day(self, day: dt.date) -> DayStats | None:
+        return next((d for d in self.days if d.day == day), None)
+
+
+@dataclass(frozen=True)
+class AmbassadorRow:
+    """An ambassador as exported: no phone, no account ids."""
+
+    name: str
+    neighbourhood: str
+    status: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
+class ExportData:
+    report: StatsReport
+    proposals: tuple[ProposalRow, ...]  # config's neighbourhood order, then id
+    ambassadors: tuple[AmbassadorRow, ...]
+
+
+def _sum(rows, cls, **fixed):
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in fixed]
+    return cls(**fixed, **{n: sum(getattr(r, n) for r in rows) for n in names})
+
+
+def continuous_days(counts: list[DayCounts], today: dt.date, max_days: int = MAX_DAYS) -> tuple[DayStats, ...]:
+    """Every day from the first with activity to ``today`` (zeros where nothing happened), with
+    running totals; at most the last ``max_days`` days (the running totals still count from the start)."""
+    if not counts:
+        return ()
+    by_day = {c.day: c for c in counts}
+    first, last = counts[0].day, max(counts[-1].day, today)
+    citizens = voters = 0
+    out = []
+    day = first
+    while day <= last:
+        c = by_day.get(day, DayCounts(day))
+        citizens += c.citizens
+        voters += c.voters
+        out.append(DayStats(c, citizens, voters))
+        day += dt.timedelta(days=1)
+    return tuple(out[-max_days:])
+
+
+class StatsService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+        # Stateless: built here so nothing else has to know about it.
+        self.stats = StatsRepository(repos.db)
+
+    def _tz_minutes(self) -> int:
+        offset = self.clock.now().astimezone(self.config.timezone).utcoffset()
+        return int(offset.total_seconds() // 60)
+
+    def when(self, moment: dt.datetime | None = None) -> str:
+        return jalali_datetime(moment or self.clock.now(), self.config.timezone)
+
+    async def report(self) -> StatsReport:
+        now = self.clock.now()
+        hoods, platforms, days = await self.stats.snapshot(self._tz_minutes())
+        by_id = {h.neighbourhood_id: h for h in hoods}
+        known = [HoodStats(n.id, n.name, by_id.get(n.id, NeighbourhoodCounts(n.id))) for n in self.config.neighbourhoods]
+        configured = {n.id for n in self.config.neighbourhoods}
+        # An id removed from config.toml still has its people: shown under its id, never dropped.
+        strays = [HoodStats(h.neighbourhood_id, h.neighbourhood_id, h) for h in
+                  sorted((h for h in hoods if h.neighbourhood_id is not None and h.neighbourhood_id not in configured),
+                         key=lambda h: h.neighbourhood_id)]
+        unassigned = by_id.get(None, NeighbourhoodCounts(None))
+        today = now.astimezone(self.config.timezone).date()
+        return StatsReport(
+            at=now, today=today, neighbourhoods=tuple(known + strays), unassigned=unassigned,
+            total=_sum(hoods, NeighbourhoodCounts, neighbourhood_id=None),
+            platforms=tuple(platforms), days=continuous_days(days, today),
+        )
+
+    async def export_data(self) -> ExportData:
+        report = await self.report()
+        order = {n.id: i for i, n in enumerate(self.config.neighbourhoods)}
+        proposals = sorted(await self.stats.proposals(), key=lambda p: (order.get(p.neighbourhood_id, len(order)),
+                                                                         p.neighbourhood_id, p.id))
+        figures = await self.repos.ambassadors.all_figures()
+        people = await self.repos.ambassadors.in_status(AMB_APPROVED, AMB_SUSPENDED, AMB_REMOVED)
+        ambassadors = tuple(
+            AmbassadorRow(a.full_name or "", self.neighbourhood_name(a.neighbourhood_id), a.status,
+                          figures.get(a.citizen_id, Figures()))
+            for a in sorted(people, key=lambda a: (order.get(a.neighbourhood_id, len(order)), a.citizen_id)))
+        return ExportData(report, tuple(proposals), ambassadors)
+
+    def neighbourhood_name(self, neighbourhood_id: str | None) -> str:
+        if neighbourhood_id is None:
+            return t.NO_NEIGHBOURHOOD
+        hood = self.config.neighbourhood(neighbourhood_id)
+        return hood.name if hood else neighbourhood_id
+
+    def category_name(self, category_id: str) -> str:
+        category = self.config.category(category_id)
+        return category.name if category else category_id
+
+
+def report_text(report: StatsReport, m: Markup, when: str, can_export: bool = False, full: bool = False) -> str:
+    """The short text for /stats; ``full`` adds every neighbourhood and the last days (the command line)."""
+    total = report.total
+    with_people = [h for h in report.neighbourhoods if h.counts.citizens]
+    ranked = sorted(with_people, key=lambda h: (-h.participation, -h.counts.citizens, h.name))
+    best = ranked[:RANKED] if any(h.counts.voters for h in ranked) else []
+    worst = [h for h in reversed(ranked) if h not in best][:RANKED] if best else []
+    today = report.day(report.today)
+    text = t.report(
+        m, when, total.citizens, total.verified, report.unassigned.citizens,
+        (total.pending, total.approved, total.rejected, total.on_ballot), total.votes, total.voters,
+        report.participation, [(p.platform, p.citizens, p.voters) for p in report.platforms],
+        None if today is None else (today.counts.citizens, today.counts.verified, today.counts.proposals,
+                                    today.counts.votes),
+        [(m.esc(h.name), h.participation) for h in best], [(m.esc(h.name), h.participation) for h in worst],
+        can_export,
+    )
+    if not full:
+        return text
+    lines = [text, "", t.neighbourhoods_heading()]
+    lines += [t.neighbourhood_line(m.esc(h.name), h.counts.citizens, h.counts.verified, h.counts.proposals,
+                                   h.counts.votes, h.counts.voters, h.participation) for h in report.neighbourhoods]
+    recent = report.days[-DAYS_IN_TEXT:]
+    if recent:
+        lines += ["", t.days_heading(len(recent))]
+        lines += [t.day_line(d.day, d.counts.citizens, d.counts.verified, d.counts.proposals, d.counts.votes)
+                  for d in recent]
+    return "\n".join(lines)

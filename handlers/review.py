@@ -1,0 +1,328 @@
+"""The staff console's queues: /review (moderators: approve, reject with a reason, fix the category,
+mark a duplicate) and /feasibility (reviewers: feasible or not with an explanation, the cost), and
+/audit (admins). Every command and press checks the role on the server (bot/roles.py).
+
+Callback data:
+  rv:a|r|c|d|n:<proposal id>      approve, reject…, category…, duplicate…, next
+  rv:rr:<proposal id>:<i>         reject with ready reason i;  rv:rt:<proposal id>  type a reason
+  rv:cc:<proposal id>:<i>         set category i
+  fz:y|n|s:<proposal id>          feasible…, not feasible…, skip
+  au:<offset>                     older audit entries
+"""
+from __future__ import annotations
+
+import re
+
+from telegram import ForceReply, InlineKeyboardButton as Button, InlineKeyboardMarkup, Update
+
+from bot import render
+from bot.context import AppContext, app_context
+from bot.platforms import PLATFORMS
+from bot.services.proposals import Decision
+from handlers.common import Context, allowed, answer, reply
+from messages_fa import staff as t
+from messages_fa import texts
+from messages_fa.dates import jalali_short
+from storage.models import FEASIBLE
+
+QUEUE_DATA = re.compile(r"^rv:(a|r|c|d|n|rt):(\d{1,12})$|^rv:(rr|cc):(\d{1,12}):(\d{1,2})$")
+FEASIBILITY_DATA = re.compile(r"^fz:([yns]):(\d{1,12})$")
+AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
+DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
+AUDIT_PAGE = 15
+
+
+def _ref(app: AppContext, update: Update) -> str:
+    return f"{app.platform.name}:{update.effective_user.id}"
+
+
+async def _refuse(update: Update, context: Context) -> None:
+    if update.callback_query:
+        await answer(update, t.not_for_you(), alert=True)
+    else:
+        await reply(update, context, t.not_for_you())
+
+
+# -- /review ----------------------------------------------------------------------------------------
+
+def _queue_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [Button(t.APPROVE, callback_data=f"rv:a:{proposal_id}"), Button(t.REJECT, callback_data=f"rv:r:{proposal_id}")],
+        [Button(t.CATEGORY, callback_data=f"rv:c:{proposal_id}"), Button(t.DUPLICATE, callback_data=f"rv:d:{proposal_id}")],
+        [Button(t.NEXT, callback_data=f"rv:n:{proposal_id}")],
+    ])
+
+
+async def on_review(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not allowed(app, update, "moderate"):
+        await _refuse(update, context)
+        return
+    await _show_next_pending(update, context, app, after_id=0)
+
+
+async def _show_next_pending(update: Update, context: Context, app: AppContext, after_id: int) -> None:
+    proposal = await app.services.proposals.next_pending(after_id)
+    if proposal is None and after_id:
+        proposal = await app.services.proposals.next_pending(0)  # round again from the oldest
+    if proposal is None:
+        await reply(update, context, t.queue_empty())
+        return
+    if proposal.photo_file_id and proposal.platform == app.platform.name:
+        await context.bot.send_photo(update.effective_chat.id, proposal.photo_file_id,
+                                     caption=texts.staff_photo_caption(proposal.code))
+    await reply(update, context, render.staff_card(app.platform, app.services.config, proposal), _queue_keyboard(proposal.id))
+
+
+async def on_queue_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = QUEUE_DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if not allowed(app, update, "moderate"):
+        await _refuse(update, context)
+        return
+    action = match[1] or match[3]
+    proposal_id = int(match[2] or match[4])
+    services = app.services
+    if action == "n":
+        await answer(update)
+        await _show_next_pending(update, context, app, after_id=proposal_id)
+        return
+    if action == "r":
+        reasons = services.config.reject_reasons
+        rows = [[Button(reason, callback_data=f"rv:rr:{proposal_id}:{i}")] for i, reason in enumerate(reasons)]
+        rows.append([Button(t.OTHER_REASON, callback_data=f"rv:rt:{proposal_id}")])
+        await answer(update)
+        await reply(update, context, t.choose_reason(), InlineKeyboardMarkup(rows))
+        return
+    if action == "rt":
+        proposal = await services.proposals.get(proposal_id)
+        if proposal is None:
+            await answer(update, texts.button_expired(), alert=True)
+            return
+        await answer(update)
+        # The existing rejection-reason question: the reply to it is the reason (handlers/moderation.py).
+        question = await reply(update, context, texts.ask_reject_reason(proposal.code), ForceReply())
+        await services.proposals.remember_reason_question(app.platform.name, question.chat_id, question.message_id,
+                                                          proposal_id)
+        return
+    if action == "c":
+        rows = [[Button(c.name, callback_data=f"rv:cc:{proposal_id}:{i}")] for i, c in enumerate(services.config.categories)]
+        await answer(update)
+        await reply(update, context, t.choose_category(), InlineKeyboardMarkup(rows))
+        return
+    if action == "d":
+        await services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, DUPLICATE,
+                                                 str(proposal_id), services.clock.now())
+        await answer(update)
+        await reply(update, context, t.ask_duplicate_code())
+        return
+    if action == "a":
+        result = await services.proposals.decide(True, _ref(app, update), proposal_id, True, None)
+    elif action == "rr":
+        reasons = services.config.reject_reasons
+        index = int(match[5])
+        if index >= len(reasons):
+            await answer(update, texts.button_expired(), alert=True)
+            return
+        result = await services.proposals.decide(True, _ref(app, update), proposal_id, False, reasons[index])
+    else:  # "cc"
+        categories = services.config.categories
+        index = int(match[5])
+        if index >= len(categories):
+            await answer(update, texts.button_expired(), alert=True)
+            return
+        result = await services.proposals.fix_category(True, _ref(app, update), proposal_id, categories[index].id)
+        if result.decision is Decision.DONE:
+            await answer(update, t.saved_next())
+            p = result.proposal
+            markup = app.platform.markup
+            await app.notifier.tell(p.platform, (await services.repos.citizens.get(p.citizen_id)).chat_id,
+                                    t.category_changed_for_author(markup, p.title, p.code, categories[index].name))
+            await reply(update, context, render.staff_card(app.platform, services.config, p), _queue_keyboard(p.id))
+            return
+    await _after_decision(update, context, app, result)
+
+
+async def _after_decision(update: Update, context: Context, app: AppContext, result) -> None:
+    if result.decision is not Decision.DONE:
+        await answer(update, t.already_done() if result.decision is Decision.ALREADY else texts.button_expired(),
+                     alert=True)
+        return
+    await answer(update, t.saved_next())
+    proposal = result.proposal
+    context.application.create_task(_announce(app, proposal, update.effective_user.full_name), update=update)
+    await _show_next_pending(update, context, app, after_id=proposal.id)
+
+
+async def _announce(app: AppContext, proposal, by: str) -> None:
+    await app.notifier.close_staff_cards(proposal, by)
+    await app.notifier.tell_author(proposal)
+
+
+async def take_duplicate_code(update: Update, context: Context, app: AppContext, target: str) -> None:
+    services = app.services
+    proposal_id = int(target)
+    original = await services.repos.proposals.by_code(update.message.text.strip()) if update.message.text else None
+    reason = t.duplicate_reason(original.code, original.title) if original else ""
+    result = await services.proposals.mark_duplicate(True, _ref(app, update), proposal_id, update.message.text or "", reason)
+    if result.decision is Decision.MISSING:
+        await reply(update, context, t.duplicate_code_unknown())
+        return
+    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    if result.decision is not Decision.DONE:
+        await reply(update, context, t.already_done())
+        return
+    context.application.create_task(_announce(app, result.proposal, update.effective_user.full_name), update=update)
+    await reply(update, context, t.saved_next())
+    await _show_next_pending(update, context, app, after_id=proposal_id)
+
+
+# -- /feasibility --------------------------------------------------------------------------------
+
+def _feasibility_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [Button(t.FEASIBLE, callback_data=f"fz:y:{proposal_id}"),
+         Button(t.NOT_FEASIBLE, callback_data=f"fz:n:{proposal_id}")],
+        [Button(t.NEXT, callback_data=f"fz:s:{proposal_id}")],
+    ])
+
+
+async def on_feasibility(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not allowed(app, update, "review"):
+        await _refuse(update, context)
+        return
+    config = app.services.config
+    backlog = await app.services.proposals.review_backlog()
+    lines = [(n.name, backlog[n.id]) for n in config.neighbourhoods if backlog.get(n.id)]
+    await reply(update, context, t.backlog(app.platform.markup, lines))
+    await _show_next_to_review(update, context, app, after_id=0)
+
+
+async def _show_next_to_review(update: Update, context: Context, app: AppContext, after_id: int) -> None:
+    proposal = await app.services.proposals.next_to_review(after_id)
+    if proposal is None and after_id:
+        proposal = await app.services.proposals.next_to_review(0)
+    if proposal is None:
+        return
+    card = render.staff_card(app.platform, app.services.config, proposal)
+    if proposal.feasibility == FEASIBLE:  # judged feasible, the cost is what is missing
+        await _ask_cost(update, context, app, proposal.id, t.review_card(card, proposal.feasibility))
+        return
+    await reply(update, context, t.review_card(card, proposal.feasibility), _feasibility_keyboard(proposal.id))
+
+
+async def _ask_cost(update: Update, context: Context, app: AppContext, proposal_id: int, card: str | None = None) -> None:
+    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, COST, str(proposal_id),
+                                                 app.services.clock.now())
+    text = t.ask_cost(app.services.config.money_unit)
+    await reply(update, context, f"{card}\n\n{text}" if card else text)
+
+
+async def on_feasibility_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = FEASIBILITY_DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if not allowed(app, update, "review"):
+        await _refuse(update, context)
+        return
+    action, proposal_id = match[1], int(match[2])
+    await answer(update)
+    if action == "s":
+        await _show_next_to_review(update, context, app, after_id=proposal_id)
+        return
+    if not app.services.proposals.reviewing_open():
+        await reply(update, context, t.reviewing_closed())
+        return
+    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, NOTE,
+                                                 f"{action}:{proposal_id}", app.services.clock.now())
+    await reply(update, context, t.ask_note(action == "y"))
+
+
+async def take_note(update: Update, context: Context, app: AppContext, target: str) -> None:
+    verdict, _, proposal_id = target.partition(":")
+    services = app.services
+    result = await services.proposals.judge(True, _ref(app, update), int(proposal_id), verdict == "y",
+                                            update.message.text or "")
+    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    if result.decision is Decision.CLOSED:
+        await reply(update, context, t.reviewing_closed())
+        return
+    if result.decision is not Decision.DONE:
+        await reply(update, context, t.already_done())
+        return
+    if verdict == "y":
+        await _ask_cost(update, context, app, result.proposal.id)
+        return
+    await _tell_review(app, result.proposal)
+    await reply(update, context, t.saved_next())
+    await _show_next_to_review(update, context, app, after_id=result.proposal.id)
+
+
+async def take_cost(update: Update, context: Context, app: AppContext, target: str) -> None:
+    services = app.services
+    result = await services.proposals.set_cost(True, _ref(app, update), int(target), update.message.text or "")
+    if result.decision is Decision.INVALID:
+        await reply(update, context, t.cost_invalid(services.config.money_unit))
+        return
+    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    if result.decision is not Decision.DONE:
+        await reply(update, context, t.reviewing_closed() if result.decision is Decision.CLOSED else t.already_done())
+        return
+    await _tell_review(app, result.proposal)
+    await reply(update, context, t.saved_next())
+    await _show_next_to_review(update, context, app, after_id=result.proposal.id)
+
+
+async def _tell_review(app: AppContext, proposal) -> None:
+    """The author hears the reviewer's judgement (feasible with its cost, or not and why)."""
+    author = await app.services.repos.citizens.get(proposal.citizen_id)
+    if author is None:
+        return
+    markup = PLATFORMS[proposal.platform].markup
+    if proposal.feasibility == FEASIBLE:
+        text = t.told_feasible(markup, proposal.title, proposal.code,
+                               t.money(proposal.cost, app.services.config.money_unit), proposal.feasibility_note or "")
+    else:
+        text = t.told_not_feasible(markup, proposal.title, proposal.code, proposal.feasibility_note or "")
+    if await app.notifier.tell(proposal.platform, author.chat_id, text, parse_mode=markup.parse_mode):
+        await app.services.repos.proposals.mark_review_told(proposal.id, app.services.clock.now())
+
+
+# -- /audit ----------------------------------------------------------------------------------------
+
+async def on_audit(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not allowed(app, update, "audit"):
+        await _refuse(update, context)
+        return
+    await _audit_page(update, context, app, 0)
+
+
+async def on_audit_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = AUDIT_DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if not allowed(app, update, "audit"):
+        await _refuse(update, context)
+        return
+    await answer(update)
+    await _audit_page(update, context, app, int(match[1]))
+
+
+async def _audit_page(update: Update, context: Context, app: AppContext, offset: int) -> None:
+    entries = await app.services.repos.audit.recent(AUDIT_PAGE + 1, offset)
+    tz = app.services.config.timezone
+    m = app.platform.markup
+    lines = [t.audit_entry(jalali_short(e.at, tz), m.esc(e.actor), e.action, m.esc(e.target),
+                           m.esc(e.before or ""), m.esc(e.after or "")) for e in entries[:AUDIT_PAGE]]
+    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=f"au:{offset + AUDIT_PAGE}")]]) \
+        if len(entries) > AUDIT_PAGE else None
+    await reply(update, context, t.audit_text(lines), more)

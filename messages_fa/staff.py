@@ -1,0 +1,139 @@
+"""The staff console: the review queue, feasibility and cost, the audit log."""
+from __future__ import annotations
+
+from messages_fa.markup import Markup
+from messages_fa.numbers import fa_digits, fa_number
+
+# -- buttons --------------------------------------------------------------------------------------
+
+APPROVE = "✅ تأیید"
+REJECT = "❌ رد…"
+CATEGORY = "🗂 اصلاح دسته…"
+DUPLICATE = "👥 تکراری…"
+NEXT = "⏭ بعدی"
+OTHER_REASON = "✍️ دلیل دیگر (نوشتن)"
+FEASIBLE = "✅ اجراپذیر…"
+NOT_FEASIBLE = "🚫 اجراناپذیر…"
+OLDER = "◀️ قدیمی‌تر"
+
+ROLE_NAMES = {"admin": "مدیر", "moderator": "ناظر محتوا", "reviewer": "کارشناس امکان‌سنجی"}
+
+
+def not_for_you() -> str:
+    return "این کار برای نقش شما در طرح نیست."
+
+
+def money(amount: int, unit: str) -> str:
+    """«۱۲٬۵۰۰٬۰۰۰ تومان»."""
+    return f"{fa_number(amount)} {unit}"
+
+
+# -- the review queue ------------------------------------------------------------------------------
+
+def queue_empty() -> str:
+    return "✅ صف بررسی خالی است: پیشنهادی در انتظار نیست."
+
+
+def queue_card(m: Markup, card: str, waiting: int) -> str:
+    return f"{card}\n\n📥 در صف: {fa_number(waiting)} پیشنهاد"
+
+
+def choose_reason() -> str:
+    return "دلیل رد را انتخاب کنید، یا «دلیل دیگر» را بزنید و بنویسید. نویسنده دلیل را می‌بیند."
+
+
+def choose_category() -> str:
+    return "دستهٔ درست این پیشنهاد را انتخاب کنید:"
+
+
+def ask_duplicate_code() -> str:
+    return "کد پیگیری پیشنهاد اصلی (که این یکی تکرار آن است) را بنویسید (یا /cancel):"
+
+
+def duplicate_code_unknown() -> str:
+    return "پیشنهادی با این کد پیگیری پیدا نشد (یا همین پیشنهاد است). کد را دوباره بنویسید یا /cancel را بفرستید."
+
+
+def duplicate_reason(code: str, title: str) -> str:
+    """Shown to the author as the rejection reason: they learn which proposal it repeats."""
+    return f"این پیشنهاد تکرار پیشنهاد «{title}» با کد پیگیری {fa_digits(code)} است که پیش‌تر ثبت شده است."
+
+
+def category_changed_for_author(m: Markup, title: str, code: str, category: str) -> str:
+    return (f"دستهٔ پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) به «{m.esc(category)}» اصلاح شد. "
+            "بررسی آن ادامه دارد.")
+
+
+def saved_next() -> str:
+    return "ثبت شد. پیشنهاد بعدی:"
+
+
+def already_done() -> str:
+    return "این پیشنهاد پیش‌تر تعیین تکلیف شده است (شاید همکارتان زودتر اقدام کرد)."
+
+
+# -- feasibility and cost -----------------------------------------------------------------------
+
+def backlog(m: Markup, per_neighbourhood: list[tuple[str, int]]) -> str:
+    if not per_neighbourhood:
+        return "✅ همهٔ پیشنهادهای تأییدشده امکان‌سنجی و برآورد هزینه شده‌اند."
+    lines = [m.bold("پیشنهادهای تأییدشده‌ای که هنوز امکان‌سنجی یا برآورد هزینه می‌خواهند:")]
+    lines += [f"{m.esc(hood)}: {fa_number(n)}" for hood, n in per_neighbourhood]
+    return "\n".join(lines)
+
+
+def review_card(card: str, feasibility: str | None) -> str:
+    if feasibility == "feasible":
+        return f"{card}\n\nاجراپذیر شمرده شده؛ هزینهٔ برآوردی هنوز ثبت نشده است."
+    return card
+
+
+def ask_note(feasible: bool) -> str:
+    what = "چرا اجراپذیر است (و چه شرایطی دارد)" if feasible else "چرا اجراپذیر نیست"
+    return f"در یکی دو جمله بنویسید {what}. نویسندهٔ پیشنهاد این توضیح را می‌بیند. (یا /cancel)"
+
+
+def ask_cost(unit: str) -> str:
+    return (f"هزینهٔ برآوردی اجرای این پیشنهاد را به {unit} بنویسید، مثلاً ۱۲٬۵۰۰٬۰۰۰ یا 12500000. (یا /cancel)")
+
+
+def cost_invalid(unit: str) -> str:
+    return f"این مبلغ خوانده نشد. فقط عدد مبلغ به {unit} را بنویسید، مثلاً ۱۲٬۵۰۰٬۰۰۰."
+
+
+def reviewing_closed() -> str:
+    return "رأی‌گیری آغاز شده است؛ امکان‌سنجی و هزینهٔ پیشنهادها دیگر تغییر نمی‌کند."
+
+
+def told_feasible(m: Markup, title: str, code: str, cost: str, note: str) -> str:
+    return (f"✅ پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) اجراپذیر شناخته شد. "
+            f"هزینهٔ برآوردی: {cost}.\nتوضیح کارشناس: {m.esc(note)}\n\nاین پیشنهاد در رأی‌گیری محلهٔ شما قرار می‌گیرد.")
+
+
+def told_not_feasible(m: Markup, title: str, code: str, note: str) -> str:
+    return (f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) پس از بررسی کارشناسی اجراپذیر شناخته نشد "
+            f"و در رأی‌گیری نخواهد بود.\nتوضیح کارشناس: {m.esc(note)}\n\nاز مشارکت شما سپاسگزاریم.")
+
+
+def cost_line(cost: str) -> str:
+    return f"هزینهٔ برآوردی: {cost}"
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+ACTION_NAMES = {
+    "approve": "تأیید پیشنهاد", "reject": "رد پیشنهاد", "category": "اصلاح دسته", "duplicate": "تکراری",
+    "feasibility": "امکان‌سنجی", "cost": "برآورد هزینه", "ambassador": "سفیر", "broadcast": "پیام همگانی",
+    "calendar": "تقویم",
+}
+
+
+def audit_entry(when: str, actor: str, action: str, target: str, before: str | None, after: str | None) -> str:
+    change = f"{before or '—'} ← {after or '—'}" if before or after else ""
+    return f"{when} — {actor} — {ACTION_NAMES.get(action, action)} — {target}" + (f"\n   {change}" if change else "")
+
+
+def audit_text(entries: list[str]) -> str:
+    if not entries:
+        return "دفتر رویدادها خالی است."
+    return "🧾 دفتر رویدادهای کارکنان (تازه‌ترین در بالا):\n\n" + "\n".join(entries)
