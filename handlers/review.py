@@ -165,9 +165,8 @@ async def _announce(app: AppContext, proposal, by: str) -> None:
 async def take_duplicate_code(update: Update, context: Context, app: AppContext, target: str) -> None:
     services = app.services
     proposal_id = int(target)
-    original = await services.repos.proposals.by_code(update.message.text.strip()) if update.message.text else None
-    reason = t.duplicate_reason(original.code, original.title) if original else ""
-    result = await services.proposals.mark_duplicate(True, _ref(app, update), proposal_id, update.message.text or "", reason)
+    result = await services.proposals.mark_duplicate(True, _ref(app, update), proposal_id, update.message.text or "",
+                                                     lambda original: t.duplicate_reason(original.code, original.title))
     if result.decision is Decision.MISSING:
         await reply(update, context, t.duplicate_code_unknown())
         return

@@ -310,6 +310,10 @@ class ProposalRepository:
                   "(feasibility IS NULL OR (feasibility = ? AND cost IS NULL)) ORDER BY id LIMIT 1",
             (APPROVED, after_id, FEASIBLE)))
 
+    async def mark_review_told(self, proposal_id: int, now: dt.datetime) -> None:
+        await self.db.write(lambda conn: conn.execute(
+            "UPDATE proposals SET review_told_at = ? WHERE id = ?", (_ts(now), proposal_id)))
+
     async def review_backlog(self) -> dict[str, int]:
         """Per neighbourhood: approved proposals still needing a feasibility or cost decision."""
         rows = await self.db.read(lambda conn: conn.execute(

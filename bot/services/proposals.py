@@ -193,14 +193,16 @@ class ProposalService:
         return DecisionResult(Decision.DONE, proposal)
 
     async def mark_duplicate(self, allowed: bool, staff_ref: str, proposal_id: int, typed_code: str,
-                             reason: str) -> DecisionResult:
-        """``typed_code``: the original's tracking code, as the moderator typed it."""
+                             reason_for) -> DecisionResult:
+        """``typed_code``: the original's tracking code, as the moderator typed it;
+        ``reason_for(original)``: the rejection reason the author reads (naming the original)."""
         if not allowed:
             return DecisionResult(Decision.NOT_STAFF)
         original = await self.repos.proposals.by_code(to_ascii_digits(typed_code.strip()))
         if original is None or original.id == proposal_id:
             return DecisionResult(Decision.MISSING)
-        marked = await self.repos.proposals.mark_duplicate(proposal_id, original.id, reason, staff_ref, self.clock.now())
+        marked = await self.repos.proposals.mark_duplicate(proposal_id, original.id, reason_for(original), staff_ref,
+                                                           self.clock.now())
         if marked is None:
             return DecisionResult(Decision.ALREADY)
         await self.repos.audit.record(staff_ref, "duplicate", f"proposal {marked.code}", PENDING,

@@ -1,0 +1,150 @@
+"""The staff console's queues: /review, /feasibility, /audit, and cost parsing."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+
+from bot.money import parse_cost
+from messages_fa import staff as t
+from messages_fa import texts
+from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN, Bot, make_config, phase_moments
+from tests.test_journey import choose_tajrish, submit_proposal
+
+MODERATOR, REVIEWER = 910, 920
+
+
+@pytest.fixture
+def config(tmp_path):
+    config = make_config(tmp_path)
+    telegram = dataclasses.replace(config.platforms["telegram"], moderators=frozenset({MODERATOR, 911}),
+                                   reviewers=frozenset({REVIEWER}))
+    return dataclasses.replace(config, platforms={**config.platforms, "telegram": telegram})
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("۱۲٬۵۰۰٬۰۰۰", 12_500_000), ("12,500,000", 12_500_000), ("۱۲۵۰۰۰۰۰", 12_500_000), ("12500000", 12_500_000),
+    ("١٢٥٠٠٠٠٠", 12_500_000), (" 12 500 000 ", 12_500_000), ("12.500.000", 12_500_000),
+    ("", None), ("صد میلیون", None), ("0", None), ("-5", None), ("12/5", None), ("۱۲۵e6", None),
+    ("9" * 20, None),
+])
+def test_cost_parsing(typed, expected):
+    assert parse_cost(typed) == expected
+
+
+async def _pending(bot, n=2):
+    for user in range(1601, 1601 + n):
+        await choose_tajrish(bot, user)
+        await submit_proposal(bot, user=user, title=f"پیشنهاد شمارهٔ {user}")
+    await bot.settle()
+
+
+async def test_queue_one_at_a_time_approve_then_the_next(bot):
+    await _pending(bot)
+    m = bot.telegram
+    await m.send(MODERATOR, "/review")
+    assert "پیشنهاد شمارهٔ 1601" in m.last_text(MODERATOR) or "پیشنهاد شمارهٔ ۱۶۰۱" in m.last_text(MODERATOR)
+    await m.press(MODERATOR, t.APPROVE)
+    await bot.settle()
+    assert "۱۶۰۲" in m.last_text(MODERATOR) or "1602" in m.last_text(MODERATOR)
+    first = (await bot.services.repos.proposals.by_citizen((await bot.services.repos.citizens.find("telegram", 1601)).id))[0]
+    assert first.status == "approved"
+    assert "تأیید شد" in m.last_text(1601)  # the author heard it
+
+
+async def test_two_moderators_pressing_at_once_act_once(bot):
+    await _pending(bot, 1)
+    m = bot.telegram
+    await m.send(MODERATOR, "/review")
+    await m.send(911, "/review")
+    card_a, card_b = m.last_with_buttons(MODERATOR), m.last_with_buttons(911)
+    proposal_id = int(next(d for _, d in m.request.inline_buttons(card_a) if d.startswith("rv:a:")).split(":")[2])
+    await asyncio.gather(
+        m.update(m.updates.callback(MODERATOR, card_a, f"rv:a:{proposal_id}")),
+        m.update(m.updates.callback(911, card_b, f"rv:rr:{proposal_id}:0")),
+    )
+    await bot.settle()
+    proposal = await bot.services.repos.proposals.get(proposal_id)
+    entries = await bot.services.repos.audit.recent(10)
+    assert len([e for e in entries if e.target == f"proposal {proposal.code}"]) == 1
+    assert t.already_done() in m.alerts()
+
+
+async def test_ready_and_typed_rejection_reasons_reach_the_author(bot, config):
+    await _pending(bot, 2)
+    m = bot.telegram
+    await m.send(MODERATOR, "/review")
+    await m.press(MODERATOR, t.REJECT)
+    await m.press(MODERATOR, config.reject_reasons[0])
+    await bot.settle()
+    assert config.reject_reasons[0] in m.last_text(1601)
+    await m.press(MODERATOR, t.REJECT)
+    await m.press(MODERATOR, t.OTHER_REASON)
+    question = m.request.last(MODERATOR)
+    await m.send(MODERATOR, "نشانی دقیق محل را ننوشته‌اید.", reply_to=question)
+    await bot.settle()
+    assert "نشانی دقیق محل را ننوشته‌اید." in m.last_text(1602)
+
+
+async def test_fix_category_and_mark_duplicate(bot, config):
+    await _pending(bot, 2)
+    m = bot.telegram
+    repos = bot.services.repos
+    first = (await repos.proposals.by_citizen((await repos.citizens.find("telegram", 1601)).id))[0]
+    await m.send(MODERATOR, "/review")
+    await m.press(MODERATOR, t.CATEGORY)
+    await m.press(MODERATOR, config.categories[-1].name)
+    assert (await repos.proposals.get(first.id)).category_id == config.categories[-1].id
+    assert config.categories[-1].name in m.last_text(1601)
+    await m.press(MODERATOR, t.NEXT)  # to the second
+    await m.press(MODERATOR, t.DUPLICATE)
+    await m.send(MODERATOR, "0000000")
+    assert m.last_text(MODERATOR) == t.duplicate_code_unknown()
+    await m.send(MODERATOR, first.code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")))
+    await bot.settle()
+    second = (await repos.proposals.by_citizen((await repos.citizens.find("telegram", 1602)).id))[0]
+    assert second.status == "rejected" and second.duplicate_of == first.id
+    assert "تکرار پیشنهاد" in m.last_text(1602) and first.title in m.last_text(1602)
+
+
+async def test_feasibility_note_and_cost_then_on_the_ballot(bot, config):
+    await _pending(bot, 2)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/review")
+    await m.press(TELEGRAM_ADMIN, t.APPROVE)
+    await m.press(TELEGRAM_ADMIN, t.APPROVE)
+    await bot.settle()
+    await m.send(REVIEWER, "/feasibility")
+    assert "تجریش: ۲" in m.request.texts(REVIEWER)[-2]
+    await m.press(REVIEWER, t.FEASIBLE)
+    await m.send(REVIEWER, "زمین متعلق به شهرداری است و اجرا شدنی است.")
+    assert "هزینهٔ برآوردی" in m.last_text(REVIEWER)
+    await m.send(REVIEWER, "هزار تومان")
+    assert m.last_text(REVIEWER) == t.cost_invalid(config.money_unit)
+    await m.send(REVIEWER, "۱۲٬۵۰۰٬۰۰۰")
+    await bot.settle()
+    assert "۱۲٬۵۰۰٬۰۰۰ تومان" in m.last_text(1601) and "رأی‌گیری" in m.last_text(1601)
+    await m.press(REVIEWER, t.NOT_FEASIBLE)
+    await m.send(REVIEWER, "در حریم رودخانه است.")
+    await bot.settle()
+    assert "اجراپذیر شناخته نشد" in m.last_text(1602) and "در حریم رودخانه است." in m.last_text(1602)
+    bot.at("voting")
+    hood = "tajrish"
+    voter, _ = await bot.services.citizens.enter("telegram", 1700, 1700)
+    page = await bot.services.repos.votes.ballot_page(voter.id, hood, 0, 5, False)
+    assert page.total == 1  # only the feasible one with a cost
+    await m.send(REVIEWER, "/feasibility")
+    assert "همهٔ پیشنهادهای تأییدشده" in m.last_text(REVIEWER)
+
+
+async def test_audit_log_lists_who_did_what(bot):
+    await _pending(bot, 1)
+    m = bot.telegram
+    await m.send(MODERATOR, "/review")
+    await m.press(MODERATOR, t.APPROVE)
+    await m.send(TELEGRAM_ADMIN, "/audit")
+    text = m.last_text(TELEGRAM_ADMIN)
+    assert f"telegram:{MODERATOR}" in text and t.ACTION_NAMES["approve"] in text and "approved" in text
+    await m.send(MODERATOR, "/audit")
+    assert m.last_text(MODERATOR) == t.not_for_you()
