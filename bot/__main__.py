@@ -1,7 +1,9 @@
-"""Command line: ``python -m bot [--config FILE] [run|check-config|shell]`` (also ``manshahrdaram``).
+"""Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export]`` (also ``manshahrdaram``).
 
 With no command it serves the messengers configured in config.toml; with no token there (or no
 config.toml at all) it starts the local playground instead, so a fresh checkout does something.
+``stats`` and ``export`` read the configured database without any messenger, through the same
+services as /stats and /export, and may run while the bot serves (SQLite's WAL lets them read).
 """
 from __future__ import annotations
 
@@ -30,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     shell = commands.add_parser("shell", help="chat with the bot in this terminal (local playground)")
     shell.add_argument("--at", help='run the bot at this Jalali Tehran time, e.g. "1405/09/20 10:00"')
     shell.add_argument("--demo", action="store_true", help="seed sample citizens and proposals")
+    commands.add_parser("stats", help="print the campaign's statistics (Persian) and exit")
+    export = commands.add_parser("export", help="write the Excel workbook, and a CSV per sheet beside it, and exit")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.xlsx",
+                        help="the workbook to write; the CSVs are written beside it as FILE-<sheet>.csv")
     return parser
 
 
@@ -58,6 +64,52 @@ def _check_production(config: Config) -> None:
         raise ConfigError("general.phone_hash_secret", "is still the example value; set a long random secret before serving real users")
 
 
+async def _offline_report(config: Config, args: argparse.Namespace) -> int:
+    """``stats`` or ``export`` on the configured database; one line on stderr when it fails."""
+    import sqlite3
+
+    from bot.export import write_files
+    from bot.stats import StatsService, report_text
+    from messages_fa.markup import PlainMarkup
+    from storage import Database, Repositories
+
+    if not Path(config.database).is_file():
+        # Opening would create an empty database: say where we looked instead.
+        print(f"database error: {config.database} not found (general.database in the config)", file=sys.stderr)
+        return 1
+    if args.command == "export" and not args.out.parent.is_dir():
+        print(f"export error: folder {args.out.parent} does not exist", file=sys.stderr)
+        return 1
+    db = Database(config.database)
+    try:
+        await db.open()
+        service = StatsService(config, SystemClock(), Repositories(db))
+        if args.command == "stats":
+            report = await service.report()
+            _utf8_stdout()
+            print(report_text(report, PlainMarkup(), service.when(report.at), full=True))
+            return 0
+        data = await service.export_data()
+        for path in await asyncio.to_thread(write_files, config, data, args.out):
+            print(path)
+        return 0
+    except (sqlite3.Error, RuntimeError) as exc:
+        print(f"database error: {config.database}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"export error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+
+
+def _utf8_stdout() -> None:
+    """Persian on a console or pipe whose encoding is not UTF-8 (Windows) would raise."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None and (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
+        reconfigure(encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.log_level)
@@ -74,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
                   f"messengers: {platforms}")
             return 0
+        if args.command in ("stats", "export"):
+            return asyncio.run(_offline_report(config, args))
         if args.command == "shell" or not config.enabled_platforms:
             from bot.playground import run_playground
 

@@ -13,6 +13,7 @@ from bot.context import KEY, AppContext
 from bot.notify import Notifier
 from bot.persistence import ConversationStatePersistence
 from bot.platforms import PLATFORMS
+from bot.roles import COMMAND_ACTIONS, may, staff_of
 from bot.services import Services
 from bot.transport import AiohttpRequest
 from bot.update_processor import PerUserUpdateProcessor
@@ -78,9 +79,12 @@ async def _register_commands(application: Application) -> None:
         log.log(level, "%s: setMyCommands not available (%s); continuing without a command menu",
                 platform.name, exc.__class__.__name__)
         return
-    staff_menu = [BotCommand(name, text) for name, text in (*COMMANDS, *STAFF_COMMANDS)]
-    for admin in sorted(context.services.config.platforms[platform.name].admins):
+    config = context.services.config
+    for person in sorted(staff_of(config, platform.name)):
+        # Each staff member sees the commands of their own role(s) in their chat's menu.
+        mine = [(name, text) for name, text in STAFF_COMMANDS if may(config, platform.name, person, COMMAND_ACTIONS[name])]
+        menu = [BotCommand(name, text) for name, text in (*COMMANDS, *mine)]
         try:
-            await application.bot.set_my_commands(staff_menu, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # e.g. an admin who has never opened the bot
-            log.info("%s: staff command menu not set for admin %d (%s)", platform.name, admin, exc.__class__.__name__)
+            await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(person))
+        except TelegramError as exc:  # e.g. someone who has never opened the bot
+            log.info("%s: staff command menu not set for %d (%s)", platform.name, person, exc.__class__.__name__)

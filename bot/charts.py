@@ -1,10 +1,12 @@
 """The two /stats charts as PNG bytes: the neighbourhoods side by side, and participation over the days.
 
-matplotlib draws glyphs one per character in the order given, with no shaping and no bidi, so every
-Persian label goes through bot.persian_render.shape_rtl first and is drawn in Noto Sans Arabic from
-PyPI (the same font as the poster; the system's fonts have no Persian on most servers). The figures
-are built with the object API on the Agg canvas, never pyplot: no global state, so two charts can
-be drawn at once in worker threads (asyncio.to_thread).
+matplotlib (3.11 on) lays text out with libraqm: HarfBuzz joins the letters and FriBidi puts them in
+right-to-left order. So labels go in as Persian is written (logical order), never through
+bot.persian_render.shape_rtl, which is for Pillow's BASIC layout: shaped text fed to raqm comes
+out reversed. matplotlib before 3.11 does neither, hence the floor in pyproject.toml. The font is
+Noto Sans Arabic from PyPI (bot.persian_render.font_path), as on the poster: most servers have
+no Persian font. The figures are built with the object API on the Agg canvas, never pyplot: no
+backend to choose, no global state, so charts can be drawn in worker threads (asyncio.to_thread).
 
 Right to left where reading order matters: neighbourhood names stand on the right and their bars
 grow leftwards. Time runs left to right, as in Iranian statistical charts.
@@ -13,26 +15,24 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Sequence
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties, fontManager
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")  # before anything imports pyplot; we never do, but a library might
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.font_manager import FontProperties, fontManager  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator  # noqa: E402
-
-from bot.persian_render import font_path, shape_rtl  # noqa: E402
-from bot.stats import StatsReport  # noqa: E402
-from messages_fa import stats as t  # noqa: E402
-from messages_fa.numbers import fa_digits, fa_number  # noqa: E402
+from bot.persian_render import font_path
+from bot.stats import DayStats, StatsReport
+from messages_fa import stats as t
+from messages_fa.numbers import fa_digits, fa_number
 
 DPI = 150
 HOODS_SIZE = (9.0, 12.0)  # inches: 1350 × 1800 px, 27 rows readable on a phone when zoomed
 DAYS_SIZE = (10.0, 7.0)  # 1500 × 1050 px
 MAX_DAY_TICKS = 10
+MARGIN = 0.3  # inches, left and right
 
 CITIZENS_COLOUR = "#9ecae1"
 VOTERS_COLOUR = "#0b6048"  # the poster's accent
@@ -61,15 +61,16 @@ def _family() -> str:
 
 
 def _fa(text: str) -> str:
-    return shape_rtl(text)
+    """What a label is drawn from: NFC Persian in logical order (raqm shapes and orders it)."""
+    return unicodedata.normalize("NFC", text)
 
 
 def _count_formatter() -> FuncFormatter:
-    return FuncFormatter(lambda value, _pos: fa_number(int(round(value))) if value >= 0 else "")
+    return FuncFormatter(lambda value, _pos: fa_number(round(value)) if value >= 0 else "")
 
 
 def _percent_formatter() -> FuncFormatter:
-    return FuncFormatter(lambda value, _pos: _fa(fa_digits(f"{value:g}") + t.PERCENT))
+    return FuncFormatter(lambda value, _pos: fa_digits(f"{value:g}".replace(".", t.DECIMAL_SEPARATOR)) + t.PERCENT)
 
 
 def _style_ticks(ax, size: float = 9) -> None:
@@ -78,9 +79,29 @@ def _style_ticks(ax, size: float = 9) -> None:
         ax.spines[side].set_color(GRID)
 
 
+def _rect(fig: Figure, left: float, top: float, right: float, bottom: float) -> tuple[float, float, float, float]:
+    """An axes' place from its margins in inches (top and bottom from the top edge): the
+    layout stays the same whatever the figure's size."""
+    width, height = fig.get_size_inches()
+    return left / width, 1 - bottom / height, 1 - (left + right) / width, (bottom - top) / height
+
+
 def _header(fig: Figure, title: str, subtitle: str) -> None:
-    fig.text(0.97, 0.975, _fa(title), ha="right", va="top", fontproperties=_font(16), color=INK)
-    fig.text(0.97, 0.945, _fa(subtitle), ha="right", va="top", fontproperties=_font(10), color=SOFT)
+    """Title and subtitle at the top right, where a Persian reader starts."""
+    width, height = fig.get_size_inches()
+    x = 1 - MARGIN / width
+    fig.text(x, 1 - 0.25 / height, _fa(title), ha="right", va="top", fontproperties=_font(16), color=INK)
+    fig.text(x, 1 - 0.62 / height, _fa(subtitle), ha="right", va="top", fontproperties=_font(10), color=SOFT)
+
+
+def _legend(fig: Figure, handles_from, top: float, size: float = 10) -> None:
+    """One row under the header, right-aligned, each marker right of its label (right to left)."""
+    width, height = fig.get_size_inches()
+    handles, labels = handles_from.get_legend_handles_labels()
+    # Laid out left to right, read right to left: the first series goes last.
+    fig.legend(handles[::-1], labels[::-1], prop=_font(size), loc="upper right",
+               bbox_to_anchor=(1 - MARGIN / width, 1 - top / height), ncols=len(labels), frameon=False,
+               markerfirst=False, handlelength=1.6, columnspacing=1.6)
 
 
 def _png(fig: Figure) -> bytes:
@@ -104,7 +125,7 @@ def neighbourhoods_chart(report: StatsReport, when: str) -> bytes:
     if not hoods:
         _empty(fig)
         return _png(fig)
-    ax = fig.add_axes((0.06, 0.05, 0.70, 0.84))
+    ax = fig.add_axes(_rect(fig, left=MARGIN, top=1.45, right=2.1, bottom=HOODS_SIZE[1] - 0.75))
     rows = range(len(hoods))
     height = 0.4
     citizens = [h.counts.citizens for h in hoods]
@@ -128,7 +149,7 @@ def neighbourhoods_chart(report: StatsReport, when: str) -> bytes:
                     va="center", fontproperties=_font(8.5), color=INK)
     _style_ticks(ax, 10)
     ax.tick_params(axis="y", length=0, pad=6)
-    ax.legend(prop=_font(10), loc="lower left", frameon=False)
+    _legend(fig, ax, top=0.95)
     return _png(fig)
 
 
@@ -142,8 +163,9 @@ def days_chart(report: StatsReport, when: str) -> bytes:
         _empty(fig)
         return _png(fig)
     x = list(range(len(days)))
-    upper = fig.add_axes((0.08, 0.55, 0.88, 0.30))
-    lower = fig.add_axes((0.08, 0.10, 0.88, 0.38), sharex=upper)
+    height = DAYS_SIZE[1]
+    upper = fig.add_axes(_rect(fig, left=0.85, top=1.05, right=MARGIN, bottom=3.2))
+    lower = fig.add_axes(_rect(fig, left=0.85, top=3.75, right=MARGIN, bottom=height - 0.6), sharex=upper)
 
     upper.plot(x, [d.participation * 100 for d in days], color=VOTERS_COLOUR, linewidth=2.2, marker="o",
                markersize=3 if len(days) < 40 else 0)
@@ -161,12 +183,11 @@ def days_chart(report: StatsReport, when: str) -> bytes:
     lower.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     lower.yaxis.set_major_formatter(_count_formatter())
     _ylabel(lower, t.CHART_PER_DAY)
-    lower.legend(prop=_font(9), loc="upper left", frameon=False, ncols=len(DAY_SERIES))
+    _legend(fig, lower, top=3.3, size=9.5)
 
-    step = max(1, -(-len(days) // MAX_DAY_TICKS))
-    ticks = x[::step]
-    lower.xaxis.set_major_locator(FixedLocator(ticks))
-    lower.xaxis.set_major_formatter(_label_formatter(lambda i: _fa(t.day_label(days[i].day))))
+    positions = day_ticks(days)
+    lower.xaxis.set_major_locator(FixedLocator(positions))
+    lower.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: _day_label(days, value)))
     upper.tick_params(axis="x", labelbottom=False)
     lower.set_xlim(-0.5, len(days) - 0.5)
     for ax in (upper, lower):
@@ -180,5 +201,17 @@ def _ylabel(ax, text: str) -> None:
     ax.set_ylabel(_fa(text), fontproperties=_font(10), color=SOFT)
 
 
-def _label_formatter(label: Callable[[int], str]) -> FuncFormatter:
-    return FuncFormatter(lambda value, _pos: label(int(round(value))) if float(value).is_integer() else "")
+def day_ticks(days: Sequence[DayStats]) -> list[int]:
+    """Which days get a label: evenly spaced, at most MAX_DAY_TICKS, always the first."""
+    step = max(1, -(-len(days) // MAX_DAY_TICKS))
+    return list(range(0, len(days), step))
+
+
+def day_tick_labels(days: Sequence[DayStats]) -> list[str]:
+    """The x axis's labels (before shaping), e.g. «۵ آذر»."""
+    return [t.day_label(days[i].day) for i in day_ticks(days)]
+
+
+def _day_label(days: Sequence[DayStats], value: float) -> str:
+    index = round(value)
+    return _fa(t.day_label(days[index].day)) if 0 <= index < len(days) else ""

@@ -23,16 +23,17 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.config import Config
-from bot.stats import ExportData, StatsReport, share
+from bot.stats import ExportData, StatsReport, neighbourhood_name, share
 from messages_fa import stats as t
 from messages_fa.dates import jalali_short
 from messages_fa.numbers import fa_digits
 
-TEXT, COUNT, MONEY, PERCENT = "text", "count", "money", "percent"
-NUMBER_FORMATS = {COUNT: "#,##0", MONEY: "#,##0", PERCENT: "0.0%"}
-WIDTHS = {TEXT: 18, COUNT: 12, MONEY: 16, PERCENT: 10}
+TEXT, ID, COUNT, MONEY, PERCENT = "text", "id", "count", "money", "percent"
+NUMBER_FORMATS = {ID: "0", COUNT: "#,##0", MONEY: "#,##0", PERCENT: "0.0%"}
+WIDTHS = {TEXT: 18, ID: 8, COUNT: 12, MONEY: 16, PERCENT: 10}
 BOM = "\ufeff"
-MEDIA_TYPE_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What Excel reads as the start of a formula: a citizen's title must never run as one.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,15 @@ def tables(config: Config, data: ExportData) -> list[Table]:
     return [_proposals(config, data), _neighbourhoods(report), _platforms(report), _ambassadors(data), _days(report)]
 
 
-def _name(config: Config, neighbourhood_id: str | None) -> str:
-    if neighbourhood_id is None:
-        return t.NO_NEIGHBOURHOOD
-    hood = config.neighbourhood(neighbourhood_id)
-    return hood.name if hood else neighbourhood_id
-
-
 def _proposals(config: Config, data: ExportData) -> Table:
-    kinds = (COUNT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, COUNT, TEXT, TEXT)
+    kinds = (ID, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, COUNT, TEXT, TEXT)
     widths = (8, 12, 16, 18, 40, 14, 30, 12, 30, 16, 8, 14, 18)
     columns = tuple(Column(h, k, w) for h, k, w in zip(t.proposal_headers(config.money_unit), kinds, widths))
     rows = []
     for p in data.proposals:
         category = config.category(p.category_id)
         rows.append((
-            p.id, fa_digits(p.code), _name(config, p.neighbourhood_id), category.name if category else p.category_id,
+            p.id, fa_digits(p.code), neighbourhood_name(config, p.neighbourhood_id), category.name if category else p.category_id,
             p.title, t.PROPOSAL_STATUS.get(p.status, p.status), p.reject_reason or "",
             t.FEASIBILITY.get(p.feasibility, p.feasibility or ""), p.feasibility_note or "", p.cost, p.votes,
             fa_digits(p.duplicate_of) if p.duplicate_of else "", jalali_short(p.created_at, config.timezone),
@@ -139,6 +133,12 @@ def _sheet(workbook: Workbook, table: Table) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for row in table.rows:
         ws.append(list(row))
+    texts = [index for index, column in enumerate(table.columns, start=1) if column.kind == TEXT]
+    for index in texts if table.rows else ():
+        for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
+            # openpyxl stores a str starting with "=" as a formula; text is text.
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
     for index, column in enumerate(table.columns, start=1):
         letter = get_column_letter(index)
         ws.column_dimensions[letter].width = column.width or WIDTHS[column.kind]
@@ -158,7 +158,10 @@ def _csv_cell(value, kind: str) -> str:
         return ""
     if kind == PERCENT:
         return f"{value * 100:.1f}%"  # Excel reads "12.5%" as the number 0.125
-    return str(value)
+    text = str(value)
+    if kind == TEXT and text.startswith(FORMULA_STARTS):
+        return "'" + text  # shown as typed instead of evaluated (OWASP's advice for CSV injection)
+    return text
 
 
 def csv_bytes(table: Table) -> bytes:

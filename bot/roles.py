@@ -32,6 +32,18 @@ ACTIONS: dict[str, frozenset[Role]] = {
 }
 
 
+# The action behind each staff command (for the per-person command menu).
+COMMAND_ACTIONS = {
+    "broadcast": "broadcast", "broadcasts": "broadcast", "schedule": "schedule", "ambassadors": "ambassadors",
+    "review": "moderate", "feasibility": "review", "stats": "stats", "export": "export", "audit": "audit",
+}
+
+
+def staff_of(config: Config, platform: str) -> frozenset[int]:
+    platform_config = config.platforms[platform]
+    return platform_config.admins | platform_config.moderators | platform_config.reviewers
+
+
 def roles_of(config: Config, platform: str, user_id: int) -> frozenset[Role]:
     platform_config = config.platforms.get(platform)
     if platform_config is None:

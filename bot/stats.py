@@ -130,7 +130,10 @@ class StatsService:
 
     async def report(self) -> StatsReport:
         now = self.clock.now()
-        hoods, platforms, days = await self.stats.snapshot(self._tz_minutes())
+        return self._report(now, *await self.stats.snapshot(self._tz_minutes()))
+
+    def _report(self, now: dt.datetime, hoods: list[NeighbourhoodCounts], platforms: list[PlatformCounts],
+                days: list[DayCounts]) -> StatsReport:
         by_id = {h.neighbourhood_id: h for h in hoods}
         known = [HoodStats(n.id, n.name, by_id.get(n.id, NeighbourhoodCounts(n.id))) for n in self.config.neighbourhoods]
         configured = {n.id for n in self.config.neighbourhoods}
@@ -138,45 +141,52 @@ class StatsService:
         strays = [HoodStats(h.neighbourhood_id, h.neighbourhood_id, h) for h in
                   sorted((h for h in hoods if h.neighbourhood_id is not None and h.neighbourhood_id not in configured),
                          key=lambda h: h.neighbourhood_id)]
-        unassigned = by_id.get(None, NeighbourhoodCounts(None))
         today = now.astimezone(self.config.timezone).date()
+        order = list(self.config.platforms)  # Telegram, then Bale, as in config.toml
         return StatsReport(
-            at=now, today=today, neighbourhoods=tuple(known + strays), unassigned=unassigned,
+            at=now, today=today, neighbourhoods=tuple(known + strays),
+            unassigned=by_id.get(None, NeighbourhoodCounts(None)),
             total=_sum(hoods, NeighbourhoodCounts, neighbourhood_id=None),
-            platforms=tuple(platforms), days=continuous_days(days, today),
+            platforms=tuple(sorted(platforms, key=lambda p: (order.index(p.platform) if p.platform in order
+                                                             else len(order), p.platform))),
+            days=continuous_days(days, today),
         )
 
     async def export_data(self) -> ExportData:
-        report = await self.report()
+        """The report and every proposal from one moment; the ambassadors' figures just after."""
+        now = self.clock.now()
+        hoods, platforms, days, proposals = await self.stats.snapshot_with_proposals(self._tz_minutes())
+        report = self._report(now, hoods, platforms, days)
         order = {n.id: i for i, n in enumerate(self.config.neighbourhoods)}
-        proposals = sorted(await self.stats.proposals(), key=lambda p: (order.get(p.neighbourhood_id, len(order)),
-                                                                         p.neighbourhood_id, p.id))
+        proposals = sorted(proposals, key=lambda p: (order.get(p.neighbourhood_id, len(order)), p.neighbourhood_id,
+                                                     p.id))
         figures = await self.repos.ambassadors.all_figures()
         people = await self.repos.ambassadors.in_status(AMB_APPROVED, AMB_SUSPENDED, AMB_REMOVED)
         ambassadors = tuple(
-            AmbassadorRow(a.full_name or "", self.neighbourhood_name(a.neighbourhood_id), a.status,
+            AmbassadorRow(a.full_name or "", neighbourhood_name(self.config, a.neighbourhood_id), a.status,
                           figures.get(a.citizen_id, Figures()))
             for a in sorted(people, key=lambda a: (order.get(a.neighbourhood_id, len(order)), a.citizen_id)))
         return ExportData(report, tuple(proposals), ambassadors)
 
-    def neighbourhood_name(self, neighbourhood_id: str | None) -> str:
-        if neighbourhood_id is None:
-            return t.NO_NEIGHBOURHOOD
-        hood = self.config.neighbourhood(neighbourhood_id)
-        return hood.name if hood else neighbourhood_id
 
-    def category_name(self, category_id: str) -> str:
-        category = self.config.category(category_id)
-        return category.name if category else category_id
+def neighbourhood_name(config: Config, neighbourhood_id: str | None) -> str:
+    """As staff read it: the name in config.toml, the bare id of one removed from it, or «بدون محله»."""
+    if neighbourhood_id is None:
+        return t.NO_NEIGHBOURHOOD
+    hood = config.neighbourhood(neighbourhood_id)
+    return hood.name if hood else neighbourhood_id
 
 
 def report_text(report: StatsReport, m: Markup, when: str, can_export: bool = False, full: bool = False) -> str:
-    """The short text for /stats; ``full`` adds every neighbourhood and the last days (the command line)."""
+    """The short text for /stats, which the charts follow; ``full`` is the command line's: every
+    neighbourhood and the last days instead of the charts."""
     total = report.total
     with_people = [h for h in report.neighbourhoods if h.counts.citizens]
     ranked = sorted(with_people, key=lambda h: (-h.participation, -h.counts.citizens, h.name))
-    best = ranked[:RANKED] if any(h.counts.voters for h in ranked) else []
-    worst = [h for h in reversed(ranked) if h not in best][:RANKED] if best else []
+    best, worst = [], []
+    if any(h.counts.voters for h in ranked):  # before anyone votes a ranking says nothing
+        shown = min(RANKED, max(1, len(ranked) // 2))  # a neighbourhood is never both best and worst
+        best, worst = ranked[:shown], ranked[shown:][-shown:][::-1]
     today = report.day(report.today)
     text = t.report(
         m, when, total.citizens, total.verified, report.unassigned.citizens,
@@ -185,7 +195,7 @@ def report_text(report: StatsReport, m: Markup, when: str, can_export: bool = Fa
         None if today is None else (today.counts.citizens, today.counts.verified, today.counts.proposals,
                                     today.counts.votes),
         [(m.esc(h.name), h.participation) for h in best], [(m.esc(h.name), h.participation) for h in worst],
-        can_export,
+        can_export, charts_follow=not full,
     )
     if not full:
         return text

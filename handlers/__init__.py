@@ -13,7 +13,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from handlers import ambassadors, broadcasts, moderation, proposals, review, schedule, staff_input, start, voting
+from handlers import (
+    ambassadors, broadcasts, moderation, proposals, review, schedule, staff_input, start, stats, voting,
+)
 from handlers import states as S
 from handlers.common import (
     BACK,
@@ -157,7 +159,8 @@ def register(application: Application) -> None:
     staff_commands = [CommandHandler(name, callback, filters=NEW_MESSAGE) for name, callback in (
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
         ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors),
-        ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit))]
+        ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),
+        ("stats", stats.on_stats), ("export", stats.on_export))]
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),

@@ -124,7 +124,7 @@ def cost_line(cost: str) -> str:
 ACTION_NAMES = {
     "approve": "تأیید پیشنهاد", "reject": "رد پیشنهاد", "category": "اصلاح دسته", "duplicate": "تکراری",
     "feasibility": "امکان‌سنجی", "cost": "برآورد هزینه", "ambassador": "سفیر", "broadcast": "پیام همگانی",
-    "calendar": "تقویم",
+    "calendar": "تقویم", "export": "خروجی اکسل",
 }
 
 

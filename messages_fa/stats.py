@@ -41,19 +41,19 @@ def day_cell(day: dt.date) -> str:
 # -- refusals -------------------------------------------------------------------------------------
 
 def stats_refused() -> str:
-    return "آمار طرح فقط برای کارشناسان طرح (مدیران، ناظران پیشنهادها و کارشناسان بررسی) است."
+    return "آمار طرح فقط برای مدیران، ناظران محتوا و کارشناسان امکان‌سنجی طرح است."
 
 
 def export_refused() -> str:
     return "خروجی اکسل فقط برای مدیران طرح است. اگر به آن نیاز دارید، از یکی از مدیران بخواهید."
 
 
+def export_preparing() -> str:
+    return "⏳ فایل خروجی در حال آماده شدن است؛ چند لحظه صبر کنید."
+
+
 def staff_place_only() -> str:
     return "آمار و خروجی طرح فقط در گفتگوی خصوصی با ربات یا گروه کارشناسان فرستاده می‌شود."
-
-
-def export_failed() -> str:
-    return "ساختن فایل خروجی ممکن نشد. لطفاً چند دقیقهٔ دیگر دوباره /export را بفرستید."
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -61,7 +61,8 @@ def export_failed() -> str:
 def report(m: Markup, when: str, citizens: int, verified: int, unassigned: int,
            proposals: tuple[int, int, int, int], votes: int, voters: int, participation: float,
            platforms: Sequence[tuple[str, int, int]], today: tuple[int, int, int, int] | None,
-           best: Sequence[tuple[str, float]], worst: Sequence[tuple[str, float]], can_export: bool) -> str:
+           best: Sequence[tuple[str, float]], worst: Sequence[tuple[str, float]], can_export: bool,
+           charts_follow: bool) -> str:
     """The short /stats text. ``proposals``: (pending, approved, rejected, on the ballot);
     ``platforms``: (platform, citizens, voters); ``today``: (citizens, verified, proposals, votes);
     ``best``/``worst``: (neighbourhood, participation), names already escaped."""
@@ -71,8 +72,8 @@ def report(m: Markup, when: str, citizens: int, verified: int, unassigned: int,
         f"تا {when}",
         "",
         f"👥 شهروندان: {fa_number(citizens)} (تلفن تأییدشده: {fa_number(verified)})",
-        f"📝 پیشنهادها: {fa_number(pending + approved + rejected)} — در انتظار بررسی {fa_number(pending)}، "
-        f"تأییدشده {fa_number(approved)}، ردشده {fa_number(rejected)}؛ در فهرست رأی‌گیری {fa_number(on_ballot)}",
+        (f"📝 پیشنهادها: {fa_number(pending + approved + rejected)} — در انتظار بررسی {fa_number(pending)}، "
+         f"تأیید شده {fa_number(approved)}، رد شده {fa_number(rejected)}؛ در فهرست رأی‌گیری {fa_number(on_ballot)}"),
         f"🗳 رأی‌ها: {fa_number(votes)} از {fa_number(voters)} رأی‌دهنده — مشارکت {fa_percent(participation)}",
     ]
     if platforms:
@@ -87,8 +88,11 @@ def report(m: Markup, when: str, citizens: int, verified: int, unassigned: int,
     if worst:
         lines.append("کمترین مشارکت: " + _ranking(worst))
     if unassigned:
-        lines.append(f"({fa_number(unassigned)} شهروند هنوز محلهٔ خود را انتخاب نکرده‌اند.)")
-    lines += ["", "نمودار محله‌ها و نمودار روزبه‌روز در پیام‌های بعدی می‌آیند."]
+        lines.append(f"شهروندان بی‌محله (هنوز محله‌ای انتخاب نکرده‌اند): {fa_number(unassigned)}")
+    if charts_follow or can_export:
+        lines.append("")
+    if charts_follow:
+        lines.append("نمودار محله‌ها و نمودار روزبه‌روز در پیام‌های بعدی می‌آیند.")
     if can_export:
         lines.append("فایل اکسل همهٔ پیشنهادها و آمار: /export")
     return "\n".join(lines)

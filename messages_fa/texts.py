@@ -418,6 +418,12 @@ STAFF_COMMANDS = (
     ("broadcast", "پیام همگانی تازه"),
     ("broadcasts", "پیام‌های همگانی و لغو"),
     ("schedule", "تقویم طرح و اعلان‌ها"),
+    ("ambassadors", "سفیران طرح"),
+    ("review", "صف بررسی پیشنهادها"),
+    ("feasibility", "امکان‌سنجی و هزینه"),
+    ("stats", "آمار طرح"),
+    ("export", "خروجی اکسل"),
+    ("audit", "دفتر رویدادها"),
 )
 
 PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}

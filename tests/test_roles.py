@@ -12,6 +12,7 @@ import pytest
 from bot.roles import ACTIONS, Role
 from messages_fa import broadcasts as bt
 from messages_fa import staff as st
+from messages_fa import stats as stt
 from messages_fa import texts
 from storage.models import Audience
 from tests.conftest import Bot, ManualClock, make_config, phase_moments
@@ -40,7 +41,8 @@ BUTTONS = [
     (lambda ids: "amb:p:0", "ambassadors"),
     (lambda ids: "au:0", "audit"),
 ]
-REFUSALS = {texts.staff_only(), st.not_for_you(), bt.staff_command_only()}
+REFUSALS = {texts.staff_only(), st.not_for_you(), bt.staff_command_only(), stt.stats_refused(),
+            stt.export_refused()}
 
 
 @pytest.fixture
@@ -134,3 +136,10 @@ async def test_buttons_outside_the_table_are_refused(staffed):
         before = len(m.alerts())
         await m.app.process_update(m.updates.callback(ADMIN, m.request.last(ADMIN), data))
         assert len(m.alerts()) == before + 1 and m.alerts()[-1] == texts.button_expired(), data
+
+
+def test_every_staff_command_has_its_action():
+    from bot.roles import COMMAND_ACTIONS
+    from messages_fa.texts import STAFF_COMMANDS
+    assert {name for name, _ in STAFF_COMMANDS} == set(COMMAND_ACTIONS) == {c.lstrip("/") for c, _ in COMMANDS}
+    assert all(COMMAND_ACTIONS[c.lstrip("/")] == action for c, action in COMMANDS)

@@ -1,0 +1,102 @@
+"""/stats (admins, moderators, reviewers) and /export (admins). Rights are checked on the server at
+every command; the answer goes only to a private chat or the configured staff chat.
+
+/stats: the short text first, then the two charts drawn in a worker thread. The figures are read
+on a connection of their own (storage/stats.py): about a second at 500,000 citizens, during which
+citizens' updates go on.
+/export: a «being prepared» line, then the workbook and a zip of the CSVs — two documents, not
+six: every call counts against the bot's rate, staff who want CSV want all the tables, and one
+zip keeps the chat readable (ASCII names inside, which every unzip tool reads).
+"""
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InputFile, Update
+from telegram.ext import CommandHandler
+
+from bot.config import Config
+from bot.context import AppContext, app_context
+from bot.stats import ExportData, StatsReport, StatsService, report_text
+from handlers.common import NEW_MESSAGE, Context, allowed, reply
+from messages_fa import stats as t
+
+STATS, EXPORT = "stats", "export"  # actions of bot/roles.py
+
+
+def command_handlers() -> list[CommandHandler]:
+    """For handlers/__init__.py's staff commands (group 0, before the citizen conversation)."""
+    return [CommandHandler("stats", on_stats, filters=NEW_MESSAGE),
+            CommandHandler("export", on_export, filters=NEW_MESSAGE)]
+
+
+def _service(app: AppContext) -> StatsService:
+    services = app.services
+    return StatsService(services.config, services.clock, services.repos)
+
+
+def _staff_place(app: AppContext, update: Update) -> bool:
+    """Figures and the workbook (ambassadors' names) stay in private chats and the staff chat."""
+    chat = update.effective_chat
+    return chat is not None and (chat.type == "private"
+                                 or chat.id == app.services.config.platforms[app.platform.name].staff_chat_id)
+
+
+async def _allowed(update: Update, context: Context, app: AppContext, action: str, refusal: str) -> bool:
+    if not allowed(app, update, action):
+        await reply(update, context, refusal)
+        return False
+    if not _staff_place(app, update):
+        await reply(update, context, t.staff_place_only())
+        return False
+    return True
+
+
+# matplotlib and openpyxl are imported on first use, in the worker thread: the bot's start-up
+# (and every test that starts it) need not pay their half a second.
+
+def _draw(report: StatsReport, when: str) -> tuple[bytes, bytes]:
+    from bot import charts
+
+    return charts.neighbourhoods_chart(report, when), charts.days_chart(report, when)
+
+
+def _build(config: Config, data: ExportData) -> tuple[str, bytes, bytes]:
+    """The files' name (without extension), the workbook, the zip of CSVs."""
+    from bot import export
+
+    built = export.build(config, data)
+    return export.file_stem(data.report), built.workbook, export.csv_zip(built.csv)
+
+
+async def on_stats(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not await _allowed(update, context, app, STATS, t.stats_refused()):
+        return
+    service = _service(app)
+    report = await service.report()
+    when = service.when(report.at)
+    await reply(update, context, report_text(report, app.platform.markup, when, can_export=allowed(app, update, EXPORT)))
+    hoods, days = await asyncio.to_thread(_draw, report, when)
+    chat_id = update.effective_chat.id
+    await context.bot.send_photo(chat_id, InputFile(hoods, filename="neighbourhoods.png"),
+                                 caption=t.chart_caption_hoods())
+    await context.bot.send_photo(chat_id, InputFile(days, filename="days.png"), caption=t.chart_caption_days())
+
+
+async def on_export(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not await _allowed(update, context, app, EXPORT, t.export_refused()):
+        return
+    # A few seconds at city scale: say so at once.
+    await reply(update, context, t.export_preparing())
+    service = _service(app)
+    data = await service.export_data()
+    stem, workbook, archive = await asyncio.to_thread(_build, app.services.config, data)
+    # Who took the data out, and when: it reads nothing personal, but it leaves the system.
+    await app.services.audit(f"{app.platform.name}:{update.effective_user.id}", EXPORT, f"{stem}.xlsx", None, None)
+    chat_id = update.effective_chat.id
+    await context.bot.send_document(chat_id, InputFile(workbook, filename=f"{stem}.xlsx"),
+                                    caption=t.export_caption(service.when(data.report.at)))
+    await context.bot.send_document(chat_id, InputFile(archive, filename=f"{stem}-csv.zip"),
+                                    caption=t.export_csv_caption())

@@ -1,0 +1,188 @@
+"""Aggregates for /stats and /export: counts grouped in SQL, never a row per citizen in Python.
+
+Nothing here returns a user id, chat id, phone hash, citizen id or file id: what leaves this module
+may be printed, charted or sent to a spreadsheet.
+
+Cost at 500,000 citizens: a few passes over citizens and votes with GROUP BY (votes are read in
+primary-key order, citizen_id first, so telling voters apart needs no sort), run on a read-only
+connection of their own (see StatsRepository).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from storage.db import Database
+from storage.models import APPROVED, FEASIBLE, PENDING, REJECTED
+from storage.rows import _dt
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NeighbourhoodCounts:
+    """One neighbourhood's figures; ``neighbourhood_id`` None: citizens who never chose one."""
+
+    neighbourhood_id: str | None
+    citizens: int = 0
+    verified: int = 0
+    pending: int = 0
+    approved: int = 0
+    rejected: int = 0
+    on_ballot: int = 0  # approved, feasible, with a cost (Proposal.on_the_ballot)
+    votes: int = 0
+    voters: int = 0  # citizens with at least one vote now
+
+    @property
+    def proposals(self) -> int:
+        return self.pending + self.approved + self.rejected
+
+
+@dataclass(frozen=True)
+class PlatformCounts:
+    platform: str
+    citizens: int = 0
+    verified: int = 0
+    proposals: int = 0
+    votes: int = 0
+    voters: int = 0
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """What happened on one day in the campaign's time zone."""
+
+    day: dt.date
+    citizens: int = 0  # started the bot
+    verified: int = 0  # verified a phone
+    proposals: int = 0
+    votes: int = 0
+    voters: int = 0  # cast their first vote (of the votes that stand)
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    """A proposal as exported: no author, no file, no location."""
+
+    id: int
+    code: str
+    neighbourhood_id: str
+    category_id: str
+    title: str
+    status: str
+    reject_reason: str | None
+    feasibility: str | None
+    feasibility_note: str | None
+    cost: int | None
+    votes: int
+    duplicate_of: str | None  # the original's tracking code
+    created_at: dt.datetime
+
+
+def _offset(tz_minutes: int) -> str:
+    """SQLite's date() modifier that moves a UTC timestamp into the campaign's zone."""
+    return f"{tz_minutes:+d} minutes"
+
+
+def _snapshot(conn: sqlite3.Connection, offset: str):
+    """Every figure in four passes: citizens (twice), votes per citizen, votes by day; the
+    proposals table is small. Each query returns groups (neighbourhood × messenger × day at most),
+    which are summed here: thousands of rows, never one per citizen."""
+    hoods: dict[str | None, dict[str, int]] = {}
+    platforms: dict[str, dict[str, int]] = {}
+    days: dict[str, dict[str, int]] = {}
+
+    def add(table: dict, key, **values: int) -> None:
+        row = table.setdefault(key, {})
+        for name, value in values.items():
+            row[name] = row.get(name, 0) + (value or 0)
+
+    for hood, platform, day, citizens, verified in conn.execute(
+            "SELECT neighbourhood_id, platform, date(created_at, ?) AS day, COUNT(*), COUNT(phone_hash) "
+            "FROM citizens GROUP BY neighbourhood_id, platform, day", (offset,)):
+        add(hoods, hood, citizens=citizens, verified=verified)
+        add(platforms, platform, citizens=citizens, verified=verified)
+        add(days, day, citizens=citizens)
+    for day, verified in conn.execute(
+            "SELECT date(verified_at, ?) AS day, COUNT(*) FROM citizens WHERE verified_at IS NOT NULL GROUP BY day",
+            (offset,)):
+        add(days, day, verified=verified)
+    # Votes counted where the voter is (a citizen votes only in their neighbourhood, locked from the
+    # first vote on); a voter's day is that of their earliest vote still standing, so the days add
+    # up to today's voters (citizens.first_vote_at stays set when someone withdraws every vote).
+    for hood, platform, day, voters, votes in conn.execute(
+            "SELECT c.neighbourhood_id, c.platform, date(v.first, ?) AS day, COUNT(*), SUM(v.n) "
+            "FROM (SELECT citizen_id, COUNT(*) AS n, MIN(created_at) AS first FROM votes GROUP BY citizen_id) v "
+            "JOIN citizens c ON c.id = v.citizen_id GROUP BY c.neighbourhood_id, c.platform, day", (offset,)):
+        add(hoods, hood, voters=voters, votes=votes)
+        add(platforms, platform, voters=voters, votes=votes)
+        add(days, day, voters=voters)
+    for day, votes in conn.execute("SELECT date(created_at, ?) AS day, COUNT(*) FROM votes GROUP BY day", (offset,)):
+        add(days, day, votes=votes)
+    for hood, platform, day, pending, approved, rejected, on_ballot in conn.execute(
+            "SELECT neighbourhood_id, platform, date(created_at, ?) AS day, SUM(status = ?), SUM(status = ?), "
+            "SUM(status = ?), SUM(status = ? AND feasibility = ? AND cost IS NOT NULL) FROM proposals "
+            "GROUP BY neighbourhood_id, platform, day", (offset, PENDING, APPROVED, REJECTED, APPROVED, FEASIBLE)):
+        add(hoods, hood, pending=pending, approved=approved, rejected=rejected, on_ballot=on_ballot)
+        add(platforms, platform, proposals=pending + approved + rejected)
+        add(days, day, proposals=pending + approved + rejected)
+    return ([NeighbourhoodCounts(hood, **values) for hood, values in hoods.items()],
+            [PlatformCounts(platform, **values) for platform, values in sorted(platforms.items())],
+            [DayCounts(dt.date.fromisoformat(day), **values) for day, values in sorted(days.items())])
+
+
+def _proposals(conn: sqlite3.Connection) -> list[ProposalRow]:
+    rows = conn.execute(
+        "SELECT p.id, p.code, p.neighbourhood_id, p.category_id, p.title, p.status, p.reject_reason, "
+        "p.feasibility, p.feasibility_note, p.cost, "
+        "(SELECT COUNT(*) FROM votes v WHERE v.proposal_id = p.id) AS votes, "
+        "d.code AS duplicate_of, p.created_at "
+        "FROM proposals p LEFT JOIN proposals d ON d.id = p.duplicate_of "
+        "ORDER BY p.neighbourhood_id, p.id").fetchall()
+    return [ProposalRow(*row[:-1], created_at=_dt(row[-1])) for row in rows]
+
+
+def _on_own_connection(path: Path, fn: Callable[..., T], args: tuple) -> T:
+    """``fn`` in one read transaction on a fresh read-only connection: a WAL snapshot that neither
+    waits for nor holds up the bot's connection."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("BEGIN")
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+class StatsRepository:
+    """Reads only. At 500,000 citizens a snapshot takes about a second of SQLite's time: it runs on
+    a connection of its own in a worker thread, so /stats never stalls the citizens' updates, which
+    share the bot's one connection (storage/db.py)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _read(self, fn: Callable[..., T], *args) -> T:
+        if not isinstance(self.db.path, Path):  # ":memory:" has no second connection
+            return await self.db.read(fn, *args)
+        return await asyncio.to_thread(_on_own_connection, self.db.path, fn, args)
+
+    async def snapshot(self, tz_minutes: int) -> tuple[list[NeighbourhoodCounts], list[PlatformCounts], list[DayCounts]]:
+        """Per neighbourhood (every id found, unordered; None: citizens who have not chosen one),
+        per messenger, and per day with any activity (oldest first; midnight to midnight at
+        UTC+tz_minutes), all from one moment."""
+        return await self._read(_snapshot, _offset(tz_minutes))
+
+    async def snapshot_with_proposals(self, tz_minutes: int) -> tuple[
+            list[NeighbourhoodCounts], list[PlatformCounts], list[DayCounts], list[ProposalRow]]:
+        """snapshot(), and every proposal (by neighbourhood id, then id) with its vote count and its
+        original's code, from the same moment: the workbook's sheets add up."""
+        return await self._read(lambda conn, offset: (*_snapshot(conn, offset), _proposals(conn)), _offset(tz_minutes))

@@ -1,0 +1,436 @@
+"""Statistics: the aggregate figures for a scripted campaign, the charts as PNGs, /stats and who may
+ask for it, the `python -m bot stats` command."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import random
+from dataclasses import dataclass
+
+import pytest
+from PIL import Image
+from telegram.ext import CommandHandler
+
+from bot import charts
+from bot.__main__ import main
+from bot.clock import ManualClock
+from bot.stats import DayStats, StatsService, continuous_days, report_text
+from handlers import stats as stats_handlers
+from handlers.common import NEW_MESSAGE
+from messages_fa import stats as t
+from messages_fa.markup import PlainMarkup
+from storage import Database, Repositories
+from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, REJECTED
+from storage.stats import DayCounts, StatsRepository
+from tests.conftest import TELEGRAM_ADMIN, make_config
+
+TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))
+# 5 Azar 1405, 09:00 Tehran: registration opens (config.example.toml).
+DAY1 = dt.datetime(2026, 11, 26, 9, 0, tzinfo=TEHRAN)
+STAFF = "telegram:900"
+MODERATOR, REVIEWER, STRANGER = 910, 920, 930
+
+
+# -- a scripted campaign, written through the repositories ------------------------------------------
+
+@dataclass
+class Seeded:
+    citizens: dict[str, int]  # label → citizen id
+    proposals: dict[str, int]  # label → proposal id
+    codes: dict[str, str]
+    user_ids: list[int]
+    phone_hashes: list[str]
+
+
+async def add_citizen(repos: Repositories, platform: str, user_id: int, at: dt.datetime, hood: str | None,
+                      phone_hash: str | None = None) -> int:
+    citizen, _ = await repos.citizens.get_or_create(platform, user_id, user_id, at)
+    if hood:
+        assert await repos.citizens.set_neighbourhood(citizen.id, hood)
+    if phone_hash:
+        assert await repos.citizens.set_phone_hash(citizen.id, phone_hash, at + dt.timedelta(minutes=5))
+    return citizen.id
+
+
+async def add_proposal(repos: Repositories, citizen_id: int, hood: str, platform: str, at: dt.datetime,
+                       title: str, code: str, category: str = "green") -> int:
+    await repos.drafts.update(citizen_id, at, category_id=category, title=title, description=f"شرح {title}")
+    proposal = await repos.proposals.submit_draft(citizen_id, hood, platform, lambda: code, 3, at)
+    return proposal.id
+
+
+async def seed_small(repos: Repositories) -> Seeded:
+    """Day 1 (5 Azar): five citizens in Tajrish (four verified), two in Darband, one without a
+    neighbourhood; Tajrish gets three proposals (one approved, feasible, costed; one rejected as its
+    duplicate; one pending), Darband one (approved, not feasible). Day 3 (7 Azar): three Tajrish
+    citizens vote for the ballot's proposal, one of them on Bale."""
+    c: dict[str, int] = {}
+    hashes = [f"{n:064x}" for n in range(1, 9)]
+    users = []
+    for n in range(5):
+        platform = "bale" if n == 4 else "telegram"
+        users.append(100 + n)
+        # Everyone in Tajrish but t3 verifies a phone.
+        c[f"t{n}"] = await add_citizen(repos, platform, 100 + n, DAY1 + dt.timedelta(minutes=n), "tajrish",
+                                       hashes[n] if n != 3 else None)
+    for n in range(2):
+        users.append(200 + n)
+        c[f"d{n}"] = await add_citizen(repos, "telegram", 200 + n, DAY1 + dt.timedelta(hours=1), "darband")
+    users.append(300)
+    c["none"] = await add_citizen(repos, "telegram", 300, DAY1 + dt.timedelta(hours=2), None)
+
+    p = {
+        "ballot": await add_proposal(repos, c["t0"], "tajrish", "telegram", DAY1 + dt.timedelta(hours=3),
+                                     "پارک محله", "1000001"),
+        "dup": await add_proposal(repos, c["t1"], "tajrish", "telegram", DAY1 + dt.timedelta(hours=4),
+                                  "پارک محلهٔ ما", "1000002"),
+        "pending": await add_proposal(repos, c["t2"], "tajrish", "telegram", DAY1 + dt.timedelta(hours=5),
+                                      "نیمکت ایستگاه", "1000003", "transport"),
+        "infeasible": await add_proposal(repos, c["d0"], "darband", "telegram", DAY1 + dt.timedelta(hours=6),
+                                         "پل تازه", "1000004"),
+    }
+    later = DAY1 + dt.timedelta(days=1)
+    await repos.proposals.decide(p["ballot"], APPROVED, STAFF, later)
+    await repos.proposals.decide(p["infeasible"], APPROVED, STAFF, later)
+    assert await repos.proposals.mark_duplicate(p["dup"], p["ballot"], "تکراری", STAFF, later)
+    assert await repos.proposals.set_feasibility(p["ballot"], FEASIBLE, "شدنی است", STAFF, later)
+    assert await repos.proposals.set_cost(p["ballot"], 1_250_000_000, STAFF, later)
+    assert await repos.proposals.set_feasibility(p["infeasible"], NOT_FEASIBLE, "زمین ندارد", STAFF, later)
+
+    vote_day = DAY1 + dt.timedelta(days=2)
+    for label in ("t0", "t1", "t4"):
+        outcome, _ = await repos.votes.cast(c[label], p["ballot"], "tajrish", 3, vote_day)
+        assert outcome == "voted"
+    codes = {label: (await repos.proposals.get(pid)).code for label, pid in p.items()}
+    return Seeded(c, p, codes, users, [h for n, h in enumerate(hashes[:5]) if n != 3])
+
+
+async def seed_many(repos: Repositories, config, citizens: int, days: int = 20, seed: int = 1) -> None:
+    """A campaign of ``citizens`` people over ``days`` days in every neighbourhood (for the
+    timings and for looking at the charts)."""
+    rng = random.Random(seed)
+    hoods = [n.id for n in config.neighbourhoods]
+    weights = [rng.uniform(0.3, 3) for _ in hoods]
+    by_hood: dict[str, list[tuple[int, int]]] = {h: [] for h in hoods}  # hood → [(citizen, proposal)]
+    people = []
+    for n in range(citizens):
+        day = min(days - 1, int(rng.expovariate(1 / 5)))
+        at = DAY1 + dt.timedelta(days=day, minutes=rng.randrange(12 * 60))
+        hood = rng.choices(hoods, weights)[0] if rng.random() > 0.03 else None
+        verified = rng.random() < 0.7
+        platform = "bale" if rng.random() < 0.3 else "telegram"
+        cid = await add_citizen(repos, platform, 10_000 + n, at, hood, f"{n + 10**6:064x}" if verified else None)
+        people.append((cid, hood, verified, at, platform))
+        if hood and rng.random() < 0.08:
+            pid = await add_proposal(repos, cid, hood, platform, at + dt.timedelta(minutes=30),
+                                     f"پیشنهاد {n}", str(2_000_000 + n), rng.choice(config.categories).id)
+            roll = rng.random()
+            if roll < 0.15:
+                await repos.proposals.decide(pid, REJECTED, STAFF, at + dt.timedelta(days=1), "خارج از محدوده")
+            elif roll < 0.95:
+                await repos.proposals.decide(pid, APPROVED, STAFF, at + dt.timedelta(days=1))
+                if rng.random() < 0.85:
+                    await repos.proposals.set_feasibility(pid, FEASIBLE, "", STAFF, at + dt.timedelta(days=1))
+                    await repos.proposals.set_cost(pid, rng.randrange(1, 50) * 100_000_000, STAFF,
+                                                   at + dt.timedelta(days=1))
+                    by_hood[hood].append(pid)
+    for cid, hood, verified, at, platform in people:
+        if hood and verified and by_hood[hood] and rng.random() < 0.6:
+            when = DAY1 + dt.timedelta(days=rng.randrange(max(8, (at - DAY1).days), days), hours=1)
+            for pid in rng.sample(by_hood[hood], min(len(by_hood[hood]), rng.randint(1, 3))):
+                await repos.votes.cast(cid, pid, hood, 3, when)
+
+
+@pytest.fixture
+async def db(config):
+    database = Database(config.database)
+    await database.open()
+    yield database
+    await database.close()
+
+
+def stats_service(config, db, now: dt.datetime) -> StatsService:
+    return StatsService(config, ManualClock(now.astimezone(dt.UTC)), Repositories(db))
+
+
+# -- the figures ------------------------------------------------------------------------------------
+
+async def test_figures_per_neighbourhood_platform_and_day(config, db):
+    repos = Repositories(db)
+    await seed_small(repos)
+    report = await stats_service(config, db, DAY1 + dt.timedelta(days=3)).report()
+
+    assert [h.id for h in report.neighbourhoods] == [n.id for n in config.neighbourhoods]
+    hood = {h.id: h for h in report.neighbourhoods}
+    tajrish, darband = hood["tajrish"].counts, hood["darband"].counts
+    assert (tajrish.citizens, tajrish.verified, tajrish.pending, tajrish.approved, tajrish.rejected,
+            tajrish.on_ballot, tajrish.votes, tajrish.voters) == (5, 4, 1, 1, 1, 1, 3, 3)
+    assert (darband.citizens, darband.verified, darband.approved, darband.on_ballot, darband.voters) == (2, 0, 1, 0, 0)
+    assert hood["tajrish"].participation == pytest.approx(3 / 5)
+    assert hood["araj"].counts.citizens == 0 and hood["araj"].participation == 0
+    assert report.unassigned.citizens == 1
+    assert (report.total.citizens, report.total.verified, report.total.proposals, report.total.votes,
+            report.total.voters) == (8, 4, 4, 3, 3)
+    assert report.participation == pytest.approx(3 / 8)
+
+    platforms = {p.platform: p for p in report.platforms}
+    assert (platforms["telegram"].citizens, platforms["telegram"].voters, platforms["telegram"].proposals) == (7, 2, 4)
+    assert (platforms["bale"].citizens, platforms["bale"].verified, platforms["bale"].votes) == (1, 1, 1)
+
+    # Days in Tehran time, continuous to today (8 Azar), running totals.
+    assert [d.day for d in report.days] == [dt.date(2026, 11, 26) + dt.timedelta(days=n) for n in range(4)]
+    first, second, third, today = report.days
+    assert (first.counts.citizens, first.counts.verified, first.counts.proposals) == (8, 4, 4)
+    assert second.counts == DayCounts(second.day)  # nothing happened: present with zeros
+    assert (third.counts.votes, third.counts.voters, third.voters_so_far, third.citizens_so_far) == (3, 3, 3, 8)
+    assert today.participation == pytest.approx(3 / 8)
+
+
+async def test_withdrawn_votes_leave_the_voters_and_the_day_series(config, db):
+    repos = Repositories(db)
+    seeded = await seed_small(repos)
+    await repos.votes.withdraw(seeded.citizens["t1"], seeded.proposals["ballot"])
+    report = await stats_service(config, db, DAY1 + dt.timedelta(days=3)).report()
+    assert (report.total.votes, report.total.voters) == (2, 2)
+    assert sum(d.counts.voters for d in report.days) == 2  # citizens.first_vote_at would still say 3
+
+
+async def test_day_boundary_is_tehran_midnight(config, db):
+    repos = Repositories(db)
+    # 23:59 and 00:01 Tehran time are 20:29 and 20:31 UTC on the same UTC day.
+    await add_citizen(repos, "telegram", 1, dt.datetime(2026, 11, 26, 23, 59, tzinfo=TEHRAN), "tajrish")
+    await add_citizen(repos, "telegram", 2, dt.datetime(2026, 11, 27, 0, 1, tzinfo=TEHRAN), "tajrish")
+    _, _, days = await StatsRepository(db).snapshot(210)
+    assert [(d.day, d.citizens) for d in days] == [(dt.date(2026, 11, 26), 1), (dt.date(2026, 11, 27), 1)]
+
+
+def test_continuous_days_fills_gaps_and_keeps_running_totals_when_cut():
+    counts = [DayCounts(dt.date(2026, 1, 1), citizens=10, voters=2), DayCounts(dt.date(2026, 1, 4), citizens=5, voters=3)]
+    days = continuous_days(counts, dt.date(2026, 1, 5))
+    assert [d.day.day for d in days] == [1, 2, 3, 4, 5]
+    assert [d.citizens_so_far for d in days] == [10, 10, 10, 15, 15]
+    cut = continuous_days(counts, dt.date(2026, 1, 5), max_days=2)
+    assert [(d.day.day, d.citizens_so_far, d.voters_so_far) for d in cut] == [(4, 15, 5), (5, 15, 5)]
+    assert continuous_days([], dt.date(2026, 1, 5)) == ()
+
+
+async def test_report_text_is_persian_with_rankings(config, db):
+    await seed_small(Repositories(db))
+    service = stats_service(config, db, DAY1 + dt.timedelta(days=3))
+    report = await service.report()
+    text = report_text(report, PlainMarkup(), service.when(), can_export=True)
+    assert "شهروندان: ۸ (تلفن تأییدشده: ۴)" in text
+    assert "رأی‌ها: ۳ از ۳ رأی‌دهنده — مشارکت ۳۷٫۵٪" in text
+    assert "در انتظار بررسی ۱، تأیید شده ۲، رد شده ۱؛ در فهرست رأی‌گیری ۱" in text
+    assert "بیشترین مشارکت: تجریش ۶۰٫۰٪" in text and "کمترین مشارکت: دربند ۰٪" in text
+    assert "تلگرام: ۷ شهروند، ۲ رأی‌دهنده · بله: ۱ شهروند، ۱ رأی‌دهنده" in text
+    assert "/export" in text and not any(ch.isascii() and ch.isdigit() for ch in text.replace("/export", ""))
+    full = report_text(report, PlainMarkup(), service.when(), full=True)
+    assert "تجریش: ۵ شهروند، ۴ تأییدشده، ۳ پیشنهاد، ۳ رأی از ۳ نفر — مشارکت ۶۰٫۰٪" in full
+    assert "۵ آذر: ۸ شهروند، ۴ تأیید، ۴ پیشنهاد، ۰ رأی" in full
+    assert "نمودار" in text and "نمودار" not in full  # the command line draws no charts
+
+
+def test_percent_and_day_labels():
+    assert t.fa_percent(0.375) == "۳۷٫۵٪" and t.fa_percent(0) == "۰٪" and t.fa_percent(1) == "۱۰۰٫۰٪"
+    assert t.day_label(dt.date(2026, 11, 26)) == "۵ آذر"
+    assert t.day_cell(dt.date(2026, 11, 26)) == "۱۴۰۵/۰۹/۰۵"
+
+
+# -- the charts -------------------------------------------------------------------------------------
+
+def _png(data: bytes) -> Image.Image:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    image = Image.open(io.BytesIO(data))
+    image.load()  # decodes every chunk: a truncated file fails here
+    return image
+
+
+def _ink_columns(image: Image.Image, box: tuple[int, int, int, int]) -> list[int]:
+    """x positions inside box with any dark pixel."""
+    gray = image.convert("L").crop(box)
+    width, height = gray.size
+    pixels = gray.load()
+    return [x for x in range(width) if any(pixels[x, y] < 100 for y in range(height))]
+
+
+async def test_charts_are_pngs_of_the_expected_size_with_names_on_the_right(config, db):
+    await seed_small(Repositories(db))
+    service = stats_service(config, db, DAY1 + dt.timedelta(days=3))
+    report = await service.report()
+    hoods = _png(charts.neighbourhoods_chart(report, service.when()))
+    days = _png(charts.days_chart(report, service.when()))
+    assert hoods.format == days.format == "PNG"
+    assert hoods.size == (1350, 1800) and days.size == (1500, 1050)
+    # The 27 names stand right of the plot (x > 76% of the width), where the bars do not reach.
+    names = _ink_columns(hoods, (int(1350 * 0.77), 150, 1350, 1700))
+    assert len(names) > 40
+
+
+def _ink_profile(image: Image.Image) -> list[float]:
+    """The ink of a one-line label, cropped, scaled to 300×60 and standardised."""
+    import numpy as np
+    ink = 255 - np.asarray(image.convert("L"), dtype=float)
+    cols, rows = np.where(ink.max(axis=0) > 100)[0], np.where(ink.max(axis=1) > 100)[0]
+    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    scaled = np.asarray(Image.fromarray(ink.astype("uint8")).resize((300, 60)), dtype=float).ravel()
+    return (scaled - scaled.mean()) / scaled.std()
+
+
+@pytest.mark.parametrize("text", [t.CHART_HOODS_TITLE, "امامزاده قاسم", "۵ آذر"])
+def test_chart_labels_read_right_to_left_like_the_poster(text):
+    """matplotlib's rendering of a label, against the poster's (Pillow, shaped and reordered by
+    bot.persian_render): the same picture, and not the one with the letters in reverse order (what
+    shaped text gives when matplotlib reorders it a second time)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import ImageDraw, ImageFont
+
+    from bot.persian_render import font_path, shape_rtl
+
+    fig = Figure(figsize=(8, 1.2), dpi=100, facecolor="white")
+    fig.text(0.5, 0.5, charts._fa(text), fontproperties=charts._font(36), ha="center", va="center")
+    FigureCanvasAgg(fig)
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    drawn = _ink_profile(Image.open(out))
+
+    def poster_style(visual: str) -> list[float]:
+        font = ImageFont.truetype(str(font_path()), 50, layout_engine=ImageFont.Layout.BASIC)
+        image = Image.new("L", (1000, 120), 255)
+        ImageDraw.Draw(image).text((500, 60), visual, font=font, anchor="mm", fill=0)
+        return _ink_profile(image)
+
+    right = float((drawn * poster_style(shape_rtl(text))).mean())
+    reversed_ = float((drawn * poster_style(shape_rtl(text)[::-1])).mean())
+    assert right > 0.85 and reversed_ < 0.5, (right, reversed_)
+
+
+def test_charts_draw_nothing_but_a_note_without_data(config):
+    from bot.stats import StatsReport
+    from storage.stats import NeighbourhoodCounts
+    empty = StatsReport(at=DAY1, today=DAY1.date(), neighbourhoods=(), unassigned=NeighbourhoodCounts(None),
+                        total=NeighbourhoodCounts(None), platforms=(), days=())
+    assert _png(charts.neighbourhoods_chart(empty, "—")).size == (1350, 1800)
+    assert _png(charts.days_chart(empty, "—")).size == (1500, 1050)
+
+
+def test_day_axis_is_jalali_and_has_at_most_ten_labels():
+    days = tuple(DayStats(DayCounts(dt.date(2026, 11, 26) + dt.timedelta(days=n), citizens=n), n, n // 2)
+                 for n in range(40))
+    labels = charts.day_tick_labels(days)
+    assert labels[0] == "۵ آذر" and 4 <= len(labels) <= 10
+    assert all(label.split()[1] in ("آذر", "دی") for label in labels)
+
+
+# -- /stats in the messenger ------------------------------------------------------------------------
+
+def install(bot) -> None:
+    """handlers/stats.py's commands, ahead of the catch-alls, unless handlers/__init__.py already
+    registers them."""
+    for messenger in bot.messengers.values():
+        group = messenger.app.handlers[0]
+        if any(isinstance(h, CommandHandler) and "stats" in h.commands for h in group):
+            continue
+        for handler in reversed(stats_handlers.command_handlers()):
+            group.insert(0, handler)
+
+
+@pytest.fixture
+def staff_config(tmp_path):
+    config = make_config(tmp_path)
+    telegram = dataclasses.replace(config.platforms["telegram"], moderators=frozenset({MODERATOR}),
+                                   reviewers=frozenset({REVIEWER}))
+    return dataclasses.replace(config, platforms={**config.platforms, "telegram": telegram})
+
+
+@pytest.fixture
+async def staff_bot(staff_config):
+    from tests.conftest import Bot, phase_moments
+    running = await Bot(staff_config, ManualClock(phase_moments(staff_config)["proposals"])).start()
+    install(running)
+    yield running
+    await running.stop()
+    assert not running.errors, running.errors
+
+
+async def test_stats_for_staff_text_and_two_charts(staff_bot):
+    await seed_small(staff_bot.services.repos)
+    tg = staff_bot.telegram
+    for user in (TELEGRAM_ADMIN, MODERATOR):  # (reviewers: tests/test_export.py, without the drawing)
+        before = len(tg.request.calls_to("sendPhoto"))
+        await tg.send(user, "/stats")
+        texts = [m["text"] for m in tg.request.messages(user) if m.get("text")]
+        assert any("شهروندان: ۸" in text for text in texts), texts
+        photos = tg.request.calls_to("sendPhoto")[before:]
+        assert len(photos) == 2
+        for call in photos:
+            assert str(call.params["chat_id"]) == str(user)
+            _png(call.files["photo"][1])
+    # Only admins are told about /export.
+    assert "/export" in next(m["text"] for m in tg.request.messages(TELEGRAM_ADMIN) if "شهروندان" in (m["text"] or ""))
+    assert "/export" not in next(m["text"] for m in tg.request.messages(MODERATOR) if "شهروندان" in (m["text"] or ""))
+
+
+async def test_stats_refused_to_citizens(staff_bot):
+    tg = staff_bot.telegram
+    await tg.send(STRANGER, "/stats")
+    assert tg.last_text(STRANGER) == t.stats_refused()
+    assert not tg.request.calls_to("sendPhoto")
+
+
+async def test_stats_not_in_an_ordinary_group(staff_bot):
+    tg = staff_bot.telegram
+    await tg.send(TELEGRAM_ADMIN, "/stats", chat_id=-5555)
+    assert tg.last_text(-5555) == t.staff_place_only()
+    assert not tg.request.calls_to("sendPhoto")
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+def _write_config(tmp_path, database) -> str:
+    from tests.conftest import ROOT
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = text.replace('database = "data/manshahrdaram.sqlite3"', f'database = "{database}"')
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+async def _seed_file(tmp_path, config):
+    database = Database(tmp_path / "cli.sqlite3")
+    await database.open()
+    try:
+        await seed_small(Repositories(database))
+    finally:
+        await database.close()
+    return _write_config(tmp_path, tmp_path / "cli.sqlite3")
+
+
+async def test_cli_stats_prints_the_full_persian_report(tmp_path, config, capsys):
+    path = await _seed_file(tmp_path, config)
+    assert await _in_thread(main, ["--config", path, "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "شهروندان: ۸ (تلفن تأییدشده: ۴)" in out
+    assert "تجریش: ۵ شهروند" in out and "اراج: ۰ شهروند" in out
+
+
+async def test_cli_stats_names_a_missing_database(tmp_path, capsys):
+    path = _write_config(tmp_path, tmp_path / "nowhere.sqlite3")
+    assert await _in_thread(main, ["--config", path, "stats"]) == 1
+    err = capsys.readouterr().err
+    assert "nowhere.sqlite3" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "nowhere.sqlite3").exists()
+
+
+async def _in_thread(fn, *args):
+    """main() runs its own event loop (asyncio.run): give it a thread of its own."""
+    import asyncio
+    return await asyncio.to_thread(fn, *args)
+
+
+def test_stats_handlers_are_commands_for_new_messages_only():
+    handlers = stats_handlers.command_handlers()
+    assert [sorted(h.commands) for h in handlers] == [["stats"], ["export"]]
+    assert all(isinstance(h, CommandHandler) and h.filters is NEW_MESSAGE for h in handlers)
