@@ -315,6 +315,9 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
     if action == "k":
         ambassador = await service.repos.ambassadors.get(ambassador_id)
         done = ambassador is not None and await service.new_link(ambassador) is not None
+        if done:
+            await app.services.audit(f"{app.platform.name}:{update.effective_user.id}", "ambassador",
+                                     f"ambassador {ambassador_id} ({ambassador.full_name})", "link", "new link")
         await answer(update, t.decision_saved() if done else t.already_decided(), alert=not done)
         if done:
             await app.notifier.tell(ambassador.platform, ambassador.chat_id, t.new_link_made())
