@@ -15,8 +15,9 @@ from bot import keyboards, render
 from bot.platforms import PLATFORMS
 from bot.services import Services
 from messages_fa import ambassadors as amb_texts
+from messages_fa import staff as staff_texts
 from messages_fa import texts
-from storage.models import APPROVED, Ambassador, AmbassadorCard, Proposal, StaffCard
+from storage.models import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,28 @@ class Notifier:
         for ambassador in untold:
             await self.tell_decision(ambassador)
         return len(missing), len(untold)
+
+    async def tell_review(self, proposal: Proposal) -> None:
+        """The author hears the reviewers' judgement (feasible with its cost, or not and why);
+        marked once delivered, so that start-up retells it otherwise."""
+        author = await self.services.repos.citizens.get(proposal.citizen_id)
+        if author is None:
+            return
+        markup = PLATFORMS[proposal.platform].markup
+        if proposal.feasibility == FEASIBLE:
+            text = staff_texts.told_feasible(markup, proposal.title, proposal.code,
+                                             texts.money(proposal.cost, self.services.config.money_unit),
+                                             proposal.feasibility_note or "")
+        else:
+            text = staff_texts.told_not_feasible(markup, proposal.title, proposal.code, proposal.feasibility_note or "")
+        if await self.tell(proposal.platform, author.chat_id, text, parse_mode=markup.parse_mode):
+            await self.services.repos.proposals.mark_review_told(proposal.id, self.services.clock.now())
+
+    async def tell_untold_reviews(self) -> int:
+        untold = await self.services.repos.proposals.reviewed_but_not_told()
+        for proposal in untold:
+            await self.tell_review(proposal)
+        return len(untold)
 
     async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None, parse_mode: str | None = None) -> bool:
         """One message to one person on their messenger; False if it could not be delivered."""

@@ -58,7 +58,8 @@ def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: Ball
         return texts.ballot_empty(platform.markup, neighbourhood_name(config, neighbourhood_id))
     items = [
         (view.number_of(p), p.title, category_name(config, p.category_id), shorten(p.description),
-         None if view.vote_counts is None else view.vote_counts.get(p.id, 0), p.id in view.my_votes)
+         None if view.vote_counts is None else view.vote_counts.get(p.id, 0), p.id in view.my_votes,
+         texts.money(p.cost, config.money_unit) if p.cost else None)
         for p in view.proposals
     ]
     return texts.ballot(platform.markup, neighbourhood_name(config, neighbourhood_id), view.page + 1, view.pages,
@@ -71,10 +72,13 @@ MY_PROPOSALS_SHOWN = 8
 REASON_SHOWN = 120
 
 
-def my_proposals(platform: Platform, proposals: list[Proposal]) -> str:
+def my_proposals(platform: Platform, proposals: list[Proposal], money_unit: str) -> str:
     shown = proposals[-MY_PROPOSALS_SHOWN:]
     return texts.my_proposals(platform.markup, [
-        (p.title, p.code, p.status, p.reject_reason and shorten(p.reject_reason, REASON_SHOWN)) for p in shown
+        (p.title, p.code, p.status, p.reject_reason and shorten(p.reject_reason, REASON_SHOWN),
+         texts.review_state(p.feasibility, p.cost and texts.money(p.cost, money_unit),
+                            p.feasibility_note and shorten(p.feasibility_note, REASON_SHOWN)))
+        for p in shown
     ])
 
 

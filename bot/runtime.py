@@ -109,6 +109,8 @@ class Runtime:
             log.info("posted %d moderation card(s) that were missing", posted)
         if told := await self.notifier.tell_untold_authors():
             log.info("told %d author(s) an outcome that had not reached them", told)
+        if told := await self.notifier.tell_untold_reviews():
+            log.info("told %d author(s) a feasibility decision that had not reached them", told)
         posted, told = await self.notifier.catch_up_ambassadors()
         if posted or told:
             log.info("ambassadors: %d application(s) posted to staff, %d decision(s) told, that had not gone out",

@@ -17,7 +17,7 @@ from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
-    Context, answer, enter, allowed, private_buttons_only, reply, show_menu, unless_unchanged,
+    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, unless_unchanged,
 )
 from messages_fa import ambassadors as t
 from messages_fa import texts
@@ -235,19 +235,12 @@ def _day(day: dt.date, tz) -> str:
 
 # -- staff --------------------------------------------------------------------------------------------
 
-def _staff_place(app: AppContext, update: Update) -> bool:
-    """Ambassadors' phone numbers are shown only in a private chat or the configured staff chat."""
-    chat = update.effective_chat
-    return chat is not None and (chat.type == "private"
-                                 or chat.id == app.services.config.platforms[app.platform.name].staff_chat_id)
-
-
 async def on_ambassadors(update: Update, context: Context) -> None:
     app = app_context(context)
     if not allowed(app, update, "ambassadors"):
         await reply(update, context, staff_command_only())
         return
-    if not _staff_place(app, update):
+    if not staff_place(app, update):
         await reply(update, context, t.staff_place_only())
         return
     text, markup = await _overview(app, page=0)
@@ -292,7 +285,7 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
     if not allowed(app, update, "ambassadors"):
         await answer(update, texts.staff_only(), alert=True)
         return
-    if not _staff_place(app, update):
+    if not staff_place(app, update):
         await answer(update, t.staff_place_only(), alert=True)
         return
     if match[3] is not None:  # a page of the list

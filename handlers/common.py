@@ -61,6 +61,14 @@ def first_contact(context: Context) -> bool:
     return getattr(context, "_citizen_new", False)
 
 
+def staff_place(app: AppContext, update: Update) -> bool:
+    """Staff screens (phones, proposals before moderation, staff ids) appear only in a private
+    chat or the configured staff chat."""
+    chat = update.effective_chat
+    return chat is not None and (chat.type == "private"
+                                 or chat.id == app.services.config.platforms[app.platform.name].staff_chat_id)
+
+
 def allowed(app: AppContext, update: Update, action: str) -> bool:
     """Staff rights come from the config of the messenger this update arrived on, checked now
     for this action (bot/roles.py)."""

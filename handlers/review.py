@@ -6,7 +6,9 @@ Callback data:
   rv:a|r|c|d|n:<proposal id>      approve, reject…, category…, duplicate…, next
   rv:rr:<proposal id>:<i>         reject with ready reason i;  rv:rt:<proposal id>  type a reason
   rv:cc:<proposal id>:<i>         set category i
-  fz:y|n|s:<proposal id>          feasible…, not feasible…, skip
+  fz:y|n:<proposal id>:<u|f|n>    feasible…, not feasible… (and what the card showed: unjudged,
+                                  feasible, not feasible — so two reviewers never overwrite each other)
+  fz:c|s:<proposal id>            type the cost…, skip
   au:<offset>                     older audit entries
 """
 from __future__ import annotations
@@ -19,14 +21,16 @@ from bot import render
 from bot.context import AppContext, app_context
 from bot.platforms import PLATFORMS
 from bot.services.proposals import Decision
-from handlers.common import Context, allowed, answer, reply
+from handlers.common import Context, allowed, answer, reply, staff_place
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
-from storage.models import FEASIBLE
+from storage.models import FEASIBLE, NOT_FEASIBLE
 
 QUEUE_DATA = re.compile(r"^rv:(a|r|c|d|n|rt):(\d{1,12})$|^rv:(rr|cc):(\d{1,12}):(\d{1,2})$")
-FEASIBILITY_DATA = re.compile(r"^fz:([yns]):(\d{1,12})$")
+FEASIBILITY_DATA = re.compile(r"^fz:([yn]):(\d{1,12}):([ufn])$|^fz:([cs]):(\d{1,12})$")
+SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
+SEEN_CODE = {v: k for k, v in SEEN.items()}
 AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
 AUDIT_PAGE = 15
@@ -36,11 +40,29 @@ def _ref(app: AppContext, update: Update) -> str:
     return f"{app.platform.name}:{update.effective_user.id}"
 
 
-async def _refuse(update: Update, context: Context) -> None:
+async def _refuse(update: Update, context: Context, text: str | None = None) -> None:
     if update.callback_query:
-        await answer(update, t.not_for_you(), alert=True)
+        await answer(update, text or t.not_for_you(), alert=True)
     else:
-        await reply(update, context, t.not_for_you())
+        await reply(update, context, text or t.not_for_you())
+
+
+def _permitted(app: AppContext, update: Update, action: str) -> str | None:
+    """None if this person may do it here; else why not."""
+    if not allowed(app, update, action):
+        return t.not_for_you()
+    if not staff_place(app, update):
+        return t.staff_place_only()
+    return None
+
+
+async def _private_for_typing(update: Update) -> bool:
+    """A question that waits for typed text is asked in a private chat only (answers typed in a
+    group are not taken, so the question would linger)."""
+    if update.effective_chat.type == "private":
+        return True
+    await answer(update, t.continue_privately(), alert=True)
+    return False
 
 
 # -- /review ----------------------------------------------------------------------------------------
@@ -55,8 +77,8 @@ def _queue_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
 
 async def on_review(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not allowed(app, update, "moderate"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "moderate"):
+        await _refuse(update, context, why)
         return
     await _show_next_pending(update, context, app, after_id=0)
 
@@ -80,8 +102,8 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not allowed(app, update, "moderate"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "moderate"):
+        await _refuse(update, context, why)
         return
     action = match[1] or match[3]
     proposal_id = int(match[2] or match[4])
@@ -114,6 +136,8 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
         await reply(update, context, t.choose_category(), InlineKeyboardMarkup(rows))
         return
     if action == "d":
+        if not await _private_for_typing(update):
+            return
         await services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, DUPLICATE,
                                                  str(proposal_id), services.clock.now())
         await answer(update)
@@ -138,9 +162,11 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
         if result.decision is Decision.DONE:
             await answer(update, t.saved_next())
             p = result.proposal
-            markup = app.platform.markup
-            await app.notifier.tell(p.platform, (await services.repos.citizens.get(p.citizen_id)).chat_id,
-                                    t.category_changed_for_author(markup, p.title, p.code, categories[index].name))
+            author = await services.repos.citizens.get(p.citizen_id)
+            markup = PLATFORMS[p.platform].markup  # the author's messenger, not this one
+            if author is not None:
+                await app.notifier.tell(p.platform, author.chat_id, t.category_changed_for_author(
+                    markup, p.title, p.code, categories[index].name), parse_mode=markup.parse_mode)
             await reply(update, context, render.staff_card(app.platform, services.config, p), _queue_keyboard(p.id))
             return
     await _after_decision(update, context, app, result)
@@ -150,6 +176,8 @@ async def _after_decision(update: Update, context: Context, app: AppContext, res
     if result.decision is not Decision.DONE:
         await answer(update, t.already_done() if result.decision is Decision.ALREADY else texts.button_expired(),
                      alert=True)
+        if result.decision is Decision.ALREADY:  # a colleague was quicker: on to the next one
+            await _show_next_pending(update, context, app, after_id=0)
         return
     await answer(update, t.saved_next())
     proposal = result.proposal
@@ -181,18 +209,20 @@ async def take_duplicate_code(update: Update, context: Context, app: AppContext,
 
 # -- /feasibility --------------------------------------------------------------------------------
 
-def _feasibility_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
+def _feasibility_keyboard(proposal) -> InlineKeyboardMarkup:
+    seen = SEEN_CODE[proposal.feasibility]
+    first = ([Button(t.ENTER_COST, callback_data=f"fz:c:{proposal.id}")] if proposal.feasibility == FEASIBLE
+             else [Button(t.FEASIBLE, callback_data=f"fz:y:{proposal.id}:{seen}")])
     return InlineKeyboardMarkup([
-        [Button(t.FEASIBLE, callback_data=f"fz:y:{proposal_id}"),
-         Button(t.NOT_FEASIBLE, callback_data=f"fz:n:{proposal_id}")],
-        [Button(t.NEXT, callback_data=f"fz:s:{proposal_id}")],
+        [*first, Button(t.NOT_FEASIBLE, callback_data=f"fz:n:{proposal.id}:{seen}")],
+        [Button(t.NEXT, callback_data=f"fz:s:{proposal.id}")],
     ])
 
 
 async def on_feasibility(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not allowed(app, update, "review"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "review"):
+        await _refuse(update, context, why)
         return
     config = app.services.config
     backlog = await app.services.proposals.review_backlog()
@@ -208,17 +238,13 @@ async def _show_next_to_review(update: Update, context: Context, app: AppContext
     if proposal is None:
         return
     card = render.staff_card(app.platform, app.services.config, proposal)
-    if proposal.feasibility == FEASIBLE:  # judged feasible, the cost is what is missing
-        await _ask_cost(update, context, app, proposal.id, t.review_card(card, proposal.feasibility))
-        return
-    await reply(update, context, t.review_card(card, proposal.feasibility), _feasibility_keyboard(proposal.id))
+    await reply(update, context, t.review_card(card, proposal.feasibility), _feasibility_keyboard(proposal))
 
 
-async def _ask_cost(update: Update, context: Context, app: AppContext, proposal_id: int, card: str | None = None) -> None:
+async def _ask_cost(update: Update, context: Context, app: AppContext, proposal_id: int) -> None:
     await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, COST, str(proposal_id),
                                                  app.services.clock.now())
-    text = t.ask_cost(app.services.config.money_unit)
-    await reply(update, context, f"{card}\n\n{text}" if card else text)
+    await reply(update, context, t.ask_cost(app.services.config.money_unit))
 
 
 async def on_feasibility_pressed(update: Update, context: Context) -> None:
@@ -227,27 +253,34 @@ async def on_feasibility_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not allowed(app, update, "review"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "review"):
+        await _refuse(update, context, why)
         return
-    action, proposal_id = match[1], int(match[2])
-    await answer(update)
+    action = match[1] or match[4]
+    proposal_id = int(match[2] or match[5])
     if action == "s":
+        await answer(update)
         await _show_next_to_review(update, context, app, after_id=proposal_id)
         return
+    if not await _private_for_typing(update):
+        return
+    await answer(update)
     if not app.services.proposals.reviewing_open():
         await reply(update, context, t.reviewing_closed())
         return
+    if action == "c":
+        await _ask_cost(update, context, app, proposal_id)
+        return
     await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, NOTE,
-                                                 f"{action}:{proposal_id}", app.services.clock.now())
+                                                 f"{action}:{proposal_id}:{match[3]}", app.services.clock.now())
     await reply(update, context, t.ask_note(action == "y"))
 
 
 async def take_note(update: Update, context: Context, app: AppContext, target: str) -> None:
-    verdict, _, proposal_id = target.partition(":")
+    verdict, proposal_id, seen = target.split(":")
     services = app.services
     result = await services.proposals.judge(True, _ref(app, update), int(proposal_id), verdict == "y",
-                                            update.message.text or "")
+                                            update.message.text or "", seen=SEEN[seen])
     await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
     if result.decision is Decision.CLOSED:
         await reply(update, context, t.reviewing_closed())
@@ -258,7 +291,7 @@ async def take_note(update: Update, context: Context, app: AppContext, target: s
     if verdict == "y":
         await _ask_cost(update, context, app, result.proposal.id)
         return
-    await _tell_review(app, result.proposal)
+    await app.notifier.tell_review(result.proposal)
     await reply(update, context, t.saved_next())
     await _show_next_to_review(update, context, app, after_id=result.proposal.id)
 
@@ -273,32 +306,17 @@ async def take_cost(update: Update, context: Context, app: AppContext, target: s
     if result.decision is not Decision.DONE:
         await reply(update, context, t.reviewing_closed() if result.decision is Decision.CLOSED else t.already_done())
         return
-    await _tell_review(app, result.proposal)
+    await app.notifier.tell_review(result.proposal)
     await reply(update, context, t.saved_next())
     await _show_next_to_review(update, context, app, after_id=result.proposal.id)
-
-
-async def _tell_review(app: AppContext, proposal) -> None:
-    """The author hears the reviewer's judgement (feasible with its cost, or not and why)."""
-    author = await app.services.repos.citizens.get(proposal.citizen_id)
-    if author is None:
-        return
-    markup = PLATFORMS[proposal.platform].markup
-    if proposal.feasibility == FEASIBLE:
-        text = t.told_feasible(markup, proposal.title, proposal.code,
-                               t.money(proposal.cost, app.services.config.money_unit), proposal.feasibility_note or "")
-    else:
-        text = t.told_not_feasible(markup, proposal.title, proposal.code, proposal.feasibility_note or "")
-    if await app.notifier.tell(proposal.platform, author.chat_id, text, parse_mode=markup.parse_mode):
-        await app.services.repos.proposals.mark_review_told(proposal.id, app.services.clock.now())
 
 
 # -- /audit ----------------------------------------------------------------------------------------
 
 async def on_audit(update: Update, context: Context) -> None:
     app = app_context(context)
-    if not allowed(app, update, "audit"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "audit"):
+        await _refuse(update, context, why)
         return
     await _audit_page(update, context, app, 0)
 
@@ -309,8 +327,8 @@ async def on_audit_pressed(update: Update, context: Context) -> None:
     if match is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if not allowed(app, update, "audit"):
-        await _refuse(update, context)
+    if why := _permitted(app, update, "audit"):
+        await _refuse(update, context, why)
         return
     await answer(update)
     await _audit_page(update, context, app, int(match[1]))

@@ -140,7 +140,7 @@ async def on_remind_me(update: Update, context: Context):
 async def on_my_proposals(update: Update, context: Context):
     app, citizen = await enter(update, context)
     proposals = await app.services.proposals.mine(citizen)
-    text = render.my_proposals(app.platform, proposals)
+    text = render.my_proposals(app.platform, proposals, app.services.config.money_unit)
     await show_menu(update, context, citizen, text)
     return END
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
+from messages_fa.texts import money  # noqa: F401 — one way to show a cost, used as staff.money
 
 # -- buttons --------------------------------------------------------------------------------------
 
@@ -15,6 +16,7 @@ OTHER_REASON = "✍️ دلیل دیگر (نوشتن)"
 FEASIBLE = "✅ اجراپذیر…"
 NOT_FEASIBLE = "🚫 اجراناپذیر…"
 OLDER = "◀️ قدیمی‌تر"
+ENTER_COST = "💰 ثبت هزینهٔ برآوردی…"
 
 ROLE_NAMES = {"admin": "مدیر", "moderator": "ناظر محتوا", "reviewer": "کارشناس امکان‌سنجی"}
 
@@ -23,9 +25,15 @@ def not_for_you() -> str:
     return "این کار برای نقش شما در طرح نیست."
 
 
-def money(amount: int, unit: str) -> str:
-    """«۱۲٬۵۰۰٬۰۰۰ تومان»."""
-    return f"{fa_number(amount)} {unit}"
+def staff_place_only() -> str:
+    return "این بخش فقط در گفتگوی خصوصی با ربات یا گروه کارشناسان نشان داده می‌شود."
+
+
+def continue_privately() -> str:
+    return "برای نوشتن پاسخ، این کار را در گفتگوی خصوصی با ربات انجام دهید (/review یا /feasibility)."
+
+
+
 
 
 # -- the review queue ------------------------------------------------------------------------------
@@ -98,7 +106,7 @@ def ask_cost(unit: str) -> str:
 
 
 def cost_invalid(unit: str) -> str:
-    return f"این مبلغ خوانده نشد. فقط عدد مبلغ به {unit} را بنویسید، مثلاً ۱۲٬۵۰۰٬۰۰۰."
+    return f"این مبلغ خوانده نشد. فقط عدد مبلغ به {unit} را بنویسید، مثلاً ۱۲٬۵۰۰٬۰۰۰ (یا /cancel)."
 
 
 def reviewing_closed() -> str:
@@ -113,10 +121,6 @@ def told_feasible(m: Markup, title: str, code: str, cost: str, note: str) -> str
 def told_not_feasible(m: Markup, title: str, code: str, note: str) -> str:
     return (f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) پس از بررسی کارشناسی اجراپذیر شناخته نشد "
             f"و در رأی‌گیری نخواهد بود.\nتوضیح کارشناس: {m.esc(note)}\n\nاز مشارکت شما سپاسگزاریم.")
-
-
-def cost_line(cost: str) -> str:
-    return f"هزینهٔ برآوردی: {cost}"
 
 
 # -- the audit log ------------------------------------------------------------------------------

@@ -234,16 +234,34 @@ def press_buttons_above() -> str:
 STATUS = {"pending": "⏳ در انتظار بررسی", "approved": "✅ تأیید شده", "rejected": "❌ رد شده"}
 
 
-def my_proposals(m: Markup, items: list[tuple[str, str, str, str | None]]) -> str:
-    """items: (title, code, status, reject reason)."""
+def money(amount: int, unit: str) -> str:
+    """«۱۲٬۵۰۰٬۰۰۰ تومان»."""
+    return f"{fa_number(amount)} {unit}"
+
+
+def review_state(feasibility: str | None, cost: str | None, note: str | None) -> str | None:
+    """What the reviewers found, for the author's own list (None: not reviewed yet)."""
+    if feasibility == "feasible" and cost:
+        return f"اجراپذیر — هزینهٔ برآوردی {cost} — در رأی‌گیری"
+    if feasibility == "not_feasible":
+        return "اجراپذیر شناخته نشد" + (f": {note}" if note else "")
+    if feasibility == "feasible":
+        return "اجراپذیر — برآورد هزینه در جریان است"
+    return None
+
+
+def my_proposals(m: Markup, items: list[tuple[str, str, str, str | None, str | None]]) -> str:
+    """items: (title, code, status, reject reason, what the reviewers found)."""
     if not items:
         return "شما هنوز پیشنهادی نفرستاده‌اید."
     lines = [m.bold("پیشنهادهای شما"), ""]
-    for number, (title, code, status, reason) in enumerate(items, 1):
+    for number, (title, code, status, reason, review) in enumerate(items, 1):
         lines.append(f"{fa_digits(number)}. {m.esc(title)}")
         lines.append(f"کد پیگیری: {fa_digits(code)} — {STATUS[status]}")
         if status == "rejected" and reason:
             lines.append(f"دلیل: {m.esc(reason)}")
+        if status == "approved" and review:
+            lines.append(f"بررسی کارشناسی: {m.esc(review)}")
         lines.append("")
     return "\n".join(lines).strip()
 
@@ -286,16 +304,18 @@ def phone_already_verified() -> str:
 
 
 def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limit: int,
-           items: list[tuple[int, str, str, str, int | None, bool]]) -> str:
-    """items: (number on the buttons, title, category, short description, vote count or None, mine)."""
+           items: list[tuple[int, str, str, str, int | None, bool, str | None]]) -> str:
+    """items: (number on the buttons, title, category, short description, vote count or None, mine,
+    the estimated cost)."""
     header = f"{m.bold('پیشنهادهای محلهٔ ' + m.esc(neighbourhood))}"
     if pages > 1:
         header += f" — صفحهٔ {fa_digits(page)} از {fa_digits(pages)}"
     lines = [header, f"رأی‌های شما: {votes_used(used, limit)}", ""]
-    for number, title, category, short, count, mine in items:
+    for number, title, category, short, count, mine, cost in items:
         mark = "✅ " if mine else ""
         lines.append(f"{mark}{m.bold(fa_digits(number) + '. ' + m.esc(title))}")
-        lines.append(f"دسته: {m.esc(category)}" + (f" — {fa_number(count)} رأی" if count is not None else ""))
+        lines.append(f"دسته: {m.esc(category)}" + (f" — هزینهٔ برآوردی: {cost}" if cost else "")
+                     + (f" — {fa_number(count)} رأی" if count is not None else ""))
         lines.append(m.esc(short))
         lines.append("")
     lines.append("برای رأی دادن یا پس گرفتن رأی، دکمهٔ شمارهٔ پیشنهاد را بزنید.")

@@ -269,6 +269,11 @@ class ProposalRepository:
                              now: dt.datetime) -> Proposal | None:
         """A pending proposal rejected as a duplicate of another, once."""
         def update(conn: sqlite3.Connection) -> Proposal | None:
+            # The original must itself stand (pending or approved): never a chain of duplicates,
+            # never two proposals marked as each other's copy.
+            if _one(conn, "SELECT 1 FROM proposals WHERE id = ? AND status IN (?, ?)",
+                    (original_id, PENDING, APPROVED)) is None:
+                return None
             if conn.execute(
                     "UPDATE proposals SET status = ?, reject_reason = ?, duplicate_of = ?, decided_at = ?, "
                     "decided_by = ? WHERE id = ? AND status = ? AND id != ?",
@@ -278,16 +283,22 @@ class ProposalRepository:
             return _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
         return await self.db.write(update)
 
-    async def set_feasibility(self, proposal_id: int, feasibility: str, note: str, by: str,
-                              now: dt.datetime) -> tuple[Proposal, Proposal] | None:
-        """On an approved proposal; a new judgement clears the cost. Returns (before, after)."""
+    async def set_feasibility(self, proposal_id: int, feasibility: str, note: str, by: str, now: dt.datetime,
+                              seen: str | None = ...) -> tuple[Proposal, Proposal] | None:
+        """On an approved proposal whose feasibility is still ``seen`` (what the reviewer's card
+        showed: two reviewers never overwrite each other unknowingly; ``...`` skips that check).
+        A changed verdict clears
+        the cost. Returns (before, after)."""
         def update(conn: sqlite3.Connection):
             before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ?", (proposal_id, APPROVED)))
+            if before is not None and seen is not ... and before.feasibility != seen:
+                return None  # ``...``: whatever it was (the operator's tools, seeding)
             if before is None:
                 return None
-            conn.execute("UPDATE proposals SET feasibility = ?, feasibility_note = ?, cost = NULL, reviewed_by = ?, "
-                         "reviewed_at = ?, review_told_at = NULL WHERE id = ?",
-                         (feasibility, note, by, _ts(now), proposal_id))
+            conn.execute("UPDATE proposals SET feasibility = ?, feasibility_note = ?, "
+                         "cost = CASE WHEN feasibility IS ? THEN cost END, reviewed_by = ?, reviewed_at = ?, "
+                         "review_told_at = NULL WHERE id = ?",
+                         (feasibility, note, feasibility, by, _ts(now), proposal_id))
             return before, _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
         return await self.db.write(update)
 
@@ -309,6 +320,14 @@ class ProposalRepository:
             _one, "SELECT * FROM proposals WHERE status = ? AND id > ? AND "
                   "(feasibility IS NULL OR (feasibility = ? AND cost IS NULL)) ORDER BY id LIMIT 1",
             (APPROVED, after_id, FEASIBLE)))
+
+    async def reviewed_but_not_told(self) -> list[Proposal]:
+        """Feasibility decisions (with the cost, for a feasible one) their author has not heard."""
+        rows = await self.db.read(lambda conn: conn.execute(
+            "SELECT * FROM proposals WHERE status = ? AND review_told_at IS NULL AND "
+            "(feasibility = 'not_feasible' OR (feasibility = ? AND cost IS NOT NULL)) ORDER BY id",
+            (APPROVED, FEASIBLE)).fetchall())
+        return [_proposal(row) for row in rows]
 
     async def mark_review_told(self, proposal_id: int, now: dt.datetime) -> None:
         await self.db.write(lambda conn: conn.execute(

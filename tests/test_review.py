@@ -148,3 +148,68 @@ async def test_audit_log_lists_who_did_what(bot):
     assert f"telegram:{MODERATOR}" in text and t.ACTION_NAMES["approve"] in text and "approved" in text
     await m.send(MODERATOR, "/audit")
     assert m.last_text(MODERATOR) == t.not_for_you()
+
+
+async def _approved(bot, n=1):
+    await _pending(bot, n)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/review")
+    for _ in range(n):
+        await m.press(TELEGRAM_ADMIN, t.APPROVE)
+    await bot.settle()
+
+
+async def test_two_reviewers_never_overwrite_each_other_unknowingly(bot):
+    await _approved(bot)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/feasibility")
+    stale = m.last_with_buttons(TELEGRAM_ADMIN)  # an admin's card, still showing "not judged"
+    await m.send(REVIEWER, "/feasibility")
+    await m.press(REVIEWER, t.FEASIBLE)
+    await m.send(REVIEWER, "شدنی است.")  # the cost is asked for at once
+    await m.send(REVIEWER, "5000000")
+    await bot.settle()
+    data = next(d for label, d in m.request.inline_buttons(stale) if label == t.NOT_FEASIBLE)
+    await m.update(m.updates.callback(TELEGRAM_ADMIN, stale, data))
+    await m.send(TELEGRAM_ADMIN, "به نظرم شدنی نیست.")
+    assert m.last_text(TELEGRAM_ADMIN) == t.already_done()
+    proposal = (await bot.services.repos.proposals.by_citizen((await bot.services.repos.citizens.find("telegram", 1601)).id))[0]
+    assert proposal.on_the_ballot and proposal.cost == 5_000_000
+
+
+async def test_staff_screens_stay_out_of_other_groups_and_typing_is_private(bot):
+    await _pending(bot, 1)
+    m = bot.telegram
+    await m.send(MODERATOR, "/review", chat_id=-4242)
+    assert m.last_text(-4242) == t.staff_place_only()
+    await m.send(MODERATOR, "/review", chat_id=STAFF_CHAT)  # the staff group is fine
+    card = m.last_with_buttons(STAFF_CHAT)
+    data = next(d for label, d in m.request.inline_buttons(card) if label == t.DUPLICATE)
+    await m.update(m.updates.callback(MODERATOR, card, data))
+    assert m.alerts()[-1] == t.continue_privately()
+    assert await bot.services.repos.staff_inputs.expected("telegram", MODERATOR, bot.clock.now().replace(year=2000)) is None
+
+
+async def test_a_feasibility_decision_the_author_did_not_hear_is_told_at_start_up(bot):
+    await _approved(bot)
+    m = bot.telegram
+    await m.send(REVIEWER, "/feasibility")
+    await m.press(REVIEWER, t.NOT_FEASIBLE)
+    m.request.fail("sendMessage", 502, times=1)  # the author's message fails
+    await m.send(REVIEWER, "در حریم رودخانه است.")
+    assert not any("اجراپذیر شناخته نشد" in (x or "") for x in m.request.texts(1601))
+    assert await bot.notifier.tell_untold_reviews() == 1
+    assert "اجراپذیر شناخته نشد" in m.last_text(1601)
+    assert await bot.notifier.tell_untold_reviews() == 0
+
+
+async def test_citizens_see_the_review_and_the_cost(bot):
+    from messages_fa import buttons as b
+    await _approved(bot)
+    m = bot.telegram
+    await m.send(REVIEWER, "/feasibility")
+    await m.press(REVIEWER, t.FEASIBLE)
+    await m.send(REVIEWER, "شدنی است.")  # the cost is asked for at once
+    await m.send(REVIEWER, "۱۲٬۵۰۰٬۰۰۰")
+    await m.send(1601, b.MY_PROPOSALS)
+    assert "هزینهٔ برآوردی ۱۲٬۵۰۰٬۰۰۰ تومان" in m.last_text(1601)

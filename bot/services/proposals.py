@@ -221,16 +221,18 @@ class ProposalService:
     async def review_backlog(self) -> dict[str, int]:
         return await self.repos.proposals.review_backlog()
 
-    async def judge(self, allowed: bool, staff_ref: str, proposal_id: int, feasible: bool, note: str) -> DecisionResult:
+    async def judge(self, allowed: bool, staff_ref: str, proposal_id: int, feasible: bool, note: str,
+                    seen: str | None = None) -> DecisionResult:
+        """``seen``: the feasibility the reviewer's card showed (None: not judged yet)."""
         if not allowed:
             return DecisionResult(Decision.NOT_STAFF)
         if not self.reviewing_open():
             return DecisionResult(Decision.CLOSED)
         note = clean_text(note, single_line=False)[:MAX_REASON] or "—"
         changed = await self.repos.proposals.set_feasibility(
-            proposal_id, FEASIBLE if feasible else NOT_FEASIBLE, note, staff_ref, self.clock.now())
+            proposal_id, FEASIBLE if feasible else NOT_FEASIBLE, note, staff_ref, self.clock.now(), seen)
         if changed is None:
-            return DecisionResult(Decision.MISSING)
+            return DecisionResult(Decision.ALREADY)
         before, after = changed
         await self.repos.audit.record(staff_ref, "feasibility", f"proposal {after.code}", before.feasibility,
                                       f"{after.feasibility}: {note}", self.clock.now())
