@@ -132,9 +132,31 @@ ACTION_NAMES = {
 }
 
 
+# The log stores plain English words (stable for tools); staff read them in Persian.
+_VALUE_NAMES = {
+    "pending": "در انتظار", "approved": "تأیید شده", "rejected": "رد شده", "feasible": "اجراپذیر",
+    "not_feasible": "اجراناپذیر", "draft": "پیش‌نویس", "scheduled": "زمان‌بندی‌شده", "sending": "در حال ارسال",
+    "cancelled": "لغو شده", "suspended": "معلق", "removed": "حذف شده", "link": "لینک", "new link": "لینک تازه",
+}
+_TARGET_NAMES = {"proposal": "پیشنهاد", "broadcast": "پیام همگانی", "ambassador": "سفیر"}
+
+
+def _value(raw: str | None) -> str:
+    if not raw:
+        return "—"
+    head, sep, rest = raw.partition(": ")
+    return fa_digits(_VALUE_NAMES.get(head, head) + (sep + rest if sep else ""))
+
+
+def _target(raw: str) -> str:
+    head, sep, rest = raw.partition(" ")
+    return fa_digits(_TARGET_NAMES.get(head, head) + sep + rest)
+
+
 def audit_entry(when: str, actor: str, action: str, target: str, before: str | None, after: str | None) -> str:
-    change = f"{before or '—'} ← {after or '—'}" if before or after else ""
-    return f"{when} — {actor} — {ACTION_NAMES.get(action, action)} — {target}" + (f"\n   {change}" if change else "")
+    change = f"{_value(before)} ← {_value(after)}" if before or after else ""
+    return (f"{when} — {fa_digits(actor)} — {ACTION_NAMES.get(action, action)} — {_target(target)}"
+            + (f"\n   {change}" if change else ""))
 
 
 def audit_text(entries: list[str]) -> str:
