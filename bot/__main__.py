@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the Excel workbook, and a CSV per sheet beside it, and exit")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.xlsx",
                         help="the workbook to write; the CSVs are written beside it as FILE-<sheet>.csv")
+    results = commands.add_parser("results", help="compute each neighbourhood's winners and print them (nothing is published)")
+    results.add_argument("--rule", choices=("greedy", "equal-shares"), default=None,
+                         help="the allocation rule (default: results.rule in the config)")
+    results.add_argument("--pb-dir", type=Path, default=None, metavar="DIR",
+                         help="also write each neighbourhood's election as DIR/<id>.pb (pabulib, voters anonymized)")
     return parser
 
 
@@ -77,6 +82,8 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
         # Opening would create an empty database: say where we looked instead.
         print(f"database error: {config.database} not found (general.database in the config)", file=sys.stderr)
         return 1
+    if args.command == "results":
+        return await _results(config, args)
     if args.command == "export" and not args.out.parent.is_dir():
         print(f"export error: folder {args.out.parent} does not exist", file=sys.stderr)
         return 1
@@ -99,6 +106,33 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"export error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    finally:
+        await db.close()
+
+
+async def _results(config: Config, args: argparse.Namespace) -> int:
+    from bot.services import Services
+    from messages_fa.markup import PlainMarkup
+    from messages_fa.results import winners_block
+    from storage import Database, Repositories
+
+    if args.pb_dir is not None and not args.pb_dir.is_dir():
+        print(f"results error: folder {args.pb_dir} does not exist", file=sys.stderr)
+        return 1
+    db = Database(config.database)
+    try:
+        await db.open()
+        services = Services.build(config, SystemClock(), Repositories(db))
+        run = await services.results.compute("operator", args.rule, save=False)
+        _utf8_stdout()
+        for hood in config.neighbourhoods:
+            budget, spent, voters = run.neighbourhoods[hood.id]
+            winners = [(w.title, w.code, w.cost, w.votes) for w in run.winners if w.neighbourhood_id == hood.id]
+            print(winners_block(PlainMarkup(), hood.name, budget, spent, voters, winners, config.money_unit), end="\n\n")
+            if args.pb_dir is not None:
+                (args.pb_dir / f"{hood.id}.pb").write_text(await services.results.pabulib(hood.id, run.rule),
+                                                            encoding="utf-8")
+        return 0
     finally:
         await db.close()
 
@@ -126,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
                   f"messengers: {platforms}")
             return 0
-        if args.command in ("stats", "export"):
+        if args.command in ("stats", "export", "results"):
             return asyncio.run(_offline_report(config, args))
         if args.command == "shell" or not config.enabled_platforms:
             from bot.playground import run_playground

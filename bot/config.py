@@ -95,6 +95,21 @@ class Limits:
     show_vote_counts: bool = False
 
 
+RULES = ("greedy", "equal-shares")
+
+
+@dataclass(frozen=True)
+class Results:
+    """How each neighbourhood's budget is allocated by its votes (bot/results)."""
+
+    rule: str = "equal-shares"
+    default_budget: int = 0
+    budgets: tuple[tuple[str, int], ...] = ()  # per neighbourhood id, overriding the default
+
+    def budget(self, neighbourhood_id: str) -> int:
+        return dict(self.budgets).get(neighbourhood_id, self.default_budget)
+
+
 @dataclass(frozen=True)
 class Config:
     platforms: dict[str, PlatformConfig]
@@ -110,6 +125,7 @@ class Config:
     money_unit: str = "تومان"
     # Ready reasons offered to moderators when they reject (they may also type one).
     reject_reasons: tuple[str, ...] = ()
+    results: Results = Results()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -246,7 +262,8 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
-    known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "neighbourhoods", "categories"}
+    known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "results", "neighbourhoods",
+                    "categories"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -316,20 +333,42 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         if value > most:
             raise ConfigError(limits_section.key(key), f"may be at most {most}, not {value}")
 
+    neighbourhoods = _named_list(root, "neighbourhoods", Neighbourhood)
+    results = _results(root, {n.id for n in neighbourhoods})
     return Config(
         platforms=platforms,
         database=database,
         timezone=tz,
         phone_hash_secret=secret.encode(),
-        neighbourhoods=_named_list(root, "neighbourhoods", Neighbourhood),
+        neighbourhoods=neighbourhoods,
         categories=_named_list(root, "categories", Category),
         calendar=Calendar(*moments, results_announced=results_at),
         limits=limits,
         announcements=announcements,
         money_unit=money_unit,
         reject_reasons=tuple(r.strip() for r in reasons),
+        results=results,
         source=source,
     )
+
+
+def _results(root: dict, neighbourhood_ids: set[str]) -> Results:
+    section = _Section(root.get("results", {}), "results")
+    rule = section.get("rule", str, "equal-shares")
+    if rule not in RULES:
+        raise ConfigError(section.key("rule"), f"{_show(rule)} must be one of {', '.join(RULES)}")
+    default_budget = section.get("default_budget", int, 0)
+    if default_budget < 0:
+        raise ConfigError(section.key("default_budget"), f"must be 0 or more, not {default_budget}")
+    budgets = section.get("budgets", dict, {})
+    section.finish()
+    for hood, budget in budgets.items():
+        key = f"results.budgets.{hood}"
+        if hood not in neighbourhood_ids:
+            raise ConfigError(key, "is not the id of a neighbourhood in [[neighbourhoods]]")
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+            raise ConfigError(key, f"must be a positive whole amount in general.money_unit, not {_show(budget)}")
+    return Results(rule, default_budget, tuple(sorted(budgets.items())))
 
 
 def load_config(path: Path) -> Config:

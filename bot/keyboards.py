@@ -44,6 +44,8 @@ def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: b
         rows.append([b.SEND_PROPOSAL])
     elif phase is Phase.VOTING:
         rows.append([b.VOTE])
+    elif phase is Phase.CLOSED:
+        rows.append([b.RESULTS])
     rows.append([b.MY_PROPOSALS] if phase is not Phase.BEFORE else [])
     rows.append(([b.CHANGE_NEIGHBOURHOOD] if can_change_neighbourhood and phase is not Phase.CLOSED else []) + [b.HELP])
     if phase is not Phase.CLOSED:

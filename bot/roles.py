@@ -29,6 +29,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "broadcast": frozenset({ADMIN}),  # /broadcast, /broadcasts and their buttons
     "schedule": frozenset({ADMIN}),  # /schedule and moving a boundary
     "ambassadors": frozenset({ADMIN}),  # /ambassadors, approve / suspend / remove / revoke
+    "results": frozenset({ADMIN}),  # /results: compute, preview, publish
 }
 
 
@@ -36,6 +37,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
 COMMAND_ACTIONS = {
     "broadcast": "broadcast", "broadcasts": "broadcast", "schedule": "schedule", "ambassadors": "ambassadors",
     "review": "moderate", "feasibility": "review", "stats": "stats", "export": "export", "audit": "audit",
+    "results": "results",
 }
 
 

@@ -14,7 +14,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from handlers import (
-    ambassadors, broadcasts, moderation, proposals, review, schedule, staff_input, start, stats, voting,
+    ambassadors, broadcasts, moderation, proposals, results, review, schedule, staff_input, start, stats, voting,
 )
 from handlers import states as S
 from handlers.common import (
@@ -160,7 +160,7 @@ def register(application: Application) -> None:
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
         ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors),
         ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),
-        ("stats", stats.on_stats), ("export", stats.on_export))]
+        ("stats", stats.on_stats), ("export", stats.on_export), ("results", results.on_results_command))]
     application.add_handlers([
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),
@@ -170,6 +170,7 @@ def register(application: Application) -> None:
         CallbackQueryHandler(review.on_queue_pressed, pattern=r"^rv:"),
         CallbackQueryHandler(review.on_feasibility_pressed, pattern=r"^fz:"),
         CallbackQueryHandler(review.on_audit_pressed, pattern=r"^au:"),
+        CallbackQueryHandler(results.on_pressed, pattern=r"^rs:"),
         *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 NEW_MESSAGE = filters.UpdateType.MESSAGE  # edited messages are not new input
 PRIVATE = filters.ChatType.PRIVATE
 
-MAIN_MENU_LABELS = {b.SEND_PROPOSAL, b.VOTE, b.MY_PROPOSALS, b.CHANGE_NEIGHBOURHOOD, b.HELP, b.REMIND_ME, b.AMBASSADOR}
+MAIN_MENU_LABELS = {b.SEND_PROPOSAL, b.VOTE, b.MY_PROPOSALS, b.CHANGE_NEIGHBOURHOOD, b.HELP, b.REMIND_ME, b.AMBASSADOR,
+                    b.RESULTS}
 
 
 class _Recognised(filters.MessageFilter):

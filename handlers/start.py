@@ -10,7 +10,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.citizens import ChooseResult, ReminderResult
-from handlers import ambassadors, proposals, voting
+from handlers import ambassadors, proposals, results, voting
 from handlers import states as S
 from handlers.common import (
     Context, answer, current_phase_line, enter, first_contact, offer_neighbourhoods, private_buttons_only, reply,
@@ -167,6 +167,9 @@ async def on_menu(update: Update, context: Context):
         return END
     if label == b.AMBASSADOR:  # the form asks for its own neighbourhood
         return await ambassadors.on_entry(update, context)
+    if label == b.RESULTS:  # everyone's, not only one's own neighbourhood's
+        await results.on_citizen_results(update, context)
+        return END
     if citizen.neighbourhood_id is None:
         await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD

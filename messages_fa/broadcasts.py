@@ -220,6 +220,7 @@ ANNOUNCEMENT_NAMES = {
     "voting_open": "آغاز رأی‌گیری",
     "voting_reminder": "یادآوری رأی‌گیری",
     "voting_close": "پایان رأی‌گیری",
+    "results": "اعلام نتایج",
 }
 
 

@@ -13,6 +13,7 @@ CHANGE_NEIGHBOURHOOD = "📍 تغییر محله"
 HELP = "❓ راهنما"
 REMIND_ME = "🔔 به من خبر بده"
 AMBASSADOR = "🤝 سفیر طرح"
+RESULTS = "🏆 نتایج"
 
 # Inside a flow
 BACK = "↩️ بازگشت"
@@ -49,12 +50,12 @@ def _core(label: str) -> str:
 
 _MENU = {
     _core(label): label
-    for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, AMBASSADOR, BACK, CANCEL,
-                  CONTINUE)
+    for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, AMBASSADOR, RESULTS, BACK,
+                  CANCEL, CONTINUE)
 }
 _ALIASES = {_core(alias): label for alias, label in (
     ("رای", VOTE), ("رأی", VOTE), ("رای دادن", VOTE), ("پیشنهاد", SEND_PROPOSAL), ("راهنما", HELP),
-    ("بازگشت", BACK), ("انصراف", CANCEL), ("لغو", CANCEL), ("ادامه", CONTINUE), ("سفیر", AMBASSADOR),
+    ("بازگشت", BACK), ("انصراف", CANCEL), ("لغو", CANCEL), ("ادامه", CONTINUE), ("سفیر", AMBASSADOR), ("نتایج", RESULTS),
 )}
 
 

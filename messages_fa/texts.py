@@ -444,6 +444,7 @@ STAFF_COMMANDS = (
     ("stats", "آمار طرح"),
     ("export", "خروجی اکسل"),
     ("audit", "دفتر رویدادها"),
+    ("results", "نتایج: محاسبه و انتشار"),
 )
 
 PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}

@@ -281,4 +281,32 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_time ON audit (at);
     """,
+    # 7: results: each computation, its winners per neighbourhood, and when it was published.
+    """
+    CREATE TABLE results (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        computed_at TEXT NOT NULL,
+        computed_by TEXT NOT NULL,
+        published_at TEXT,
+        published_by TEXT
+    );
+    CREATE TABLE result_neighbourhoods (
+        result_id INTEGER NOT NULL REFERENCES results(id),
+        neighbourhood_id TEXT NOT NULL,
+        budget INTEGER NOT NULL,
+        spent INTEGER NOT NULL,
+        voters INTEGER NOT NULL,
+        PRIMARY KEY (result_id, neighbourhood_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE result_winners (
+        result_id INTEGER NOT NULL REFERENCES results(id),
+        neighbourhood_id TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        proposal_id INTEGER NOT NULL REFERENCES proposals(id),
+        cost INTEGER NOT NULL,
+        votes INTEGER NOT NULL,
+        PRIMARY KEY (result_id, neighbourhood_id, rank)
+    ) WITHOUT ROWID;
+    """,
 ]

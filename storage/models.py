@@ -237,3 +237,48 @@ class AuditEntry:
     target: str
     before: str | None
     after: str | None
+
+
+# Results ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BallotProject:
+    """A proposal on a neighbourhood's ballot, as the allocation sees it."""
+
+    proposal_id: int
+    code: str
+    title: str
+    cost: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class NeighbourhoodBallots:
+    neighbourhood_id: str
+    projects: tuple[BallotProject, ...]
+    # Each distinct approval set (proposal ids) with how many voters cast it: voters with the
+    # same ballot are handled together, and no account is in here.
+    ballots: tuple[tuple[frozenset[int], int], ...]
+
+
+@dataclass(frozen=True)
+class Winner:
+    neighbourhood_id: str
+    rank: int
+    proposal_id: int
+    code: str
+    title: str
+    cost: int
+    votes: int
+
+
+@dataclass(frozen=True)
+class ResultRun:
+    id: int
+    rule: str
+    computed_at: dt.datetime
+    computed_by: str
+    published_at: dt.datetime | None
+    # neighbourhood id → (budget, spent, voters)
+    neighbourhoods: dict[str, tuple[int, int, int]]
+    winners: tuple[Winner, ...]

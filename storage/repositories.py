@@ -26,7 +26,8 @@ from storage.models import (
     Proposal,
     StaffCard,
 )
-from storage.rows import _count, _dt, _one, _ts
+from storage.results import ResultsRepository
+from storage.rows import ON_BALLOT, _count, _dt, _one, _ts
 
 
 def _citizen(row: sqlite3.Row | None) -> Citizen | None:
@@ -41,10 +42,6 @@ def _citizen(row: sqlite3.Row | None) -> Citizen | None:
 
 
 _PROPOSAL_FIELDS = [f.name for f in fields(Proposal)]
-
-
-# What is put to the vote: approved by a moderator, feasible and costed by a reviewer.
-ON_BALLOT = "status = 'approved' AND feasibility = 'feasible' AND cost IS NOT NULL"
 
 
 def _proposal(row: sqlite3.Row | None) -> Proposal | None:
@@ -450,3 +447,4 @@ class Repositories:
         self.staff_inputs = StaffInputRepository(db)
         self.ambassadors = AmbassadorRepository(db)
         self.audit = AuditRepository(db)
+        self.results = ResultsRepository(db)

@@ -4,6 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+# What is put to the vote: approved by a moderator, feasible and costed by a reviewer.
+ON_BALLOT = "status = 'approved' AND feasibility = 'feasible' AND cost IS NOT NULL"
+
 
 def _ts(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(dt.UTC).isoformat()

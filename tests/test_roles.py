@@ -23,7 +23,7 @@ ROLES = {ADMIN: Role.ADMIN, MODERATOR: Role.MODERATOR, REVIEWER: Role.REVIEWER, 
 COMMANDS = [  # (command, action)
     ("/broadcast", "broadcast"), ("/broadcasts", "broadcast"), ("/schedule", "schedule"),
     ("/ambassadors", "ambassadors"), ("/review", "moderate"), ("/feasibility", "review"), ("/audit", "audit"),
-    ("/stats", "stats"), ("/export", "export"),
+    ("/stats", "stats"), ("/export", "export"), ("/results", "results"),
 ]
 # (callback data made from the seeded ids, action)
 BUTTONS = [
@@ -44,6 +44,7 @@ BUTTONS = [
     (lambda ids: f"amb:a:{ids['applicant']}", "ambassadors"),
     (lambda ids: "amb:p:0", "ambassadors"),
     (lambda ids: "au:0", "audit"),
+    (lambda ids: "rs:c", "results"),
 ]
 REFUSALS = {texts.staff_only(), st.not_for_you(), bt.staff_command_only(), stt.stats_refused(),
             stt.export_refused()}

@@ -12,6 +12,7 @@ from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
 from bot.services.proposals import ProposalService
+from bot.services.results import ResultsService
 from bot.services.voting import VotingService
 from storage import Repositories
 
@@ -27,6 +28,7 @@ class Services:
     calendar: CampaignCalendar
     broadcasts: BroadcastService
     ambassadors: AmbassadorService
+    results: ResultsService
 
     @classmethod
     def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
@@ -42,6 +44,7 @@ class Services:
             calendar=calendar,
             broadcasts=BroadcastService(config, clock, repos, calendar),
             ambassadors=AmbassadorService(config, clock, repos),
+            results=ResultsService(config, clock, repos),
         )
 
     def phase(self) -> PhaseInfo:

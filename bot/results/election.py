@@ -1,0 +1,92 @@
+"""One neighbourhood's election, as the allocation rules see it.
+
+Ballots are grouped: each distinct approval set appears once with the number of voters who cast
+it, so voters with the same ballot are handled together (50,000 voters with three approvals each
+among 150 proposals make far fewer distinct ballots, and the rules never look at a voter alone).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# Ids go into the pabulib file as they are: a vote is a comma-separated list of ids inside a
+# semicolon-separated row, so neither character (nor white space, which pabulib parsers strip) may
+# appear in one.
+_FORBIDDEN_IN_ID = frozenset(",;\"\n\r\t ")
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """A proposal on the ballot: `cost` in whole money units (the config's unit), > 0."""
+
+    id: str
+    cost: int
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id or any(ch in _FORBIDDEN_IN_ID for ch in self.id):
+            raise ValueError(f"project id {self.id!r}: empty, or has a comma, semicolon, quote or space")
+        if isinstance(self.cost, bool) or not isinstance(self.cost, int) or self.cost <= 0:
+            raise ValueError(f"project {self.id}: cost must be a positive integer, got {self.cost!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Election:
+    """`budget` for the neighbourhood, its `projects`, and `ballots` as (approval set, voters).
+
+    Each approval set is non-empty, names only projects of this election and appears once (build
+    with `Election.from_voters` to get that for free).
+    """
+
+    budget: int
+    projects: tuple[Project, ...]
+    ballots: tuple[tuple[frozenset[str], int], ...] = ()
+    _by_id: dict[str, Project] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
+            raise ValueError(f"budget must be a non-negative integer, got {self.budget!r}")
+        by_id: dict[str, Project] = {}
+        for p in self.projects:
+            if p.id in by_id:
+                raise ValueError(f"project id {p.id} appears twice")
+            by_id[p.id] = p
+        object.__setattr__(self, "_by_id", by_id)
+        seen: set[frozenset[str]] = set()
+        for approved, count in self.ballots:
+            if not approved:
+                raise ValueError("an empty ballot: a voter who approved nothing has not voted")
+            unknown = approved - by_id.keys()
+            if unknown:
+                raise ValueError(f"ballot approves unknown project(s) {sorted(unknown)}")
+            if approved in seen:
+                raise ValueError(f"ballot {sorted(approved)} appears twice: group it")
+            if not isinstance(count, int) or count <= 0:
+                raise ValueError(f"ballot {sorted(approved)}: voter count must be positive")
+            seen.add(approved)
+
+    @classmethod
+    def from_voters(
+        cls, budget: int, projects: Iterable[Project], approvals: Iterable[Iterable[str]]
+    ) -> Election:
+        """Group one approval set per voter; voters who approved nothing are left out."""
+        counts = Counter(frozenset(a) for a in approvals)
+        counts.pop(frozenset(), None)
+        return cls(budget, tuple(projects), tuple(counts.items()))
+
+    def project(self, project_id: str) -> Project:
+        return self._by_id[project_id]
+
+    @property
+    def num_voters(self) -> int:
+        return sum(count for _, count in self.ballots)
+
+    def votes(self) -> dict[str, int]:
+        """Approvals per project id (every project present, 0 when nobody approved it)."""
+        votes = dict.fromkeys(self._by_id, 0)
+        for approved, count in self.ballots:
+            for pid in approved:
+                votes[pid] += count
+        return votes

@@ -1,0 +1,87 @@
+"""Results: each neighbourhood's budget allocated by its votes (bot/results has the rules)."""
+from __future__ import annotations
+
+import io
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.results import rules
+from bot.results.election import Election, Project
+from bot.results.pabulib import write_pb
+from storage import Repositories
+from storage.models import NeighbourhoodBallots, ResultRun, Winner
+
+# Add1's step: each rerun raises every voter's share by 1% of the starting share (at least one
+# money unit). With costs in toman a step of one toman would mean tens of thousands of reruns;
+# the same step is what pabutools' voter_budget_increment must be given to recompute the result.
+ADD1_STEPS = 100
+
+
+def _equal_shares(election: Election) -> list[str]:
+    step = max(1, election.budget // max(1, election.num_voters) // ADD1_STEPS)
+    return rules.equal_shares(election, per_voter_step=step)
+
+
+RULES = {"greedy": rules.greedy, "equal-shares": _equal_shares}
+
+
+def election_of(ballots: NeighbourhoodBallots, budget: int) -> Election:
+    """Project ids are the proposals' tracking codes: what a citizen or researcher can look up."""
+    code_of = {p.proposal_id: p.code for p in ballots.projects}
+    return Election(
+        budget=budget,
+        projects=tuple(Project(p.code, p.cost, p.title) for p in ballots.projects),
+        ballots=tuple((frozenset(code_of[pid] for pid in ballot), count) for ballot, count in ballots.ballots),
+    )
+
+
+class ResultsService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
+        self.config, self.clock, self.repos = config, clock, repos
+
+    async def compute(self, by: str, rule: str | None = None, save: bool = True) -> ResultRun:
+        """Runs the rule for every neighbourhood and stores the outcome (not published);
+        ``save=False`` only computes (the operator's ``python -m bot results``)."""
+        rule = rule or self.config.results.rule
+        allocate = RULES[rule]
+        hoods, winners = {}, []
+        for hood in self.config.neighbourhoods:
+            ballots = await self.repos.results.ballots(hood.id)
+            budget = self.config.results.budget(hood.id)
+            chosen = allocate(election_of(ballots, budget))
+            by_code = {p.code: p for p in ballots.projects}
+            for rank, code in enumerate(chosen, 1):
+                p = by_code[code]
+                winners.append(Winner(hood.id, rank, p.proposal_id, p.code, p.title, p.cost, p.votes))
+            spent = sum(by_code[code].cost for code in chosen)
+            hoods[hood.id] = (budget, spent, sum(count for _, count in ballots.ballots))
+        if not save:
+            return ResultRun(0, rule, self.clock.now(), by, None, hoods, tuple(winners))
+        result_id = await self.repos.results.save(rule, by, self.clock.now(), hoods, winners)
+        await self.repos.audit.record(by, "results", f"results {result_id}", None, rule, self.clock.now())
+        return await self.repos.results.get(result_id)
+
+    async def get(self, result_id: int) -> ResultRun | None:
+        return await self.repos.results.get(result_id)
+
+    async def publish(self, by: str, result_id: int) -> bool:
+        done = await self.repos.results.publish(result_id, by, self.clock.now())
+        if done:
+            await self.repos.audit.record(by, "results", f"results {result_id}", "computed", "published",
+                                          self.clock.now())
+        return done
+
+    async def published(self) -> ResultRun | None:
+        return await self.repos.results.published()
+
+    async def pabulib(self, neighbourhood_id: str, rule: str | None = None) -> str:
+        """One neighbourhood's election as a pabulib .pb file (voters anonymized)."""
+        hood = self.config.neighbourhood(neighbourhood_id)
+        ballots = await self.repos.results.ballots(neighbourhood_id)
+        out = io.StringIO()
+        write_pb(election_of(ballots, self.config.results.budget(neighbourhood_id)), {
+            "description": f"Man Shahrdaram, Tehran District 1, {hood.id}",
+            "country": "Iran", "unit": f"Tehran District 1 — {hood.name}", "instance": hood.id,
+            "rule": rule or self.config.results.rule, "currency": self.config.money_unit,
+        }, out)
+        return out.getvalue()

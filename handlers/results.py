@@ -1,0 +1,130 @@
+"""Results: /results for admins (compute, preview per neighbourhood, publish once) and the citizens'
+«🏆 نتایج» (their own neighbourhood's winners, and the others on request, once published).
+
+Callback data:
+  rs:v:<result id>:<i>   an admin views neighbourhood i of a computation
+  rs:p:<result id>       publish it;   rs:c  compute again
+  rs:h:<i>               a citizen views neighbourhood i of the published results
+"""
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup, Update
+
+from bot.context import AppContext, app_context
+from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place
+from messages_fa import results as t
+from messages_fa import staff as st
+from messages_fa import texts
+from storage.models import EVERYONE, Audience, ResultRun
+
+DATA = re.compile(r"^rs:(v):(\d{1,9}):(\d{1,2})$|^rs:(p):(\d{1,9})$|^rs:(c)$|^rs:(h):(\d{1,2})$")
+ANNOUNCEMENT = "results"
+
+
+def _block(app: AppContext, run: ResultRun, index: int) -> str:
+    config = app.services.config
+    hood = config.neighbourhoods[index]
+    budget, spent, voters = run.neighbourhoods.get(hood.id, (config.results.budget(hood.id), 0, 0))
+    winners = [(w.title, w.code, w.cost, w.votes) for w in run.winners if w.neighbourhood_id == hood.id]
+    return t.winners_block(app.platform.markup, hood.name, budget, spent, voters, winners, config.money_unit)
+
+
+def _hood_buttons(app: AppContext, prefix: str) -> list[list[Button]]:
+    buttons = [Button(n.name, callback_data=f"{prefix}{i}") for i, n in enumerate(app.services.config.neighbourhoods)]
+    return [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
+
+
+async def _preview(update: Update, context: Context, app: AppContext, run: ResultRun) -> None:
+    config = app.services.config
+    hoods = []
+    for hood in config.neighbourhoods:
+        budget, spent, voters = run.neighbourhoods.get(hood.id, (0, 0, 0))
+        hoods.append((hood.name, sum(1 for w in run.winners if w.neighbourhood_id == hood.id), spent, budget, voters))
+    rows = _hood_buttons(app, f"rs:v:{run.id}:")
+    if run.published_at is None:
+        rows.append([Button(t.PUBLISH, callback_data=f"rs:p:{run.id}"), Button(t.RECOMPUTE, callback_data="rs:c")])
+    text = t.preview(app.platform.markup, run.id, run.rule, hoods, config.money_unit, run.published_at is not None)
+    await reply(update, context, text, InlineKeyboardMarkup(rows))
+
+
+async def on_results_command(update: Update, context: Context) -> None:
+    app = app_context(context)
+    if not allowed(app, update, "results") or not staff_place(app, update):
+        await reply(update, context, st.not_for_you() if not allowed(app, update, "results") else st.staff_place_only())
+        return
+    run = await app.services.results.published() or await app.services.results.compute(_ref(app, update))
+    await _preview(update, context, app, run)
+
+
+def _ref(app: AppContext, update: Update) -> str:
+    return f"{app.platform.name}:{update.effective_user.id}"
+
+
+async def on_pressed(update: Update, context: Context) -> None:
+    app = app_context(context)
+    match = DATA.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if match[7]:  # a citizen's view of the published results
+        await _citizen_view(update, context, app, int(match[8]))
+        return
+    if not allowed(app, update, "results") or not staff_place(app, update):
+        await answer(update, st.not_for_you(), alert=True)
+        return
+    services = app.services
+    if match[6]:
+        await answer(update)
+        await _preview(update, context, app, await services.results.compute(_ref(app, update)))
+        return
+    result_id = int(match[2] or match[5])
+    run = await services.results.get(result_id)
+    if run is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    if match[1]:
+        index = int(match[3])
+        if index >= len(services.config.neighbourhoods):
+            await answer(update, texts.button_expired(), alert=True)
+            return
+        await answer(update)
+        await reply(update, context, _block(app, run, index))
+        return
+    if not await services.results.publish(_ref(app, update), result_id):
+        await answer(update, t.already_published(), alert=True)
+        return
+    # Announced through the broadcast engine, recorded once like the calendar's announcements.
+    if await services.repos.calendar.announce(ANNOUNCEMENT, services.clock.now(), services.clock.now(),
+                                              t.announcement(), Audience(EVERYONE)) and app.worker is not None:
+        app.worker.wake()
+    await answer(update, t.published_done(), alert=True)
+
+
+async def on_citizen_results(update: Update, context: Context):
+    app, citizen = await enter(update, context)
+    run = await app.services.results.published()
+    if run is None:
+        results_at = app.services.calendar.current.results_announced
+        await show_menu(update, context, citizen, t.not_published(
+            app.services.calendar.when(results_at) if results_at else None))
+        return None
+    hoods = app.services.config.neighbourhoods
+    index = next((i for i, n in enumerate(hoods) if n.id == citizen.neighbourhood_id), None)
+    markup = InlineKeyboardMarkup(_hood_buttons(app, "rs:h:"))
+    if index is None:
+        await reply(update, context, t.OTHER_NEIGHBOURHOODS, markup)
+    else:
+        await reply(update, context, t.citizen_results(_block(app, run, index)), markup)
+    return None
+
+
+async def _citizen_view(update: Update, context: Context, app: AppContext, index: int) -> None:
+    run = await app.services.results.published()
+    if run is None or index >= len(app.services.config.neighbourhoods):
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    await answer(update)
+    await reply(update, context, _block(app, run, index))

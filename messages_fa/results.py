@@ -1,0 +1,60 @@
+"""Results as staff preview them and citizens read them."""
+from __future__ import annotations
+
+from messages_fa.markup import Markup
+from messages_fa.numbers import fa_digits, fa_number
+from messages_fa.texts import PLAN, money
+
+RULE_NAMES = {"greedy": "بیشترین رأی (حریصانه)", "equal-shares": "روش سهم‌های برابر"}
+RESULTS = "🏆 نتایج"
+PUBLISH = "📣 انتشار نتایج برای همه"
+RECOMPUTE = "🔄 محاسبهٔ دوباره"
+OTHER_NEIGHBOURHOODS = "نتایج محله‌های دیگر:"
+
+
+def winners_block(m: Markup, neighbourhood: str, budget: int, spent: int, voters: int,
+                  winners: list[tuple[str, str, int, int]], unit: str) -> str:
+    """winners: (title, code, cost, votes)."""
+    lines = [m.bold(f"محلهٔ {m.esc(neighbourhood)}"),
+             f"بودجه: {money(budget, unit)} — رأی‌دهندگان: {fa_number(voters)}"]
+    if winners:
+        lines += [f"{fa_digits(i)}. {m.esc(title)} (کد {fa_digits(code)}) — {money(cost, unit)} — {fa_number(votes)} رأی"
+                  for i, (title, code, cost, votes) in enumerate(winners, 1)]
+    else:
+        lines.append("پروژه‌ای برگزیده نشد.")
+    lines.append(f"باقیماندهٔ بودجه: {money(budget - spent, unit)}")
+    return "\n".join(lines)
+
+
+def preview(m: Markup, number: int, rule: str, hoods: list[tuple[str, int, int, int, int]], unit: str,
+            published: bool) -> str:
+    """hoods: (name, winners, spent, budget, voters)."""
+    head = (f"🏆 {m.bold('نتایج')} (محاسبهٔ شمارهٔ {fa_digits(number)}، {RULE_NAMES[rule]}) — "
+            + ("منتشر شده" if published else "پیش‌نمایش، فقط برای مدیران"))
+    lines = [head, ""]
+    lines += [f"{m.esc(name)}: {fa_number(n)} پروژه، {money(spent, unit)} از {money(budget, unit)} "
+              f"({fa_number(voters)} رأی‌دهنده)" for name, n, spent, budget, voters in hoods]
+    lines += ["", "برای جزئیات هر محله دکمهٔ آن را بزنید."]
+    return "\n".join(lines)
+
+
+def published_done() -> str:
+    return "نتایج منتشر شد و اعلان آن برای همهٔ شهروندان در صف ارسال است."
+
+
+def already_published() -> str:
+    return "نتایج پیش‌تر منتشر شده است."
+
+
+def not_published(results_date: str | None) -> str:
+    when = f" نتایج {results_date} اعلام می‌شود." if results_date else " نتایج پس از شمارش اعلام می‌شود."
+    return "نتایج هنوز منتشر نشده است." + when
+
+
+def announcement() -> str:
+    return (f"🏆 نتایج طرح {PLAN} منتشر شد!\n\nپروژه‌هایی که ساکنان هر محله برگزیده‌اند مشخص شد. "
+            "برای دیدن نتایج محلهٔ خود «🏆 نتایج» را در منو بزنید یا /start را بفرستید.")
+
+
+def citizen_results(block: str) -> str:
+    return f"{block}\n\n{OTHER_NEIGHBOURHOODS}"
