@@ -12,7 +12,6 @@ from telegram import InputFile, Update
 from bot import ambassador_keyboards as kb
 from bot import keyboards, render
 from bot.context import AppContext, app_context
-from bot.poster import invite_poster
 from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
@@ -209,6 +208,8 @@ async def on_panel_pressed(update: Update, context: Context) -> None:
         await reply(update, context, t.card_intro())
         await reply(update, context, t.invitation(m, hood, here), kb.open_bot(here))
     elif action == "poster":
+        # Pillow, the QR library and the font load on the first poster, not in every bot's memory.
+        from bot.poster import invite_poster  # noqa: PLC0415
         png = await asyncio.to_thread(invite_poster, here, PLAN_NAME, t.poster_neighbourhood(hood), t.poster_lines(),
                                       app.platform.persian_name)
         # A document, not a photo: the messenger would recompress a photo, and it is for print.
