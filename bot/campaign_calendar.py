@@ -80,7 +80,7 @@ class CampaignCalendar:
         return jalali_datetime(moment, self.config.timezone)
 
     def parse_time(self, typed: str) -> dt.datetime | None:
-        """A Jalali date and Tehran hour as staff type it («۱۴۰۵/۹/۵ ۹:۰۰»), Persian or ASCII digits."""
+        """A Jalali date and Tehran hour as staff type it ("1405/9/5 9:00"), Persian or ASCII digits."""
         try:
             return parse_jalali("time", typed_moment(typed), self.config.timezone)
         except ConfigError:
@@ -120,7 +120,7 @@ class CampaignCalendar:
     def planned(self) -> list[Planned]:
         c = self.current
         everyone = Audience(EVERYONE)
-        # Registration opening goes to everyone; the «به من خبر بده» subscribers are first in
+        # Registration opening goes to everyone; the "remind me" (b.REMIND_ME) subscribers are first in
         # line because deliveries are written subscribers first (storage.broadcasts.start).
         plan = [Planned("proposals_open", c.proposals_opens, everyone),
                 Planned("proposals_close", c.proposals_closes, everyone),

@@ -208,7 +208,7 @@ def day_ticks(days: Sequence[DayStats]) -> list[int]:
 
 
 def day_tick_labels(days: Sequence[DayStats]) -> list[str]:
-    """The x axis's labels (before shaping), e.g. «۵ آذر»."""
+    """The x axis's labels (before shaping): Jalali day and month from messages_fa."""
     return [t.day_label(days[i].day) for i in day_ticks(days)]
 
 

@@ -17,12 +17,12 @@ from typing import Any
 import jdatetime
 
 from messages_fa.normalize import match_key
+from messages_fa.texts import MONEY_UNITS
 
 TELEGRAM = "telegram"
 BALE = "bale"
 PLATFORMS = (TELEGRAM, BALE)
 EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
-MONEY_UNITS = ("تومان", "ریال")
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 _JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$")
@@ -121,8 +121,8 @@ class Config:
     calendar: Calendar
     limits: Limits
     announcements: Announcements = Announcements()
-    # "تومان" or "ریال", said once here; every cost is shown with it.
-    money_unit: str = "تومان"
+    # One of messages_fa.texts.MONEY_UNITS, said once here; every cost is shown with it.
+    money_unit: str = MONEY_UNITS[0]
     # Ready reasons offered to moderators when they reject (they may also type one).
     reject_reasons: tuple[str, ...] = ()
     results: Results = Results()
@@ -277,7 +277,7 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     database = Path(general.get("database", str, "data/manshahrdaram.sqlite3"))
     if source is not None and not database.is_absolute():
         database = source.parent / database
-    money_unit = general.get("money_unit", str, "تومان").strip()
+    money_unit = general.get("money_unit", str, MONEY_UNITS[0]).strip()
     if money_unit not in MONEY_UNITS:
         raise ConfigError(general.key("money_unit"), f"{_show(money_unit)} must be one of {', '.join(MONEY_UNITS)}")
     secret = general.get("phone_hash_secret", str, required=True)

@@ -20,7 +20,7 @@ from bidi.algorithm import get_display
 
 FONT_PACKAGE = "fontpkg_noto_sans_arabic"
 
-# Marks kept (the reshaper drops them by default): «منطقهٔ», «لطفاً». Left before their letter in
+# Marks kept (the reshaper drops them by default): the hamza above heh (U+0654) and tanwin (U+064B). Left before their letter in
 # visual order, Noto's zero-width marks land over it as HarfBuzz would put them.
 _RESHAPER = arabic_reshaper.ArabicReshaper(configuration={"delete_harakat": False})
 # Formatting characters whose work is done once the text is shaped and reordered.

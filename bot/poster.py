@@ -35,7 +35,7 @@ SOFT = (70, 70, 70)
 WHITE = (255, 255, 255)
 
 # Tallest and deepest glyphs we are likely to draw, to keep line pitch steady whatever the words.
-_EXTENT_SAMPLE = "آگلکطپچژیعغ()«»|Ag"
+_EXTENT_SAMPLE = "\u0622\u06af\u0644\u06a9\u0637\u067e\u0686\u0698\u06cc\u0639\u063a()\u00ab\u00bb|Ag"
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def invite_poster(
     """A PNG, A5 portrait at 200 dpi (1169×1654 px), white, for an ambassador to print.
 
     From top to bottom: the plan's name, the neighbourhood, the caller's short Persian `lines`
-    (what to do), the QR code of `link`, `platform_name` (e.g. «بله») and the link in Latin text.
+    (what to do), the QR code of `link`, `platform_name` (the messenger's Persian name) and the link in Latin text.
     Texts are drawn as given (digits included); nothing here adds Persian words of its own.
     """
     poster = render_poster(link, plan_name, neighbourhood, lines, platform_name)

@@ -170,7 +170,8 @@ class StatsService:
 
 
 def neighbourhood_name(config: Config, neighbourhood_id: str | None) -> str:
-    """As staff read it: the name in config.toml, the bare id of one removed from it, or «بدون محله»."""
+    """As staff read it: the name in config.toml, the bare id of one removed from it, or
+    t.NO_NEIGHBOURHOOD."""
     if neighbourhood_id is None:
         return t.NO_NEIGHBOURHOOD
     hood = config.neighbourhood(neighbourhood_id)

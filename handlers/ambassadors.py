@@ -292,7 +292,7 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
     if match[3] is not None:  # a page of the list
         await answer(update)
         text, markup = await _overview(app, int(match[3]))
-        async with unless_unchanged():  # a double tap on «بعدی»
+        async with unless_unchanged():  # a double tap on "next"
             await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
                                                           reply_markup=markup)
         return

@@ -1,5 +1,5 @@
 """Results: /results for admins (compute, preview per neighbourhood, publish once) and the citizens'
-«🏆 نتایج» (their own neighbourhood's winners, and the others on request, once published).
+results menu button (b.RESULTS: their own neighbourhood's winners, and the others on request, once published).
 
 Callback data:
   rs:v:<result id>:<i>   an admin views neighbourhood i of a computation

@@ -22,6 +22,16 @@ def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+# Thousands separators people type in an amount: the Arabic thousands separator (U+066C), the
+# Arabic comma (U+060C), ",", ".", spaces, no-break spaces and ZWNJ.
+_NUMBER_SEPARATORS = re.compile(r"[\u066c\u060c,.\s\u200c\u00a0]")
+
+
+def plain_number(text: str) -> str:
+    """An amount as typed → its ASCII digits alone (what is left may still not be a number)."""
+    return _NUMBER_SEPARATORS.sub("", to_ascii_digits(text.strip()))
+
+
 def typed_moment(text: str) -> str:
     """«۱۴۰۵/۹/۵، ۹:۰۰» → "1405/9/5 9:00": ASCII digits, the Persian comma and extra spaces gone."""
     return " ".join(to_ascii_digits(text).replace("،", " ").replace("٫", ":").split())

@@ -234,6 +234,10 @@ def press_buttons_above() -> str:
 STATUS = {"pending": "⏳ در انتظار بررسی", "approved": "✅ تأیید شده", "rejected": "❌ رد شده"}
 
 
+# The units a cost may be in (general.money_unit); the first is the default.
+MONEY_UNITS = ("تومان", "ریال")
+
+
 def money(amount: int, unit: str) -> str:
     """«۱۲٬۵۰۰٬۰۰۰ تومان»."""
     return f"{fa_number(amount)} {unit}"

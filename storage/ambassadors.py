@@ -1,4 +1,4 @@
-"""Ambassadors (سفیران): applications, invite links, attribution of new citizens, their figures."""
+"""Ambassadors: applications, invite links, attribution of new citizens, their figures."""
 from __future__ import annotations
 
 import datetime as dt

@@ -159,8 +159,8 @@ class BroadcastRepository:
         return [row["id"] for row in rows]
 
     async def start(self, broadcast_id: int, now: dt.datetime, chunk: int = START_CHUNK) -> int | None:
-        """scheduled → sending, writing one delivery row per recipient, the subscribers of «به من
-        خبر بده» first. Rows are written in chunks, each its own transaction, so that citizens'
+        """scheduled → sending, writing one delivery row per recipient, the "remind me"
+        subscribers first. Rows are written in chunks, each its own transaction, so that citizens'
         own writes are not held up for a second at 500,000 recipients; a crash half-way is
         resumed (INSERT OR IGNORE). Returns how many, or None if it was not scheduled."""
         row = await self.db.read(_one, "SELECT status, audience FROM broadcasts WHERE id = ?", (broadcast_id,))

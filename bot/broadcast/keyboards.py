@@ -1,7 +1,7 @@
 """Staff keyboards of the broadcast flow. Every press is re-checked on the server (admin, state).
 
 Callback data, all "bc:<action>:<broadcast id>[:<argument>]":
-  bc:a:<id>:<e|s|m|v>   audience: everyone, «به من خبر بده» subscribers, ambassadors, non-voters
+  bc:a:<id>:<e|s|m|v>   audience: everyone, "remind me" subscribers, ambassadors, non-voters
   bc:n:<id>             open the neighbourhood picker;  bc:t:<id>:<index>  toggle one neighbourhood
   bc:d:<id>             neighbourhoods chosen → preview
   bc:p:<id>:<a|t|b>     both messengers, only Telegram, only Bale

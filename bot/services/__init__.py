@@ -50,11 +50,6 @@ class Services:
     def phase(self) -> PhaseInfo:
         return self.calendar.phase()
 
-    def is_admin(self, platform: str, user_id: int) -> bool:
-        """Checked on every staff press: the config is the only source of who is staff."""
-        platform_config = self.config.platforms.get(platform)
-        return platform_config is not None and user_id in platform_config.admins
-
     def may(self, platform: str, user_id: int, action: str) -> bool:
         """Whether this person may take this staff action now (bot/roles.py)."""
         return may(self.config, platform, user_id, action)

@@ -157,10 +157,10 @@ class ProposalService:
     async def pending_without_staff_cards(self) -> list[Proposal]:
         return await self.repos.proposals.pending_without_staff_cards()
 
-    async def decide(self, is_admin: bool, staff_ref: str, proposal_id: int, approve: bool,
+    async def decide(self, allowed: bool, staff_ref: str, proposal_id: int, approve: bool,
                      reason: str | None = None) -> DecisionResult:
         """Approve or reject a pending proposal. Exactly one of two simultaneous presses wins."""
-        if not is_admin:
+        if not allowed:
             return DecisionResult(Decision.NOT_STAFF)
         if await self.repos.proposals.get(proposal_id) is None:
             return DecisionResult(Decision.MISSING)
