@@ -16,7 +16,8 @@ from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
-    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, unless_unchanged,
+    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, staff_press,
+    unless_unchanged,
 )
 from messages_fa import ambassadors as t
 from messages_fa import texts
@@ -279,12 +280,7 @@ async def _overview(app: AppContext, page: int):
 
 async def on_staff_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = STAFF_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
-    if not allowed(app, update, "ambassadors"):
-        await answer(update, texts.staff_only(), alert=True)
+    if (match := await staff_press(update, app, STAFF_DATA, "ambassadors")) is None:
         return
     if not staff_place(app, update):
         await answer(update, t.staff_place_only(), alert=True)

@@ -15,7 +15,7 @@ from bot.broadcast import keyboards as kb
 from bot.broadcast.content import Content
 from bot.context import AppContext, app_context
 from bot.services.broadcasts import ScheduleResult
-from handlers.common import Context, answer, allowed, unless_unchanged
+from handlers.common import Context, allowed, answer, staff_press, unless_unchanged
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
@@ -133,12 +133,7 @@ async def take_time(update: Update, context: Context, app: AppContext, broadcast
 
 async def on_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
-    if not allowed(app, update, "broadcast"):
-        await answer(update, texts.staff_only(), alert=True)
+    if (match := await staff_press(update, app, DATA, "broadcast")) is None:
         return
     action, broadcast_id, arg = match[1], int(match[2]), match[3]
     broadcast = await app.services.broadcasts.get(broadcast_id)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 
 from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -60,6 +61,19 @@ async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[
 def first_contact(context: Context) -> bool:
     """Whether this update created the citizen (call enter() first)."""
     return getattr(context, "_citizen_new", False)
+
+
+async def staff_press(update: Update, app: AppContext, pattern: re.Pattern, action: str) -> re.Match | None:
+    """A staff button's data, parsed, and its presser's right to ``action`` checked on the server.
+    None when either fails — the press is then already answered (expired, or not for them)."""
+    match = pattern.match(update.callback_query.data or "")
+    if match is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return None
+    if not allowed(app, update, action):
+        await answer(update, texts.staff_only(), alert=True)
+        return None
+    return match
 
 
 def staff_place(app: AppContext, update: Update) -> bool:

@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from bot.services.proposals import MAX_REASON, Decision
-from handlers.common import Context, answer, reply
+from handlers.common import Context, answer, reply, staff_press
 from messages_fa import texts
 from storage.models import PENDING
 
@@ -46,12 +46,7 @@ async def _announce(app, proposal, by: str) -> None:
 
 async def on_moderation_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = MODERATION_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
-    if not app.services.may(app.platform.name, update.effective_user.id, "moderate"):
-        await answer(update, texts.staff_only(), alert=True)
+    if (match := await staff_press(update, app, MODERATION_DATA, "moderate")) is None:
         return
     proposal_id = int(match[2])
     if match[1] == "a":

@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.campaign_calendar import MOVABLE, MoveRefused
 from bot.context import AppContext, app_context
-from handlers.common import Context, answer, allowed
+from handlers.common import Context, allowed, answer, staff_press
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
@@ -49,12 +49,10 @@ async def on_schedule(update: Update, context: Context) -> None:
 
 async def on_move_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = DATA.match(update.callback_query.data or "")
-    if match is None or int(match[1]) >= len(MOVABLE):
-        await answer(update, texts.button_expired(), alert=True)
+    if (match := await staff_press(update, app, DATA, "schedule")) is None:
         return
-    if not allowed(app, update, "schedule"):
-        await answer(update, texts.staff_only(), alert=True)
+    if int(match[1]) >= len(MOVABLE):
+        await answer(update, texts.button_expired(), alert=True)
         return
     name = MOVABLE[int(match[1])]
     calendar = app.services.calendar

@@ -3,26 +3,16 @@ a neighbour who opens it through that copy is counted — through the running bo
 Bot API server."""
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from messages_fa import ambassadors as t
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT
-from tests.support.e2e import TOKENS, Harness, containing, text_of
-from tests.test_e2e import assert_clean_logs
+from tests.support.e2e import TOKENS, containing, text_of
+from tests.test_e2e import assert_clean_logs, e2e  # noqa: F401 — the shared fixture
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 GROUP = -5005
-
-
-@pytest.fixture
-async def e2e(tmp_path, caplog):
-    caplog.set_level(logging.INFO)
-    async with Harness(tmp_path, latency=0.002) as harness:
-        await harness.start()
-        yield harness
 
 
 async def test_card_forwarded_into_a_group_keeps_its_button_and_brings_people_in(e2e, caplog):
