@@ -18,10 +18,9 @@ from handlers.common import Context, allowed, answer, enter, reply, show_menu, s
 from messages_fa import results as t
 from messages_fa import staff as st
 from messages_fa import texts
-from storage.models import EVERYONE, Audience, ResultRun
+from storage.models import ResultRun
 
 DATA = re.compile(r"^rs:(v):(\d{1,9}):(\d{1,2})$|^rs:(p):(\d{1,9})$|^rs:(c)$|^rs:(h):(\d{1,2})$")
-ANNOUNCEMENT = "results"
 
 
 def _block(app: AppContext, run: ResultRun, index: int) -> str:
@@ -96,9 +95,7 @@ async def on_pressed(update: Update, context: Context) -> None:
     if not await services.results.publish(_ref(app, update), result_id):
         await answer(update, t.already_published(), alert=True)
         return
-    # Announced through the broadcast engine, recorded once like the calendar's announcements.
-    if await services.repos.calendar.announce(ANNOUNCEMENT, services.clock.now(), services.clock.now(),
-                                              t.announcement(), Audience(EVERYONE)) and app.worker is not None:
+    if app.worker is not None:
         app.worker.wake()
     await answer(update, t.published_done(), alert=True)
 

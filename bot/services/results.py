@@ -9,7 +9,10 @@ from bot.results import rules
 from bot.results.election import Election, Project
 from bot.results.pabulib import write_pb
 from storage import Repositories
-from storage.models import NeighbourhoodBallots, ResultRun, Winner
+from messages_fa import results as texts
+from storage.models import EVERYONE, Audience, NeighbourhoodBallots, ResultRun, Winner
+
+ANNOUNCEMENT = "results"  # the key of messages_fa.broadcasts.ANNOUNCEMENT_NAMES
 
 # Add1's step: each rerun raises every voter's share by 1% of the starting share (at least one
 # money unit). With costs in toman a step of one toman would mean tens of thousands of reruns;
@@ -65,11 +68,14 @@ class ResultsService:
         return await self.repos.results.get(result_id)
 
     async def publish(self, by: str, result_id: int) -> bool:
-        done = await self.repos.results.publish(result_id, by, self.clock.now())
-        if done:
-            await self.repos.audit.record(by, "results", f"results {result_id}", "computed", "published",
-                                          self.clock.now())
-        return done
+        """Once. Everyone is told through the broadcast engine, as a recorded announcement (so
+        that too happens once); the caller wakes the sender."""
+        now = self.clock.now()
+        if not await self.repos.results.publish(result_id, by, now):
+            return False
+        await self.repos.audit.record(by, "results", f"results {result_id}", "computed", "published", now)
+        await self.repos.calendar.announce(ANNOUNCEMENT, now, now, texts.announcement(), Audience(EVERYONE))
+        return True
 
     async def published(self) -> ResultRun | None:
         return await self.repos.results.published()
