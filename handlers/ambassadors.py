@@ -4,7 +4,6 @@ every panel press checks that the presser is an approved ambassador."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 
 from telegram import InputFile, Update
@@ -22,7 +21,7 @@ from handlers.common import (
 from messages_fa import ambassadors as t
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
-from messages_fa.dates import jalali_date
+from messages_fa.dates import jalali_day
 from messages_fa.texts import PLAN_NAME
 from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
 
@@ -218,8 +217,7 @@ async def on_panel_pressed(update: Update, context: Context) -> None:
                                         caption=t.poster_caption(hood, app.platform.name))
     elif action == "stats":
         total, days = await service.figures(ambassador)
-        tz = app.services.config.timezone
-        day_lines = [(_day(day.day, tz), _tuple(day.figures)) for day in days]
+        day_lines = [(jalali_day(day.day), _tuple(day.figures)) for day in days]
         await reply(update, context, t.figures(_tuple(total), day_lines))
 
 
@@ -229,10 +227,6 @@ def _sum(standings: list[Standing]) -> Figures:
 
 def _tuple(f) -> tuple[int, int, int, int]:
     return f.joined, f.verified, f.proposed, f.voted
-
-
-def _day(day: dt.date, tz) -> str:
-    return jalali_date(dt.datetime(day.year, day.month, day.day, 12, tzinfo=tz), tz)
 
 
 # -- staff --------------------------------------------------------------------------------------------

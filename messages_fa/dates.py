@@ -19,10 +19,15 @@ def _jalali(moment: dt.datetime, tz: dt.tzinfo) -> jdatetime.datetime:
     return jdatetime.datetime.fromgregorian(datetime=moment.astimezone(tz))
 
 
+def jalali_day(day: dt.date) -> str:
+    """A calendar day (already in Tehran's calendar) as «پنجشنبه ۵ آذر ۱۴۰۵»."""
+    j = jdatetime.date.fromgregorian(date=day)
+    return f"{WEEKDAYS[j.weekday()]} {fa_digits(j.day)} {MONTHS[j.month - 1]} {fa_digits(j.year)}"
+
+
 def jalali_date(moment: dt.datetime, tz: dt.tzinfo) -> str:
     """«پنجشنبه ۵ آذر ۱۴۰۵»."""
-    j = _jalali(moment, tz)
-    return f"{WEEKDAYS[j.weekday()]} {fa_digits(j.day)} {MONTHS[j.month - 1]} {fa_digits(j.year)}"
+    return jalali_day(moment.astimezone(tz).date())
 
 
 def jalali_datetime(moment: dt.datetime, tz: dt.tzinfo) -> str:
