@@ -41,6 +41,11 @@ COMMAND_ACTIONS = {
 }
 
 
+def actor(platform: str, user_id: int) -> str:
+    """How a staff member is named in the audit log and on decisions: "<platform>:<user id>"."""
+    return f"{platform}:{user_id}"
+
+
 def staff_of(config: Config, platform: str) -> frozenset[int]:
     platform_config = config.platforms[platform]
     return platform_config.admins | platform_config.moderators | platform_config.reviewers

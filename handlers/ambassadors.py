@@ -15,7 +15,7 @@ from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
-    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, staff_press,
+    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, staff_press, staff_ref,
     unless_unchanged,
 )
 from messages_fa import ambassadors as t
@@ -300,14 +300,14 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
         ambassador = await service.repos.ambassadors.get(ambassador_id)
         done = ambassador is not None and await service.new_link(ambassador) is not None
         if done:
-            await app.services.audit(f"{app.platform.name}:{update.effective_user.id}", "ambassador",
+            await app.services.audit(staff_ref(app, update), "ambassador",
                                      f"ambassador {ambassador_id} ({ambassador.full_name})", "link", "new link")
         await answer(update, t.decision_saved() if done else t.already_decided(), alert=not done)
         if done:
             await app.notifier.tell(ambassador.platform, ambassador.chat_id, t.new_link_made())
         return
     verb = {"a": "approve", "r": "reject", "s": "suspend", "u": "reinstate", "x": "remove"}[action]
-    by = f"{app.platform.name}:{update.effective_user.id}"
+    by = staff_ref(app, update)
     decision, ambassador = await service.decide(True, by, ambassador_id, verb)
     if decision is not Decision.DONE:
         await answer(update, t.already_decided() if decision is Decision.ALREADY else texts.button_expired(), alert=True)

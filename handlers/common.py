@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes, filters
 
 from bot import keyboards, render
 from bot.context import AppContext, app_context
+from bot.roles import actor
 from messages_fa import buttons as b
 from messages_fa import texts
 from storage.models import Citizen
@@ -61,6 +62,11 @@ async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[
 def first_contact(context: Context) -> bool:
     """Whether this update created the citizen (call enter() first)."""
     return getattr(context, "_citizen_new", False)
+
+
+def staff_ref(app: AppContext, update: Update) -> str:
+    """The presser, as the audit log names them."""
+    return actor(app.platform.name, update.effective_user.id)
 
 
 async def staff_press(update: Update, app: AppContext, pattern: re.Pattern, action: str) -> re.Match | None:

@@ -14,24 +14,17 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from bot.services.proposals import MAX_REASON, Decision
-from handlers.common import Context, answer, reply, staff_press
+from handlers.common import Context, allowed, answer, reply, staff_press, staff_ref
 from messages_fa import texts
 from storage.models import PENDING
 
 MODERATION_DATA = re.compile(r"^m:([ar]):(\d{1,12})$")
 
 
-def _staff_ref(update: Update, platform: str) -> str:
-    return f"{platform}:{update.effective_user.id}"
-
-
 async def _decide(update: Update, context: Context, proposal_id: int, approve: bool, reason: str | None):
     app = app_context(context)
-    services = app.services
-    result = await services.proposals.decide(
-        services.may(app.platform.name, update.effective_user.id, "moderate"), _staff_ref(update, app.platform.name),
-        proposal_id, approve, reason,
-    )
+    result = await app.services.proposals.decide(
+        allowed(app, update, "moderate"), staff_ref(app, update), proposal_id, approve, reason)
     if result.decision is Decision.DONE:
         # Committed. Editing every card on both messengers and telling the author can take a
         # while; the admin's answer must not wait for it.

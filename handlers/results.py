@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import AppContext, app_context
-from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place
+from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
 from messages_fa import results as t
 from messages_fa import staff as st
 from messages_fa import texts
@@ -54,12 +54,8 @@ async def on_results_command(update: Update, context: Context) -> None:
     if not allowed(app, update, "results") or not staff_place(app, update):
         await reply(update, context, st.not_for_you() if not allowed(app, update, "results") else st.staff_place_only())
         return
-    run = await app.services.results.published() or await app.services.results.compute(_ref(app, update))
+    run = await app.services.results.published() or await app.services.results.compute(staff_ref(app, update))
     await _preview(update, context, app, run)
-
-
-def _ref(app: AppContext, update: Update) -> str:
-    return f"{app.platform.name}:{update.effective_user.id}"
 
 
 async def on_pressed(update: Update, context: Context) -> None:
@@ -77,7 +73,7 @@ async def on_pressed(update: Update, context: Context) -> None:
     services = app.services
     if match[6]:
         await answer(update)
-        await _preview(update, context, app, await services.results.compute(_ref(app, update)))
+        await _preview(update, context, app, await services.results.compute(staff_ref(app, update)))
         return
     result_id = int(match[2] or match[5])
     run = await services.results.get(result_id)
@@ -92,7 +88,7 @@ async def on_pressed(update: Update, context: Context) -> None:
         await answer(update)
         await reply(update, context, _block(app, run, index))
         return
-    if not await services.results.publish(_ref(app, update), result_id):
+    if not await services.results.publish(staff_ref(app, update), result_id):
         await answer(update, t.already_published(), alert=True)
         return
     if app.worker is not None:

@@ -21,7 +21,7 @@ from bot import render
 from bot.context import AppContext, app_context
 from bot.platforms import PLATFORMS
 from bot.services.proposals import Decision
-from handlers.common import Context, allowed, answer, reply, staff_place
+from handlers.common import Context, allowed, answer, reply, staff_place, staff_ref
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
@@ -34,10 +34,6 @@ SEEN_CODE = {v: k for k, v in SEEN.items()}
 AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
 AUDIT_PAGE = 15
-
-
-def _ref(app: AppContext, update: Update) -> str:
-    return f"{app.platform.name}:{update.effective_user.id}"
 
 
 async def _refuse(update: Update, context: Context, text: str | None = None) -> None:
@@ -144,21 +140,21 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
         await reply(update, context, t.ask_duplicate_code())
         return
     if action == "a":
-        result = await services.proposals.decide(True, _ref(app, update), proposal_id, True, None)
+        result = await services.proposals.decide(True, staff_ref(app, update), proposal_id, True, None)
     elif action == "rr":
         reasons = services.config.reject_reasons
         index = int(match[5])
         if index >= len(reasons):
             await answer(update, texts.button_expired(), alert=True)
             return
-        result = await services.proposals.decide(True, _ref(app, update), proposal_id, False, reasons[index])
+        result = await services.proposals.decide(True, staff_ref(app, update), proposal_id, False, reasons[index])
     else:  # "cc"
         categories = services.config.categories
         index = int(match[5])
         if index >= len(categories):
             await answer(update, texts.button_expired(), alert=True)
             return
-        result = await services.proposals.fix_category(True, _ref(app, update), proposal_id, categories[index].id)
+        result = await services.proposals.fix_category(True, staff_ref(app, update), proposal_id, categories[index].id)
         if result.decision is Decision.DONE:
             await answer(update, t.saved_next())
             p = result.proposal
@@ -193,7 +189,7 @@ async def _announce(app: AppContext, proposal, by: str) -> None:
 async def take_duplicate_code(update: Update, context: Context, app: AppContext, target: str) -> None:
     services = app.services
     proposal_id = int(target)
-    result = await services.proposals.mark_duplicate(True, _ref(app, update), proposal_id, update.message.text or "",
+    result = await services.proposals.mark_duplicate(True, staff_ref(app, update), proposal_id, update.message.text or "",
                                                      lambda original: t.duplicate_reason(original.code, original.title))
     if result.decision is Decision.MISSING:
         await reply(update, context, t.duplicate_code_unknown())
@@ -279,7 +275,7 @@ async def on_feasibility_pressed(update: Update, context: Context) -> None:
 async def take_note(update: Update, context: Context, app: AppContext, target: str) -> None:
     verdict, proposal_id, seen = target.split(":")
     services = app.services
-    result = await services.proposals.judge(True, _ref(app, update), int(proposal_id), verdict == "y",
+    result = await services.proposals.judge(True, staff_ref(app, update), int(proposal_id), verdict == "y",
                                             update.message.text or "", seen=SEEN[seen])
     await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
     if result.decision is Decision.CLOSED:
@@ -298,7 +294,7 @@ async def take_note(update: Update, context: Context, app: AppContext, target: s
 
 async def take_cost(update: Update, context: Context, app: AppContext, target: str) -> None:
     services = app.services
-    result = await services.proposals.set_cost(True, _ref(app, update), int(target), update.message.text or "")
+    result = await services.proposals.set_cost(True, staff_ref(app, update), int(target), update.message.text or "")
     if result.decision is Decision.INVALID:
         await reply(update, context, t.cost_invalid(services.config.money_unit))
         return

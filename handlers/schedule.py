@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.campaign_calendar import MOVABLE, MoveRefused
 from bot.context import AppContext, app_context
-from handlers.common import Context, allowed, answer, staff_press
+from handlers.common import Context, allowed, answer, staff_press, staff_ref
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
@@ -78,7 +78,7 @@ async def take_boundary_time(update: Update, context: Context, app: AppContext, 
         await context.bot.send_message(chat_id, t.send_time_invalid(fa_digits(calendar.example_time())))
         return
     old = getattr(calendar.current, name, None)
-    refused = await calendar.move(name, moment, f"{app.platform.name}:{update.effective_user.id}")
+    refused = await calendar.move(name, moment, staff_ref(app, update))
     if refused is MoveRefused.PAST:
         await context.bot.send_message(chat_id, t.move_refused(refused.value))
         return  # the question stays open: they can type another time

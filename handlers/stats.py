@@ -18,7 +18,7 @@ from telegram.ext import CommandHandler
 from bot.config import Config
 from bot.context import AppContext, app_context
 from bot.stats import ExportData, StatsReport, StatsService, report_text
-from handlers.common import NEW_MESSAGE, Context, allowed, reply
+from handlers.common import NEW_MESSAGE, Context, allowed, reply, staff_ref
 from messages_fa import stats as t
 
 STATS, EXPORT = "stats", "export"  # actions of bot/roles.py
@@ -94,7 +94,7 @@ async def on_export(update: Update, context: Context) -> None:
     data = await service.export_data()
     stem, workbook, archive = await asyncio.to_thread(_build, app.services.config, data)
     # Who took the data out, and when: it reads nothing personal, but it leaves the system.
-    await app.services.audit(f"{app.platform.name}:{update.effective_user.id}", EXPORT, f"{stem}.xlsx", None, None)
+    await app.services.audit(staff_ref(app, update), EXPORT, f"{stem}.xlsx", None, None)
     chat_id = update.effective_chat.id
     await context.bot.send_document(chat_id, InputFile(workbook, filename=f"{stem}.xlsx"),
                                     caption=t.export_caption(service.when(data.report.at)))

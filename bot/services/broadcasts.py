@@ -9,6 +9,7 @@ from bot.campaign import Phase
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
+from bot.roles import actor
 from storage import Repositories
 from storage.models import (
     AMBASSADORS,
@@ -36,15 +37,11 @@ class BroadcastService:
     def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
         self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
-    @staticmethod
-    def staff_ref(platform: str, user_id: int) -> str:
-        return f"{platform}:{user_id}"
-
     async def draft(self, platform: str, user_id: int, kind: str, text: str | None, entities: list[dict] | None,
                     file_id: str | None) -> Broadcast:
         if kind not in KINDS:
             raise ValueError(kind)
-        staff = self.staff_ref(platform, user_id)
+        staff = actor(platform, user_id)
         broadcast = await self.repos.broadcasts.create(
             staff, kind, text, self.clock.now(),
             entities=json.dumps(entities, ensure_ascii=False) if entities else None,
@@ -98,7 +95,7 @@ class BroadcastService:
         return done
 
     async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
-        staff = self.staff_ref(platform, user_id)
+        staff = actor(platform, user_id)
         was = await self.repos.broadcasts.cancel(broadcast_id, staff, self.clock.now())
         if was is not None and was != "draft":
             await self.repos.audit.record(staff, "broadcast", f"broadcast {broadcast_id}", was, "cancelled",
