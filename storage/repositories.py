@@ -13,7 +13,7 @@ from typing import Any
 
 from storage.ambassadors import AmbassadorRepository
 from storage.audit import AuditRepository
-from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository, StaffInputRepository
+from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository
 from storage.db import Database
 from storage.models import (
     APPROVED,
@@ -27,6 +27,7 @@ from storage.models import (
     StaffCard,
 )
 from storage.results import ResultsRepository
+from storage.staff_inputs import StaffInputRepository
 from storage.rows import ON_BALLOT, _count, _dt, _one, _ts
 
 
