@@ -41,13 +41,13 @@ Tie-break (`TIE_BREAK`, `tie_key`)
     `greedy` rule, on the remaining money), so no fundable proposal is left out while money
     remains: pabutools' `completion_by_rule_combination` of those two rules.
 
-    The step is one money unit of the election's costs (`per_voter_step` changes it). With a fine
-    unit (rials) and many voters that means many reruns, each exact; the rule stays fast because a
-    run works on groups of identical ballots and on voters' "money classes" (voters whose approved
-    funded proposals were the same have the same money left), never on single voters.
+    The step is one money unit of the election's costs (`per_voter_step` changes it; the campaign
+    uses 1% of the first share, bot.services.results.ADD1_STEPS). The reruns are done by
+    `bot.results.mes.EqualShares`, which works on groups of identical ballots and shares its
+    bookkeeping between reruns, and does not run shares whose result it already knows.
 
-Arithmetic is exact (`fractions.Fraction`), as pabutools' (gmpy2 `mpq`), so equal prices really
-are equal and ties are found exactly.
+Arithmetic is exact (integers over a common denominator; pabutools uses gmpy2 `mpq`), so equal
+prices really are equal and ties are found exactly.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from bot.results.election import Election, Project
+from bot.results.mes import EqualShares
 
 TIE_BREAK = "more votes first, then lower cost, then smaller id (shorter first, then by text)"
 
@@ -87,14 +88,18 @@ def greedy(election: Election) -> list[str]:
     return _fill_greedily(_ranked(election, election.votes()), [], election.budget)
 
 
-def equal_shares(election: Election, *, per_voter_step: int | Fraction = 1) -> list[str]:
-    """Method of Equal Shares (cost utility), Add1 completion, then greedy by votes."""
+def equal_shares(election: Election, *, per_voter_step: int | Fraction = 1, skip_known: bool = True) -> list[str]:
+    """Method of Equal Shares (cost utility), Add1 completion, then greedy by votes.
+
+    `skip_known=False` reruns MES for every share of the completion, even those whose result is
+    already known (the same winners, only slower: for the benchmark's comparison)."""
     votes = election.votes()
     ranked = _ranked(election, votes)
     chosen: list[str] = []
     n = election.num_voters
     if n and ranked:
-        chosen = _mes_add1(election, votes, per_voter_step)
+        mes = EqualShares(ranked, election.ballots)
+        chosen = [ranked[j].id for j in mes.add1(Fraction(election.budget, n), per_voter_step, election.budget, skip_known)]
     spent = sum(election.project(pid).cost for pid in chosen)
     return _fill_greedily(ranked, chosen, election.budget - spent)
 
@@ -105,144 +110,9 @@ def equal_shares_without_completion(election: Election, share: Fraction | None =
     pabutools' `method_of_equal_shares(sat_class=Cost_Sat)` without `voter_budget_increment`; for
     comparisons and diagnostics (the bench), not a rule of the campaign.
     """
-    votes = election.votes()
     if not election.num_voters:
         return []
-    mes = _Mes(election, votes)
-    run = mes.run(Fraction(election.budget, mes.n) if share is None else Fraction(share))
-    return [mes.projects[j].id for j in run]
-
-
-class _Mes:
-    """Grouped-ballot MES, set up once and rerun for every per-voter share of the completion.
-
-    Money classes: a class is a set of voters with the same money left. All voters start in class
-    0. When a proposal is funded, the supporters in class k move to a class k' (the same for all of
-    them: they pay the same), so a class is really "the funded proposals I approved", and each
-    proposal only needs its supporters' count per class, which is small however many voters there
-    are.
-    """
-
-    def __init__(self, election: Election, votes: dict[str, int]) -> None:
-        projects = [p for p in election.projects if votes[p.id] > 0]
-        projects.sort(key=lambda p: tie_key(p, votes[p.id]))
-        self.projects = projects  # index = rank in tie-break order
-        index = {p.id: i for i, p in enumerate(projects)}
-        self.cost = [p.cost for p in projects]
-        self.votes = [votes[p.id] for p in projects]
-        self.budget = election.budget
-        # Groups of identical ballots: their projects (as indices) and voter counts.
-        self.group_projects: list[tuple[int, ...]] = []
-        self.group_count: list[int] = []
-        self.groups_of: list[list[int]] = [[] for _ in projects]
-        for approved, count in election.ballots:
-            g = len(self.group_count)
-            members = tuple(sorted(index[pid] for pid in approved))
-            self.group_projects.append(members)
-            self.group_count.append(count)
-            for j in members:
-                self.groups_of[j].append(g)
-        self.n = sum(self.group_count)
-
-    def run(self, share: Fraction) -> list[int]:
-        """One MES run with `share` per voter; the funded projects' indices in selection order."""
-        cost = self.cost
-        nproj = len(cost)
-        class_money: list[Fraction] = [share]
-        group_class = [0] * len(self.group_count)
-        # per project: class -> supporters in it
-        per_class: list[dict[int, int]] = [{0: v} for v in self.votes]
-        remaining = set(range(nproj))
-        # Exact ρ of each remaining project, None when its supporters' money changed since.
-        rho: list[Fraction | None] = [None] * nproj
-        # Lower bound of ρ (ρ only grows as voters spend), for skipping like pabutools does.
-        bound: list[Fraction] = [Fraction(1, v) for v in self.votes]
-        # The same as floats, only to order and skip cheaply; every decision is taken exactly.
-        approx = [1.0 / v for v in self.votes]
-        selected: list[int] = []
-        while remaining:
-            best: Fraction | None = None
-            best_j = -1
-            cutoff = float("inf")
-            for j in sorted(remaining, key=approx.__getitem__):
-                if approx[j] > cutoff:
-                    break  # beyond float error of best: exactly greater too, and so are the rest
-                if best is not None and bound[j] > best:
-                    continue
-                r = rho[j]
-                if r is None:
-                    r = self._rho(cost[j], per_class[j], class_money)
-                    if r is None:  # its supporters can no longer pay for it, ever
-                        remaining.discard(j)
-                        continue
-                    rho[j] = bound[j] = r
-                    approx[j] = float(r)
-                # Same ρ: the lower index wins, as indices follow the tie-break order.
-                if best is None or r < best or (r == best and j < best_j):
-                    best, best_j = r, j
-                    cutoff = float(best) * (1 + 1e-9)
-            if best is None:
-                break
-            selected.append(best_j)
-            remaining.discard(best_j)
-            price = best * cost[best_j]  # what a supporter with enough money pays
-            moved: dict[int, int] = {}
-            for k in per_class[best_j]:
-                money = class_money[k]
-                moved[k] = len(class_money)
-                class_money.append(money - price if money > price else Fraction(0))
-            touched: set[int] = set()
-            group_projects, group_count = self.group_projects, self.group_count
-            for g in self.groups_of[best_j]:
-                old = group_class[g]
-                new = moved[old]
-                group_class[g] = new
-                c = group_count[g]
-                for j in group_projects[g]:
-                    counts = per_class[j]
-                    left = counts[old] - c
-                    if left:
-                        counts[old] = left
-                    else:
-                        del counts[old]
-                    counts[new] = counts.get(new, 0) + c
-                    touched.add(j)
-            for j in touched:
-                rho[j] = None
-        return selected
-
-    @staticmethod
-    def _rho(cost: int, counts: dict[int, int], class_money: list[Fraction]) -> Fraction | None:
-        classes = sorted(counts.items(), key=lambda kc: class_money[kc[0]])
-        available = sum(class_money[k] * c for k, c in classes)
-        if available < cost:
-            return None
-        paid = Fraction(0)
-        left = sum(c for _, c in classes)
-        for k, c in classes:
-            money = class_money[k]
-            # Everyone still in pays (cost - paid) / left, if the poorest of them has that much.
-            if cost - paid <= left * money:
-                return (cost - paid) / (left * cost)
-            paid += money * c
-            left -= c
-        raise AssertionError("unreachable: available >= cost")  # pragma: no cover
-
-
-def _mes_add1(election: Election, votes: dict[str, int], step: int | Fraction) -> list[str]:
-    mes = _Mes(election, votes)
-    cost, budget = mes.cost, mes.budget
-    share = Fraction(budget, mes.n)
-    previous: list[int] | None = None
-    while True:
-        outcome = mes.run(share)
-        spent = sum(cost[j] for j in outcome)
-        if spent > budget:
-            outcome = previous if previous is not None else []
-            break
-        taken = set(outcome)
-        if all(j in taken or cost[j] + spent > budget for j in range(len(cost))):
-            break  # exhaustive among the approved proposals
-        previous = outcome
-        share += step
-    return [mes.projects[j].id for j in outcome]
+    ranked = _ranked(election, election.votes())
+    mes = EqualShares(ranked, election.ballots)
+    run = mes.run(Fraction(election.budget, mes.voters) if share is None else Fraction(share))
+    return [ranked[j].id for j in run]
