@@ -1,7 +1,12 @@
-"""Who may do what: every staff command and every staff button, pressed by every role.
+"""Who may do what: every command and every button prefix, used by every role.
 
-The table is bot/roles.py's ACTIONS; this test holds each entry point against it, so a command or
-button added without a role check (or with the wrong one) fails here.
+The table: every command in COMMANDS and CITIZEN_COMMANDS, every callback prefix in BUTTONS and
+CITIZEN_BUTTONS, each with who may use it — a staff action of bot/roles.py's ACTIONS (admin /
+moderator / reviewer), approved ambassadors, or everyone. Each is tried by every role (admin,
+moderator, reviewer, approved ambassador, plain citizen) and must be refused exactly when the role
+is not in the table; a refused press changes nothing. The table is checked against the handlers
+the application really registers, so a command or button prefix added without a row here fails,
+and anything outside the table gets "this button has expired".
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import dataclasses
 import pytest
 
 from bot.roles import ACTIONS, Role
+from messages_fa import ambassadors as at
 from messages_fa import broadcasts as bt
 from messages_fa import staff as st
 from messages_fa import stats as stt
@@ -17,8 +23,9 @@ from messages_fa import texts
 from storage.models import Audience
 from tests.conftest import Bot, ManualClock, make_config, phase_moments
 
-ADMIN, MODERATOR, REVIEWER, CITIZEN = 900, 910, 920, 930
-ROLES = {ADMIN: Role.ADMIN, MODERATOR: Role.MODERATOR, REVIEWER: Role.REVIEWER, CITIZEN: None}
+ADMIN, MODERATOR, REVIEWER, CITIZEN, AMBASSADOR = 900, 910, 920, 930, 940
+ROLES = {ADMIN: Role.ADMIN, MODERATOR: Role.MODERATOR, REVIEWER: Role.REVIEWER, CITIZEN: None, AMBASSADOR: None}
+EVERYONE, AMBASSADORS = "everyone", "approved ambassadors"
 
 COMMANDS = [  # (command, action)
     ("/broadcast", "broadcast"), ("/broadcasts", "broadcast"), ("/schedule", "schedule"),
@@ -46,8 +53,25 @@ BUTTONS = [
     (lambda ids: "au:0", "audit"),
     (lambda ids: "rs:c", "results"),
 ]
+# Citizens' commands and buttons: anyone may use them (staff are citizens too), and the ambassador's
+# own panel is for approved ambassadors. (command or data made from the seeded ids, who may)
+CITIZEN_COMMANDS = [("/start", EVERYONE), ("/help", EVERYONE), ("/cancel", EVERYONE), ("/whoami", EVERYONE),
+                    ("/ambassador", EVERYONE)]
+CITIZEN_BUTTONS = [
+    (lambda ids: "n:tajrish", EVERYONE),
+    (lambda ids: f"c:{ids['category']}", EVERYONE),
+    (lambda ids: "pv:ok", EVERYONE),
+    (lambda ids: "pe:title", EVERYONE),
+    (lambda ids: "an:tajrish", EVERYONE),
+    (lambda ids: f"v:{ids['approved']}:0", EVERYONE),
+    (lambda ids: f"w:{ids['approved']}:0", EVERYONE),
+    (lambda ids: "p:0", EVERYONE),
+    (lambda ids: "rs:h:0", EVERYONE),
+    (lambda ids: "ap:links", AMBASSADORS),
+    (lambda ids: "ap:stats", AMBASSADORS),
+]
 REFUSALS = {texts.staff_only(), st.not_for_you(), bt.staff_command_only(), stt.stats_refused(),
-            stt.export_refused()}
+            stt.export_refused(), at.not_an_ambassador()}
 
 
 @pytest.fixture
@@ -78,6 +102,13 @@ async def staffed(tmp_path):
                                                   groups="گروه", phone="+989120000000")
     await services.repos.ambassadors.submit(applicant.id, bot.clock.now())
     ids["applicant"] = applicant.id
+    ambassador, _ = await services.citizens.enter("telegram", AMBASSADOR, AMBASSADOR)
+    await services.repos.ambassadors.start_draft(ambassador.id, bot.clock.now())
+    await services.repos.ambassadors.update_draft(ambassador.id, full_name="سفیر تأییدشده", neighbourhood_id="tajrish",
+                                                  groups="گروه محله", phone="+989120000001")
+    await services.repos.ambassadors.submit(ambassador.id, bot.clock.now())
+    await services.ambassadors.decide(True, "telegram:900", ambassador.id, "approve")
+    ids["category"] = config.categories[0].id
     bot.ids = ids
     yield bot
     await bot.stop()
@@ -85,6 +116,10 @@ async def staffed(tmp_path):
 
 
 def allowed(user: int, action: str) -> bool:
+    if action == EVERYONE:
+        return True
+    if action == AMBASSADORS:
+        return user == AMBASSADOR
     return ROLES[user] in ACTIONS[action]
 
 
@@ -93,7 +128,7 @@ def test_every_action_in_the_table_is_exercised():
 
 
 @pytest.mark.parametrize("user", list(ROLES))
-@pytest.mark.parametrize("command, action", COMMANDS)
+@pytest.mark.parametrize("command, action", COMMANDS + CITIZEN_COMMANDS)
 async def test_commands(staffed, user, command, action):
     m = staffed.telegram
     await m.send(user, command)
@@ -106,7 +141,7 @@ async def test_commands(staffed, user, command, action):
 
 
 @pytest.mark.parametrize("user", list(ROLES))
-@pytest.mark.parametrize("make, action", BUTTONS)
+@pytest.mark.parametrize("make, action", BUTTONS + CITIZEN_BUTTONS)
 async def test_buttons(staffed, user, make, action):
     m = staffed.telegram
     await m.send(user, "/start")  # a message of the bot's in their chat to press on
@@ -115,7 +150,8 @@ async def test_buttons(staffed, user, make, action):
     await m.app.process_update(m.updates.callback(user, m.request.last(user), data))
     await staffed.settle()
     alerts = m.alerts()
-    refused = bool(alerts) and alerts[-1] in REFUSALS
+    assert alerts, f"{data} by {user}: the press was never answered"
+    refused = alerts[-1] in REFUSALS
     assert refused != allowed(user, action), (data, user, alerts[-1:])
     if refused:
         assert await _state(staffed) == before  # and nothing changed
@@ -148,3 +184,49 @@ def test_every_staff_command_has_its_action():
     from messages_fa.texts import STAFF_COMMANDS
     assert {name for name, _ in STAFF_COMMANDS} == set(COMMAND_ACTIONS) == {c.lstrip("/") for c, _ in COMMANDS}
     assert all(COMMAND_ACTIONS[c.lstrip("/")] == action for c, action in COMMANDS)
+
+
+def _registered(application) -> tuple[set[str], set[str]]:
+    """Every command and every callback-data prefix the application's handlers accept."""
+    from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler
+
+    commands: set[str] = set()
+    prefixes: set[str] = set()
+
+    def visit(handler) -> None:
+        if isinstance(handler, ConversationHandler):
+            for inner in (*handler.entry_points, *handler.fallbacks,
+                          *(h for hs in handler.states.values() for h in hs)):
+                visit(inner)
+        elif isinstance(handler, CommandHandler):
+            commands.update(f"/{c}" for c in handler.commands)
+        elif isinstance(handler, CallbackQueryHandler) and handler.pattern is not None:
+            pattern = getattr(handler.pattern, "pattern", handler.pattern)
+            head = pattern.removeprefix("^").split(":")[0]
+            # "[vw]" is two prefixes
+            letters = head[1:-1] if head.startswith("[") else None
+            prefixes.update(f"{x}:" for x in letters) if letters else prefixes.add(f"{head}:")
+
+    for group in application.handlers.values():
+        for handler in group:
+            visit(handler)
+    return commands, prefixes
+
+
+async def test_the_table_lists_every_registered_command_and_button_prefix(staffed):
+    commands, prefixes = _registered(staffed.telegram.app)
+    assert commands == {c for c, _ in COMMANDS + CITIZEN_COMMANDS}
+    ids = staffed.ids
+    tabled = {make(ids).split(":")[0] + ":" for make, _ in BUTTONS + CITIZEN_BUTTONS}
+    assert prefixes == tabled
+
+
+@pytest.mark.parametrize("command, action", COMMANDS)
+async def test_roles_are_per_messenger(staffed, command, action):
+    """Telegram's admin id on Bale is somebody else: the same commands are refused there."""
+    m = staffed.bale
+    await m.send(ADMIN, command)
+    await staffed.settle()
+    answers = [c.params.get("text") for c in m.request.calls if c.params.get("chat_id") == ADMIN
+               and c.method == "sendMessage"]
+    assert answers and answers[-1] in REFUSALS, (command, answers[-1:])
