@@ -53,6 +53,25 @@ def every_share(mes: engine.EqualShares, share: Fraction, step: Fraction, budget
         share += step
 
 
+def both_ways(mes: engine.EqualShares, first: Fraction, step: Fraction, budget: int,
+              monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], int, int]:
+    """The completion's result, after checking it equals running every share; and how many MES
+    runs each took."""
+    runs = 0
+    real_run = engine._Run
+
+    def counted(*args, **kwargs):
+        nonlocal runs
+        runs += 1
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_Run", counted)
+    fast = mes.add1(first, step, budget)
+    fast_runs, runs = runs, 0
+    assert fast == every_share(mes, first, step, budget)
+    return fast, fast_runs, runs
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_every_share_below_the_horizon_funds_the_same(seed: int) -> None:
     election = skewed_election(seed)
@@ -77,38 +96,13 @@ def test_completion_equals_running_every_share(seed: int, monkeypatch: pytest.Mo
     election = skewed_election(100 + seed)
     mes = engine_of(election)
     first = Fraction(election.budget, mes.voters)
-    step = max(Fraction(1), first / 100)
-    runs = 0
-    real_run = engine._Run
-
-    def counted(*args, **kwargs):
-        nonlocal runs
-        runs += 1
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "_Run", counted)
-    fast = mes.add1(first, step, election.budget)
-    fast_runs = runs
-    runs = 0
-    assert fast == every_share(mes, first, step, election.budget)
-    assert fast_runs <= runs
+    fast, fast_runs, slow_runs = both_ways(mes, first, max(Fraction(1), first / 100), election.budget, monkeypatch)
+    assert fast_runs <= slow_runs
 
 
 def test_the_completion_skips_shares_on_a_large_neighbourhood(monkeypatch: pytest.MonkeyPatch) -> None:
     election = skewed_election(7, projects=60, voters=6_000)
     mes = engine_of(election)
     first = Fraction(election.budget, mes.voters)
-    step = first / 100
-    runs = 0
-    real_run = engine._Run
-
-    def counted(*args, **kwargs):
-        nonlocal runs
-        runs += 1
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "_Run", counted)
-    fast = mes.add1(first, step, election.budget)
-    fast_runs, runs = runs, 0
-    assert fast == every_share(mes, first, step, election.budget)
-    assert fast_runs < runs / 2, (fast_runs, runs)
+    fast, fast_runs, slow_runs = both_ways(mes, first, first / 100, election.budget, monkeypatch)
+    assert fast_runs < slow_runs / 2, (fast_runs, slow_runs)
