@@ -33,7 +33,8 @@ Tie-break (`TIE_BREAK`, `tie_key`)
     when no proposal can be paid for.
 
     Plain MES usually leaves money unspent. The completion is "Add1", the one Aarau (Stadtidee
-    2023) and Wieliczka (Zielony Milion 2023) used, as described on equalshares.net: rerun MES with
+    2023) and Świecie (Budżet Obywatelski 2024) used, as equalshares.net's pages on those
+    elections say (Wieliczka's Zielony Milion 2023 also used MES): rerun MES with
     every voter's share raised by one money unit (b, b+1, b+2, …) until the result spends more than
     the budget, and keep the last result that fitted — or stop at the first result to which no
     other approved proposal could be added. It is pabutools' `method_of_equal_shares(...,
