@@ -1,18 +1,21 @@
-"""Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export]`` (also ``manshahrdaram``).
+"""Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export|results|backup]``
+(also ``manshahrdaram``).
 
 With no command it serves the messengers configured in config.toml; with no token there (or no
 config.toml at all) it starts the local playground instead, so a fresh checkout does something.
 ``stats`` and ``export`` read the configured database without any messenger, through the same
-services as /stats and /export, and may run while the bot serves (SQLite's WAL lets them read).
+services as /stats and /export, and may run while the bot serves (SQLite's WAL lets them read);
+so may ``backup``, which copies the database with SQLite's online backup (storage/backup.py).
+Every command logs through bot/logs.py: JSON lines on stderr, with secrets and citizens' data kept out.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.clock import SystemClock
 from bot.config import EXAMPLE_SECRET, Config, ConfigError, load_config
 from messages_fa.texts import PLAN
@@ -24,7 +27,8 @@ EXAMPLE_CONFIG = Path("config.example.toml")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manshahrdaram", description=f"The {PLAN} bot for Telegram and Bale.")
     parser.add_argument("--config", type=Path, default=None, help="config file (default: config.toml)")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-level", default=None, choices=logs.LEVELS,
+                        help=f"least severe log events written to stderr (default: ${logs.LEVEL_ENV} or INFO)")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="serve the configured messengers (the default)")
     check = commands.add_parser("check-config", help="check a config file and exit")
@@ -41,19 +45,21 @@ def _parser() -> argparse.ArgumentParser:
                          help="the allocation rule (default: results.rule in the config)")
     results.add_argument("--pb-dir", type=Path, default=None, metavar="DIR",
                          help="also write each neighbourhood's election as DIR/<id>.pb (pabulib, voters anonymized)")
+    backup = commands.add_parser("backup", help="copy the database while the bot serves (SQLite's online backup), "
+                                                "check the copy, and exit")
+    what = backup.add_mutually_exclusive_group(required=True)
+    what.add_argument("--out", type=Path, metavar="FILE", help="the copy to write; refused if FILE exists, unless --force")
+    what.add_argument("--check", type=Path, metavar="FILE",
+                      help="check an existing copy (integrity, foreign keys) and print its row counts; writes nothing")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     return parser
 
 
-def _setup_logging(level: str) -> None:
-    # One line per event; handlers never log citizens' texts, phone numbers or tokens.
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger().setLevel(level)
-    # PTB's HTTP layers would log request URLs, which contain the bot token.
-    for noisy in ("httpx", "httpcore", "aiohttp.access", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # At DEBUG, PTB logs the Bot API URL (with the token) and whole updates (phone numbers,
-    # citizens' texts): --log-level DEBUG is for our own modules only.
-    logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLevelName(level)))
+def _setup_logging(level: str | None) -> None:
+    # One JSON line per event; tokens, phone numbers and payloads are filtered out (bot/logs.py).
+    # At DEBUG, PTB would dump every Bot API call and update: that stays at INFO (the filter
+    # would keep them safe, not readable), so --log-level DEBUG is for our own modules.
+    logs.setup(level or logs.level_from_env())
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -137,6 +143,27 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
         await db.close()
 
 
+def _backup(config: Config | None, args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup, check
+
+    try:
+        if args.check is not None:
+            report = check(args.check)
+            print(f"checked {report.path}: {report.size:,} bytes, {report.pages:,} pages; "
+                  "integrity and foreign keys ok")
+        else:
+            report = backup(config.database, args.out, force=args.force)
+            print(f"wrote {report.path}: {report.size:,} bytes, {report.pages:,} pages in {report.seconds:.1f} s; "
+                  "integrity and foreign keys ok")
+    except BackupError as exc:
+        print(f"backup error: {exc}", file=sys.stderr)
+        return 1
+    width = max(map(len, report.tables), default=0)
+    for table, rows in report.tables.items():
+        print(f"  {table:<{width}}  {rows:>10,}")
+    return 0
+
+
 def _utf8_stdout() -> None:
     """Persian on a console or pipe whose encoding is not UTF-8 (Windows) would raise."""
     reconfigure = getattr(sys.stdout, "reconfigure", None)
@@ -147,6 +174,15 @@ def _utf8_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.log_level)
+    try:
+        return _main(args)
+    finally:
+        logs.teardown()  # main() called in-process (tests) leaves logging as it found it
+
+
+def _main(args: argparse.Namespace) -> int:
+    if args.command == "backup" and args.check is not None:
+        return _backup(None, args)  # checking a copy needs no config
     path = _config_path(args)
     if args.command is None and args.config is None and not path.exists() and EXAMPLE_CONFIG.exists():
         print(f"{path} not found: starting the local playground with {EXAMPLE_CONFIG} "
@@ -154,12 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         path = EXAMPLE_CONFIG
     try:
         config = load_config(path)
+        logs.add_secrets(config.phone_hash_secret, *(platform.token for platform in config.platforms.values()))
         if args.command == "check-config":
             _check_production(config)
             platforms = ", ".join(p.name for p in config.enabled_platforms) or "none (playground only)"
             print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
                   f"messengers: {platforms}")
             return 0
+        if args.command == "backup":
+            return _backup(config, args)
         if args.command in ("stats", "export", "results"):
             return asyncio.run(_offline_report(config, args))
         if args.command == "shell" or not config.enabled_platforms:

@@ -9,11 +9,20 @@ only move bytes and translate transport errors the way ``HTTPXRequest`` does.
 
 Security: request URLs contain the bot token (``.../bot<TOKEN>/method``), so
 neither exception messages nor chained causes may carry the URL.
+
+Retries: PTB retries nothing but RetryAfter (AIORateLimiter). A timeout, a dropped connection or a
+5xx on an edit or a callback answer would end the whole update in the error handler, although
+repeating those calls is harmless: the transport repeats them (``retries`` more times, short
+backoff). Sending a message is repeated only when it provably never left (the connection could not
+be made): after a timeout or a drop mid-call it may have arrived, and a citizen must not get every
+answer twice. Those failures still reach the error handler, which says «try again».
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from typing import Any
 import urllib.request
 from urllib.parse import urlsplit
@@ -25,6 +34,21 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
+
+log = logging.getLogger(__name__)
+
+# Calls whose repetition changes nothing: the second edit or answer finds the work done.
+SAFE_TO_REPEAT = frozenset({
+    "answerCallbackQuery", "editMessageText", "editMessageCaption", "editMessageMedia",
+    "editMessageReplyMarkup", "deleteMessage", "deleteMessages", "getMe", "getFile", "getChat",
+    "getChatMember", "getMyCommands", "setMyCommands", "deleteMyCommands", "setChatMenuButton",
+    "getWebhookInfo",
+})
+_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# What a repeated safe call hears when the first attempt had in fact gone through.
+_ALREADY_DONE = ("message is not modified", "query is too old", "message to delete not found")
+_DONE_ANSWER = b'{"ok":true,"result":true}'
+RETRY_BACKOFF = 0.2  # seconds before the first repetition; doubles after each
 
 # Same text as HTTPXRequest so log searches / alerts keep matching.
 _POOL_TIMEOUT_MESSAGE = (
@@ -67,6 +91,7 @@ class AiohttpRequest(BaseRequest):
         "_env_proxies",
         "_proxy",
         "_read_timeout",
+        "_retries",
         "_session",
         "_trust_env",
         "_write_timeout",
@@ -82,6 +107,7 @@ class AiohttpRequest(BaseRequest):
         proxy: str | None = None,
         media_write_timeout: float | None = 20.0,
         trust_env: bool = True,
+        retries: int = 2,
     ):
         if connection_pool_size < 1:
             raise ValueError("connection_pool_size must be a positive integer")
@@ -91,6 +117,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
+        self._retries = max(0, retries)
         self._proxy = proxy
         # httpx (PTB's default) honours HTTPS_PROXY/ALL_PROXY by default;
         # keep that so swapping transports does not silently drop a proxy.
@@ -160,7 +187,6 @@ class AiohttpRequest(BaseRequest):
         session, gate = self._session, self._gate
         if session is None or session.closed or gate is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        self.calls_made += 1
 
         has_files = bool(request_data and request_data.contains_files)
         # DEFAULT_NONE means "caller did not say": use our defaults, exactly
@@ -185,7 +211,7 @@ class AiohttpRequest(BaseRequest):
             await gate.acquire()
 
         try:
-            return await self._send(
+            return await self._send_with_retries(
                 session,
                 url,
                 method,
@@ -206,6 +232,41 @@ class AiohttpRequest(BaseRequest):
             )
         finally:
             gate.release()
+
+    async def _send_with_retries(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        method: str,
+        request_data: RequestData | None,
+        has_files: bool,
+        read_timeout: float | None,
+        write_timeout: float | None,
+        connect_timeout: float | None,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]
+        safe = endpoint in SAFE_TO_REPEAT
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt > self._retries
+            self.calls_made += 1
+            try:
+                status, body = await self._send(
+                    session, url, method, request_data, has_files, read_timeout, write_timeout, connect_timeout
+                )
+            except (TimeoutError, aiohttp.ClientConnectionError) as exc:
+                if last or not (safe or _never_sent(exc)):
+                    raise
+                reason = type(exc).__name__
+            else:
+                if attempt > 1 and safe and status == 400 and _already_done(body):
+                    return 200, _DONE_ANSWER
+                if last or not safe or status not in _RETRY_STATUSES:
+                    return status, body
+                reason = f"HTTP {status}"
+            log.debug("%s failed (%s); repeating it (attempt %d)", endpoint, reason, attempt + 1)
+            await asyncio.sleep(RETRY_BACKOFF * 2 ** (attempt - 1))
 
     async def _send(
         self,
@@ -236,6 +297,19 @@ class AiohttpRequest(BaseRequest):
         async with response:
             body = await response.read()
         return response.status, body
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """No connection was made, so the server cannot have seen the request."""
+    return isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+
+
+def _already_done(body: bytes) -> bool:
+    try:
+        description = str(json.loads(body).get("description", "")).lower()
+    except (ValueError, AttributeError):
+        return False
+    return any(text in description for text in _ALREADY_DONE)
 
 
 def _build_form(request_data: RequestData) -> aiohttp.FormData:

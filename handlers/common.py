@@ -127,7 +127,8 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     try:
         await update.callback_query.answer(text, show_alert=alert)
     except TelegramError as exc:
-        log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__)
+        log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__,
+                    extra={"update_id": update.update_id})
 
 
 async def offer_neighbourhoods(update: Update, context: Context, text: str) -> Message:

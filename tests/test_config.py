@@ -460,5 +460,8 @@ def test_debug_logging_never_turns_on_ptbs_token_and_update_dumps():
         assert logging.getLogger("telegram.ext.Application").getEffectiveLevel() == logging.INFO
         assert logging.getLogger("bot").getEffectiveLevel() == logging.DEBUG
     finally:
+        from bot import logs
+
+        logs.teardown()
         logging.getLogger().setLevel(logging.WARNING)
         logging.getLogger("telegram").setLevel(logging.NOTSET)
