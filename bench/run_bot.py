@@ -40,7 +40,8 @@ class _DbProbe:
     resumes the caller (event-loop lag: the loop is busy with other updates). Calls are
     attributed to the update being processed through a context variable set around
     Application.process_update (tasks a handler starts inherit it); calls outside any update —
-    the persistence flush every second — are counted as background. aiosqlite thread round trips
+    the journal's commits of update markers with conversation states (bot/update_journal.py), a few
+    updates' worth each — are counted as background. aiosqlite thread round trips
     (Connection._execute) are counted too: with one hop per repository operation they should equal
     the read/write calls.
     """

@@ -16,6 +16,7 @@ from bot.platforms import PLATFORMS
 from bot.roles import COMMAND_ACTIONS, may, staff_of
 from bot.services import Services
 from bot.transport import AiohttpRequest
+from bot.update_journal import UpdateJournal
 from bot.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
 from messages_fa.texts import COMMANDS, STAFF_COMMANDS
@@ -44,6 +45,9 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
                       worker=None) -> Application:
     """concurrent_updates=1 is PTB's one-at-a-time processing (the benchmark's baseline)."""
     platform = PLATFORMS[platform_config.name]
+    # Skips re-delivered updates, and marks each update handled together with the conversation
+    # states it changed; it sits in the update processor, which only polled updates go through.
+    journal = UpdateJournal(services.repos.processed_updates, platform.name, services.clock)
     builder = (
         ApplicationBuilder()
         .token(platform_config.token)
@@ -51,8 +55,9 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         .base_file_url(platform_config.base_file_url)
         .request(request or make_request(transport, CONNECTION_POOL))
         .get_updates_request(get_updates_request or make_request(transport, 2))
-        .concurrent_updates(PerUserUpdateProcessor(concurrent_updates) if concurrent_updates > 1 else False)
-        .persistence(ConversationStatePersistence(services.repos.conversations, platform.name))
+        # With 1, PTB awaits each update itself: its one-at-a-time processing, journal included.
+        .concurrent_updates(PerUserUpdateProcessor(concurrent_updates, around=journal.run))
+        .persistence(ConversationStatePersistence(services.repos.conversations, journal, platform.name))
         .post_init(_register_commands)
     )
     if rate_limiter:
@@ -60,6 +65,7 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         # waits out RetryAfter instead of failing the reply.
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
+    journal.application = application
     application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker)
     notifier.bots[platform.name] = application.bot
 

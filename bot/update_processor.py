@@ -7,13 +7,17 @@ order (ConversationHandler state would otherwise race).
 Pass an instance to ``ApplicationBuilder().concurrent_updates(...)``.  Note that
 only updates going through ``Application.update_queue`` (polling/webhook) use
 the processor; calling ``Application.process_update`` directly bypasses it.
+
+``around(update, coroutine)``, if given, runs each update instead of awaiting
+the coroutine itself, in the user's turn (bot/update_journal.py: skip a
+re-delivered update, mark a handled one with the conversation states it left).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
@@ -51,9 +55,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     Application awaits each update itself, i.e. plain sequential processing.
     """
 
-    __slots__ = ("_gate", "_limit", "_locks", "_running")
+    __slots__ = ("_around", "_gate", "_limit", "_locks", "_running")
 
-    def __init__(self, max_concurrent_updates: int = 128):
+    def __init__(self, max_concurrent_updates: int = 128,
+                 around: Callable[[object, Awaitable[Any]], Awaitable[None]] | None = None):
         if max_concurrent_updates < 1:
             raise ValueError("`max_concurrent_updates` must be a positive integer!")
         # BaseUpdateProcessor.__init__ sizes its semaphore from the
@@ -65,6 +70,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._gate = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[Hashable, _KeyLock] = {}
         self._running = 0
+        self._around = around
 
     @property
     def max_concurrent_updates(self) -> int:
@@ -107,7 +113,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                 started = True
                 self._running += 1
                 try:
-                    await coroutine
+                    await (coroutine if self._around is None else self._around(update, coroutine))
                 finally:
                     self._running -= 1
         finally:

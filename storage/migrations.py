@@ -309,4 +309,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (result_id, neighbourhood_id, rank)
     ) WITHOUT ROWID;
     """,
+    # 8: the updates already handled, so that one the messenger delivers again after a crash is
+    # skipped (bot/update_journal.py). Only the re-delivery window needs them: pruned to a day.
+    """
+    CREATE TABLE processed_updates (
+        platform TEXT NOT NULL,
+        update_id INTEGER NOT NULL,
+        processed_at TEXT NOT NULL,
+        PRIMARY KEY (platform, update_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX processed_updates_by_time ON processed_updates (platform, processed_at);
+    """,
 ]

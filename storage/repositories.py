@@ -26,6 +26,7 @@ from storage.models import (
     Proposal,
     StaffCard,
 )
+from storage.processed_updates import ProcessedUpdateRepository, _write_states
 from storage.results import ResultsRepository
 from storage.staff_inputs import StaffInputRepository
 from storage.rows import ON_BALLOT, _count, _dt, _one, _ts
@@ -152,6 +153,10 @@ class DraftRepository:
         await self.db.write(lambda conn: conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,)))
 
 
+# created_at is UTC ISO text, so comparing the strings compares the moments.
+_COUNT_SINCE = "SELECT count(*) FROM proposals WHERE citizen_id = ? AND created_at >= ?"
+
+
 class ProposalRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -160,11 +165,18 @@ class ProposalRepository:
         return await self.db.read(
             _count, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?", (citizen_id, REJECTED))
 
-    async def submit_draft(self, citizen_id: int, neighbourhood_id: str, platform: str,
-                           new_code: Callable[[], str], limit: int, now: dt.datetime) -> Proposal | None:
-        """Turns the draft into a pending proposal, atomically with the per-citizen limit.
+    async def count_since(self, citizen_id: int, since: dt.datetime) -> int:
+        """Proposals this citizen submitted from ``since`` on, whatever became of them."""
+        return await self.db.read(_count, _COUNT_SINCE, (citizen_id, _ts(since)))
 
-        Returns None when the limit is reached. Raises LookupError without a complete draft.
+    async def submit_draft(self, citizen_id: int, neighbourhood_id: str, platform: str,
+                           new_code: Callable[[], str], limit: int, now: dt.datetime,
+                           per_day: tuple[int, dt.datetime] | None = None) -> Proposal | None:
+        """Turns the draft into a pending proposal, atomically with the per-citizen limit and,
+        given ``per_day`` = (limit, start of today), the daily one.
+
+        Returns None when a limit is reached (the draft is kept). Raises LookupError without a
+        complete draft.
         """
         def submit(conn: sqlite3.Connection) -> Proposal | None:
             draft = _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,))
@@ -173,6 +185,8 @@ class ProposalRepository:
             active = _count(conn, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?",
                             (citizen_id, REJECTED))
             if active >= limit:
+                return None
+            if per_day is not None and _count(conn, _COUNT_SINCE, (citizen_id, _ts(per_day[1]))) >= per_day[0]:
                 return None
             code = new_code()
             while _one(conn, "SELECT 1 FROM proposals WHERE code = ?", (code,)):
@@ -409,7 +423,8 @@ class VoteRepository:
 
 
 class ConversationRepository:
-    """Storage for bot/persistence.py: (handler name, key) → state."""
+    """Storage for bot/persistence.py: (handler name, key) → state. The bot writes states together
+    with the updates that changed them (storage/processed_updates.py)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -420,16 +435,7 @@ class ConversationRepository:
         return {r["key"]: r["state"] for r in rows}
 
     async def save(self, name: str, key: str, state: str | None) -> None:
-        def save(conn: sqlite3.Connection) -> None:
-            if state is None:
-                conn.execute("DELETE FROM conversations WHERE name = ? AND key = ?", (name, key))
-            else:
-                conn.execute(
-                    "INSERT INTO conversations (name, key, state) VALUES (?, ?, ?) "
-                    "ON CONFLICT (name, key) DO UPDATE SET state = excluded.state",
-                    (name, key, state),
-                )
-        await self.db.write(save)
+        await self.db.write(_write_states, {(name, key): state})
 
 
 class Repositories:
@@ -442,6 +448,7 @@ class Repositories:
         self.proposals = ProposalRepository(db)
         self.votes = VoteRepository(db)
         self.conversations = ConversationRepository(db)
+        self.processed_updates = ProcessedUpdateRepository(db)
         self.broadcasts = BroadcastRepository(db)
         self.leases = LeaseRepository(db)
         self.calendar = CalendarRepository(db)

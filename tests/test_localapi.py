@@ -102,6 +102,41 @@ async def test_updates_offset_and_long_poll(api, http):
     assert await ok(http, api, "getUpdates", timeout=0) == []
 
 
+async def test_update_deliveries_count_what_a_restarted_poller_gets_again(api, http):
+    """What a crash test compares with the bot's markers: which updates were handed out and not
+    confirmed, and which were handed out more than once."""
+    st = api.state
+    first = st.send_text(TOKEN, USER, "one")["update_id"]
+    st.send_text(TOKEN, USER, "two")
+    assert st.update_deliveries(TOKEN) == {"unconfirmed": [], "redelivered": {}}  # queued, not handed out
+    await ok(http, api, "getUpdates", timeout=0)
+    assert st.update_deliveries(TOKEN) == {"unconfirmed": [first, first + 1], "redelivered": {}}
+    # A new poller (no offset) gets both again; one more update comes with them, once.
+    third = st.send_text(TOKEN, USER, "three")["update_id"]
+    assert len(await ok(http, api, "getUpdates", timeout=0)) == 3
+    assert st.update_deliveries(TOKEN) == {"unconfirmed": [first, first + 1, third],
+                                           "redelivered": {str(first): 2, str(first + 1): 2}}
+    assert st.stats()["updates_redelivered"] == 2
+    await ok(http, api, "getUpdates", offset=third + 1, timeout=0)
+    assert st.update_deliveries(TOKEN)["unconfirmed"] == []
+    st.reset()
+    assert st.update_deliveries(TOKEN) == {"unconfirmed": [], "redelivered": {}}
+
+
+async def test_wait_polling_returns_once_a_get_updates_is_parked(api, http):
+    st = api.state
+    with pytest.raises(TimeoutError):
+        await st.wait_polling(TOKEN, timeout=0.05)
+    poll = asyncio.create_task(ok(http, api, "getUpdates", timeout=5))
+    await st.wait_polling(TOKEN, timeout=2)
+    # The parked call was checked against the faults when it arrived: it still gets the update.
+    st.add_fault(method="getUpdates", kind="502", token=TOKEN)
+    sent = st.send_text(TOKEN, USER, "hello")
+    assert [u["update_id"] for u in await asyncio.wait_for(poll, 2)] == [sent["update_id"]]
+    status, body = await bot_call(http, api, "getUpdates", offset=sent["update_id"] + 1, timeout=0)
+    assert status == 502 and st.update_deliveries(TOKEN)["unconfirmed"] == [sent["update_id"]]
+
+
 async def test_send_message_markup_and_reply_keyboard(api, http):
     api.state.send_text(TOKEN, USER, "/start")
     inline = {"inline_keyboard": [[{"text": "Yes", "callback_data": "v:y"}, {"text": "Site", "url": "https://x.ir"}]]}

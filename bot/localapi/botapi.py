@@ -73,17 +73,22 @@ class BotApi:
             # (PTB cancels its request on stop) and would otherwise linger.
             bot.poll_gen = gen = bot.poll_gen + 1
             bot.wake("updates")
+            bot.polls_parked += 1
+            bot.wake("polling")
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
-            while not bot.updates and gen == bot.poll_gen and not world.closed:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(bot.waiter("updates").wait(), remaining)
-                except TimeoutError:
-                    break
-        return [bot.updates[i] for i in range(min(limit, len(bot.updates)))]
+            try:
+                while not bot.updates and gen == bot.poll_gen and not world.closed:
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        await asyncio.wait_for(bot.waiter("updates").wait(), remaining)
+                    except TimeoutError:
+                        break
+            finally:
+                bot.polls_parked -= 1
+        return world.hand_out(bot, [bot.updates[i] for i in range(min(limit, len(bot.updates)))])
 
     # ---------------------------------------------------------- helpers
 

@@ -151,6 +151,9 @@ class LocalApiClient(ChatWaits):
     async def pending_updates(self, token: str) -> list[dict]:
         return await self.call("pending_updates", token=token)
 
+    async def update_deliveries(self, token: str) -> dict:
+        return await self.call("update_deliveries", token=token)
+
     async def calls(self, token: str | None = None, method: str | None = None,
                     chat_id: int | None = None, since: int = 0) -> list[dict]:
         return await self.call("calls", token=token, method=method, chat_id=chat_id, since=since)

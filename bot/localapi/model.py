@@ -48,7 +48,12 @@ class Bot:
     chats: dict[int, Chat] = field(default_factory=dict)
     updates: deque = field(default_factory=deque)
     next_update: int = 1  # survives reset(): a running poller keeps its offset
+    # Update ids handed out by getUpdates and not yet confirmed, and how often each update was
+    # handed out when more than once (a poller restarted before confirming gets them again).
+    handed_out: set[int] = field(default_factory=set)
+    redelivered: dict[int, int] = field(default_factory=dict)
     poll_gen: int = 0
+    polls_parked: int = 0  # getUpdates calls waiting in their long poll right now
     callbacks: dict[str, dict] = field(default_factory=dict)
     commands: dict[str, list] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -104,7 +109,7 @@ class World:
         self.users: dict[int, dict] = {}
         self.phones: dict[int, str] = {}
         self.groups: dict[int, dict] = {}
-        self.updates_pushed = self.updates_confirmed = 0
+        self.updates_pushed = self.updates_confirmed = self.updates_redelivered = 0
         self._usernames = dict(bots or {})
         self._seq = 0  # file ids, callback ids
 
@@ -118,7 +123,7 @@ class World:
             # Cleared in place, and update ids keep counting: a PTB poller that
             # is mid long-poll holds this object and its confirmed offset.
             for part in (bot.chats, bot.updates, bot.callbacks, bot.commands, bot.settings, bot.blocked,
-                         bot.known_ranges):
+                         bot.known_ranges, bot.handed_out, bot.redelivered):
                 part.clear()
         self.users.clear(); self.phones.clear(); self.groups.clear()
 
@@ -270,17 +275,38 @@ class World:
         return uid
 
     def confirm(self, bot: Bot, offset: int | None) -> None:
+        """Telegram's offset: updates below it are forgotten. Without one, nothing is, and the
+        next getUpdates hands out the unconfirmed updates again, delivered before or not."""
         if not offset:
             return
         q = bot.updates
         if offset < 0:  # Telegram: keep only the last -offset updates
             while len(q) > -offset:
-                q.popleft()
+                bot.handed_out.discard(q.popleft()["update_id"])
                 self.updates_confirmed += 1
             return
         while q and q[0]["update_id"] < offset:
-            q.popleft()
+            bot.handed_out.discard(q.popleft()["update_id"])
             self.updates_confirmed += 1
+
+    def hand_out(self, bot: Bot, updates: list[dict]) -> list[dict]:
+        """Counts what a getUpdates answer delivers (again)."""
+        for update in updates:
+            uid = update["update_id"]
+            if uid in bot.handed_out:
+                bot.redelivered[uid] = bot.redelivered.get(uid, 1) + 1
+                self.updates_redelivered += 1
+            else:
+                bot.handed_out.add(uid)
+        return updates
+
+    def update_deliveries(self, token: str) -> dict:
+        """What getUpdates handed out: "unconfirmed", the ids delivered and not yet confirmed
+        (a poller that dies now gets them again on restart), and "redelivered", how many times
+        each update delivered more than once was (keys are strings, as over JSON)."""
+        bot = self.bot(token)
+        return {"unconfirmed": sorted(bot.handed_out),
+                "redelivered": {str(uid): n for uid, n in sorted(bot.redelivered.items())}}
 
     # ------------------------------------------------------------ reading
 

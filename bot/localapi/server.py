@@ -138,7 +138,8 @@ _CONTROL_OPS: dict[str, Any] = {
         "send_text", "press", "press_button", "send_contact", "send_location", "send_photo",
         "send_sticker", "send_document", "forward", "forward_message", "add_user", "add_users", "add_bot", "add_group",
         "block", "unblock", "block_share", "reset", "reset_stats", "stats", "messages", "last_message",
-        "reply_keyboard", "chats", "callback_answer", "commands", "pending_updates", "calls", "deliveries",
+        "reply_keyboard", "chats", "callback_answer", "commands", "pending_updates", "update_deliveries", "calls",
+        "deliveries",
         "add_fault", "set_faults", "clear_faults", "watch",
     )
 }

@@ -127,11 +127,12 @@ class LocalApiState(UserActions, Waiting):
         return {"methods": log.per_method(), "total": log.total(),
                 "in_flight": log.in_flight, "max_in_flight": log.max_in_flight,
                 "updates_pushed": self.updates_pushed, "updates_confirmed": self.updates_confirmed,
+                "updates_redelivered": self.updates_redelivered,
                 "pending_updates": {t: len(b.updates) for t, b in self.bots.items()}}
 
     def reset_stats(self) -> bool:
         self.call_log.reset_stats()
-        self.updates_pushed = self.updates_confirmed = 0
+        self.updates_pushed = self.updates_confirmed = self.updates_redelivered = 0
         return True
 
     # ---------------------------------------------------------- Bot API

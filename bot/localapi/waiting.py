@@ -114,6 +114,18 @@ class Waiting(ChatWaits, World):
                 raise TimeoutError(f"no {method or 'call'} for chat {chat_id} within {timeout}s")
             await self._wait_key(bot, "calls", remaining)
 
+    async def wait_polling(self, token: str, timeout: float = 5.0) -> None:
+        """Wait until the bot has a getUpdates parked in its long poll: the next update pushed is
+        handed to that call, whatever happens to later getUpdates calls (faults added now)."""
+        bot = self.bot(token)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not bot.polls_parked:
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self.closed:
+                raise TimeoutError(f"no getUpdates parked within {timeout}s")
+            await self._wait_key(bot, "polling", remaining)
+
     async def wait_quiet(self, token: str, quiet: float = 0.05, timeout: float = 5.0) -> int:
         """Wait until the bot made no call for `quiet` seconds; returns call_seq.
         For asserting that the bot did *not* answer something."""
