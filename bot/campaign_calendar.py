@@ -27,6 +27,9 @@ from storage.models import EVERYONE, NON_VOTERS, Audience
 
 log = logging.getLogger(__name__)
 
+# "۱۴۰۵/۰۹/۰۵، ساعت ۰۹:۰۰" is 23 characters; anything much longer is not a time.
+MAX_TIME_TYPED = 40
+
 MOVABLE = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes", "results_announced")
 
 
@@ -81,6 +84,8 @@ class CampaignCalendar:
 
     def parse_time(self, typed: str) -> dt.datetime | None:
         """A Jalali date and Tehran hour as staff type it ("1405/9/5 9:00"), Persian or ASCII digits."""
+        if len(typed) > MAX_TIME_TYPED:
+            return None
         try:
             return parse_jalali("time", typed_moment(typed), self.config.timezone)
         except ConfigError:

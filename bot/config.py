@@ -93,6 +93,15 @@ class Limits:
     description_length: int = 1000
     votes_per_citizen: int = 3
     show_vote_counts: bool = False
+    # Proposals one citizen may submit in one calendar day of general.timezone (rejected ones count).
+    proposals_per_day: int = 2
+    # Flood control (bot/flood.py), per person and messenger: so many at once, then so many a minute.
+    flood_messages_burst: int = 20
+    flood_messages_per_minute: int = 60
+    flood_buttons_burst: int = 20
+    flood_buttons_per_minute: int = 120
+    # The "please wait" notice is repeated only after this many seconds without excess.
+    flood_quiet_seconds: int = 60
 
 
 RULES = ("greedy", "equal-shares")
@@ -316,6 +325,8 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         description_length=limits_section.positive_int("description_length", 1000),
         votes_per_citizen=limits_section.positive_int("votes_per_citizen", 3),
         show_vote_counts=limits_section.get("show_vote_counts", bool, False),
+        proposals_per_day=limits_section.positive_int("proposals_per_day", 2),
+        **_flood_limits(limits_section),
     )
     limits_section.finish()
 
@@ -350,6 +361,28 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         results=results,
         source=source,
     )
+
+
+# key: (default, least). Below the least a real person would be slowed down: a forwarded album is
+# 10 messages at once, and someone paging through a ballot presses a button every second or two.
+FLOOD_SETTINGS = {
+    "flood_messages_burst": (20, 10), "flood_messages_per_minute": (60, 20),
+    "flood_buttons_burst": (20, 10), "flood_buttons_per_minute": (120, 30),
+}
+
+
+def _flood_limits(section: _Section) -> dict[str, int]:
+    values = {}
+    for key, (default, least) in FLOOD_SETTINGS.items():
+        value = section.positive_int(key, default)
+        if value < least:
+            raise ConfigError(section.key(key), f"must be at least {least} (or real people are slowed down), not {value}")
+        values[key] = value
+    quiet = section.positive_int("flood_quiet_seconds", 60)
+    if quiet > 3600:
+        raise ConfigError(section.key("flood_quiet_seconds"), f"may be at most 3600 (an hour), not {quiet}")
+    values["flood_quiet_seconds"] = quiet
+    return values
 
 
 def _results(root: dict, neighbourhood_ids: set[str]) -> Results:

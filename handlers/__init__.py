@@ -27,6 +27,7 @@ from handlers.common import (
     PRIVATE,
 )
 from handlers.errors import on_error
+from handlers.flood import FloodGuard
 from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 
 # Our conversations mix message and callback steps on purpose and are keyed per chat and user;
@@ -150,6 +151,8 @@ def citizen_conversation() -> ConversationHandler:
 
 
 def register(application: Application) -> None:
+    # Flood control before any real work; first in group -2 and matching only what it stops (handlers/flood.py).
+    application.add_handler(FloodGuard(application), group=-2)
     # Group -1 sees replies first: a reply to a rejection-reason question is consumed there
     # (ApplicationHandlerStop); every other update falls through to group 0.
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,

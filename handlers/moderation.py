@@ -69,11 +69,10 @@ async def on_reply(update: Update, context: Context) -> None:
     proposal_id = await app.services.proposals.reason_question(app.platform.name, message.chat_id, replied.message_id)
     if proposal_id is None:
         return
-    if len(message.text) > MAX_REASON:
-        await reply(update, context, texts.reason_too_long(MAX_REASON))
-    else:
-        decision = await _decide(update, context, proposal_id, False, message.text)
-        await reply(update, context, _decision_text(decision))
+    decision = await _decide(update, context, proposal_id, False, message.text)
+    # Too long: nothing changed, and the question stays open for a shorter reply.
+    await reply(update, context, texts.reason_too_long(MAX_REASON) if decision is Decision.TOO_LONG
+                else _decision_text(decision))
     raise ApplicationHandlerStop
 
 

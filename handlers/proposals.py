@@ -18,18 +18,24 @@ from handlers.common import (
     Context, answer, current_phase_line, enter, offer_neighbourhoods, reply, set_buttons, show_menu,
 )
 from messages_fa import texts
+from messages_fa.dates import jalali_date
 
 END = ConversationHandler.END
 
 
-async def _gate_refused(update: Update, context: Context, gate: Gate):
+async def _gate_refused(update: Update, context: Context, gate: Gate, at_submit: bool = False):
     app, citizen = await enter(update, context)
     if gate is Gate.NO_NEIGHBOURHOOD:
         await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD
+    service = app.services.proposals
     text = {
         Gate.NOT_OPEN: lambda: texts.proposals_not_open(current_phase_line(app)),
         Gate.LIMIT: lambda: texts.proposal_limit(app.services.config.limits.proposals_per_citizen),
+        Gate.DAILY_LIMIT: lambda: texts.proposal_daily_limit(
+            app.services.config.limits.proposals_per_day,
+            jalali_date(service.next_day_starts(), app.services.config.timezone) if service.open_on_next_day() else None,
+            draft_kept=at_submit),
         Gate.NO_DRAFT: texts.draft_missing,
     }[gate]()
     await show_menu(update, context, citizen, text)
@@ -169,7 +175,7 @@ async def on_preview_action(update: Update, context: Context):
         context.application.create_task(app.notifier.post_staff_cards(result.proposal), update=update)
     await answer(update)
     if result.gate is not Gate.OK:
-        return await _gate_refused(update, context, result.gate)
+        return await _gate_refused(update, context, result.gate, at_submit=True)
     await _close_inline(update, context, None)
     await show_menu(update, context, citizen, texts.proposal_submitted(app.platform.markup, result.proposal.code))
     return END

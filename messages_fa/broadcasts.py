@@ -80,6 +80,12 @@ def content_unsupported() -> str:
     return "این نوع پیام را نمی‌توان همگانی فرستاد. لطفاً متن، عکس، ویدیو یا فایل بفرستید (یا /cancel)."
 
 
+def content_too_long(is_text: bool, limit: int, length: int) -> str:
+    what = "متن پیام همگانی" if is_text else "توضیح زیر عکس، ویدیو یا فایل"
+    return (f"{what} حداکثر می‌تواند {fa_number(limit)} نویسه باشد، اما این یکی {fa_number(length)} نویسه است. "
+            "لطفاً کوتاه‌ترش کنید و دوباره بفرستید (یا /cancel).")
+
+
 def ask_audience(platform_filter: str | None) -> str:
     where = "" if platform_filter is None else f" (فقط در {PLATFORM_NAMES[platform_filter]})"
     return (f"این پیام برای چه کسانی فرستاده شود{where}؟\n"

@@ -101,6 +101,10 @@ def ask_note(feasible: bool) -> str:
     return f"در یکی دو جمله بنویسید {what}. نویسندهٔ پیشنهاد این توضیح را می‌بیند. (یا /cancel)"
 
 
+def note_too_long(limit: int) -> str:
+    return f"توضیح حداکثر {fa_number(limit)} نویسه باشد. لطفاً کوتاه‌تر بنویسید و دوباره بفرستید (یا /cancel)."
+
+
 def ask_cost(unit: str) -> str:
     return (f"هزینهٔ برآوردی اجرای این پیشنهاد را به {unit} بنویسید، مثلاً ۱۲٬۵۰۰٬۰۰۰ یا 12500000. (یا /cancel)")
 

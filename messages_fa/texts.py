@@ -126,6 +126,16 @@ def error_try_again() -> str:
     return "متأسفانه خطایی پیش آمد. لطفاً چند لحظهٔ دیگر دوباره تلاش کنید."
 
 
+def flood_notice() -> str:
+    return ("پیام‌های شما خیلی پشت سر هم می‌رسد و پیام‌های این چند لحظه بررسی نشد. "
+            "لطفاً چند ثانیه صبر کنید و سپس آخرین پیام خود را دوباره بفرستید.")
+
+
+def flood_notice_buttons() -> str:
+    """An alert on a pressed button (at most 200 characters)."""
+    return "دکمه‌ها خیلی پشت سر هم زده شد. لطفاً چند ثانیه صبر کنید و سپس دوباره بزنید."
+
+
 def text_expected(what: str) -> str:
     return f"لطفاً {what} را به صورت متن بنویسید."
 
@@ -144,6 +154,18 @@ def proposal_limit(limit: int) -> str:
         f"شما {fa_digits(limit)} پیشنهاد فرستاده‌اید که بیشترین تعداد مجاز است. "
         "وضعیت آن‌ها را در «پیشنهادهای من» ببینید."
     )
+
+
+def proposal_daily_limit(per_day: int, next_day: str | None, draft_kept: bool) -> str:
+    """next_day: the day from whose 00:00 the next one may be sent («شنبه ۷ آذر ۱۴۰۵»); None when
+    registration closes before then."""
+    text = f"شما امروز {fa_digits(per_day)} پیشنهاد فرستاده‌اید که سقف هر روز است."
+    if next_day is None:
+        return text + " مهلت ثبت پیشنهاد پیش از فردا تمام می‌شود. وضعیت پیشنهادهایتان را در «پیشنهادهای من» ببینید."
+    if draft_kept:
+        return (text + f" پیش‌نویس شما نگه داشته شد؛ از بامداد {next_day} با «{b.SEND_PROPOSAL}» "
+                "می‌توانید آن را ببینید و بفرستید.")
+    return text + f" پیشنهاد بعدی را از بامداد {next_day} می‌توانید بفرستید."
 
 
 def ask_category(m: Markup, neighbourhood: str) -> str:

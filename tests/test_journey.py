@@ -113,6 +113,7 @@ async def test_proposal_limit(bot):
     await choose_tajrish(bot)
     for n in range(3):
         await submit_proposal(bot, title=f"پیشنهاد شماره {n + 1}")
+        bot.clock.advance(days=1)  # limits.proposals_per_day is 2
     await bot.telegram.send(USER, b.SEND_PROPOSAL)
     assert "بیشترین تعداد مجاز" in bot.telegram.last_text(USER)
     citizen = await bot.services.repos.citizens.find("telegram", USER)

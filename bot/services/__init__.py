@@ -7,6 +7,7 @@ from bot.campaign import PhaseInfo
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
+from bot.flood import FloodControl
 from bot.roles import may
 from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
@@ -29,6 +30,8 @@ class Services:
     broadcasts: BroadcastService
     ambassadors: AmbassadorService
     results: ResultsService
+    # Per-person flood control, one for all messengers (keyed by messenger and user id).
+    flood: FloodControl
 
     @classmethod
     def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
@@ -45,6 +48,7 @@ class Services:
             broadcasts=BroadcastService(config, clock, repos, calendar),
             ambassadors=AmbassadorService(config, clock, repos),
             results=ResultsService(config, clock, repos),
+            flood=FloodControl.from_limits(clock, config.limits),
         )
 
     def phase(self) -> PhaseInfo:

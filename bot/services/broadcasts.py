@@ -24,6 +24,17 @@ from storage.models import (
 
 KINDS = ("text", "photo", "video", "document")
 RECENT = 10
+# What one message may carry on Telegram (Bale takes as much), counted as Telegram counts: in
+# UTF-16 units. Longer would fail for every recipient, so it is refused before the draft exists.
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+def too_long(kind: str, text: str | None) -> tuple[int, int] | None:
+    """(limit, length) when a broadcast's text or caption is over what one message can carry."""
+    length = len((text or "").encode("utf-16-le")) // 2
+    limit = MAX_TEXT if kind == "text" else MAX_CAPTION
+    return (limit, length) if length > limit else None
 
 
 class ScheduleResult(enum.Enum):
@@ -39,7 +50,7 @@ class BroadcastService:
 
     async def draft(self, platform: str, user_id: int, kind: str, text: str | None, entities: list[dict] | None,
                     file_id: str | None) -> Broadcast:
-        if kind not in KINDS:
+        if kind not in KINDS or too_long(kind, text):
             raise ValueError(kind)
         staff = actor(platform, user_id)
         broadcast = await self.repos.broadcasts.create(

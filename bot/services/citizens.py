@@ -12,6 +12,9 @@ from messages_fa.normalize import match_key
 from storage import Repositories
 from storage.models import Citizen
 
+# The longest name is 20 characters; "محلهٔ …" around it is a few more. A paragraph is not a name.
+MAX_NAME_TYPED = 100
+
 
 class ChooseResult(enum.Enum):
     CHOSEN = "chosen"
@@ -45,6 +48,8 @@ class CitizenService:
     def match_neighbourhoods(self, typed: str) -> list[Neighbourhood]:
         """Exact name first; otherwise every name containing what was typed (or contained in it,
         for "mahalle-ye Tajrish"). Tolerant of Arabic yeh/kaf, spaces and ZWNJ through match_key."""
+        if len(typed) > MAX_NAME_TYPED:
+            return []
         key = match_key(typed)
         if not key:
             return []

@@ -1,6 +1,7 @@
 """Writing, submitting and moderating proposals."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import secrets
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, 
 
 MIN_TITLE = 3
 MIN_DESCRIPTION = 10
-MAX_REASON = 500
+MAX_REASON = 500  # a typed rejection reason or feasibility explanation
+MAX_CODE_TYPED = 20  # a tracking code is 7 digits; room for spaces and a stray character
 
 
 class Gate(enum.Enum):
@@ -24,6 +26,7 @@ class Gate(enum.Enum):
     NOT_OPEN = "not_open"
     NO_NEIGHBOURHOOD = "no_neighbourhood"
     LIMIT = "limit"
+    DAILY_LIMIT = "daily_limit"  # limits.proposals_per_day reached today (Tehran calendar day)
     NO_DRAFT = "no_draft"
 
 
@@ -53,6 +56,7 @@ class Decision(enum.Enum):
     MISSING = "missing"
     CLOSED = "closed"  # voting has opened: the ballot no longer changes
     INVALID = "invalid"  # a cost that cannot be read
+    TOO_LONG = "too_long"  # a reason or explanation over MAX_REASON characters: nothing changed
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,25 @@ class ProposalService:
             return Gate.NO_NEIGHBOURHOOD
         if await self.repos.proposals.count_active_by_citizen(citizen.id) >= self.config.limits.proposals_per_citizen:
             return Gate.LIMIT
+        if await self.repos.proposals.count_since(citizen.id, self.today_starts()) >= self.config.limits.proposals_per_day:
+            return Gate.DAILY_LIMIT
         return Gate.OK
+
+    def today_starts(self) -> dt.datetime:
+        """00:00 of today in general.timezone (Tehran), as UTC: the daily limit's day."""
+        local = self.clock.now().astimezone(self.config.timezone)
+        return dt.datetime.combine(local.date(), dt.time(), tzinfo=self.config.timezone).astimezone(dt.UTC)
+
+    def next_day_starts(self) -> dt.datetime:
+        """00:00 of tomorrow in general.timezone, as UTC: when a citizen at the daily limit may
+        send again."""
+        local = self.clock.now().astimezone(self.config.timezone)
+        tomorrow = local.date() + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(), tzinfo=self.config.timezone).astimezone(dt.UTC)
+
+    def open_on_next_day(self) -> bool:
+        """Whether registration is still open when tomorrow starts (otherwise "tomorrow" is no answer)."""
+        return self.next_day_starts() < self.calendar.current.proposals_closes
 
     async def start(self, citizen: Citizen) -> tuple[Gate, Draft | None]:
         """Gate, then the draft to continue: an unfinished one is kept (a menu press in the middle
@@ -134,13 +156,19 @@ class ProposalService:
         if gate is not Gate.OK:
             return SubmitResult(gate)
         try:
+            # Both limits again inside the transaction: the gate above may be stale by now.
             proposal = await self.repos.proposals.submit_draft(
                 citizen.id, citizen.neighbourhood_id, citizen.platform, new_tracking_code,
                 self.config.limits.proposals_per_citizen, self.clock.now(),
+                per_day=(self.config.limits.proposals_per_day, self.today_starts()),
             )
         except LookupError:
             return SubmitResult(Gate.NO_DRAFT)
-        return SubmitResult(Gate.LIMIT) if proposal is None else SubmitResult(Gate.OK, proposal)
+        if proposal is None:
+            # Refused inside the transaction; which limit it was, as of now.
+            gate = await self.gate(citizen)
+            return SubmitResult(gate if gate in (Gate.LIMIT, Gate.DAILY_LIMIT) else Gate.LIMIT)
+        return SubmitResult(Gate.OK, proposal)
 
     async def mine(self, citizen: Citizen) -> list[Proposal]:
         return await self.repos.proposals.by_citizen(citizen.id)
@@ -165,7 +193,10 @@ class ProposalService:
         if await self.repos.proposals.get(proposal_id) is None:
             return DecisionResult(Decision.MISSING)
         if not approve:
-            reason = clean_text(reason or "", single_line=False)[:MAX_REASON] or "—"
+            reason = clean_text(reason or "", single_line=False)
+            if len(reason) > MAX_REASON:  # refused, not cut: the author would read half a sentence
+                return DecisionResult(Decision.TOO_LONG)
+            reason = reason or "—"
         decided = await self.repos.proposals.decide(
             proposal_id, APPROVED if approve else REJECTED, staff_ref, self.clock.now(), None if approve else reason
         )
@@ -198,7 +229,10 @@ class ProposalService:
         ``reason_for(original)``: the rejection reason the author reads (naming the original)."""
         if not allowed:
             return DecisionResult(Decision.NOT_STAFF)
-        original = await self.repos.proposals.by_code(to_ascii_digits(typed_code.strip()))
+        typed_code = to_ascii_digits(typed_code.strip())
+        if len(typed_code) > MAX_CODE_TYPED:
+            return DecisionResult(Decision.MISSING)
+        original = await self.repos.proposals.by_code(typed_code)
         if original is None or original.id == proposal_id:
             return DecisionResult(Decision.MISSING)
         marked = await self.repos.proposals.mark_duplicate(proposal_id, original.id, reason_for(original), staff_ref,
@@ -228,7 +262,10 @@ class ProposalService:
             return DecisionResult(Decision.NOT_STAFF)
         if not self.reviewing_open():
             return DecisionResult(Decision.CLOSED)
-        note = clean_text(note, single_line=False)[:MAX_REASON] or "—"
+        note = clean_text(note, single_line=False)
+        if len(note) > MAX_REASON:  # refused, not cut: the author would read half a sentence
+            return DecisionResult(Decision.TOO_LONG)
+        note = note or "—"
         changed = await self.repos.proposals.set_feasibility(
             proposal_id, FEASIBLE if feasible else NOT_FEASIBLE, note, staff_ref, self.clock.now(), seen)
         if changed is None:
