@@ -14,8 +14,8 @@ from telegram import Message, Update
 from bot.broadcast import keyboards as kb
 from bot.broadcast.content import Content
 from bot.context import AppContext, app_context
-from bot.services.broadcasts import ScheduleResult
-from handlers.common import Context, allowed, answer, staff_press, unless_unchanged
+from bot.services.broadcasts import ScheduleResult, too_long
+from handlers.common import Context, allowed, answer, staff_press, staff_ref, unless_unchanged
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
@@ -101,6 +101,9 @@ async def take_content(update: Update, context: Context, app: AppContext) -> Non
         await _send(context, update.message.chat_id, t.content_unsupported())
         return
     kind, text, entities, file_id = content
+    if over := too_long(kind, text):  # the question stays open for a shorter one
+        await _send(context, update.message.chat_id, t.content_too_long(kind == "text", *over))
+        return
     services = app.services
     broadcast = await services.broadcasts.draft(app.platform.name, update.effective_user.id, kind, text, entities, file_id)
     await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
@@ -145,6 +148,11 @@ async def on_pressed(update: Update, context: Context) -> None:
         return
     if broadcast.status != DRAFT:
         await answer(update, t.not_a_draft(), alert=True)
+        return
+    if broadcast.created_by != staff_ref(app, update):
+        # Its buttons went to its author only: forged, or another admin's (on another messenger,
+        # its photo could not even be previewed here).
+        await answer(update, texts.button_expired(), alert=True)
         return
     if update.effective_chat is None or update.effective_chat.type != "private":
         await answer(update, t.private_only(), alert=True)  # drafts live in private chats only

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import AppContext, app_context
+from bot.services.results import Publish
 from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
 from messages_fa import results as t
 from messages_fa import staff as st
@@ -88,8 +89,12 @@ async def on_pressed(update: Update, context: Context) -> None:
         await answer(update)
         await reply(update, context, _block(app, run, index))
         return
-    if not await services.results.publish(staff_ref(app, update), result_id):
-        await answer(update, t.already_published(), alert=True)
+    closes = services.calendar.current.voting_closes
+    outcome = await services.results.publish(staff_ref(app, update), result_id, closes)
+    if outcome is not Publish.DONE:
+        refusals = {Publish.ALREADY: t.already_published, Publish.STALE: t.computed_before_close,
+                    Publish.TOO_EARLY: lambda: t.voting_not_closed(services.calendar.when(closes))}
+        await answer(update, refusals[outcome](), alert=True)
         return
     if app.worker is not None:
         app.worker.wake()

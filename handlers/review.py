@@ -20,7 +20,7 @@ from telegram import ForceReply, InlineKeyboardButton as Button, InlineKeyboardM
 from bot import render
 from bot.context import AppContext, app_context
 from bot.platforms import PLATFORMS
-from bot.services.proposals import Decision
+from bot.services.proposals import MAX_REASON, Decision
 from handlers.common import Context, allowed, answer, reply, staff_place, staff_ref
 from messages_fa import staff as t
 from messages_fa import texts
@@ -34,6 +34,9 @@ SEEN_CODE = {v: k for k, v in SEEN.items()}
 AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
 AUDIT_PAGE = 15
+# One page is one message (4,096 UTF-16 units on both messengers; some room for the markup), and
+# one entry always fits: its values are shortened.
+AUDIT_TEXT_LIMIT, AUDIT_VALUE = 4000, 300
 
 
 async def _refuse(update: Update, context: Context, text: str | None = None) -> None:
@@ -277,6 +280,9 @@ async def take_note(update: Update, context: Context, app: AppContext, target: s
     services = app.services
     result = await services.proposals.judge(True, staff_ref(app, update), int(proposal_id), verdict == "y",
                                             update.message.text or "", seen=SEEN[seen])
+    if result.decision is Decision.TOO_LONG:  # the question stays open for a shorter one
+        await reply(update, context, t.note_too_long(MAX_REASON))
+        return
     await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
     if result.decision is Decision.CLOSED:
         await reply(update, context, t.reviewing_closed())
@@ -330,12 +336,24 @@ async def on_audit_pressed(update: Update, context: Context) -> None:
     await _audit_page(update, context, app, int(match[1]))
 
 
+def _units(text: str) -> int:
+    """A message's length as the messengers count it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 async def _audit_page(update: Update, context: Context, app: AppContext, offset: int) -> None:
+    """Up to AUDIT_PAGE entries, as many as fit in one message: fifteen rejections with reasons
+    near MAX_REASON would be twice the messengers' limit, and the messenger would refuse the page."""
     entries = await app.services.repos.audit.recent(AUDIT_PAGE + 1, offset)
     tz = app.services.config.timezone
     m = app.platform.markup
-    lines = [t.audit_entry(jalali_short(e.at, tz), m.esc(e.actor), e.action, m.esc(e.target),
-                           m.esc(e.before or ""), m.esc(e.after or "")) for e in entries[:AUDIT_PAGE]]
-    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=f"au:{offset + AUDIT_PAGE}")]]) \
-        if len(entries) > AUDIT_PAGE else None
+    lines: list[str] = []
+    for e in entries[:AUDIT_PAGE]:
+        line = t.audit_entry(jalali_short(e.at, tz), m.esc(e.actor), e.action,
+                             *(m.esc(render.shorten(value or "", AUDIT_VALUE)) for value in (e.target, e.before, e.after)))
+        if lines and _units(t.audit_text([*lines, line])) > AUDIT_TEXT_LIMIT:
+            break
+        lines.append(line)
+    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=f"au:{offset + len(lines)}")]]) \
+        if len(entries) > len(lines) else None
     await reply(update, context, t.audit_text(lines), more)

@@ -46,6 +46,15 @@ def already_published() -> str:
     return "نتایج پیش‌تر منتشر شده است."
 
 
+def voting_not_closed(closes: str) -> str:
+    return f"رأی‌گیری هنوز تمام نشده است. نتایج را پس از پایان آن ({closes}) می‌توان منتشر کرد."
+
+
+def computed_before_close() -> str:
+    return ("این محاسبه پیش از پایان رأی‌گیری انجام شده و همهٔ رأی‌ها را در بر ندارد. "
+            f"«{RECOMPUTE}» را بزنید و محاسبهٔ تازه را منتشر کنید.")
+
+
 def not_published(results_date: str | None) -> str:
     when = f" نتایج {results_date} اعلام می‌شود." if results_date else " نتایج پس از شمارش اعلام می‌شود."
     return "نتایج هنوز منتشر نشده است." + when

@@ -8,6 +8,7 @@ import pytest
 
 from bot.broadcast.worker import LEASE_TTL, BroadcastWorker
 from messages_fa import broadcasts as t
+from messages_fa import texts
 from messages_fa.numbers import fa_number
 from storage.models import SENDING, Audience
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
@@ -157,6 +158,33 @@ async def test_strangers_cannot_broadcast_nor_press_its_buttons(bot):
     await m.app.process_update(m.updates.callback(BALE_ADMIN, m.last_with_buttons(TELEGRAM_ADMIN), f"bc:go:{draft.id}"))
     assert (await bot.services.repos.broadcasts.get(draft.id)).status == "draft"
     assert await bot.services.repos.broadcasts.in_status("scheduled", SENDING) == []
+
+
+async def test_a_draft_is_its_authors_alone(bot, config):
+    """Found by tests/test_fuzz.py (seed 42, 30,000 steps): the Telegram admin pressed forged
+    buttons of the Bale admin's photo draft; its preview crashed (a Bale photo cannot be shown from
+    Telegram) and the draft's audience was someone else's to change."""
+    await citizens(bot, "telegram", [11])
+    bale = bot.bale
+    await bale.send(BALE_ADMIN, "/broadcast")
+    await bale.update(bale.updates.photo(BALE_ADMIN, caption="جلسهٔ محله"))
+    [draft] = await bot.services.repos.broadcasts.in_status("draft")
+    # A second Telegram admin, so that a same-messenger colleague is tried too (roles are read
+    # from the config at every press).
+    colleague = 902
+    telegram = dataclasses.replace(config.platforms["telegram"], admins=config.platforms["telegram"].admins | {colleague})
+    config.platforms["telegram"] = telegram
+    m = bot.telegram
+    for admin in (TELEGRAM_ADMIN, colleague):
+        await m.send(admin, "/start")
+        for data in (f"bc:a:{draft.id}:e", f"bc:p:{draft.id}:t", f"bc:n:{draft.id}", f"bc:go:{draft.id}"):
+            before = len(m.alerts())
+            await m.press_data(admin, data)
+            assert m.alerts()[before:] == [texts.button_expired()], (admin, data)
+    after = await bot.services.repos.broadcasts.get(draft.id)
+    assert (after.status, after.audience) == ("draft", draft.audience)
+    await bale.press(BALE_ADMIN, t.with_count(t.AUDIENCE_EVERYONE, 1))  # its author still can
+    assert t.preview_intro() in bale.request.texts(BALE_ADMIN)
 
 
 async def test_forged_or_stale_data_is_refused(bot):

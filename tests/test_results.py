@@ -49,6 +49,28 @@ async def test_results_computed_previewed_published_once_and_shown_to_citizens(b
     assert "پروژه‌ای برگزیده نشد" in m.last_text(2102)
 
 
+async def test_results_are_published_only_after_voting_closes_and_counting_every_vote(bot, config):
+    """Found by tests/test_fuzz.py (seed 21, 30,000 steps): an admin could publish during voting."""
+    await _voted(bot)
+    bot.at("voting")
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/results")  # an interim preview is fine, for admins
+    await m.press(TELEGRAM_ADMIN, t.PUBLISH)
+    closes = bot.services.calendar.when(config.calendar.voting_closes)
+    assert m.alerts()[-1] == t.voting_not_closed(closes)
+    assert await bot.services.results.published() is None
+    assert await bot.services.repos.broadcasts.in_status("scheduled") == []
+
+    bot.at("closed")  # the preview computed during voting misses the votes cast after it
+    await m.press(TELEGRAM_ADMIN, t.PUBLISH)
+    assert m.alerts()[-1] == t.computed_before_close()
+    assert await bot.services.results.published() is None
+    await m.press(TELEGRAM_ADMIN, t.RECOMPUTE)
+    await m.press(TELEGRAM_ADMIN, t.PUBLISH)
+    assert m.alerts()[-1] == t.published_done()
+    assert (await bot.services.results.published()).computed_at >= config.calendar.voting_closes
+
+
 async def test_greedy_skips_what_no_longer_fits(bot, config):
     bot.services.results.config = dataclasses.replace(
         config, results=Results("greedy", 20_000_000, ()))  # room for one 12.5 M project only

@@ -150,6 +150,42 @@ async def test_audit_log_lists_who_did_what(bot):
     assert m.last_text(MODERATOR) == t.not_for_you()
 
 
+async def test_audit_pages_fit_in_one_message_with_long_reasons(bot):
+    """Fifteen rejections with reasons near the 500-character limit made an 8,700-character page,
+    which the messengers refuse (found with tests/test_fuzz.py's API invariant)."""
+    from tests.support.fuzz import api_refusal
+
+    services = bot.services
+    for user in range(3001, 3021):
+        citizen, _ = await services.citizens.enter("telegram", user, user)
+        proposal = await _submitted(bot, citizen)
+        await services.proposals.decide(True, f"telegram:{MODERATOR}", proposal.id, False, f"{user} " + "دلیل " * 98)
+    m = bot.telegram
+    await m.send(TELEGRAM_ADMIN, "/audit")
+    seen = []
+    for _ in range(20):
+        call = m.request.calls_to("sendMessage")[-1]
+        assert api_refusal("telegram", call) is None
+        seen += [u for u in range(3001, 3021) if f"{u} دلیل" in call.params["text"].translate(_ASCII)]
+        if not call.params.get("reply_markup"):
+            break
+        await m.press(TELEGRAM_ADMIN, t.OLDER)
+    assert sorted(seen) == list(range(3001, 3021))  # every entry once, newest first, across pages
+
+
+_ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
+
+
+async def _submitted(bot, citizen):
+    services = bot.services
+    now = bot.clock.now()
+    await services.repos.citizens.set_neighbourhood(citizen.id, "tajrish")
+    await services.repos.drafts.update(citizen.id, now, category_id="sport", title="عنوان پیشنهاد",
+                                       description="شرح کافی برای این پیشنهاد")
+    from bot.services.proposals import new_tracking_code
+    return await services.repos.proposals.submit_draft(citizen.id, "tajrish", "telegram", new_tracking_code, 3, now)
+
+
 async def _approved(bot, n=1):
     await _pending(bot, n)
     m = bot.telegram

@@ -1,6 +1,8 @@
 """Results: each neighbourhood's budget allocated by its votes (bot/results has the rules)."""
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import io
 
 from bot.clock import Clock
@@ -18,6 +20,13 @@ ANNOUNCEMENT = "results"  # the key of messages_fa.broadcasts.ANNOUNCEMENT_NAMES
 # money unit). With costs in toman a step of one toman would mean tens of thousands of reruns;
 # the same step is what pabutools' voter_budget_increment must be given to recompute the result.
 ADD1_STEPS = 100
+
+
+class Publish(enum.Enum):
+    DONE = "done"
+    ALREADY = "already"  # published before (by a colleague, or a double tap)
+    TOO_EARLY = "too_early"  # voting has not closed: no count is final yet
+    STALE = "stale"  # computed before voting closed: votes cast after it are missing
 
 
 def _equal_shares(election: Election) -> list[str]:
@@ -67,15 +76,22 @@ class ResultsService:
     async def get(self, result_id: int) -> ResultRun | None:
         return await self.repos.results.get(result_id)
 
-    async def publish(self, by: str, result_id: int) -> bool:
-        """Once. Everyone is told through the broadcast engine, as a recorded announcement (so
-        that too happens once); the caller wakes the sender."""
+    async def publish(self, by: str, result_id: int, voting_closes: dt.datetime) -> Publish:
+        """Once, and only a count of every vote: after voting has closed (``voting_closes``: the
+        calendar's, as admins may have moved it), of a computation made after it. Everyone is told
+        through the broadcast engine, as a recorded announcement (so that too happens once); the
+        caller wakes the sender."""
         now = self.clock.now()
+        if now < voting_closes:
+            return Publish.TOO_EARLY
+        run = await self.repos.results.get(result_id)
+        if run is not None and run.published_at is None and run.computed_at < voting_closes:
+            return Publish.STALE
         if not await self.repos.results.publish(result_id, by, now):
-            return False
+            return Publish.ALREADY
         await self.repos.audit.record(by, "results", f"results {result_id}", "computed", "published", now)
         await self.repos.calendar.announce(ANNOUNCEMENT, now, now, texts.announcement(), Audience(EVERYONE))
-        return True
+        return Publish.DONE
 
     async def published(self) -> ResultRun | None:
         return await self.repos.results.published()
