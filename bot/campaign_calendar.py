@@ -27,7 +27,8 @@ from storage.models import EVERYONE, NON_VOTERS, Audience
 
 log = logging.getLogger(__name__)
 
-# "۱۴۰۵/۰۹/۰۵، ساعت ۰۹:۰۰" is 23 characters; anything much longer is not a time.
+# A full Jalali date with the word for "hour" and a time is 23 characters; anything much longer
+# is not a time.
 MAX_TIME_TYPED = 40
 
 MOVABLE = ("proposals_opens", "proposals_closes", "voting_opens", "voting_closes", "results_announced")

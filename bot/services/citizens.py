@@ -12,7 +12,8 @@ from messages_fa.normalize import match_key
 from storage import Repositories
 from storage.models import Citizen
 
-# The longest name is 20 characters; "محلهٔ …" around it is a few more. A paragraph is not a name.
+# The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
+# paragraph is not a name.
 MAX_NAME_TYPED = 100
 
 
