@@ -5,8 +5,8 @@ from messages_fa.normalize import plain_number
 
 MAX_COST = 10**15  # far above any neighbourhood's budget; a typo of extra zeros is refused
 # 10**18 written with Persian digits and separators, spaces around, is about 25 characters.
-# Longer is not an amount, and
-# Python refuses int() of more than 4,300 digits with an exception, not a None.
+# Longer is not an amount, and Python refuses int() of more than 4,300 digits with an
+# exception, not a None.
 MAX_COST_TYPED = 40
 
 
