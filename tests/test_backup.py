@@ -5,6 +5,7 @@ import asyncio
 import os
 import shutil
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
@@ -218,14 +219,24 @@ def test_cli_names_the_path_at_fault(tmp_path, live, capsys, case):
     assert sorted(tmp_path.rglob("*")) == before  # nothing created: no empty database, no half copy
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")
-def test_cli_names_a_folder_it_cannot_write(tmp_path, live, capsys):
+def test_cli_names_a_folder_it_cannot_write(tmp_path, live, capsys, monkeypatch):
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(0o500)
+    if os.name == "posix" and os.geteuid() != 0:
+        locked.chmod(0o500)
+    else:  # root writes anywhere: the folder refuses the way a read-only one does
+        real_mkstemp = tempfile.mkstemp
+
+        def refuse(*args, dir=None, **kwargs):
+            if Path(dir) == locked:
+                raise PermissionError(13, "Permission denied")
+            return real_mkstemp(*args, dir=dir, **kwargs)
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
     try:
         assert main(["--config", _config(tmp_path, live), "backup", "--out", str(locked / "copy.sqlite3")]) == 1
         assert capsys.readouterr().err.startswith(f"backup error: cannot write in folder {locked}: ")
+        assert list(locked.iterdir()) == []
     finally:
         locked.chmod(0o700)
 
