@@ -47,7 +47,8 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
     platform = PLATFORMS[platform_config.name]
     # Skips re-delivered updates, and marks each update handled together with the conversation
     # states it changed; it sits in the update processor, which only polled updates go through.
-    journal = UpdateJournal(services.repos.processed_updates, platform.name, services.clock)
+    journal = UpdateJournal(services.repos.processed_updates, platform.name, services.clock,
+                            bot_id=platform_config.token.split(":", 1)[0])
     builder = (
         ApplicationBuilder()
         .token(platform_config.token)

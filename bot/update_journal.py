@@ -62,8 +62,11 @@ _UNKNOWN = object()
 class UpdateJournal:
     """One messenger's markers and conversation states; see the module's docstring."""
 
-    def __init__(self, repo: ProcessedUpdateRepository, platform: str, clock: Clock) -> None:
+    def __init__(self, repo: ProcessedUpdateRepository, platform: str, clock: Clock, bot_id: str = "") -> None:
         self.repo, self.platform, self.clock = repo, platform, clock
+        # Update ids are numbered per bot, not per messenger: markers are kept under the bot's own
+        # id too, so the same database served by another bot (a new token) is not mistaken for it.
+        self.key = f"{platform}:{bot_id}" if bot_id else platform
         # Set by build_application: the journal asks it for the states an update changed.
         self.application: Application | None = None
         self.skipped = 0
@@ -81,7 +84,13 @@ class UpdateJournal:
         if update_id is None:
             await handle
             return
-        if await self._handled_before(update_id):
+        try:
+            seen = await self._handled_before(update_id)
+        except Exception as exc:  # noqa: BLE001 — an update handled twice is bounded, one dropped is not
+            log.error("%s: update %d: could not look up whether it was handled before: %s",
+                      self.platform, update_id, exc.__class__.__name__, extra={"update_id": update_id})
+            seen = False
+        if seen:
             handle.close()  # PTB's process_update coroutine, never started
             self.skipped += 1
             log.info("%s: update %d was handled before the restart; skipped", self.platform, update_id)
@@ -96,14 +105,14 @@ class UpdateJournal:
         if self._newest_at_start is _UNKNOWN:
             # Read once, at the first update; the first batch's updates all wait for that read.
             if self._loading is None:
-                self._loading = asyncio.ensure_future(self.repo.newest(self.platform, self.clock.now() - KEEP_FOR))
+                self._loading = asyncio.ensure_future(self.repo.newest(self.key, self.clock.now() - KEEP_FOR))
             try:
                 self._newest_at_start = await asyncio.shield(self._loading)
             except Exception:
                 self._loading = None  # the next update tries again
                 raise
         newest = self._newest_at_start
-        return newest is not None and update_id <= newest and await self.repo.contains(self.platform, update_id)
+        return newest is not None and update_id <= newest and await self.repo.contains(self.key, update_id)
 
     # -- conversation states (bot/persistence.py) --------------------------------------------
 
@@ -139,7 +148,7 @@ class UpdateJournal:
                     if markers and self.application is not None:
                         await self.application.update_persistence()
                     states, self._states = self._states, {}
-                    await self.repo.record(self.platform, markers, states, now)
+                    await self.repo.record(self.key, markers, states, now)
                 except Exception as exc:  # noqa: BLE001 — the committer must outlive a locked or full database
                     # Kept for the next commit (the next update, or the flush at shutdown).
                     self._markers[:0] = markers
@@ -156,7 +165,7 @@ class UpdateJournal:
             return
         self._pruned_at = now
         try:
-            removed = await self.repo.prune(self.platform, now - KEEP_FOR, KEEP_LAST)
+            removed = await self.repo.prune(self.key, now - KEEP_FOR, KEEP_LAST)
         except Exception as exc:  # noqa: BLE001 — a marker kept longer is harmless
             log.warning("%s: pruning update markers failed: %s", self.platform, exc.__class__.__name__)
             return

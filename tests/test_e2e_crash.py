@@ -514,7 +514,7 @@ async def handled_and_unconfirmed(state, database: Path) -> set[int]:
 
 
 def marked_among(database: Path, update_ids: set[int]) -> set[int]:
-    marked = {u for (u,) in query(database, "SELECT update_id FROM processed_updates WHERE platform = 'telegram'")}
+    marked = {u for (u,) in query(database, "SELECT update_id FROM processed_updates WHERE platform LIKE 'telegram:%'")}
     return marked & set(update_ids)
 
 

@@ -47,7 +47,9 @@ class Bot:
     user: dict
     chats: dict[int, Chat] = field(default_factory=dict)
     updates: deque = field(default_factory=deque)
-    next_update: int = 1  # survives reset(): a running poller keeps its offset
+    # Survives reset(): a running poller keeps its offset. Starts from the clock, as a bot's ids keep
+    # growing across restarts of the server, like Telegram's (the bot remembers handled ids).
+    next_update: int = field(default_factory=lambda: int(time.time() * 1000))
     # Update ids handed out by getUpdates and not yet confirmed, and how often each update was
     # handed out when more than once (a poller restarted before confirming gets them again).
     handed_out: set[int] = field(default_factory=set)
