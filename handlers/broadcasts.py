@@ -149,10 +149,8 @@ async def on_pressed(update: Update, context: Context) -> None:
     if broadcast.status != DRAFT:
         await answer(update, t.not_a_draft(), alert=True)
         return
-    if broadcast.created_by != staff_ref(app, update):
-        # Its buttons went to its author only: forged, or another admin's (on another messenger,
-        # its photo could not even be previewed here).
-        await answer(update, texts.button_expired(), alert=True)
+    if not app.services.broadcasts.may_shape(broadcast, staff_ref(app, update)):
+        await answer(update, texts.button_expired(), alert=True)  # forged, or another admin's
         return
     if update.effective_chat is None or update.effective_chat.type != "private":
         await answer(update, t.private_only(), alert=True)  # drafts live in private chats only

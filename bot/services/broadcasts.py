@@ -116,6 +116,12 @@ class BroadcastService:
     async def get(self, broadcast_id: int) -> Broadcast | None:
         return await self.repos.broadcasts.get(broadcast_id)
 
+    @staticmethod
+    def may_shape(broadcast: Broadcast, staff: str) -> bool:
+        """Only its author shapes a draft (audience, preview, send): its buttons went to them alone,
+        and another messenger's photo could not even be previewed elsewhere. Any admin may cancel."""
+        return broadcast.created_by == staff
+
     async def recent(self) -> list[tuple[Broadcast, Progress | None]]:
         items = []
         for broadcast in await self.repos.broadcasts.recent(RECENT):
