@@ -171,6 +171,17 @@ def _utf8_stdout() -> None:
         reconfigure(encoding="utf-8")
 
 
+def _config_to_load(args: argparse.Namespace) -> Path:
+    """config.toml; without one, the playground (plain start or `shell`) runs on the example file,
+    as it uses its own database and serves no messenger."""
+    path = _config_path(args)
+    if args.command in (None, "shell") and args.config is None and not path.exists() and EXAMPLE_CONFIG.exists():
+        print(f"{path} not found: starting the local playground with {EXAMPLE_CONFIG} "
+              "(copy it to config.toml and add a token to serve Telegram or Bale)", file=sys.stderr)
+        return EXAMPLE_CONFIG
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.log_level)
@@ -183,11 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     if args.command == "backup" and args.check is not None:
         return _backup(None, args)  # checking a copy needs no config
-    path = _config_path(args)
-    if args.command is None and args.config is None and not path.exists() and EXAMPLE_CONFIG.exists():
-        print(f"{path} not found: starting the local playground with {EXAMPLE_CONFIG} "
-              "(copy it to config.toml and add a token to serve Telegram or Bale)", file=sys.stderr)
-        path = EXAMPLE_CONFIG
+    path = _config_to_load(args)
     try:
         config = load_config(path)
         logs.add_secrets(config.phone_hash_secret, *(platform.token for platform in config.platforms.values()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import os
 import re
 import sqlite3
 import subprocess
@@ -151,3 +152,18 @@ async def test_in_process_bale_commands_and_seeding_once(tmp_path):
         assert db.execute("SELECT count(*) FROM proposals").fetchone()[0] == len(DEMO_PROPOSALS)
         assert db.execute("SELECT count(*) FROM proposals WHERE status = 'rejected'").fetchone()[0] == 1
     assert not (tmp_path / "data" / "bot.sqlite3").exists()
+
+
+def test_shell_without_config_toml_runs_on_the_example(tmp_path):
+    """The README's playground commands on a fresh checkout, before any config.toml exists."""
+    (tmp_path / "config.example.toml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "shell", "--at", PROPOSALS_AT, "--demo"],
+        input=b"/start\n", capture_output=True, cwd=tmp_path, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr.decode("utf-8")[-500:]
+    assert "config.example.toml" in result.stderr.decode("utf-8")  # it says which file it took
+    out = result.stdout.decode("utf-8")
+    assert "تجریش" in out  # the neighbourhoods offered after /start
+    assert not (tmp_path / "data" / "manshahrdaram.sqlite3").exists()  # never the real database
