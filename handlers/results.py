@@ -89,11 +89,11 @@ async def on_pressed(update: Update, context: Context) -> None:
         await answer(update)
         await reply(update, context, _block(app, run, index))
         return
-    closes = services.calendar.current.voting_closes
-    outcome = await services.results.publish(staff_ref(app, update), result_id, closes)
+    outcome = await services.results.publish(staff_ref(app, update), result_id)
     if outcome is not Publish.DONE:
         refusals = {Publish.ALREADY: t.already_published, Publish.STALE: t.computed_before_close,
-                    Publish.TOO_EARLY: lambda: t.voting_not_closed(services.calendar.when(closes))}
+                    Publish.TOO_EARLY: lambda: t.voting_not_closed(
+                        services.calendar.when(services.calendar.current.voting_closes))}
         await answer(update, refusals[outcome](), alert=True)
         return
     if app.worker is not None:

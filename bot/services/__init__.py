@@ -47,7 +47,7 @@ class Services:
             calendar=calendar,
             broadcasts=BroadcastService(config, clock, repos, calendar),
             ambassadors=AmbassadorService(config, clock, repos),
-            results=ResultsService(config, clock, repos),
+            results=ResultsService(config, clock, repos, calendar),
             flood=FloodControl.from_limits(clock, config.limits),
         )
 

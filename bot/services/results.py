@@ -1,10 +1,10 @@
 """Results: each neighbourhood's budget allocated by its votes (bot/results has the rules)."""
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import io
 
+from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from bot.results import rules
@@ -48,8 +48,8 @@ def election_of(ballots: NeighbourhoodBallots, budget: int) -> Election:
 
 
 class ResultsService:
-    def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
-        self.config, self.clock, self.repos = config, clock, repos
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
     async def compute(self, by: str, rule: str | None = None, save: bool = True) -> ResultRun:
         """Runs the rule for every neighbourhood and stores the outcome (not published);
@@ -76,12 +76,13 @@ class ResultsService:
     async def get(self, result_id: int) -> ResultRun | None:
         return await self.repos.results.get(result_id)
 
-    async def publish(self, by: str, result_id: int, voting_closes: dt.datetime) -> Publish:
-        """Once, and only a count of every vote: after voting has closed (``voting_closes``: the
-        calendar's, as admins may have moved it), of a computation made after it. Everyone is told
+    async def publish(self, by: str, result_id: int) -> Publish:
+        """Once, and only a count of every vote: after voting has closed (the calendar's close, as
+        admins may have moved it), of a computation made after it. Everyone is told
         through the broadcast engine, as a recorded announcement (so that too happens once); the
         caller wakes the sender."""
         now = self.clock.now()
+        voting_closes = self.calendar.current.voting_closes
         if now < voting_closes:
             return Publish.TOO_EARLY
         run = await self.repos.results.get(result_id)
