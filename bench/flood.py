@@ -45,6 +45,7 @@ from bench.journey import (
     Expect,
     _driver_cpu,
     _machine_busy,
+    chat_changes,
     code_version,
     log,
     percentile,
@@ -90,17 +91,13 @@ class Exchange:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         posted = await action()
-        after, deadline = posted["seq"], t0 + self.step_timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError(f"no complete answer within {self.step_timeout:.0f}s")
-            snap = await self.api.watch(TOKEN, self.uid, after, timeout=min(remaining, 30.0))
-            if snap["timed_out"]:
-                continue
-            after = snap["seq"]
-            if done(snap["messages"]):
-                return loop.time() - t0
+        try:
+            async for msgs in chat_changes(self.api, self.uid, posted["seq"], t0 + self.step_timeout):
+                if done(msgs):
+                    return loop.time() - t0
+        except TimeoutError:
+            raise TimeoutError(f"no complete answer within {self.step_timeout:.0f}s") from None
+        raise AssertionError("unreachable: chat_changes ends only by TimeoutError")
 
     async def one(self) -> float:
         """The next step of the exchange; its latency in seconds."""

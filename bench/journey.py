@@ -244,6 +244,20 @@ _DESCRIPTIONS = (
 # ------------------------------------------------------------------- journeys
 
 
+async def chat_changes(api, uid: int, after: int, deadline: float):
+    """The chat's messages each time the bot changes something in it (long-polling the loopback
+    server from `after`), until the loop time `deadline`: then TimeoutError."""
+    loop = asyncio.get_running_loop()
+    while True:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise TimeoutError
+        snap = await api.watch(TOKEN, uid, after, timeout=min(remaining, 30.0))
+        if not snap["timed_out"]:
+            after = snap["seq"]
+            yield snap["messages"]
+
+
 class JourneyFailed(Exception):
     pass
 
@@ -307,24 +321,20 @@ class Citizen:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         posted = await action()
-        after, first = posted["seq"], None
-        deadline = t0 + self.step_timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise JourneyFailed(f"{name}: no complete answer within {self.step_timeout:.0f}s")
-            snap = await self.api.watch(TOKEN, self.uid, after, timeout=min(remaining, 30.0))
-            if snap["timed_out"]:
-                continue
-            now = loop.time()
-            first = first if first is not None else now - t0
-            after, msgs = snap["seq"], snap["messages"]
-            if any(m.get("text") == self.expect.error for m in msgs):
-                raise JourneyFailed(f"{name}: the bot answered with its error message")
-            if done(msgs):
-                self.latencies.append((name, t0, first, now - t0))
-                self.msgs = msgs
-                return msgs
+        first = None
+        try:
+            async for msgs in chat_changes(self.api, self.uid, posted["seq"], t0 + self.step_timeout):
+                now = loop.time()
+                first = first if first is not None else now - t0
+                if any(m.get("text") == self.expect.error for m in msgs):
+                    raise JourneyFailed(f"{name}: the bot answered with its error message")
+                if done(msgs):
+                    self.latencies.append((name, t0, first, now - t0))
+                    self.msgs = msgs
+                    return msgs
+        except TimeoutError:
+            raise JourneyFailed(f"{name}: no complete answer within {self.step_timeout:.0f}s") from None
+        raise AssertionError("unreachable: chat_changes ends only by TimeoutError")
 
     async def run(self) -> UserOutcome:
         loop = asyncio.get_running_loop()
