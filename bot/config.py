@@ -16,7 +16,7 @@ from typing import Any
 
 import jdatetime
 
-from messages_fa.normalize import match_key
+from messages_fa.normalize import match_key, to_ascii_digits
 from messages_fa.texts import MONEY_UNITS
 
 TELEGRAM = "telegram"
@@ -25,7 +25,9 @@ PLATFORMS = (TELEGRAM, BALE)
 EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-_JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$")
+# re.ASCII: a bare \d also matches fullwidth or Devanagari digits, which int() then reads; Persian and
+# Arabic-Indic digits are made ASCII first, and no other script's are read (as for phones).
+_JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$", re.ASCII)
 
 
 class ConfigError(Exception):
@@ -159,7 +161,7 @@ PLATFORM_DEFAULTS = {
 
 def parse_jalali(key: str, value: Any, tz: dt.tzinfo) -> dt.datetime:
     """``"1405/09/05 09:00"`` in Tehran time → aware UTC datetime."""
-    if not isinstance(value, str) or not (m := _JALALI_RE.match(value.strip())):
+    if not isinstance(value, str) or not (m := _JALALI_RE.match(to_ascii_digits(value.strip()))):
         raise ConfigError(key, f'{_show(value)} is not a Jalali date and time like "1405/09/05 09:00"')
     year, month, day, hour, minute = (int(g) for g in m.groups())
     try:

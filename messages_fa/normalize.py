@@ -18,8 +18,19 @@ _NOT_WORD = re.compile(r"[\W_]+")
 _HAMZA = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ؤ": "و", "ئ": "ی"})
 
 
+_READ_DIGITS = frozenset("0123456789۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩")
+
+
 def to_ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
+
+
+def has_foreign_digits(text: str) -> bool:
+    """Digits of any other script: fullwidth ０, Devanagari ०, mathematical 𝟎, superscript ¹...
+
+    Python's ``\\d`` and ``int()`` read them all as numbers, so a phone written with them once
+    became a second identity. Nobody here types them on purpose: what holds one is refused."""
+    return any(ch.isnumeric() and ch not in _READ_DIGITS for ch in text)
 
 
 # Thousands separators people type in an amount: the Arabic thousands separator (U+066C), the

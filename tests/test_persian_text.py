@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.campaign import Phase, days_left, phase_at
-from bot.config import Calendar, Neighbourhood, load_config
+from bot.config import Calendar, ConfigError, Neighbourhood, load_config, parse_jalali
 from bot.services.citizens import CitizenService
 from messages_fa import buttons as b
 from messages_fa.dates import jalali_date, jalali_datetime, jalali_short
-from messages_fa.normalize import clean_text, match_key, normalize_input, to_ascii_digits
+from messages_fa.normalize import clean_text, match_key, normalize_input, to_ascii_digits, typed_moment
 from messages_fa.numbers import fa_digits, fa_number
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -306,3 +306,19 @@ def test_midnight_is_shown_as_24_of_the_day_that_ends():
     # 1405/09/26 00:00 Tehran = 2026-12-16 20:30 UTC: registration is open all of Wednesday 25 Azar
     moment = dt.datetime(2026, 12, 16, 20, 30, tzinfo=dt.timezone.utc)
     assert jalali_datetime(moment, tehran) == "چهارشنبه ۲۵ آذر ۱۴۰۵، ساعت ۲۴:۰۰"
+
+
+# --- digits of other scripts (issue 12, item 4) -------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [
+    "\uff11\uff14\uff10\uff15/9/5 9:00",  # fullwidth year
+    "1405/9/5 \U0001d7d7:00",  # a mathematical nine
+    "१४०५/९/५ ९:००",  # Devanagari
+])
+def test_a_typed_time_in_other_digits_is_refused(typed):
+    # int() reads these as numbers; only ASCII, Persian and Arabic-Indic digits are read, as everywhere.
+    # (CampaignCalendar.parse_time reads staff's typed times exactly this way.)
+    with pytest.raises(ConfigError):
+        parse_jalali("time", typed_moment(typed), TEHRAN)
+    assert parse_jalali("time", typed_moment("۱۴۰۵/۹/۵، ٩:٠٠"), TEHRAN) == utc(2026, 11, 26, 5, 30)

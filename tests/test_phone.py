@@ -91,3 +91,22 @@ def test_phone_hash_is_hmac_sha256():
     assert phone_hash(b"secret-one-0123456", NUMBER) == expected
     assert phone_hash(b"secret-one-0123456", NUMBER) != hashlib.sha256(NUMBER.encode()).hexdigest()
 
+
+
+# Issue 12, item 4: \d and int() read every script's digits; each of these once normalized to a
+# string of its own, hashed differently, and verified one more account with the same phone.
+@pytest.mark.parametrize("raw", [
+    "09\uff11\uff12\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # fullwidth 1212…, after an ASCII 09
+    "\uff10\uff19\uff11\uff12\uff11\uff12\uff13\uff14\uff15\uff16\uff17",  # all fullwidth
+    "०९१२१२३४५६७",  # Devanagari
+    "\U0001d7ce\U0001d7d7\U0001d7cf\U0001d7d0\U0001d7cf\U0001d7d0\U0001d7d1\U0001d7d2\U0001d7d3\U0001d7d4\U0001d7d5",  # 𝟎𝟗𝟏…
+    "09121234５67",  # one fullwidth digit among ASCII ones
+    "০৯১২১২৩৪৫৬৭",  # Bengali
+    "0912123456\u00b9",  # a superscript one
+])
+def test_digits_of_other_scripts_are_refused(raw):
+    assert normalize_iranian_mobile(raw) is None
+
+
+def test_persian_and_arabic_digits_mixed_with_ascii_still_read():
+    assert normalize_iranian_mobile("09۱۲١٢3456۷") == NUMBER
