@@ -117,6 +117,9 @@ def on_text_step(setter: str, word: str, then):
         if result.check is TextCheck.TOO_SHORT:
             await reply(update, context, texts.too_short(word))
             return None
+        if result.check is TextCheck.NO_WORDS:
+            await reply(update, context, texts.no_words(word))
+            return None
         return await then(update, context)
     return handler
 

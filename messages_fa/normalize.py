@@ -6,6 +6,7 @@ and invisible direction marks; all of them must match what the config says.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _LETTERS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ە": "ه", "ة": "ه", "ۀ": "ه"})
 _DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
@@ -73,3 +74,23 @@ def clean_text(text: str, *, single_line: bool) -> str:
         return _SPACES.sub(" ", text).strip()
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# Unicode files these as letters (Lo) or symbols, yet they draw nothing: the Hangul fillers and
+# the braille blank are the usual way to send an "empty" name or title past a check.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _shows(ch: str) -> bool:
+    return ch not in _BLANK_GLYPHS and unicodedata.category(ch)[0] not in "CZ"
+
+
+def has_words(text: str) -> bool:
+    """At least one visible letter or digit (Unicode L* or N*): punctuation alone says nothing."""
+    return any(unicodedata.category(ch)[0] in "LN" and ch not in _BLANK_GLYPHS for ch in text)
+
+
+def visible_length(text: str) -> int:
+    """Characters that draw something, spaces counted between them: a minimum length is one a
+    reader can see, not one met with zero-width characters, fillers or braille blanks."""
+    return len(" ".join("".join(ch if _shows(ch) or ch.isspace() else "" for ch in text).split()))

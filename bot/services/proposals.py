@@ -11,7 +11,7 @@ from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from bot.money import parse_cost
-from messages_fa.normalize import clean_text, to_ascii_digits
+from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
 from storage import Repositories
 from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Proposal
 
@@ -34,6 +34,7 @@ class TextCheck(enum.Enum):
     OK = "ok"
     TOO_LONG = "too_long"
     TOO_SHORT = "too_short"
+    NO_WORDS = "no_words"  # only invisible characters, fillers or punctuation: nothing staff could read
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,9 @@ class ProposalService:
     async def _set_text(self, citizen: Citizen, field: str, text: str, minimum: int, limit: int) -> TextResult:
         if len(text) > limit:
             return TextResult(TextCheck.TOO_LONG, len(text), limit)
-        if len(text) < minimum:
+        if not has_words(text):
+            return TextResult(TextCheck.NO_WORDS, len(text), limit)
+        if visible_length(text) < minimum:
             return TextResult(TextCheck.TOO_SHORT, len(text), limit)
         await self.repos.drafts.update(citizen.id, self.clock.now(), **{field: text})
         return TextResult(TextCheck.OK, len(text), limit)
