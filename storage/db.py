@@ -7,7 +7,9 @@ runs one function at a time no two operations can interleave — no asyncio lock
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +29,7 @@ class Database:
 
     async def open(self) -> None:
         if isinstance(self.path, Path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _prepare_files(self.path)
         # isolation_level=None: we issue BEGIN ourselves, so a read never opens a transaction.
         self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
         self._conn.row_factory = sqlite3.Row
@@ -54,6 +56,40 @@ class Database:
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Like read(), inside BEGIN IMMEDIATE … COMMIT: committed before the caller replies."""
         return await self.read(_in_transaction, fn, args)
+
+
+# The database holds phone numbers and who voted: the bot's own user only, whatever the umask.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _prepare_files(path: Path) -> None:
+    """Create the folder 0700 and the database file 0600 before SQLite does (it would use the
+    umask's 0644). SQLite gives the -wal and -shm it creates later the database file's mode, so
+    the three stay private. An existing database keeps its modes: the operator may have chosen
+    them; one warning names what other local users can read."""
+    folder = path.parent
+    folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        return  # new: private from the start
+    except FileExistsError:
+        pass
+    exposed = [f"{name} {stat.S_IMODE(mode):04o}" for name, mode in _modes(path)
+               if mode & stat.S_IROTH]
+    if exposed:
+        log.warning("database %s is readable by other local users (%s): it holds phone numbers; "
+                    "chmod 700 the folder and 600 the database files", path, ", ".join(exposed))
+
+
+def _modes(path: Path) -> list[tuple[str, int]]:
+    found = []
+    for item in (path.parent, path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            found.append((item.name + ("/" if item == path.parent else ""), item.stat().st_mode))
+        except FileNotFoundError:
+            pass
+    return found
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple) -> T:
