@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from bot import logs
 from bot.clock import SystemClock
 from bot.config import EXAMPLE_SECRET, Config, ConfigError, load_config
 from messages_fa.texts import PLAN
+from storage.db import DatabaseUnusable, check_path
 
+log = logging.getLogger(__name__)
 DEFAULT_CONFIG = Path("config.toml")
 EXAMPLE_CONFIG = Path("config.example.toml")
 
@@ -73,6 +76,14 @@ def _config_path(args: argparse.Namespace) -> Path:
 def _check_production(config: Config) -> None:
     if config.enabled_platforms and config.phone_hash_secret.decode() == EXAMPLE_SECRET:
         raise ConfigError("general.phone_hash_secret", "is still the example value; set a long random secret before serving real users")
+
+
+def _check_database(config: Config) -> None:
+    """What `run` would refuse about the database, found without creating or changing it."""
+    try:
+        check_path(config.database)
+    except DatabaseUnusable as exc:
+        raise ConfigError("general.database", str(exc)) from None
 
 
 async def _offline_report(config: Config, args: argparse.Namespace) -> int:
@@ -200,6 +211,7 @@ def _main(args: argparse.Namespace) -> int:
         logs.add_secrets(config.phone_hash_secret, *(platform.token for platform in config.platforms.values()))
         if args.command == "check-config":
             _check_production(config)
+            _check_database(config)
             platforms = ", ".join(p.name for p in config.enabled_platforms) or "none (playground only)"
             print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
                   f"messengers: {platforms}")
@@ -213,15 +225,26 @@ def _main(args: argparse.Namespace) -> int:
 
             return asyncio.run(run_playground(config, at=getattr(args, "at", None), demo=getattr(args, "demo", False)))
         _check_production(config)
-        from bot.runtime import Runtime, serve_forever
+        from bot.runtime import Runtime, StartupError, serve_forever
 
-        asyncio.run(serve_forever(Runtime(config, SystemClock())))
+        try:
+            asyncio.run(serve_forever(Runtime(config, SystemClock())))
+        except StartupError as exc:
+            return _cannot_start(exc)
         return 0
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnusable as exc:
+        return _cannot_start(exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _cannot_start(exc: Exception) -> int:
+    # One line naming the file or URL, in the log's format; a traceback would only bury it.
+    log.error("%s", str(exc))
+    return 1
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ _PHONE = re.compile(
 )
 # Telegram's are <bot id>:<35 characters>, Bale's alike; 16 is short enough for test tokens.
 _TOKEN = re.compile(r"(?<![\w:])\d{3,}:[A-Za-z0-9_-]{16,}")
-_URL_TOKEN = re.compile(r"(/(?:file/)?bot)[^/\s?#\"']+")
+# A token always has its colon ("<bot id>:<secret>"): a path such as data/bot.sqlite3 is left alone.
+_URL_TOKEN = re.compile(r"(/(?:file/)?bot)[^/\s?#\"':]*:[^/\s?#\"']+")
 
 # Messages whose string argument is a raw payload (PTB's webhook body, an unparsable answer).
 _PAYLOAD_TEMPLATES = frozenset({

@@ -7,10 +7,11 @@ import signal
 from dataclasses import dataclass, field
 
 from telegram import Bot, Update
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest
 
+from bot import logs
 from bot.ambassador_watch import CHECK_EVERY, report_suspicious
 from bot.announcer import Announcer
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
@@ -27,6 +28,10 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 25
 # Broadcasts have their own connections, so citizens' replies never queue behind them.
 BROADCAST_POOL = 128
+
+
+class StartupError(Exception):
+    """The bot cannot start; str() is one line for the operator, naming what is at fault."""
 
 
 @dataclass
@@ -79,6 +84,10 @@ class Runtime:
                 await application.initialize()
             except InvalidToken:
                 raise ConfigError(f"{name}.token", "was rejected by the server (check it, or ask BotFather for a new one)") from None
+            except NetworkError as exc:
+                url = self.config.platforms[name].base_url
+                raise StartupError(f"{name}: the Bot API at {url} cannot be reached ({logs.exception_line(exc)}); "
+                                   f"check {name}.base_url and this machine's network") from None
             # post_init only runs inside PTB's run_polling(); we start applications ourselves.
             if application.post_init:
                 await application.post_init(application)

@@ -22,19 +22,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class DatabaseUnusable(Exception):
+    """The database cannot be opened or used by this program; str() is one line for the operator,
+    naming the file."""
+
+
 class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        if isinstance(self.path, Path):
-            _prepare_files(self.path)
-        # isolation_level=None: we issue BEGIN ourselves, so a read never opens a transaction.
-        self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        await self.read(_configure)
-        await self.read(_migrate)
+        """Raises DatabaseUnusable when the file is not one this program can use."""
+        try:
+            if isinstance(self.path, Path):
+                _prepare_files(self.path)
+            # isolation_level=None: we issue BEGIN ourselves, so a read never opens a transaction.
+            self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            await self.read(_configure)
+            await self.read(_migrate)
+        except (OSError, sqlite3.Error, _NewerSchema) as exc:
+            await self.close()
+            raise DatabaseUnusable(_explain(self.path, exc)) from None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -74,7 +84,8 @@ def _prepare_files(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
         return  # new: private from the start
     except FileExistsError:
-        pass
+        if not path.is_file():
+            return  # a folder or a device: opening it fails and says so
     exposed = [f"{name} {stat.S_IMODE(mode):04o}" for name, mode in _modes(path)
                if mode & stat.S_IROTH]
     if exposed:
@@ -112,10 +123,73 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA busy_timeout = 5000")
 
 
+class _NewerSchema(Exception):
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version > len(MIGRATIONS):
-        raise RuntimeError(f"database schema version {version} is newer than this program ({len(MIGRATIONS)})")
+        raise _NewerSchema(version)
     for number in range(version, len(MIGRATIONS)):
         log.info("applying migration %d", number + 1)
         conn.executescript(f"BEGIN IMMEDIATE; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;")
+
+
+def check_path(path: Path | str) -> None:
+    """What open() would refuse, found without creating or changing anything (check-config):
+    raises DatabaseUnusable. A database that is not there yet is fine if it can be created."""
+    path = Path(path)
+    if path.exists():
+        if path.is_dir():
+            raise DatabaseUnusable(_explain(path, IsADirectoryError()))
+        # The bot writes the file and, beside it, the -wal and -shm.
+        if not os.access(path, os.R_OK | os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+            raise DatabaseUnusable(_read_only(path))
+        try:
+            # mode=ro: checking never creates, migrates or changes the file.
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                (version,) = conn.execute("PRAGMA user_version").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise DatabaseUnusable(_explain(path, exc)) from None
+        if version > len(MIGRATIONS):
+            raise DatabaseUnusable(_explain(path, _NewerSchema(version)))
+        return
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DatabaseUnusable(f"database {path}: cannot create it: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseUnusable(f"database {path}: cannot create it: this user may not write in folder {folder}")
+
+
+def _explain(path: Path | str, exc: BaseException) -> str:
+    """One line naming the file and saying what is wrong with it, in the operator's terms."""
+    if isinstance(path, Path) and path.is_dir():
+        return (f"database {path} is a folder, not a file: general.database names the SQLite file, "
+                f"e.g. {path / 'manshahrdaram.sqlite3'}")
+    if isinstance(exc, _NewerSchema):
+        return (f"database {path} has schema version {exc.version}, newer than this program's {len(MIGRATIONS)}: "
+                "a newer release wrote it; run that release, or restore a backup taken before the upgrade")
+    if isinstance(exc, OSError):
+        where = "it" if exc.filename in (None, str(path)) else exc.filename
+        return f"database {path}: cannot create {where}: {exc.strerror or exc}"
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_NOTADB:
+        return f"database {path} is not an SQLite database (general.database names another kind of file?)"
+    if code == sqlite3.SQLITE_READONLY:
+        return _read_only(path)
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return f"database {path} cannot be opened: this user may not read and write it or its folder"
+    return f"database {path}: {exc}"
+
+
+def _read_only(path: Path | str) -> str:
+    return (f"database {path} is read-only for this user: the bot writes to it and creates "
+            f"{Path(path).name}-wal and -shm beside it (give the bot's user the file and its folder)")
