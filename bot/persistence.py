@@ -41,11 +41,25 @@ class ConversationStatePersistence(BasePersistence):
 
     async def get_conversations(self, name: str) -> ConversationDict:
         stored = await self.repo.load(self._name(name))
+        self.journal.saved(self._name(name), stored)
         return {tuple(json.loads(key)): json.loads(state) for key, state in stored.items()}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         self.journal.stage(self._name(name), json.dumps(list(key)),
                            None if new_state is None else json.dumps(new_state))
+
+    async def save_now(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        """A step's new state (None: the conversation ends), committed before its reply is sent."""
+        await self.journal.save_now(self._name(name), json.dumps(list(key)),
+                                    None if new_state is None else json.dumps(new_state))
+
+    def state_of(self, name: str, key: ConversationKey) -> object | None:
+        """The state committed for this conversation (None: none)."""
+        saved = self.journal.saved_state(self._name(name), json.dumps(list(key)))
+        return None if saved is None else json.loads(saved)
+
+    def done_ahead(self, name: str, key: ConversationKey) -> None:
+        self.journal.done_ahead(self._name(name), json.dumps(list(key)))
 
     # Nothing else is stored: these satisfy the interface.
     async def get_user_data(self) -> dict:

@@ -29,8 +29,10 @@ replied until the commit that follows (milliseconds; ~0.1 s when the event loop 
   not cast again (the votes' primary key; the limit is part of the INSERT) and the citizen sees
   the same «recorded» answer; a submitted proposal's draft is gone, so it is not submitted twice;
   neighbourhoods and phone numbers are set to the same values again;
-- without re-delivery, that step's state is lost: the citizen, who saw the answer, continues
-  from the step before — the step in flight.
+- without re-delivery, a state left only to this commit would be lost. So the citizen's
+  conversation does not leave it here: each step commits its new state itself before its reply
+  goes out (save_now, called through handlers/outbox.py), and the later commit skips a state
+  already saved. A crash then loses at most a step the citizen was never answered.
 """
 from __future__ import annotations
 
@@ -71,6 +73,11 @@ class UpdateJournal:
         self.application: Application | None = None
         self.skipped = 0
         self._states: dict[tuple[str, str], str | None] = {}
+        # What the database holds for each conversation in progress (absent: no row), so a step
+        # that leaves the state as it was costs no write.
+        self._saved: dict[tuple[str, str], str] = {}
+        # States saved ahead of their update's end (save_now), while that update still runs.
+        self._ahead: dict[tuple[str, str], str | None] = {}
         self._markers: list[int] = []
         self._committer: asyncio.Task | None = None
         self._newest_at_start: object = _UNKNOWN
@@ -116,10 +123,46 @@ class UpdateJournal:
 
     # -- conversation states (bot/persistence.py) --------------------------------------------
 
+    def saved(self, name: str, states: dict[str, str]) -> None:
+        """The states of one conversation as loaded at start (bot/persistence.py)."""
+        self._saved.update(((name, key), state) for key, state in states.items())
+
+    def saved_state(self, name: str, key: str) -> str | None:
+        return self._saved.get((name, key))
+
     def stage(self, name: str, key: str, state: str | None) -> None:
         """A conversation's new state (None: ended), written with the next commit."""
+        if (name, key) in self._ahead:
+            # Saved already by save_now; any other value is the state from before that step,
+            # handed over late by PTB while the step was still replying.
+            return
+        if self._saved.get((name, key)) == state:
+            self._states.pop((name, key), None)
+            return
         self._states[(name, key)] = state
         self._kick()
+
+    async def save_now(self, name: str, key: str, state: str | None) -> None:
+        """Commit a conversation's new state now, before the reply that announces it goes out:
+        a process killed after the reply must not lose the step the citizen was told about.
+        The state stays "ahead" of PTB's own bookkeeping until done_ahead()."""
+        self._ahead[(name, key)] = state
+        self._states.pop((name, key), None)  # older, not written yet: superseded
+        if self._saved.get((name, key)) == state:
+            return
+        await self.repo.record(self.key, (), {(name, key): state}, self.clock.now())
+        self._remember({(name, key): state})
+
+    def done_ahead(self, name: str, key: str) -> None:
+        """The step that called save_now has returned its state to PTB."""
+        self._ahead.pop((name, key), None)
+
+    def _remember(self, states: dict[tuple[str, str], str | None]) -> None:
+        for conversation, state in states.items():
+            if state is None:
+                self._saved.pop(conversation, None)
+            else:
+                self._saved[conversation] = state
 
     async def flush(self) -> None:
         """Everything handled and staged so far, committed (at shutdown, after the last update)."""
@@ -149,10 +192,12 @@ class UpdateJournal:
                         await self.application.update_persistence()
                     states, self._states = self._states, {}
                     await self.repo.record(self.key, markers, states, now)
+                    self._remember(states)
                 except Exception as exc:  # noqa: BLE001 — the committer must outlive a locked or full database
                     # Kept for the next commit (the next update, or the flush at shutdown).
                     self._markers[:0] = markers
-                    self._states = {**states, **self._states}
+                    # Not those saved ahead meanwhile: theirs is newer and written.
+                    self._states = {**{k: v for k, v in states.items() if k not in self._ahead}, **self._states}
                     log.error("%s: saving %d update marker(s) and %d conversation state(s) failed: %s",
                               self.platform, len(markers), len(states), exc.__class__.__name__)
                     return

@@ -28,6 +28,7 @@ from handlers.common import (
 )
 from handlers.errors import on_error
 from handlers.flood import FloodGuard
+from handlers.outbox import held_until_committed
 from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 
 # Our conversations mix message and callback steps on purpose and are keyed per chat and user;
@@ -78,7 +79,7 @@ def citizen_conversation() -> ConversationHandler:
     preview = proposals.send_preview
     # The category keyboard carries its own cancel button.
     category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:cancel$")]
-    return ConversationHandler(
+    conversation = ConversationHandler(
         name="citizen",
         persistent=True,
         allow_reentry=True,
@@ -148,6 +149,12 @@ def citizen_conversation() -> ConversationHandler:
         fallbacks=[start_cmd, menu, ambassador_cmd, *cancel,
                    CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:")],
     )
+    # Every step's replies go out once the state they announce is committed (handlers/outbox.py).
+    steps = [*conversation.entry_points, *(h for hs in conversation.states.values() for h in hs),
+             *conversation.fallbacks]
+    for handler in {id(h): h for h in steps}.values():  # start_cmd, menu … appear twice
+        handler.callback = held_until_committed(conversation.name, handler.callback)
+    return conversation
 
 
 def register(application: Application) -> None:

@@ -12,6 +12,7 @@ from telegram.ext import ContextTypes, filters
 from bot import keyboards, render
 from bot.context import AppContext, app_context
 from bot.roles import actor
+from handlers import outbox
 from messages_fa import buttons as b
 from messages_fa import texts
 from storage.models import Citizen
@@ -96,12 +97,13 @@ def allowed(app: AppContext, update: Update, action: str) -> bool:
     return update.effective_user is not None and app.services.may(app.platform.name, update.effective_user.id, action)
 
 
-async def reply(update: Update, context: Context, text: str, reply_markup=None) -> Message:
+async def reply(update: Update, context: Context, text: str, reply_markup=None) -> Message | None:
+    """The message sent (None while a conversation step holds it: handlers/outbox.py)."""
     app = app_context(context)
-    return await context.bot.send_message(
+    return await outbox.send(lambda: context.bot.send_message(
         update.effective_chat.id, text, parse_mode=app.platform.markup.parse_mode,
         reply_markup=reply_markup, disable_web_page_preview=True,
-    )
+    ))
 
 
 def menu_markup(app: AppContext, citizen: Citizen):
@@ -124,11 +126,13 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     Best effort: the answer only stops the spinner. When it fails, what was already committed
     must still be reported and acted on, so the failure is logged and the handler goes on.
     """
-    try:
-        await update.callback_query.answer(text, show_alert=alert)
-    except TelegramError as exc:
-        log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__,
-                    extra={"update_id": update.update_id})
+    async def answer_now() -> None:
+        try:
+            await update.callback_query.answer(text, show_alert=alert)
+        except TelegramError as exc:
+            log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__,
+                        extra={"update_id": update.update_id})
+    await outbox.send(answer_now, concurrent=True)
 
 
 async def offer_neighbourhoods(update: Update, context: Context, text: str) -> Message:
@@ -161,5 +165,7 @@ async def unless_unchanged():
 
 async def set_buttons(update: Update, markup) -> None:
     """Replace the pressed message's buttons."""
-    async with unless_unchanged():
-        await update.callback_query.edit_message_reply_markup(markup)
+    async def edit() -> None:
+        async with unless_unchanged():
+            await update.callback_query.edit_message_reply_markup(markup)
+    await outbox.send(edit)

@@ -13,6 +13,7 @@ from telegram.ext import ConversationHandler
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
+from handlers import outbox
 from handlers import states as S
 from handlers.common import (
     Context, answer, current_phase_line, enter, offer_neighbourhoods, reply, set_buttons, show_menu,
@@ -206,16 +207,19 @@ async def _close_inline(update: Update, context: Context, suffix: str | None) ->
     """Take the buttons off a message whose question has been answered (optionally noting the answer)."""
     query = update.callback_query
     markup = app_context(context).platform.markup
-    try:
-        if suffix and query.message and query.message.text:
-            # Rebuild the message in the messenger's markup so its bold survives the edit.
-            original = query.message.text_html if markup.parse_mode == "HTML" else query.message.text
-            await query.edit_message_text(f"{original}\n\n{markup.esc(suffix)}", reply_markup=None,
-                                          parse_mode=markup.parse_mode)
-        else:
-            await query.edit_message_reply_markup(None)
-    except TelegramError:
-        pass  # already edited, too old, or the messenger hiccuped: cosmetic, the flow goes on
+
+    async def edit() -> None:
+        try:
+            if suffix and query.message and query.message.text:
+                # Rebuild the message in the messenger's markup so its bold survives the edit.
+                original = query.message.text_html if markup.parse_mode == "HTML" else query.message.text
+                await query.edit_message_text(f"{original}\n\n{markup.esc(suffix)}", reply_markup=None,
+                                              parse_mode=markup.parse_mode)
+            else:
+                await query.edit_message_reply_markup(None)
+        except TelegramError:
+            pass  # already edited, too old, or the messenger hiccuped: cosmetic, the flow goes on
+    await outbox.send(edit)
 
 
 async def back_to_menu(update: Update, context: Context):
