@@ -57,7 +57,9 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         .request(request or make_request(transport, CONNECTION_POOL))
         .get_updates_request(get_updates_request or make_request(transport, 2))
         # With 1, PTB awaits each update itself: its one-at-a-time processing, journal included.
-        .concurrent_updates(PerUserUpdateProcessor(concurrent_updates, around=journal.run))
+        .concurrent_updates(PerUserUpdateProcessor(
+            concurrent_updates, around=journal.run, max_waiting=services.flood.most_at_once,
+            flood_check=lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify)))
         .persistence(ConversationStatePersistence(services.repos.conversations, journal, platform.name))
         .post_init(_register_commands)
     )

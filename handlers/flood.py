@@ -1,6 +1,11 @@
 """Flood control at the door: every update from a person is counted (bot/flood.py) before any real
 work, and what is over the limit stops here — no database, no conversation, no reply but one notice.
 
+A polled update was counted already as it arrived (bot/update_processor.py), and what was dropped
+there never gets here: this guard acts on that verdict (``DECIDED``) — the notice, in the
+update's turn — and counts only an update that bypassed the processor (process_update called
+directly, as the fast tests do).
+
 The guard sits in group -2, registered before the moderation-reply handler of that group. It is a
 handler whose check_update *is* the decision and which matches only updates to stop: an update
 within the limit matches nothing here, so the next handler of the same group (the moderation
@@ -17,7 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
 from bot.context import KEY, AppContext
-from bot.flood import Kind, Verdict
+from bot.flood import DECIDED, Verdict, subject
 from handlers.common import Context, answer
 from messages_fa import texts
 
@@ -36,23 +41,22 @@ class FloodGuard(BaseHandler[Update, Context, None]):
         self._application = application
 
     def check_update(self, update: object) -> Verdict | None:
-        if not isinstance(update, Update) or update.effective_user is None:
-            return None  # channel posts and the like: nobody to slow down
-        app: AppContext = self._application.bot_data[KEY]
-        pressed = update.callback_query is not None
-        # The notice needs a chat to go to (a pressed button is answered instead); without one it
-        # is kept for the next update that has one.
-        can_notify = pressed or (update.effective_message is not None and update.effective_chat is not None)
-        verdict = app.services.flood_check(app.platform.name, update.effective_user.id,
-                                           Kind.BUTTON if pressed else Kind.MESSAGE, can_notify)
+        verdict = DECIDED.get()
+        if verdict is None:
+            who = subject(update)
+            if who is None:
+                return None  # channel posts and the like: nobody to slow down
+            app: AppContext = self._application.bot_data[KEY]
+            verdict = app.services.flood_check(app.platform.name, *who)
         return None if verdict is Verdict.PASS else verdict
 
     async def handle_update(self, update: Update, application: Application, check_result: Verdict,
                             context: Context) -> None:
         notice = check_result is Verdict.NOTICE
         if update.callback_query is not None:
-            # Every press is answered (Bale keeps a spinner otherwise): the first one over the
-            # limit with the notice as an alert, the rest silently — fifty alerts would be worse.
+            # The first press over the limit gets the notice as an alert. A dropped one gets here
+            # only past the processor (see above), where nothing queues: it is answered silently,
+            # as Bale keeps a spinner otherwise.
             await answer(update, texts.flood_notice_buttons() if notice else None, alert=notice)
         elif notice:
             try:

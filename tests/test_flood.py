@@ -5,6 +5,7 @@ and 120 button presses a minute, notice repeated after 60 quiet seconds) on the 
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import tomllib
@@ -165,6 +166,44 @@ async def test_presses_over_the_limit_are_answered_and_not_processed(bot):
     # Buttons have their own allowance: a message still goes through.
     await tg.send(FLOODER, b.MY_PROPOSALS)
     assert "هنوز پیشنهادی" in tg.last_text(FLOODER)
+
+
+
+async def test_a_press_flood_is_decided_as_it_arrives_and_costs_nothing(bot):
+    """Through the update processor, as polling feeds it: the flooder's first press is held (its
+    turn has not ended) while 200 more arrive. The flood is decided as each press arrives, so his
+    lane holds only what flood control let in; the dropped presses make no API call and are still
+    marked handled, so a restart does not handle them after all; his own presses keep their order."""
+    tg = bot.telegram
+    app = tg.app
+    await tg.send(FLOODER, "/start")
+    welcome = tg.request.last(FLOODER)
+    presses = [tg.updates.callback(FLOODER, welcome, "n:tajrish") for _ in range(201)]
+    tg.request.clear()
+    release = asyncio.Event()
+
+    async def held(update):
+        await release.wait()
+        await app.process_update(update)
+
+    # As Application's update fetcher does it: one task per update, in arrival order.
+    tasks = [asyncio.create_task(app.update_processor.process_update(presses[0], held(presses[0])))]
+    tasks += [asyncio.create_task(app.update_processor.process_update(u, app.process_update(u))) for u in presses[1:]]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert sum(not task.done() for task in tasks) == BURST + 1  # the held one, 19 passed, the notice
+    assert tg.request.calls == []  # dropping cost nothing
+
+    release.set()
+    await asyncio.gather(*tasks)
+    answers = tg.request.calls_to("answerCallbackQuery")
+    assert [c.params["callback_query_id"] for c in answers] == [u.callback_query.id for u in presses[:BURST + 1]]
+    assert [c.params.get("text") for c in answers[BURST:]] == [texts.flood_notice_buttons()]
+    journal = app.persistence.journal
+    await journal.flush()
+    ids = [u.update_id for u in presses]
+    assert await bot.services.repos.processed_updates.among(journal.key, ids) == set(ids)
+    assert not bot.errors
 
 
 # -- the bucket itself --------------------------------------------------------------------------------

@@ -170,6 +170,87 @@ async def test_errors_and_cancellation_release_keys(updates):
     assert processor.active_keys == 0
 
 
+class Around:
+    """A stand-in for the journal's run: records every update it is given, and runs it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def __call__(self, update, coroutine) -> None:
+        await coroutine
+        self.seen.append(update.effective_message.text)
+
+
+async def test_a_full_queue_drops_on_arrival_and_what_is_dropped_is_still_marked(updates):
+    around = Around()
+    processor = PerUserUpdateProcessor(4, around=around, max_waiting=3)
+    hold = asyncio.Event()
+    ran: list[str] = []
+
+    async def handle(text: str) -> None:
+        if text == "0":
+            await hold.wait()
+        ran.append(text)
+
+    coroutines = [handle(str(i)) for i in range(10)]
+    tasks = [dispatch(processor, updates.text(1, str(i)), c) for i, c in enumerate(coroutines)]
+    other = dispatch(processor, updates.text(2, "other"), handle("other"))
+    await settle()
+    assert sum(not task.done() for task in tasks) == 4  # the held one and 3 waiting: nothing more is kept
+    assert processor.dropped == 6 and ran == ["other"]  # somebody else is not held up
+    assert all(inspect.getcoroutinestate(c) == inspect.CORO_CLOSED for c in coroutines[4:])
+    assert sorted(around.seen) == ["4", "5", "6", "7", "8", "9", "other"]  # the dropped ones are marked at once
+
+    hold.set()
+    await asyncio.gather(*tasks, other)
+    assert ran == ["other", "0", "1", "2", "3"]  # in order
+    assert sorted(around.seen) == sorted([*map(str, range(10)), "other"])
+    assert processor.active_keys == 0
+    # Served, the queue takes updates again.
+    await processor.process_update(updates.text(1, "10"), handle("10"))
+    assert ran[-1] == "10" and processor.dropped == 6
+    with pytest.raises(ValueError):
+        PerUserUpdateProcessor(4, max_waiting=0)
+
+
+async def test_the_flood_check_decides_as_updates_arrive(updates):
+    from bot.flood import DECIDED, Kind, Verdict
+
+    script = iter([Verdict.PASS, Verdict.PASS, Verdict.NOTICE, Verdict.DROP, Verdict.DROP, Verdict.PASS])
+    checked: list[tuple[int, Kind, bool]] = []
+
+    def flood_check(user_id: int, kind: Kind, can_notify: bool) -> Verdict:
+        checked.append((user_id, kind, can_notify))
+        return next(script)
+
+    around = Around()
+    processor = PerUserUpdateProcessor(4, around=around, flood_check=flood_check)
+    hold = asyncio.Event()
+    ran: list[tuple[str, Verdict | None]] = []
+
+    async def handle(text: str) -> None:
+        if text == "0":
+            await hold.wait()
+        ran.append((text, DECIDED.get()))  # what the guard in handlers/flood.py reads
+
+    coroutines = [handle(str(i)) for i in range(6)]
+    tasks = [dispatch(processor, updates.text(1, str(i)), c) for i, c in enumerate(coroutines)]
+    await settle()
+    assert len(checked) == 6 and ran == []  # all decided while the first still runs
+    assert checked[0] == (1, Kind.MESSAGE, True)
+    assert [inspect.getcoroutinestate(c) for c in coroutines[3:5]] == [inspect.CORO_CLOSED] * 2
+    assert around.seen == ["3", "4"] and processor.dropped == 2
+    hold.set()
+    await asyncio.gather(*tasks)
+    assert ran == [("0", Verdict.PASS), ("1", Verdict.PASS), ("2", Verdict.NOTICE), ("5", Verdict.PASS)]
+    assert DECIDED.get() is None  # nothing leaks past an update's turn
+    # A press counts as a button; an update without a person is nobody's to limit.
+    channel_post = updates.raw({"channel_post": {"message_id": 1, "date": 0, "chat": {"id": -1009, "type": "channel"}}})
+    script = iter([Verdict.PASS])
+    await processor.process_update(channel_post, handle("channel"))
+    assert len(checked) == 6 and ran[-1] == ("channel", None)
+
+
 async def test_keys(updates):
     key = PerUserUpdateProcessor.key_for
     assert key(updates.text(7, "hi", chat_id=-100)) == 7  # the user, even in a group
