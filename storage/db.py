@@ -7,9 +7,12 @@ runs one function at a time no two operations can interleave — no asyncio lock
 from __future__ import annotations
 
 import logging
+import math
 import os
+import shutil
 import sqlite3
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,10 +30,25 @@ class DatabaseUnusable(Exception):
     naming the file."""
 
 
+# Free space the bot needs on the database's file system. SQLite appends every commit to the
+# -wal and copies it into the database at a checkpoint (SQLite's: every 1,000 pages, about
+# 4 MiB), so the database grows by what the -wal holds while the -wal still takes its room; one
+# transaction can be large on its own (a broadcast writes a row per recipient at once).
+MIN_FREE_BYTES = 64 * 2**20
+# After a checkpoint the -wal is cut back to this size (SQLite keeps its largest size otherwise).
+WAL_LIMIT_BYTES = 4 * 2**20
+# While the disk is full, a write first retries the checkpoint that gives the -wal's room back,
+# at most this often: each try copies the -wal into the database until the disk refuses.
+FULL_RETRY_SECONDS = 5.0
+
+
 class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
+        self.full_retry_seconds = FULL_RETRY_SECONDS
+        self._full = False  # the last write failed with SQLITE_FULL
+        self._retry_at = 0.0
 
     async def open(self) -> None:
         """Raises DatabaseUnusable when the file is not one this program can use."""
@@ -45,6 +63,9 @@ class Database:
         except (OSError, sqlite3.Error, _NewerSchema) as exc:
             await self.close()
             raise DatabaseUnusable(_explain(self.path, exc)) from None
+        if isinstance(self.path, Path) and (free := self._free_bytes()) is not None and free < MIN_FREE_BYTES:
+            log.warning("database %s: %s MiB free on its file system; the bot needs at least %s MiB free there",
+                        self.path, _mib(free), _mib(MIN_FREE_BYTES, up=True))
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -65,7 +86,56 @@ class Database:
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Like read(), inside BEGIN IMMEDIATE … COMMIT: committed before the caller replies."""
-        return await self.read(_in_transaction, fn, args)
+        if self._full:
+            await self._give_wal_room_back()
+        try:
+            result = await self.read(_in_transaction, fn, args)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF == sqlite3.SQLITE_FULL:
+                await self._disk_full()
+            raise
+        if self._full:
+            self._full = False
+            log.info("database %s: writes succeed again (%s MiB free on its file system)",
+                     self.path, _mib(self._free_bytes()))
+        return result
+
+    async def _disk_full(self) -> None:
+        """One ERROR line per episode (every update that fails meanwhile is logged by its handler),
+        then the checkpoint that may give the -wal's room back."""
+        if not self._full:
+            self._full = True
+            wal = self._wal_bytes()
+            log.error("database %s: a write failed, the disk is full (%s MiB free on its file system); the bot "
+                      "needs at least %s MiB free there, %s MiB of it to copy its -wal into the database. "
+                      "Writes resume by themselves once there is room; reads go on meanwhile",
+                      self.path, _mib(self._free_bytes()), _mib(MIN_FREE_BYTES + wal, up=True), _mib(wal, up=True))
+            self._retry_at = 0.0
+        await self._give_wal_room_back()
+
+    async def _give_wal_room_back(self) -> None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return
+        self._retry_at = now + self.full_retry_seconds
+        try:
+            await self.read(_checkpoint)
+        except sqlite3.Error:
+            pass  # still no room: a later write tries again
+
+    def _free_bytes(self) -> int | None:
+        if not isinstance(self.path, Path):
+            return None
+        try:
+            return shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return None
+
+    def _wal_bytes(self) -> int:
+        try:
+            return self.path.with_name(self.path.name + "-wal").stat().st_size
+        except (AttributeError, OSError):
+            return 0  # in memory, or no -wal yet
 
 
 # The database holds phone numbers and who voted: the bot's own user only, whatever the umask.
@@ -107,11 +177,26 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple)
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(conn, *args)
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite ends the transaction itself on some faults (SQLITE_FULL among them); a ROLLBACK
+        # then would raise "no transaction is active" in place of the fault.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the -wal into the database and truncate it to nothing: the room it took is free again."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+
+
+def _mib(size: int | None, *, up: bool = False) -> str:
+    """Free space rounded down, space needed rounded up."""
+    if size is None:
+        return "?"
+    return str(math.ceil(size / 2**20) if up else size // 2**20)
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -121,6 +206,7 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
 
 
 class _NewerSchema(Exception):
