@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import warnings
 
+from telegram import Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -25,6 +27,8 @@ from handlers.common import (
     MAIN_MENU,
     NEW_MESSAGE,
     PRIVATE,
+    WITHOUT_PERSON,
+    Context,
 )
 from handlers.errors import on_error
 from handlers.flood import FloodGuard
@@ -157,7 +161,14 @@ def citizen_conversation() -> ConversationHandler:
     return conversation
 
 
+async def _ignore(update: Update, context: Context) -> None:
+    raise ApplicationHandlerStop
+
+
 def register(application: Application) -> None:
+    # Before anything else: every handler below answers, checks or records a person, and a message
+    # sent for a channel or a group, or without a sender, has none. Ignored without a word.
+    application.add_handler(MessageHandler(WITHOUT_PERSON, _ignore), group=-3)
     # Flood control before any real work; first in group -2 and matching only what it stops (handlers/flood.py).
     application.add_handler(FloodGuard(application), group=-2)
     # Group -1 sees replies first: a reply to a rejection-reason question is consumed there

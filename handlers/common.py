@@ -46,6 +46,18 @@ CONTINUE = _Recognised({b.CONTINUE}, "continue")
 FREE_TEXT = filters.TEXT & ~filters.COMMAND & ~MAIN_MENU & ~BACK & ~CANCEL_LABEL & ~CONTINUE
 
 
+class _WithoutPerson(filters.UpdateFilter):
+    """A message no person is known to have sent: on behalf of a channel or anonymously for a group
+    (``sender_chat``; ``from`` is then a stand-in such as Channel_Bot, or missing), or with no
+    ``from`` at all. Nobody can be answered in private, no right checked, no citizen found."""
+
+    def filter(self, update: Update) -> bool:
+        return update.effective_user is None or update.effective_message.sender_chat is not None
+
+
+WITHOUT_PERSON = _WithoutPerson(name="without a person")
+
+
 async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[AppContext, Citizen]:
     """The app and the citizen behind this update. PTB makes one context per update, so the
     citizen is read once and kept there; pass fresh=True after changing them."""
