@@ -82,6 +82,9 @@ class LocalApiClient(ChatWaits):
         return await self.call("send_text", token=token, user_id=user_id, text=text, chat_id=chat_id,
                                reply_to_message_id=reply_to_message_id)
 
+    async def send_raw_update(self, token: str, update: dict) -> dict:
+        return await self.call("send_raw_update", token=token, update=update)
+
     async def press(self, token: str, user_id: int, message_id: int, data: str,
                     chat_id: int | None = None, forge: bool = False) -> dict:
         return await self.call("press", token=token, user_id=user_id, message_id=message_id,

@@ -269,9 +269,13 @@ class World:
         return msg
 
     def push(self, bot: Bot, kind: str, obj: dict) -> int:
+        return self.push_fields(bot, {kind: obj})
+
+    def push_fields(self, bot: Bot, fields: dict) -> int:
+        """Queue an update made of `fields` under the next update_id; returns that id."""
         uid = bot.next_update
         bot.next_update += 1
-        bot.updates.append({"update_id": uid, kind: obj})
+        bot.updates.append({"update_id": uid, **fields})
         self.updates_pushed += 1
         bot.wake("updates")
         return uid

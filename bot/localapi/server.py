@@ -136,7 +136,7 @@ async def _file(request: web.Request) -> web.Response:
 _CONTROL_OPS: dict[str, Any] = {
     op: getattr(LocalApiState, op) for op in (
         "send_text", "press", "press_button", "send_contact", "send_location", "send_photo",
-        "send_sticker", "send_document", "forward", "forward_message", "add_user", "add_users", "add_bot", "add_group",
+        "send_sticker", "send_document", "send_raw_update", "forward", "forward_message", "add_user", "add_users", "add_bot", "add_group",
         "block", "unblock", "block_share", "reset", "reset_stats", "stats", "messages", "last_message",
         "reply_keyboard", "chats", "callback_answer", "commands", "pending_updates", "update_deliveries", "calls",
         "deliveries",

@@ -177,6 +177,14 @@ class UserActions(World):
         copy = self.store(target, self.user(int(user_id)), False, content, markup if survives else None)
         return dict(copy.data)
 
+    def send_raw_update(self, token: str, update: dict) -> dict:
+        """Queue an update exactly as given, only its update_id assigned here: shapes no action
+        above produces and the bot must survive, such as an older Bot API's (Bale's) poll without
+        options' persistent_id or a "kicked" chat member without until_date."""
+        if not isinstance(update, dict) or not update or "update_id" in update:
+            raise ControlError("update is a JSON object of the update's fields, without update_id")
+        return {"update_id": self.push_fields(self.bot(token), update), "seq": self.call_seq}
+
     def press(self, token: str, user_id: int, message_id: int, data: str,
               chat_id: int | None = None, forge: bool = False) -> dict:
         """Press an inline button; data must be on the message's current keyboard
