@@ -16,6 +16,7 @@ from bot.platforms import PLATFORMS
 from bot.roles import COMMAND_ACTIONS, may, staff_of
 from bot.services import Services
 from bot.transport import AiohttpRequest
+from bot.update_decoding import TolerantBot
 from bot.update_journal import UpdateJournal
 from bot.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
@@ -49,13 +50,18 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
     # states it changed; it sits in the update processor, which only polled updates go through.
     journal = UpdateJournal(services.repos.processed_updates, platform.name, services.clock,
                             bot_id=platform_config.token.split(":", 1)[0])
+    # No overall cap on replies (that is for broadcasts); the rate limiter keeps groups under
+    # 20/min and waits out RetryAfter instead of failing the reply.
+    limiter = AIORateLimiter(overall_max_rate=0, max_retries=3) if rate_limiter else None
+    # One update PTB cannot read must not fail its whole getUpdates batch (bot/update_decoding.py).
+    bot = TolerantBot(platform_config.token, base_url=platform_config.base_url,
+                      base_file_url=platform_config.base_file_url,
+                      request=request or make_request(transport, CONNECTION_POOL),
+                      get_updates_request=get_updates_request or make_request(transport, 2),
+                      rate_limiter=limiter, platform=platform.name)
     builder = (
         ApplicationBuilder()
-        .token(platform_config.token)
-        .base_url(platform_config.base_url)
-        .base_file_url(platform_config.base_file_url)
-        .request(request or make_request(transport, CONNECTION_POOL))
-        .get_updates_request(get_updates_request or make_request(transport, 2))
+        .bot(bot)
         # With 1, PTB awaits each update itself: its one-at-a-time processing, journal included.
         .concurrent_updates(PerUserUpdateProcessor(
             concurrent_updates, around=journal.run, max_waiting=services.flood.most_at_once,
@@ -63,10 +69,6 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         .persistence(ConversationStatePersistence(services.repos.conversations, journal, platform.name))
         .post_init(_register_commands)
     )
-    if rate_limiter:
-        # No overall cap on replies (that is for broadcasts); it keeps groups under 20/min and
-        # waits out RetryAfter instead of failing the reply.
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
     application = builder.build()
     journal.application = application
     application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker)
