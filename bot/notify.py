@@ -74,7 +74,7 @@ class Notifier:
                        else texts.staff_decided_rejected(platform.markup, platform.markup.esc(by), proposal.reject_reason or ""))
             try:
                 await bot.edit_message_text(
-                    f"{render.staff_card(platform, config, proposal)}\n\n{outcome}", chat_id=card.chat_id,
+                    render.staff_card(platform, config, proposal, footer=outcome), chat_id=card.chat_id,
                     message_id=card.message_id, parse_mode=platform.markup.parse_mode, disable_web_page_preview=True,
                 )
             except TelegramError as exc:

@@ -7,7 +7,7 @@ from bot.campaign import Phase, PhaseInfo, days_left
 from bot.config import Config
 from bot.platforms import PLATFORMS, Platform, map_url
 from bot.services.voting import BallotView
-from messages_fa import texts
+from messages_fa import fit, texts
 from messages_fa.dates import jalali_datetime
 from storage.models import Draft, Proposal
 
@@ -49,8 +49,8 @@ def preview(platform: Platform, config: Config, neighbourhood_id: str, draft: Dr
 
 
 def shorten(text: str, limit: int = SHORT_DESCRIPTION) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """On one line, at most ``limit`` UTF-16 units (as the messengers count)."""
+    return fit.shorten(" ".join(text.split()), limit)
 
 
 def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: BallotView) -> str:
@@ -67,7 +67,7 @@ def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: Ball
 
 
 # Rejected proposals don't count against the limit, so the list can grow: the newest ones, with
-# reasons shortened, always fit in one message (4,096 characters).
+# reasons shortened, fit in one message (4,096 UTF-16 units) with the longest titles allowed.
 MY_PROPOSALS_SHOWN = 8
 REASON_SHOWN = 120
 
@@ -82,7 +82,8 @@ def my_proposals(platform: Platform, proposals: list[Proposal], money_unit: str)
     ])
 
 
-def staff_card(platform: Platform, config: Config, proposal: Proposal) -> str:
+def staff_card(platform: Platform, config: Config, proposal: Proposal, footer: str = "") -> str:
+    """``footer``: the outcome or review state shown under the card in the same message."""
     photo_note = None
     if proposal.photo_file_id and proposal.platform != platform.name:
         photo_note = texts.staff_photo_elsewhere(PLATFORMS[proposal.platform].persian_name)
@@ -90,4 +91,5 @@ def staff_card(platform: Platform, config: Config, proposal: Proposal) -> str:
     return texts.staff_card(
         platform.markup, proposal.code, neighbourhood_name(config, proposal.neighbourhood_id),
         category_name(config, proposal.category_id), proposal.title, proposal.description, location, photo_note,
+        footer,
     )

@@ -24,12 +24,20 @@ from storage.models import ResultRun
 DATA = re.compile(r"^rs:(v):(\d{1,9}):(\d{1,2})$|^rs:(p):(\d{1,9})$|^rs:(c)$|^rs:(h):(\d{1,2})$")
 
 
-def _block(app: AppContext, run: ResultRun, index: int) -> str:
+def _block(app: AppContext, run: ResultRun, index: int, after: str = "") -> list[str]:
+    """One neighbourhood's winners, as one message or more."""
     config = app.services.config
     hood = config.neighbourhoods[index]
     budget, spent, voters = run.neighbourhoods.get(hood.id, (config.results.budget(hood.id), 0, 0))
     winners = [(w.title, w.code, w.cost, w.votes) for w in run.winners if w.neighbourhood_id == hood.id]
-    return t.winners_block(app.platform.markup, hood.name, budget, spent, voters, winners, config.money_unit)
+    return t.winners_pages(app.platform.markup, hood.name, budget, spent, voters, winners, config.money_unit, after)
+
+
+async def _reply_pages(update: Update, context: Context, pages: list[str], markup=None) -> None:
+    """In order; the buttons go with the last message, under everything they refer to."""
+    for page in pages[:-1]:
+        await reply(update, context, page)
+    await reply(update, context, pages[-1], markup)
 
 
 def _hood_buttons(app: AppContext, prefix: str) -> list[list[Button]]:
@@ -46,8 +54,8 @@ async def _preview(update: Update, context: Context, app: AppContext, run: Resul
     rows = _hood_buttons(app, f"rs:v:{run.id}:")
     if run.published_at is None:
         rows.append([Button(t.PUBLISH, callback_data=f"rs:p:{run.id}"), Button(t.RECOMPUTE, callback_data="rs:c")])
-    text = t.preview(app.platform.markup, run.id, run.rule, hoods, config.money_unit, run.published_at is not None)
-    await reply(update, context, text, InlineKeyboardMarkup(rows))
+    pages = t.preview(app.platform.markup, run.id, run.rule, hoods, config.money_unit, run.published_at is not None)
+    await _reply_pages(update, context, pages, InlineKeyboardMarkup(rows))
 
 
 async def on_results_command(update: Update, context: Context) -> None:
@@ -87,7 +95,7 @@ async def on_pressed(update: Update, context: Context) -> None:
             await answer(update, texts.button_expired(), alert=True)
             return
         await answer(update)
-        await reply(update, context, _block(app, run, index))
+        await _reply_pages(update, context, _block(app, run, index))
         return
     outcome = await services.results.publish(staff_ref(app, update), result_id)
     if outcome is not Publish.DONE:
@@ -115,7 +123,7 @@ async def on_citizen_results(update: Update, context: Context):
     if index is None:
         await reply(update, context, t.OTHER_NEIGHBOURHOODS, markup)
     else:
-        await reply(update, context, t.citizen_results(_block(app, run, index)), markup)
+        await _reply_pages(update, context, _block(app, run, index, after=t.OTHER_NEIGHBOURHOODS), markup)
     return None
 
 
@@ -125,4 +133,4 @@ async def _citizen_view(update: Update, context: Context, app: AppContext, index
         await answer(update, texts.button_expired(), alert=True)
         return
     await answer(update)
-    await reply(update, context, _block(app, run, index))
+    await _reply_pages(update, context, _block(app, run, index))

@@ -25,6 +25,7 @@ from handlers.common import Context, allowed, answer, reply, staff_place, staff_
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
+from messages_fa.fit import TEXT_LIMIT, units
 from storage.models import FEASIBLE, NOT_FEASIBLE
 
 QUEUE_DATA = re.compile(r"^rv:(a|r|c|d|n|rt):(\d{1,12})$|^rv:(rr|cc):(\d{1,12}):(\d{1,2})$")
@@ -34,9 +35,8 @@ SEEN_CODE = {v: k for k, v in SEEN.items()}
 AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
 AUDIT_PAGE = 15
-# One page is one message (4,096 UTF-16 units on both messengers; some room for the markup), and
-# one entry always fits: its values are shortened.
-AUDIT_TEXT_LIMIT, AUDIT_VALUE = 4000, 300
+# One page is one message, and one entry always fits: its values are shortened.
+AUDIT_VALUE = 300
 
 
 async def _refuse(update: Update, context: Context, text: str | None = None) -> None:
@@ -236,8 +236,8 @@ async def _show_next_to_review(update: Update, context: Context, app: AppContext
         proposal = await app.services.proposals.next_to_review(0)
     if proposal is None:
         return
-    card = render.staff_card(app.platform, app.services.config, proposal)
-    await reply(update, context, t.review_card(card, proposal.feasibility), _feasibility_keyboard(proposal))
+    card = render.staff_card(app.platform, app.services.config, proposal, footer=t.review_footer(proposal.feasibility))
+    await reply(update, context, card, _feasibility_keyboard(proposal))
 
 
 async def _ask_cost(update: Update, context: Context, app: AppContext, proposal_id: int) -> None:
@@ -336,11 +336,6 @@ async def on_audit_pressed(update: Update, context: Context) -> None:
     await _audit_page(update, context, app, int(match[1]))
 
 
-def _units(text: str) -> int:
-    """A message's length as the messengers count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 async def _audit_page(update: Update, context: Context, app: AppContext, offset: int) -> None:
     """Up to AUDIT_PAGE entries, as many as fit in one message: fifteen rejections with reasons
     near MAX_REASON would be twice the messengers' limit, and the messenger would refuse the page."""
@@ -351,7 +346,7 @@ async def _audit_page(update: Update, context: Context, app: AppContext, offset:
     for e in entries[:AUDIT_PAGE]:
         line = t.audit_entry(jalali_short(e.at, tz), m.esc(e.actor), e.action,
                              *(m.esc(render.shorten(value or "", AUDIT_VALUE)) for value in (e.target, e.before, e.after)))
-        if lines and _units(t.audit_text([*lines, line])) > AUDIT_TEXT_LIMIT:
+        if lines and units(m.shown(t.audit_text([*lines, line]))) > TEXT_LIMIT:
             break
         lines.append(line)
     more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=f"au:{offset + len(lines)}")]]) \

@@ -1,9 +1,10 @@
 """What ambassadors (سفیران), the people they invite, and staff read about the ambassador programme."""
 from __future__ import annotations
 
-from messages_fa.markup import Markup
+from messages_fa.fit import fit_lines
+from messages_fa.markup import Markup, PlainMarkup
 from messages_fa.numbers import fa_digits, fa_number
-from messages_fa.texts import PLAN, PLATFORM_NAMES
+from messages_fa.texts import PLAN, PLATFORM_NAMES, more_left_out
 
 # -- buttons ---------------------------------------------------------------------------------------
 
@@ -159,12 +160,18 @@ def figures(total: tuple[int, int, int, int], days: list[tuple[str, tuple[int, i
              f"رأی داده‌اند: {fa_number(voted)}"]
     if days:
         lines += ["", "روز به روز (روز پیوستن — پیوسته / تأییدشده / پیشنهاد / رأی):"]
-        lines += [f"{day}: {fa_number(j)} / {fa_number(v)} / {fa_number(p)} / {fa_number(r)}"
-                  for day, (j, v, p, r) in days]
     else:
         lines += ["", "هنوز کسی از طریق لینک‌های شما نپیوسته است. کارت دعوت را به گروه‌های محله بفرستید."]
-    lines += ["", "(فقط تعداد؛ اینکه هر کس به چه رأی داده هرگز نشان داده نمی‌شود.)"]
-    return "\n".join(lines)
+    # A long campaign has more days than one message holds: the latest ones are shown.
+    return fit_lines(PlainMarkup(), lines,
+                     [f"{day}: {fa_number(j)} / {fa_number(v)} / {fa_number(p)} / {fa_number(r)}"
+                      for day, (j, v, p, r) in days],
+                     ["", "(فقط تعداد؛ اینکه هر کس به چه رأی داده هرگز نشان داده نمی‌شود.)"],
+                     more_earlier_days, keep_last=True)
+
+
+def more_earlier_days(count: int) -> str:
+    return f"… و {fa_number(count)} روز پیش‌تر"
 
 
 def staff_place_only() -> str:
@@ -216,11 +223,12 @@ def overview(m: Markup, per_neighbourhood: list[str], leaders: list[str], pendin
     if leaders:
         lines += ["", m.bold("پیشتازان (شماره تأییدشده / پیوسته):"), *leaders]
     if per_neighbourhood:
-        lines += ["", m.bold("به تفکیک محله (سفیران — پیوسته / تأییدشده / پیشنهاد / رأی):"), *per_neighbourhood]
+        lines += ["", m.bold("به تفکیک محله (سفیران — پیوسته / تأییدشده / پیشنهاد / رأی):")]
     else:
         lines += ["", "هنوز سفیر پذیرفته‌شده‌ای نیست."]
-    lines += ["", "برای تعلیق، حذف یا باطل کردن لینک یک سفیر، او را از دکمه‌های زیر انتخاب کنید."]
-    return "\n".join(lines)
+    tail = ["", "برای تعلیق، حذف یا باطل کردن لینک یک سفیر، او را از دکمه‌های زیر انتخاب کنید."]
+    # Many neighbourhoods with ambassadors would not fit one message: the rest are counted.
+    return fit_lines(m, lines, per_neighbourhood, tail, more_left_out)
 
 
 def leader_line(number: int, name: str, neighbourhood: str, verified: int, joined: int) -> str:

@@ -5,8 +5,10 @@ carry no user text that would need escaping).
 """
 from __future__ import annotations
 
+from messages_fa.fit import fit_lines
+from messages_fa.markup import PlainMarkup
 from messages_fa.numbers import fa_digits, fa_number
-from messages_fa.texts import PLAN, PLATFORM_NAMES, join_names
+from messages_fa.texts import PLAN, PLATFORM_NAMES, join_some_names, more_left_out
 
 # -- buttons ---------------------------------------------------------------------------------
 
@@ -66,7 +68,7 @@ def audience_label(kind: str, neighbourhood_names: list[str], platform: str | No
     """«محله‌ها: تجریش، دربند (فقط بله)»."""
     name = AUDIENCE_NAMES[kind]
     if neighbourhood_names:
-        name = f"{name}: {join_names(neighbourhood_names)}"
+        name = f"{name}: {join_some_names(neighbourhood_names)}"
     return name if platform is None else f"{name} ({only_on(platform)})"
 
 
@@ -95,7 +97,7 @@ def ask_audience(platform_filter: str | None) -> str:
 def ask_neighbourhoods(chosen: list[str], count: int) -> str:
     if not chosen:
         return "محله‌هایی را که پیام باید به آن‌ها برسد انتخاب کنید، سپس «همین محله‌ها» را بزنید."
-    return f"محله‌های انتخاب‌شده: {join_names(chosen)}\nگیرندگان: {fa_number(count)} نفر"
+    return f"محله‌های انتخاب‌شده: {join_some_names(chosen)}\nگیرندگان: {fa_number(count)} نفر"
 
 
 def no_neighbourhood_chosen() -> str:
@@ -211,7 +213,9 @@ def list_item(number: int, status: str, when: str, audience: str, snippet: str, 
 def list_text(items: list[str]) -> str:
     if not items:
         return "هنوز هیچ پیام همگانی‌ای فرستاده یا زمان‌بندی نشده است. برای نوشتن یکی: /broadcast"
-    return "📣 پیام‌های همگانی اخیر و زمان‌بندی‌شده:\n\n" + "\n\n".join(items)
+    # Newest first: what does not fit one message is the oldest.
+    return fit_lines(PlainMarkup(), ["📣 پیام‌های همگانی اخیر و زمان‌بندی‌شده:", ""],
+                     [item + "\n" for item in items], [], more_left_out).strip()
 
 
 def cancel_item(number: int) -> str:

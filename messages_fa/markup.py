@@ -6,7 +6,11 @@ plain. Every text function takes one of these and never escapes by itself.
 from __future__ import annotations
 
 import html
+import re
 from typing import Protocol
+
+# Only our own tags: user text reaches an HTML message escaped (esc), so a "<" is always a tag.
+_TAG = re.compile(r"<[^<>]*>")
 
 
 class Markup(Protocol):
@@ -15,6 +19,10 @@ class Markup(Protocol):
     def esc(self, text: str) -> str: ...
 
     def bold(self, text: str) -> str: ...
+
+    def shown(self, text: str) -> str:
+        """The text a person reads: what the messengers count against their limits."""
+        ...
 
 
 class HtmlMarkup:
@@ -26,6 +34,9 @@ class HtmlMarkup:
     def bold(self, text: str) -> str:
         return f"<b>{text}</b>"
 
+    def shown(self, text: str) -> str:
+        return html.unescape(_TAG.sub("", text))
+
 
 class PlainMarkup:
     parse_mode = None
@@ -34,4 +45,7 @@ class PlainMarkup:
         return text
 
     def bold(self, text: str) -> str:
+        return text
+
+    def shown(self, text: str) -> str:
         return text

@@ -1,6 +1,7 @@
 """Results as staff preview them and citizens read them."""
 from __future__ import annotations
 
+from messages_fa.fit import pages
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
 from messages_fa.texts import PLAN, money
@@ -12,9 +13,8 @@ RECOMPUTE = "🔄 محاسبهٔ دوباره"
 OTHER_NEIGHBOURHOODS = "نتایج محله‌های دیگر:"
 
 
-def winners_block(m: Markup, neighbourhood: str, budget: int, spent: int, voters: int,
-                  winners: list[tuple[str, str, int, int]], unit: str) -> str:
-    """winners: (title, code, cost, votes)."""
+def _winners_lines(m: Markup, neighbourhood: str, budget: int, spent: int, voters: int,
+                   winners: list[tuple[str, str, int, int]], unit: str) -> list[str]:
     lines = [m.bold(f"محلهٔ {m.esc(neighbourhood)}"),
              f"بودجه: {money(budget, unit)} — رأی‌دهندگان: {fa_number(voters)}"]
     if winners:
@@ -23,19 +23,33 @@ def winners_block(m: Markup, neighbourhood: str, budget: int, spent: int, voters
     else:
         lines.append("پروژه‌ای برگزیده نشد.")
     lines.append(f"باقیماندهٔ بودجه: {money(budget - spent, unit)}")
-    return "\n".join(lines)
+    return lines
+
+
+def winners_block(m: Markup, neighbourhood: str, budget: int, spent: int, voters: int,
+                  winners: list[tuple[str, str, int, int]], unit: str) -> str:
+    """winners: (title, code, cost, votes). Whole, for the command line."""
+    return "\n".join(_winners_lines(m, neighbourhood, budget, spent, voters, winners, unit))
+
+
+def winners_pages(m: Markup, neighbourhood: str, budget: int, spent: int, voters: int,
+                  winners: list[tuple[str, str, int, int]], unit: str, after: str = "") -> list[str]:
+    """The same as messages: a neighbourhood may have more winners than one message holds, and
+    every one of them is shown. ``after``: a last line (under the list, on the last message)."""
+    lines = _winners_lines(m, neighbourhood, budget, spent, voters, winners, unit)
+    return pages(m, lines + (["", after] if after else []))
 
 
 def preview(m: Markup, number: int, rule: str, hoods: list[tuple[str, int, int, int, int]], unit: str,
-            published: bool) -> str:
-    """hoods: (name, winners, spent, budget, voters)."""
+            published: bool) -> list[str]:
+    """hoods: (name, winners, spent, budget, voters). As many messages as the neighbourhoods need."""
     head = (f"🏆 {m.bold('نتایج')} (محاسبهٔ شمارهٔ {fa_digits(number)}، {RULE_NAMES[rule]}) — "
             + ("منتشر شده" if published else "پیش‌نمایش، فقط برای مدیران"))
     lines = [head, ""]
     lines += [f"{m.esc(name)}: {fa_number(n)} پروژه، {money(spent, unit)} از {money(budget, unit)} "
               f"({fa_number(voters)} رأی‌دهنده)" for name, n, spent, budget, voters in hoods]
     lines += ["", "برای جزئیات هر محله دکمهٔ آن را بزنید."]
-    return "\n".join(lines)
+    return pages(m, lines)
 
 
 def published_done() -> str:
@@ -65,5 +79,3 @@ def announcement() -> str:
             "برای دیدن نتایج محلهٔ خود «🏆 نتایج» را در منو بزنید یا /start را بفرستید.")
 
 
-def citizen_results(block: str) -> str:
-    return f"{block}\n\n{OTHER_NEIGHBOURHOODS}"

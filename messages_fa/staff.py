@@ -1,8 +1,10 @@
 """The staff console: the review queue, feasibility and cost, the audit log."""
 from __future__ import annotations
 
+from messages_fa.fit import fit_lines
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
+from messages_fa.texts import more_left_out
 from messages_fa.texts import money  # noqa: F401 — one way to show a cost, used as staff.money
 
 # -- buttons --------------------------------------------------------------------------------------
@@ -85,15 +87,15 @@ def already_done() -> str:
 def backlog(m: Markup, per_neighbourhood: list[tuple[str, int]]) -> str:
     if not per_neighbourhood:
         return "✅ همهٔ پیشنهادهای تأییدشده امکان‌سنجی و برآورد هزینه شده‌اند."
-    lines = [m.bold("پیشنهادهای تأییدشده‌ای که هنوز امکان‌سنجی یا برآورد هزینه می‌خواهند:")]
-    lines += [f"{m.esc(hood)}: {fa_number(n)}" for hood, n in per_neighbourhood]
-    return "\n".join(lines)
+    return fit_lines(m, [m.bold("پیشنهادهای تأییدشده‌ای که هنوز امکان‌سنجی یا برآورد هزینه می‌خواهند:")],
+                     [f"{m.esc(hood)}: {fa_number(n)}" for hood, n in per_neighbourhood], [], more_left_out)
 
 
-def review_card(card: str, feasibility: str | None) -> str:
+def review_footer(feasibility: str | None) -> str:
+    """Under a reviewer's card (its footer): how far the review has come."""
     if feasibility == "feasible":
-        return f"{card}\n\nاجراپذیر شمرده شده؛ هزینهٔ برآوردی هنوز ثبت نشده است."
-    return card
+        return "اجراپذیر شمرده شده؛ هزینهٔ برآوردی هنوز ثبت نشده است."
+    return ""
 
 
 def ask_note(feasible: bool) -> str:

@@ -5,6 +5,7 @@ Rules: polite «شما», one clear next step per message, user text always pass
 from __future__ import annotations
 
 from messages_fa import buttons as b
+from messages_fa.fit import cut, fit, fit_lines, shorten, units
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
 
@@ -17,6 +18,21 @@ PLAN = f"«{PLAN_NAME}»"
 def join_names(names) -> str:
     """«تجریش، دربند، نیاوران» — the Persian comma."""
     return "، ".join(names)
+
+
+# A list of names inside a longer message (an audience of many neighbourhoods), in UTF-16 units.
+NAMES_SHOWN = 300
+
+
+def join_some_names(names, limit: int = NAMES_SHOWN) -> str:
+    """«تجریش، دربند و ۲۵ محلهٔ دیگر» once all the names would not fit in ``limit``."""
+    names = list(names)
+    for shown in range(len(names), 0, -1):
+        text = join_names(names[:shown]) + (f" و {fa_number(len(names) - shown)} محلهٔ دیگر"
+                                             if shown < len(names) else "")
+        if units(text) <= limit:
+            return text
+    return f"{fa_number(len(names))} محله"
 
 
 def days_phrase(days: int) -> str:
@@ -61,12 +77,17 @@ def choose_neighbourhood() -> str:
     return "لطفاً محلهٔ خود را از فهرست زیر انتخاب کنید، یا نام آن را بنویسید."
 
 
+# What a person typed, repeated back to them: a message can be as long as ours may be.
+TYPED_SHOWN = 100
+
+
 def neighbourhood_several(m: Markup, typed: str) -> str:
-    return f"چند محله با «{m.esc(typed)}» پیدا شد. لطفاً محلهٔ خود را انتخاب کنید:"
+    return f"چند محله با «{m.esc(shorten(typed, TYPED_SHOWN))}» پیدا شد. لطفاً محلهٔ خود را انتخاب کنید:"
 
 
 def neighbourhood_not_found(m: Markup, typed: str) -> str:
-    return f"محله‌ای با نام «{m.esc(typed)}» پیدا نشد. لطفاً از فهرست زیر انتخاب کنید یا نام دیگری بنویسید."
+    return (f"محله‌ای با نام «{m.esc(shorten(typed, TYPED_SHOWN))}» پیدا نشد. "
+            "لطفاً از فهرست زیر انتخاب کنید یا نام دیگری بنویسید.")
 
 
 def neighbourhood_set(m: Markup, name: str) -> str:
@@ -224,12 +245,13 @@ def preview(m: Markup, neighbourhood: str, category: str, title: str, descriptio
     if has_location:
         extras.append("📍 مکان مشخص شده")
     tail = ("\n" + "، ".join(extras)) if extras else ""
-    return (
+    # The limits in config let a whole proposal fit; should one not, its description gives way.
+    return fit(m, lambda shown: (
         f"{m.bold('پیش‌نمایش پیشنهاد شما')}\n\n"
         f"محله: {m.esc(neighbourhood)}\nدسته: {m.esc(category)}\n"
-        f"عنوان: {m.bold(m.esc(title))}\n\n{m.esc(description)}{tail}\n\n"
+        f"عنوان: {m.bold(m.esc(title))}\n\n{shown}{tail}\n\n"
         "اگر درست است «تأیید و ارسال» را بزنید."
-    )
+    ), description)
 
 
 def proposal_submitted(m: Markup, code: str) -> str:
@@ -284,16 +306,20 @@ def my_proposals(m: Markup, items: list[tuple[str, str, str, str | None, str | N
     """items: (title, code, status, reject reason, what the reviewers found)."""
     if not items:
         return "شما هنوز پیشنهادی نفرستاده‌اید."
-    lines = [m.bold("پیشنهادهای شما"), ""]
+    blocks = []
     for number, (title, code, status, reason, review) in enumerate(items, 1):
-        lines.append(f"{fa_digits(number)}. {m.esc(title)}")
-        lines.append(f"کد پیگیری: {fa_digits(code)} — {STATUS[status]}")
+        block = [f"{fa_digits(number)}. {m.esc(title)}", f"کد پیگیری: {fa_digits(code)} — {STATUS[status]}"]
         if status == "rejected" and reason:
-            lines.append(f"دلیل: {m.esc(reason)}")
+            block.append(f"دلیل: {m.esc(reason)}")
         if status == "approved" and review:
-            lines.append(f"بررسی کارشناسی: {m.esc(review)}")
-        lines.append("")
-    return "\n".join(lines).strip()
+            block.append(f"بررسی کارشناسی: {m.esc(review)}")
+        blocks.append("\n".join(block) + "\n")
+    return fit_lines(m, [m.bold("پیشنهادهای شما"), ""], blocks, [], more_left_out).strip()
+
+
+def more_left_out(count: int) -> str:
+    """The last line of a list cut short to fit one message."""
+    return f"… و {fa_number(count)} مورد دیگر"
 
 
 # --- voting -------------------------------------------------------------------------------------
@@ -349,7 +375,8 @@ def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limi
         lines.append(m.esc(short))
         lines.append("")
     lines.append("برای رأی دادن یا پس گرفتن رأی، دکمهٔ شمارهٔ پیشنهاد را بزنید.")
-    return "\n".join(lines)
+    # A page of the longest titles the config allows fits (short descriptions, five a page).
+    return cut(m, "\n".join(lines))
 
 
 def votes_used(used: int, limit: int) -> str:
@@ -387,20 +414,26 @@ def button_expired() -> str:
 # --- moderation ---------------------------------------------------------------------------------
 
 def staff_card(m: Markup, code: str, neighbourhood: str, category: str, title: str, description: str,
-               map_url: str | None, photo_note: str | None) -> str:
-    lines = [
-        f"{m.bold('پیشنهاد تازه برای بررسی')} — کد {fa_digits(code)}",
-        f"محله: {m.esc(neighbourhood)}",
-        f"دسته: {m.esc(category)}",
-        f"عنوان: {m.bold(m.esc(title))}",
-        "",
-        m.esc(description),
-    ]
-    if map_url:
-        lines += ["", f"📍 مکان: {m.esc(map_url)}"]
-    if photo_note:
-        lines += ["", photo_note]
-    return "\n".join(lines)
+               map_url: str | None, photo_note: str | None, footer: str = "") -> str:
+    """``footer``: what follows the card in the same message (the outcome, the review state);
+    the description is shortened, never the footer, when the whole would be too long."""
+    def compose(shown: str) -> str:
+        lines = [
+            f"{m.bold('پیشنهاد تازه برای بررسی')} — کد {fa_digits(code)}",
+            f"محله: {m.esc(neighbourhood)}",
+            f"دسته: {m.esc(category)}",
+            f"عنوان: {m.bold(m.esc(title))}",
+            "",
+            shown,
+        ]
+        if map_url:
+            lines += ["", f"📍 مکان: {m.esc(map_url)}"]
+        if photo_note:
+            lines += ["", photo_note]
+        if footer:
+            lines += ["", footer]
+        return "\n".join(lines)
+    return fit(m, compose, description)
 
 
 def staff_photo_caption(code: str) -> str:
@@ -448,11 +481,11 @@ def author_approved(m: Markup, title: str, code: str) -> str:
 
 
 def author_rejected(m: Markup, title: str, code: str, reason: str) -> str:
-    return (
+    return fit(m, lambda shown: (
         f"پیشنهاد شما «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) پس از بررسی پذیرفته نشد.\n"
-        f"دلیل: {m.esc(reason)}\n"
+        f"دلیل: {shown}\n"
         "اگر زمان ثبت پیشنهاد باقی است، می‌توانید پیشنهاد دیگری بفرستید."
-    )
+    ), reason)
 
 
 # --- commands shown in the messenger's menu (setMyCommands) ---------------------------------------

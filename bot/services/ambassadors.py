@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.phone import normalize_iranian_mobile, phone_hash
+from messages_fa.fit import units
 from messages_fa.normalize import clean_text
 from storage import Repositories
 from storage.models import (
@@ -99,7 +100,7 @@ class AmbassadorService:
     async def _text(self, citizen: Citizen, field: str, text: str, bounds: tuple[int, int]) -> FormCheck:
         if len(text) < bounds[0]:
             return FormCheck.TOO_SHORT
-        if len(text) > bounds[1]:
+        if units(text) > bounds[1]:  # as the messengers count: the staff card holds what passes
             return FormCheck.TOO_LONG
         updated = await self.repos.ambassadors.update_draft(citizen.id, **{field: text})
         return FormCheck.OK if updated and updated.status == AMB_DRAFT else FormCheck.NOT_A_DRAFT

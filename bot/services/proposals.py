@@ -11,13 +11,14 @@ from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from bot.money import parse_cost
+from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
 from storage import Repositories
 from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Proposal
 
 MIN_TITLE = 3
 MIN_DESCRIPTION = 10
-MAX_REASON = 500  # a typed rejection reason or feasibility explanation
+MAX_REASON = 500  # a typed rejection reason or feasibility explanation, in UTF-16 units
 MAX_CODE_TYPED = 20  # a tracking code is 7 digits; room for spaces and a stray character
 
 
@@ -133,14 +134,16 @@ class ProposalService:
                                     MIN_DESCRIPTION, self.config.limits.description_length)
 
     async def _set_text(self, citizen: Citizen, field: str, text: str, minimum: int, limit: int) -> TextResult:
-        if len(text) > limit:
-            return TextResult(TextCheck.TOO_LONG, len(text), limit)
+        # Counted as the messengers count (an emoji is two): what passes here fits the preview.
+        length = units(text)
+        if length > limit:
+            return TextResult(TextCheck.TOO_LONG, length, limit)
         if not has_words(text):
-            return TextResult(TextCheck.NO_WORDS, len(text), limit)
+            return TextResult(TextCheck.NO_WORDS, length, limit)
         if visible_length(text) < minimum:
-            return TextResult(TextCheck.TOO_SHORT, len(text), limit)
+            return TextResult(TextCheck.TOO_SHORT, length, limit)
         await self.repos.drafts.update(citizen.id, self.clock.now(), **{field: text})
-        return TextResult(TextCheck.OK, len(text), limit)
+        return TextResult(TextCheck.OK, length, limit)
 
     async def set_photo(self, citizen: Citizen, file_id: str) -> None:
         await self.repos.drafts.update(citizen.id, self.clock.now(), photo_file_id=file_id)
@@ -197,7 +200,7 @@ class ProposalService:
             return DecisionResult(Decision.MISSING)
         if not approve:
             reason = clean_text(reason or "", single_line=False)
-            if len(reason) > MAX_REASON:  # refused, not cut: the author would read half a sentence
+            if units(reason) > MAX_REASON:  # refused, not cut: the author would read half a sentence
                 return DecisionResult(Decision.TOO_LONG)
             reason = reason or "—"
         decided = await self.repos.proposals.decide(
@@ -266,7 +269,7 @@ class ProposalService:
         if not self.reviewing_open():
             return DecisionResult(Decision.CLOSED)
         note = clean_text(note, single_line=False)
-        if len(note) > MAX_REASON:  # refused, not cut: the author would read half a sentence
+        if units(note) > MAX_REASON:  # refused, not cut: the author would read half a sentence
             return DecisionResult(Decision.TOO_LONG)
         note = note or "—"
         changed = await self.repos.proposals.set_feasibility(

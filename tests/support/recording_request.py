@@ -25,6 +25,9 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
+from bot.localapi.errors import ApiError
+from bot.localapi.validate import render_text
+
 __all__ = ["BOT_USER", "Call", "RecordingRequest"]
 
 BOT_USER: dict[str, Any] = {
@@ -188,6 +191,7 @@ class RecordingRequest(BaseRequest):
                     call.status = 0  # never reached the "server"
                     raise failure.exception
                 raise _ApiError(failure.status, failure.description, failure.retry_after)
+            _check_text(api_method, params)
             if api_method in self._responders:
                 result = self._responders[api_method](copy.deepcopy(params))
             else:
@@ -423,6 +427,23 @@ class RecordingRequest(BaseRequest):
         for mid in message_ids:
             view.pop(mid, None)
         return True
+
+
+# Methods whose "text" is a message (an alert's text has its own limit) and those with a caption.
+_TEXT_METHODS = frozenset({"sendMessage", "editMessageText"})
+_CAPTION_METHODS = frozenset({"editMessageCaption", "copyMessage", *_MEDIA})
+
+
+def _check_text(method: str, p: dict) -> None:
+    """Refuse, as the Bot API does, a text over 4,096 or a caption over 1,024 UTF-16 code units of
+    what a person reads, and HTML it cannot parse: the same checks as the loopback server's."""
+    key = "text" if method in _TEXT_METHODS else "caption" if method in _CAPTION_METHODS else None
+    if key is None or p.get(key) is None:
+        return
+    try:
+        render_text(p[key], p.get("parse_mode"), caption=key == "caption")
+    except ApiError as exc:
+        raise _ApiError(exc.code, exc.description) from None
 
 
 def _decode(request_data: RequestData | None) -> tuple[dict, dict]:
