@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.roles import COMMAND_ACTIONS
 from handlers import (
     ambassadors, broadcasts, moderation, proposals, results, review, schedule, staff_input, start, stats, voting,
 )
@@ -29,6 +30,7 @@ from handlers.common import (
     PRIVATE,
     WITHOUT_PERSON,
     Context,
+    staff_command,
 )
 from handlers.errors import on_error
 from handlers.flood import FloodGuard
@@ -177,7 +179,9 @@ def register(application: Application) -> None:
                                            moderation.on_reply), group=-2)
     # Then an admin's answer to the bot's question (a broadcast's content, a time).
     application.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, staff_input.on_staff_input), group=-1)
-    staff_commands = [CommandHandler(name, callback, filters=NEW_MESSAGE) for name, callback in (
+    # Refused in private, never in a group, for someone without the right (handlers/common.py).
+    staff_commands = [CommandHandler(name, staff_command(COMMAND_ACTIONS[name], callback), filters=NEW_MESSAGE)
+                      for name, callback in (
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
         ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors),
         ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),

@@ -15,6 +15,7 @@ from bot.roles import actor
 from handlers import outbox
 from messages_fa import buttons as b
 from messages_fa import texts
+from messages_fa.broadcasts import staff_command_only
 from storage.models import Citizen
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -151,6 +152,23 @@ async def offer_neighbourhoods(update: Update, context: Context, text: str) -> M
     """The question with the full 27-name keyboard (the citizen may also type a name)."""
     app = app_context(context)
     return await reply(update, context, text, keyboards.neighbourhoods(app.services.config.neighbourhoods))
+
+
+def staff_command(action: str, handler):
+    """A staff command from someone who may not take ``action``, sent in a group: refused in their
+    private chat, never in the group (a stranger's /stats would otherwise make the bot post into a
+    neighbourhood group). If the messenger will not let the bot write to them first, nobody hears
+    of it. Everything else, refusals in a private chat included, is the handler's own."""
+    async def guarded(update: Update, context: Context):
+        chat = update.effective_chat
+        if chat.type != "private" and not allowed(app_context(context), update, action):
+            with contextlib.suppress(TelegramError):
+                # A private chat's id is its person's id.
+                await context.bot.send_message(update.effective_user.id, staff_command_only())
+            return None
+        return await handler(update, context)
+    guarded.__name__ = handler.__name__
+    return guarded
 
 
 def private_buttons_only(handler):

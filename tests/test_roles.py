@@ -21,7 +21,7 @@ from messages_fa import staff as st
 from messages_fa import stats as stt
 from messages_fa import texts
 from storage.models import Audience
-from tests.conftest import Bot, ManualClock, make_config, phase_moments
+from tests.conftest import STAFF_CHAT, Bot, ManualClock, make_config, phase_moments
 
 ADMIN, MODERATOR, REVIEWER, CITIZEN, AMBASSADOR = 900, 910, 920, 930, 940
 ROLES = {ADMIN: Role.ADMIN, MODERATOR: Role.MODERATOR, REVIEWER: Role.REVIEWER, CITIZEN: None, AMBASSADOR: None}
@@ -230,3 +230,40 @@ async def test_roles_are_per_messenger(staffed, command, action):
     answers = [c.params.get("text") for c in m.request.calls if c.params.get("chat_id") == ADMIN
                and c.method == "sendMessage"]
     assert answers and answers[-1] in REFUSALS, (command, answers[-1:])
+
+
+NEIGHBOURS_GROUP = -1002777
+SENDS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "forwardMessage")
+
+
+def _posted_in(m, chat_id: int) -> list[str]:
+    return [c.method for c in m.request.calls if c.method in SENDS and c.params.get("chat_id") == chat_id]
+
+
+@pytest.mark.parametrize("group", [NEIGHBOURS_GROUP, STAFF_CHAT])
+@pytest.mark.parametrize("command, action", COMMANDS)
+async def test_a_staff_command_by_someone_without_the_right_is_never_refused_in_a_group(staffed, command, action, group):
+    """A stranger's /stats in a neighbourhood group (or a moderator's /broadcast in the staff group)
+    is answered in their private chat, never where the whole group reads it."""
+    m = staffed.telegram
+    strangers = [user for user in ROLES if not allowed(user, action)]
+    assert CITIZEN in strangers
+    for user in strangers:
+        await m.send(user, f"{command}@test_bot", chat_id=group)
+        await staffed.settle()
+        assert _posted_in(m, group) == [], (command, user)
+        private = [c.params.get("text") for c in m.request.calls
+                   if c.method == "sendMessage" and c.params.get("chat_id") == user]
+        assert private and private[-1] in REFUSALS, (command, user, private[-1:])
+
+
+async def test_a_refusal_that_cannot_reach_the_person_privately_is_dropped(staffed):
+    m = staffed.telegram
+    # Never started the bot: the messenger refuses a private message to them.
+    m.request.fail("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user", times=len(COMMANDS))
+    for command, _ in COMMANDS:
+        await m.send(CITIZEN, command, chat_id=NEIGHBOURS_GROUP)
+    await staffed.settle()
+    assert _posted_in(m, NEIGHBOURS_GROUP) == []
+    assert len(m.request.calls_to("sendMessage")) == len(COMMANDS)  # one try each, to the person only
+    assert all(c.params.get("chat_id") == CITIZEN for c in m.request.calls_to("sendMessage"))

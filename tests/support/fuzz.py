@@ -679,14 +679,16 @@ class Crowd:
         return self.message_event(person, m, f"{what} {text[:60]!r}", chat_id, key=key, state=state, **extra)
 
     def group_expect(self, person: Person, message: dict, state: State | None) -> str:
-        """In a group the bot answers only /whoami and the staff commands (each answers, if only
-        with a refusal), and a reply to its rejection-reason question; everything else in a group
-        is deliberately left unanswered."""
+        """In a group the bot answers only /whoami, the staff commands of those who may use them
+        (someone else is refused in private, never in the group), and a reply to its
+        rejection-reason question; everything else in a group is deliberately left unanswered."""
         text = message.get("text") or ""
         match = re.match(r"/([A-Za-z0-9_]+)(?:@(\S+))?(?:\s|$)", text)
-        if match and match[1].lower() in ({"whoami"} | set(COMMAND_ACTIONS)) and \
-                (match[2] is None or match[2].lower() == BOT_USER["username"]):
-            return ANSWER
+        if match and (match[2] is None or match[2].lower() == BOT_USER["username"]):
+            name = match[1].lower()
+            if name == "whoami" or (name in COMMAND_ACTIONS and
+                                    may(self.config, person.platform, person.user_id, COMMAND_ACTIONS[name])):
+                return ANSWER
         replied = message.get("reply_to_message")
         if replied and text and not text.startswith("/") and state is not None and \
                 (person.platform, message["chat"]["id"], replied["message_id"]) in state.reason_prompts:
