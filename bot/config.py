@@ -16,6 +16,7 @@ from typing import Any
 
 import jdatetime
 
+from messages_fa.fit import units
 from messages_fa.normalize import match_key, to_ascii_digits
 from messages_fa.texts import MONEY_UNITS
 
@@ -25,6 +26,19 @@ PLATFORMS = (TELEGRAM, BALE)
 EXAMPLE_SECRET = "change-me-to-a-long-random-secret"
 
 _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+# What the rules need of the limits (bot/services/proposals.py applies them): (least, most), in
+# UTF-16 units as the messengers count. Below the least no title or description is ever accepted;
+# the most lets a proposal of the longest title and description, with its labels, fit one message
+# of 4,096 units (tests/test_message_limits.py composes every message at these sizes).
+TITLE_LENGTH = (3, 200)
+DESCRIPTION_LENGTH = (10, 3000)
+# A neighbourhood's or category's name is a button label and part of every card and overview.
+NAME_MOST = 40
+# Each neighbourhood or category is a button, with up to two of the list's own in the same message,
+# and Telegram takes at most 100 buttons in one message (its buttons also number them in two digits).
+LIST_MOST = 98
+REASON_MOST = 200  # a ready reject reason: a button, and part of the author's message
 # re.ASCII: a bare \d also matches fullwidth or Devanagari digits, which int() then reads; Persian and
 # Arabic-Indic digits are made ASCII first, and no other script's are read (as for phones).
 _JALALI_RE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2}) (\d{1,2}):(\d{2})$", re.ASCII)
@@ -250,6 +264,9 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
     items = root.get(name)
     if not isinstance(items, list) or not items:
         raise ConfigError(name, "must be a non-empty list of [[" + name + "]] tables with id and name")
+    if len(items) > LIST_MOST:
+        raise ConfigError(name, f"may hold at most {LIST_MOST} entries (one button each, and a message holds "
+                                f"100 buttons), not {len(items)}")
     result, ids, names = [], set(), set()
     for index, raw in enumerate(items):
         section = _Section(raw, f"{name}[{index}]")
@@ -262,6 +279,9 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
             raise ConfigError(section.key("id"), f"{_show(item_id)} is used twice")
         if not item_name:
             raise ConfigError(section.key("name"), "is empty")
+        if units(item_name) > NAME_MOST:
+            raise ConfigError(section.key("name"), f"may be at most {NAME_MOST} characters (UTF-16 units: an emoji "
+                                                   f"counts two), not {units(item_name)}")
         # Names differing only in Arabic/Persian letter forms or ZWNJ are one name to a resident.
         if match_key(item_name) in names:
             raise ConfigError(section.key("name"), f"{_show(item_name)} is used twice")
@@ -319,6 +339,12 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         if b == a and later != "voting_opens":
             # Review between proposals and voting may be skipped; no other phase may be empty.
             raise ConfigError(campaign.key(later), f"is the same moment as {campaign.key(earlier)}: the phase would be empty")
+    voting_hours = (moments[3] - moments[2]).total_seconds() / 3600
+    if reminder_hours and reminder_hours >= voting_hours:
+        # The calendar skips a reminder that would fall before voting opens.
+        raise ConfigError(campaign.key("voting_reminder_hours"),
+                          f"{reminder_hours} hours is not shorter than voting ({voting_hours:g} hours): "
+                          "the reminder would never be sent (0 for no reminder)")
 
     limits_section = _Section(root.get("limits", {}), "limits")
     limits = Limits(
@@ -336,13 +362,16 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
     reasons = review.get("reject_reasons", list, [])
     review.finish()
     for index, reason in enumerate(reasons):
-        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 200:
-            raise ConfigError(f"review.reject_reasons[{index}]", "must be a text of 1 to 200 characters")
+        if not isinstance(reason, str) or not 1 <= units(reason.strip()) <= REASON_MOST:
+            raise ConfigError(f"review.reject_reasons[{index}]", f"must be a text of 1 to {REASON_MOST} characters")
     if len(reasons) > 8:
         raise ConfigError("review.reject_reasons", f"may hold at most 8 reasons (buttons), not {len(reasons)}")
-    # One proposal must fit into one Telegram message (4,096 characters) with its labels.
-    for key, value, most in (("title_length", limits.title_length, 200),
-                             ("description_length", limits.description_length, 3000)):
+    for key, value, (least, most), what in (("title_length", limits.title_length, TITLE_LENGTH, "title"),
+                                            ("description_length", limits.description_length, DESCRIPTION_LENGTH,
+                                             "description")):
+        if value < least:
+            raise ConfigError(limits_section.key(key),
+                              f"must be at least {least} (no shorter {what} is ever accepted), not {value}")
         if value > most:
             raise ConfigError(limits_section.key(key), f"may be at most {most}, not {value}")
 

@@ -249,6 +249,57 @@ def test_description_too_long_for_one_message(root):
     assert fault(root) == "limits.description_length: may be at most 3000, not 3001"
 
 
+# Issue 12, item 9: limits below what the rules accept meant no proposal could ever be sent.
+@pytest.mark.parametrize("key, value, least, what", [
+    ("title_length", 2, 3, "title"), ("title_length", 1, 3, "title"),
+    ("description_length", 9, 10, "description"), ("description_length", 3, 10, "description"),
+])
+def test_a_limit_below_what_the_rules_accept(root, key, value, least, what):
+    root["limits"][key] = value
+    assert fault(root) == (f"limits.{key}: must be at least {least} (no shorter {what} is ever accepted), "
+                           f"not {value}")
+
+
+def test_the_least_limits_the_rules_accept_are_accepted(root):
+    root["limits"].update(title_length=3, description_length=10)
+    limits = parse_config(root).limits
+    assert (limits.title_length, limits.description_length) == (3, 10)
+
+
+def test_a_name_too_long_for_its_buttons_and_cards(root):
+    root["neighbourhoods"][4]["name"] = "ت" * 41
+    assert fault(root) == ("neighbourhoods[4].name: may be at most 40 characters (UTF-16 units: an emoji "
+                           "counts two), not 41")
+    root["neighbourhoods"][4]["name"] = "تجریش" + "😀" * 18  # 41 units in 23 characters
+    assert fault(root).endswith("not 41")
+    root["neighbourhoods"][4]["name"] = "ت" * 40
+    root["categories"][1]["name"] = "😀" * 21
+    assert fault(root) == ("categories[1].name: may be at most 40 characters (UTF-16 units: an emoji counts two), "
+                           "not 42")
+
+
+def test_more_neighbourhoods_than_one_message_has_buttons_for(root):
+    root["neighbourhoods"] = [{"id": f"h{i}", "name": f"محله {i}"} for i in range(99)]
+    assert fault(root) == "neighbourhoods: may hold at most 98 entries (one button each, and a message holds 100 buttons), not 99"
+    root["neighbourhoods"] = root["neighbourhoods"][:98]
+    assert len(parse_config(root).neighbourhoods) == 98
+
+
+def test_a_reject_reason_is_counted_in_utf16_units(root):
+    root["review"]["reject_reasons"] = ["😀" * 101]
+    assert fault(root) == "review.reject_reasons[0]: must be a text of 1 to 200 characters"
+
+
+def test_a_voting_reminder_longer_than_voting_is_never_sent(root):
+    c = parse_config(root).calendar
+    hours = int((c.voting_closes - c.voting_opens).total_seconds() // 3600)
+    root["campaign"]["voting_reminder_hours"] = hours
+    assert fault(root) == (f"campaign.voting_reminder_hours: {hours} hours is not shorter than voting "
+                           f"({hours} hours): the reminder would never be sent (0 for no reminder)")
+    root["campaign"]["voting_reminder_hours"] = hours - 1
+    assert parse_config(root).announcements.voting_reminder.total_seconds() == (hours - 1) * 3600
+
+
 def test_limits_default_when_missing(root):
     del root["limits"]
     limits = parse_config(root).limits
@@ -417,6 +468,14 @@ def test_check_config_reports_one_line_for_a_bad_file(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "config error: limits.vote_per_citizen: is not a known setting (check the spelling)\n"
+
+
+def test_check_config_refuses_a_title_length_no_title_can_meet(tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_text(EXAMPLE_TEXT.replace("title_length = 100", "title_length = 2"), encoding="utf-8")
+    assert main(["check-config", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        "config error: limits.title_length: must be at least 3 (no shorter title is ever accepted), not 2\n")
 
 
 def test_check_config_for_a_missing_file(tmp_path, capsys):

@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from bot.config import Category, Neighbourhood
+from bot.config import DESCRIPTION_LENGTH, LIST_MOST, NAME_MOST, TITLE_LENGTH, Category, Neighbourhood
 from bot.localapi.validate import render_text
 from bot.money import MAX_COST
 from bot.services.ambassadors import NAME_LENGTH
@@ -28,9 +28,9 @@ from messages_fa.numbers import fa_digits
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN, make_config
 
 HTML, PLAIN = HtmlMarkup(), PlainMarkup()
-NAME_UNITS = 40  # the longest neighbourhood or category name the config accepts
-TITLE_UNITS, DESCRIPTION_UNITS = 200, 3000  # limits.title_length and description_length at their most
-HOODS = 99  # as many neighbourhoods as the results' buttons can number
+NAME_UNITS = NAME_MOST  # the longest neighbourhood or category name the config accepts
+TITLE_UNITS, DESCRIPTION_UNITS = TITLE_LENGTH[1], DESCRIPTION_LENGTH[1]  # the limits at their most
+HOODS = LIST_MOST  # as many neighbourhoods as the config accepts
 
 
 def exactly(units_wanted: int, chunk: str) -> str:

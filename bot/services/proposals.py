@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from bot.campaign import Phase
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import DESCRIPTION_LENGTH, TITLE_LENGTH, Config
 from bot.money import parse_cost
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
 from storage import Repositories
 from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Proposal
 
-MIN_TITLE = 3
-MIN_DESCRIPTION = 10
+MIN_TITLE, MIN_DESCRIPTION = TITLE_LENGTH[0], DESCRIPTION_LENGTH[0]  # check-config holds the limits to them
 MAX_REASON = 500  # a typed rejection reason or feasibility explanation, in UTF-16 units
 MAX_CODE_TYPED = 20  # a tracking code is 7 digits; room for spaces and a stray character
 
