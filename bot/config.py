@@ -121,6 +121,8 @@ class Limits:
 
 
 RULES = ("greedy", "equal-shares")
+# A neighbourhood's budget when results.default_budget is left out (the README's figure).
+DEFAULT_BUDGET = 5_000_000_000
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Results:
     """How each neighbourhood's budget is allocated by its votes (bot/results)."""
 
     rule: str = "equal-shares"
-    default_budget: int = 0
+    default_budget: int = DEFAULT_BUDGET
     budgets: tuple[tuple[str, int], ...] = ()  # per neighbourhood id, overriding the default
 
     def budget(self, neighbourhood_id: str) -> int:
@@ -421,7 +423,7 @@ def _results(root: dict, neighbourhood_ids: set[str]) -> Results:
     rule = section.get("rule", str, "equal-shares")
     if rule not in RULES:
         raise ConfigError(section.key("rule"), f"{_show(rule)} must be one of {', '.join(RULES)}")
-    default_budget = section.get("default_budget", int, 0)
+    default_budget = section.get("default_budget", int, DEFAULT_BUDGET)
     if default_budget < 0:
         raise ConfigError(section.key("default_budget"), f"must be 0 or more, not {default_budget}")
     budgets = section.get("budgets", dict, {})

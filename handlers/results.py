@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import AppContext, app_context
-from bot.services.results import Publish
+from bot.services.results import Publish, UnfundedNeighbourhoods
 from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
 from messages_fa import results as t
 from messages_fa import staff as st
@@ -63,8 +63,19 @@ async def on_results_command(update: Update, context: Context) -> None:
     if not allowed(app, update, "results") or not staff_place(app, update):
         await reply(update, context, st.not_for_you() if not allowed(app, update, "results") else st.staff_place_only())
         return
-    run = await app.services.results.published() or await app.services.results.compute(staff_ref(app, update))
-    await _preview(update, context, app, run)
+    run = await app.services.results.published() or await _compute(update, context, app)
+    if run is not None:
+        await _preview(update, context, app, run)
+
+
+async def _compute(update: Update, context: Context, app: AppContext) -> ResultRun | None:
+    """A fresh computation; None (staff told why) while a neighbourhood's budget is 0."""
+    try:
+        return await app.services.results.compute(staff_ref(app, update))
+    except UnfundedNeighbourhoods as exc:
+        names = [n.name for n in app.services.config.neighbourhoods if n.id in exc.neighbourhood_ids]
+        await reply(update, context, t.budget_missing(names))
+        return None
 
 
 async def on_pressed(update: Update, context: Context) -> None:
@@ -82,7 +93,8 @@ async def on_pressed(update: Update, context: Context) -> None:
     services = app.services
     if match[6]:
         await answer(update)
-        await _preview(update, context, app, await services.results.compute(staff_ref(app, update)))
+        if (run := await _compute(update, context, app)) is not None:
+            await _preview(update, context, app, run)
         return
     result_id = int(match[2] or match[5])
     run = await services.results.get(result_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from messages_fa.fit import pages
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
-from messages_fa.texts import PLAN, money
+from messages_fa.texts import PLAN, join_some_names, money
 
 RULE_NAMES = {"greedy": "بیشترین رأی (حریصانه)", "equal-shares": "روش سهم‌های برابر"}
 RESULTS = "🏆 نتایج"
@@ -50,6 +50,13 @@ def preview(m: Markup, number: int, rule: str, hoods: list[tuple[str, int, int, 
               f"({fa_number(voters)} رأی‌دهنده)" for name, n, spent, budget, voters in hoods]
     lines += ["", "برای جزئیات هر محله دکمهٔ آن را بزنید."]
     return pages(m, lines)
+
+
+def budget_missing(neighbourhoods: list[str]) -> str:
+    """To staff: results were not computed, as these neighbourhoods have a budget of 0."""
+    return (f"نتایج محاسبه نشد: برای {join_some_names(neighbourhoods)} بودجه‌ای تعیین نشده است (صفر) و هیچ "
+            "پروژه‌ای در آن‌ها اجرا نمی‌شد. مسئول فنی باید بودجه را در فایل تنظیمات بنویسد "
+            "(results.default_budget یا results.budgets) و ربات را دوباره راه‌اندازی کند؛ سپس /results را بفرستید.")
 
 
 def published_done() -> str:

@@ -6,7 +6,7 @@ import io
 
 from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
-from bot.config import Config
+from bot.config import Config, ConfigError
 from bot.results import rules
 from bot.results.election import Election, Project
 from bot.results.pabulib import write_pb
@@ -27,6 +27,23 @@ class Publish(enum.Enum):
     ALREADY = "already"  # published before (by a colleague, or a double tap)
     TOO_EARLY = "too_early"  # voting has not closed: no count is final yet
     STALE = "stale"  # computed before voting closed: votes cast after it are missing
+
+
+class UnfundedNeighbourhoods(ConfigError):
+    """Neighbourhoods whose budget is 0 (results.default_budget 0 and no entry in results.budgets):
+    their results would fund nothing, so none are computed. Raised where results are asked for: a
+    config may leave budgets open while proposals are being written."""
+
+    SHOWN = 5  # ids named in the operator's one line
+
+    def __init__(self, neighbourhood_ids: list[str]) -> None:
+        self.neighbourhood_ids = tuple(neighbourhood_ids)
+        shown = ", ".join(neighbourhood_ids[:self.SHOWN]) + (", …" if len(neighbourhood_ids) > self.SHOWN else "")
+        many = len(neighbourhood_ids) > 1
+        count = f"{len(neighbourhood_ids)} neighbourhoods" if many else "neighbourhood"
+        super().__init__("results.default_budget", f"is 0, and {count} ({shown}) {'have' if many else 'has'} no "
+                                                   f"entry in results.budgets: {'their' if many else 'its'} results "
+                                                   "would fund nothing")
 
 
 def _equal_shares(election: Election) -> list[str]:
@@ -53,7 +70,10 @@ class ResultsService:
 
     async def compute(self, by: str, rule: str | None = None, save: bool = True) -> ResultRun:
         """Runs the rule for every neighbourhood and stores the outcome (not published);
-        ``save=False`` only computes (the operator's ``python -m bot results``)."""
+        ``save=False`` only computes (the operator's ``python -m bot results``). Raises
+        UnfundedNeighbourhoods (a ConfigError: the CLI's one line) if any budget is 0."""
+        if unfunded := [h.id for h in self.config.neighbourhoods if self.config.results.budget(h.id) <= 0]:
+            raise UnfundedNeighbourhoods(unfunded)
         rule = rule or self.config.results.rule
         allocate = RULES[rule]
         hoods, winners = {}, []
