@@ -10,6 +10,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import PlatformConfig
 from bot.context import KEY, AppContext
+from bot.flood_door import FloodDoor
 from bot.notify import Notifier
 from bot.persistence import ConversationStatePersistence
 from bot.platforms import PLATFORMS
@@ -53,19 +54,21 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
     # No overall cap on replies (that is for broadcasts); the rate limiter keeps groups under
     # 20/min and waits out RetryAfter instead of failing the reply.
     limiter = AIORateLimiter(overall_max_rate=0, max_retries=3) if rate_limiter else None
+    # Flood control decides on each update once, as early as it can: before a press is built or
+    # queued (bot/flood_door.py).
+    door = FloodDoor(lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify))
     # One update PTB cannot read must not fail its whole getUpdates batch (bot/update_decoding.py).
     bot = TolerantBot(platform_config.token, base_url=platform_config.base_url,
                       base_file_url=platform_config.base_file_url,
                       request=request or make_request(transport, CONNECTION_POOL),
                       get_updates_request=get_updates_request or make_request(transport, 2),
-                      rate_limiter=limiter, platform=platform.name)
+                      rate_limiter=limiter, platform=platform.name, flood=door.unread)
     builder = (
         ApplicationBuilder()
         .bot(bot)
         # With 1, PTB awaits each update itself: its one-at-a-time processing, journal included.
-        .concurrent_updates(PerUserUpdateProcessor(
-            concurrent_updates, around=journal.run, max_waiting=services.flood.most_at_once,
-            flood_check=lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify)))
+        .concurrent_updates(PerUserUpdateProcessor(concurrent_updates, around=journal.run, flood=door.verdict,
+                                                   max_waiting=services.flood.most_at_once))
         .persistence(ConversationStatePersistence(services.repos.conversations, journal, platform.name))
         .post_init(_register_commands)
     )

@@ -11,20 +11,13 @@ pending notice, which is exactly what a missing entry means, so it is dropped. E
 in the order they were last touched, and each check drops the stale ones from the front, so the
 sweep costs O(1) amortized and 500,000 people who wrote once leave nothing behind.
 
-Where it is applied: each polled update is checked as it arrives, before it waits for its
-sender's turn (bot/update_processor.py), so what is over the limit is never queued and costs no
-API call; the verdict travels with the update (``DECIDED``) to the guard in handlers/flood.py,
-which sends the one notice in the update's turn. An update that bypasses the processor
-(``Application.process_update`` called directly, as the fast tests do) is checked by the guard.
+Where each update meets it: bot/flood_door.py.
 """
 from __future__ import annotations
 
 import enum
 from collections import OrderedDict
-from contextvars import ContextVar
 from dataclasses import dataclass
-
-from telegram import Update
 
 from bot.clock import Clock
 
@@ -65,23 +58,6 @@ class _Entry:
 
 
 _INDEX = {Kind.MESSAGE: 0, Kind.BUTTON: 1}
-
-# The verdict taken for the update being handled, set by the update processor around its turn:
-# the guard acts on it instead of taking a second token. None: not decided yet (decide there).
-DECIDED: ContextVar[Verdict | None] = ContextVar("flood_verdict", default=None)
-
-
-def subject(update: object) -> tuple[int, Kind, bool] | None:
-    """Whom an update counts against, as which kind, and whether a notice can reach them; None:
-    nobody to slow down (channel posts and the like)."""
-    if not isinstance(update, Update) or update.effective_user is None:
-        return None
-    pressed = update.callback_query is not None
-    # A pressed button is answered with the notice; a message needs a chat to get it. Without one
-    # the notice is kept for the next update that has one.
-    can_notify = pressed or (update.effective_message is not None and update.effective_chat is not None)
-    return update.effective_user.id, Kind.BUTTON if pressed else Kind.MESSAGE, can_notify
-
 
 class FloodControl:
     def __init__(self, clock: Clock, messages: Allowance, buttons: Allowance, quiet_seconds: float) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from telegram import Bot, Update
 # PTB's own markers for "not given" (private, but the signature must match Bot.get_updates').
@@ -47,10 +47,15 @@ def _why(exc: Exception) -> str:
     return exc.__class__.__name__
 
 
-def decode_updates(result: Sequence[object], bot: Bot, platform: str) -> tuple[Update, ...]:
-    """Each raw update as PTB builds it, or, where that fails, a bare placeholder with its id."""
+def decode_updates(result: Sequence[object], bot: Bot, platform: str,
+                   flood: Callable[[object], Update | None] | None = None) -> tuple[Update, ...]:
+    """Each raw update as PTB builds it, or, where that fails, a bare placeholder with its id.
+    ``flood`` (bot/flood_door.py) passes on what flood control dropped, instead of building it."""
     updates = []
     for data in result:
+        if flood is not None and (dropped := flood(data)) is not None:
+            updates.append(dropped)
+            continue
         try:
             updates.append(Update.de_json(data, bot))  # type: ignore[arg-type]
             continue
@@ -73,11 +78,13 @@ def decode_updates(result: Sequence[object], bot: Bot, platform: str) -> tuple[U
 class TolerantBot(ExtBot):
     """PTB's ExtBot whose getUpdates decodes each update on its own (see the module's docstring)."""
 
-    __slots__ = ("_platform",)
+    __slots__ = ("_flood", "_platform")
 
-    def __init__(self, *args, platform: str, **kwargs) -> None:
+    def __init__(self, *args, platform: str, flood: Callable[[object], Update | None] | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._platform = platform
+        self._flood = flood
 
     async def get_updates(
         self,
@@ -100,7 +107,7 @@ class TolerantBot(ExtBot):
         result = await self._post("getUpdates", data, read_timeout=base + wait, write_timeout=write_timeout,
                                   connect_timeout=connect_timeout, pool_timeout=pool_timeout,
                                   api_kwargs=api_kwargs)
-        updates = decode_updates(result or (), self, self._platform)
+        updates = decode_updates(result or (), self, self._platform, self._flood)
         for update in updates:  # what ExtBot.get_updates adds (arbitrary callback data)
             self.insert_callback_data(update)
         return updates

@@ -12,23 +12,20 @@ the processor; calling ``Application.process_update`` directly bypasses it.
 the coroutine itself, in the user's turn (bot/update_journal.py: skip a
 re-delivered update, mark a handled one with the conversation states it left).
 
-An update is decided on as it arrives, before it waits for its sender's turn:
-a flood of 50 presses a second would otherwise queue every press (a task, its
-coroutine and the parsed update each) and flood control, deciding only in the
-press's turn, would see it long after - 20 flooders grew the bot by 300 MB and
-left 80 s of backlog.  So, on arrival:
+An update is decided on as it arrives, before it waits for its sender's turn
+(bot/flood_door.py): a flood must not queue - a task, a coroutine and the
+update each, per press.
 
-- ``flood_check(user_id, kind, can_notify)`` (bot/flood.py): over the limit,
-  the update is dropped there; its verdict otherwise travels with it to the
-  guard (``bot.flood.DECIDED``), which sends the one notice in its turn;
+- ``flood(update)`` gives its flood verdict (FloodDoor.verdict): DROP, it is
+  dropped there; otherwise the verdict travels with it to its turn
+  (``DECIDED``). A ``DroppedUnread`` (flood control dropped it before it was
+  even built) is dropped too;
 - ``max_waiting``: a sender with that many updates waiting already (staff are
-  not flood-limited; updates without a person are not either) has the update
-  dropped too, so no queue grows without bound.
+  not flood-limited, updates without a person are not either, and a handler
+  may be slow) has the update dropped too, so no queue grows without bound.
 
-A dropped update costs no API call (a press left unanswered shows a spinner
-that times out; acceptable for a flooder) and is still given to ``around`` with
-nothing to run, so the journal marks it handled: were it delivered again after
-a restart, a fresh flood allowance would let it through.
+A dropped update costs no API call and is still given to ``around`` with
+nothing to run, so the journal marks it handled.
 """
 
 from __future__ import annotations
@@ -42,7 +39,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.flood import DECIDED, Kind, Verdict, subject
+from bot.flood import Verdict
+from bot.flood_door import DECIDED, DroppedUnread
 
 __all__ = ["PerUserUpdateProcessor"]
 
@@ -83,14 +81,14 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     Application awaits each update itself, i.e. plain sequential processing.
     """
 
-    __slots__ = ("_around", "_flood_check", "_gate", "_limit", "_locks", "_max_waiting", "_running", "dropped")
+    __slots__ = ("_around", "_flood", "_gate", "_limit", "_locks", "_max_waiting", "_running", "dropped")
 
     def __init__(self, max_concurrent_updates: int = 128,
                  around: Callable[[object, Awaitable[Any]], Awaitable[None]] | None = None,
-                 flood_check: Callable[[int, Kind, bool], Verdict] | None = None,
+                 flood: Callable[[object], Verdict | None] | None = None,
                  max_waiting: int | None = None):
-        """``flood_check`` and ``max_waiting`` (see the module's docstring): None, nothing is
-        dropped - every update waits for its turn, however many there are."""
+        """``flood`` and ``max_waiting`` (see the module's docstring): None, every update
+        waits for its turn, however many there are."""
         if max_concurrent_updates < 1:
             raise ValueError("`max_concurrent_updates` must be a positive integer!")
         if max_waiting is not None and max_waiting < 1:
@@ -105,7 +103,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._locks: dict[Hashable, _KeyLock] = {}
         self._running = 0
         self._around = around
-        self._flood_check = flood_check
+        self._flood = flood
         self._max_waiting = max_waiting
         self.dropped = 0  # updates dropped on arrival (for tests and metrics)
 
@@ -134,6 +132,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, DroppedUnread):
+            await self._drop(update, coroutine)
+            return
         key = self.key_for(update)
         entry = self._locks.get(key)
         # Decided before any await, so in arrival order (the Application starts
@@ -147,12 +148,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
                             getattr(update, "update_id", "?"), self._max_waiting)
             await self._drop(update, coroutine)
             return
-        verdict = None
-        if self._flood_check is not None and (who := subject(update)) is not None:
-            verdict = self._flood_check(*who)
-            if verdict is Verdict.DROP:
-                await self._drop(update, coroutine)
-                return
+        verdict = None if self._flood is None else self._flood(update)
+        if verdict is Verdict.DROP:
+            await self._drop(update, coroutine)
+            return
         if entry is None:
             entry = self._locks[key] = _KeyLock()
         # No await between get/create and this increment: the entry cannot be

@@ -1,10 +1,10 @@
 """Flood control at the door: every update from a person is counted (bot/flood.py) before any real
 work, and what is over the limit stops here — no database, no conversation, no reply but one notice.
 
-A polled update was counted already as it arrived (bot/update_processor.py), and what was dropped
-there never gets here: this guard acts on that verdict (``DECIDED``) — the notice, in the
-update's turn — and counts only an update that bypassed the processor (process_update called
-directly, as the fast tests do).
+A polled update was counted already, before it was built or queued (bot/flood_door.py), and
+what was dropped there never gets here: this guard acts on that verdict (``DECIDED``) — the
+notice, in the update's turn — and counts only an update that went round the door
+(process_update called directly, as the fast tests do).
 
 The guard sits in group -2, registered before the moderation-reply handler of that group. It is a
 handler whose check_update *is* the decision and which matches only updates to stop: an update
@@ -22,7 +22,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
 from bot.context import KEY, AppContext
-from bot.flood import DECIDED, Verdict, subject
+from bot.flood import Verdict
+from bot.flood_door import DECIDED, subject
 from handlers.common import Context, answer
 from messages_fa import texts
 
@@ -55,8 +56,8 @@ class FloodGuard(BaseHandler[Update, Context, None]):
         notice = check_result is Verdict.NOTICE
         if update.callback_query is not None:
             # The first press over the limit gets the notice as an alert. A dropped one gets here
-            # only past the processor (see above), where nothing queues: it is answered silently,
-            # as Bale keeps a spinner otherwise.
+            # only round the door (see above), where nothing queues: it is answered silently, as
+            # Bale keeps a spinner otherwise.
             await answer(update, texts.flood_notice_buttons() if notice else None, alert=notice)
         elif notice:
             try:

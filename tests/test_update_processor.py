@@ -178,7 +178,7 @@ class Around:
 
     async def __call__(self, update, coroutine) -> None:
         await coroutine
-        self.seen.append(update.effective_message.text)
+        self.seen.append(update.effective_message.text if update.effective_message else update.update_id)
 
 
 async def test_a_full_queue_drops_on_arrival_and_what_is_dropped_is_still_marked(updates):
@@ -213,18 +213,19 @@ async def test_a_full_queue_drops_on_arrival_and_what_is_dropped_is_still_marked
         PerUserUpdateProcessor(4, max_waiting=0)
 
 
-async def test_the_flood_check_decides_as_updates_arrive(updates):
-    from bot.flood import DECIDED, Kind, Verdict
+async def test_the_flood_verdict_is_taken_as_updates_arrive(updates):
+    from bot.flood import Verdict
+    from bot.flood_door import DECIDED, DroppedUnread
 
-    script = iter([Verdict.PASS, Verdict.PASS, Verdict.NOTICE, Verdict.DROP, Verdict.DROP, Verdict.PASS])
-    checked: list[tuple[int, Kind, bool]] = []
+    script = iter([Verdict.PASS, Verdict.PASS, Verdict.NOTICE, Verdict.DROP, Verdict.DROP, Verdict.PASS, None])
+    asked: list[int] = []
 
-    def flood_check(user_id: int, kind: Kind, can_notify: bool) -> Verdict:
-        checked.append((user_id, kind, can_notify))
+    def flood(update) -> Verdict | None:
+        asked.append(update.update_id)
         return next(script)
 
     around = Around()
-    processor = PerUserUpdateProcessor(4, around=around, flood_check=flood_check)
+    processor = PerUserUpdateProcessor(4, around=around, flood=flood)
     hold = asyncio.Event()
     ran: list[tuple[str, Verdict | None]] = []
 
@@ -233,22 +234,24 @@ async def test_the_flood_check_decides_as_updates_arrive(updates):
             await hold.wait()
         ran.append((text, DECIDED.get()))  # what the guard in handlers/flood.py reads
 
-    coroutines = [handle(str(i)) for i in range(6)]
-    tasks = [dispatch(processor, updates.text(1, str(i)), c) for i, c in enumerate(coroutines)]
+    sent = [updates.text(1, str(i)) for i in range(7)]
+    coroutines = [handle(str(i)) for i in range(7)]
+    tasks = [dispatch(processor, u, c) for u, c in zip(sent, coroutines, strict=True)]
     await settle()
-    assert len(checked) == 6 and ran == []  # all decided while the first still runs
-    assert checked[0] == (1, Kind.MESSAGE, True)
+    assert asked == [u.update_id for u in sent] and ran == []  # all decided while the first still runs
     assert [inspect.getcoroutinestate(c) for c in coroutines[3:5]] == [inspect.CORO_CLOSED] * 2
-    assert around.seen == ["3", "4"] and processor.dropped == 2
+    assert around.seen == ["3", "4"] and processor.dropped == 2  # dropped ones marked at once
     hold.set()
     await asyncio.gather(*tasks)
-    assert ran == [("0", Verdict.PASS), ("1", Verdict.PASS), ("2", Verdict.NOTICE), ("5", Verdict.PASS)]
+    assert ran == [("0", Verdict.PASS), ("1", Verdict.PASS), ("2", Verdict.NOTICE), ("5", Verdict.PASS),
+                   ("6", None)]
     assert DECIDED.get() is None  # nothing leaks past an update's turn
-    # A press counts as a button; an update without a person is nobody's to limit.
-    channel_post = updates.raw({"channel_post": {"message_id": 1, "date": 0, "chat": {"id": -1009, "type": "channel"}}})
-    script = iter([Verdict.PASS])
-    await processor.process_update(channel_post, handle("channel"))
-    assert len(checked) == 6 and ran[-1] == ("channel", None)
+
+    # An update dropped before it was built: nothing to run, no flood verdict asked, still marked.
+    never = handle("never")
+    await processor.process_update(DroppedUnread(update_id=99), never)
+    assert inspect.getcoroutinestate(never) == inspect.CORO_CLOSED
+    assert len(asked) == 7 and processor.dropped == 3 and processor.active_keys == 0
 
 
 async def test_keys(updates):
