@@ -1,7 +1,7 @@
 """Broadcasts and their deliveries, the calendar's announcements and moves, and the sender lease.
 
 A broadcast's recipients are written as rows when sending starts (INSERT … SELECT, never through
-Python), so a 100,000-recipient broadcast costs the sender only the small batches it claims.
+Python), so a 100,000-recipient broadcast costs the sender only the small batches it reads.
 """
 from __future__ import annotations
 
@@ -221,19 +221,33 @@ class BroadcastRepository:
 
     # -- deliveries -------------------------------------------------------------------------
 
-    async def claim(self, broadcast_id: int, platform: str, limit: int, now: dt.datetime) -> list[Delivery]:
-        """The next recipients, marked 'sending' and committed before any of them is sent."""
-        def claim(conn: sqlite3.Connection) -> list[Delivery]:
-            # A cancelled broadcast stops here, within one claim of the press.
+    async def next_due(self, broadcast_id: int, platform: str, limit: int, now: dt.datetime) -> list[Delivery]:
+        """The next recipients due, in order. Only read: nothing marks them, so a process that dies
+        holding them leaves them pending, to be sent by the next one (see mark_sending)."""
+        def read(conn: sqlite3.Connection) -> list[Delivery]:
             if _one(conn, "SELECT 1 FROM broadcasts WHERE id = ? AND status = ?", (broadcast_id, SENDING)) is None:
                 return []
             rows = conn.execute(
                 "SELECT id, chat_id, attempts FROM deliveries WHERE broadcast_id = ? AND platform = ? AND status = ? "
                 "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
                 (broadcast_id, platform, _PENDING, _ts(now), limit)).fetchall()
-            conn.executemany("UPDATE deliveries SET status = ? WHERE id = ?", [(_SENDING, row["id"]) for row in rows])
             return [Delivery(row["id"], row["chat_id"], row["attempts"] + 1) for row in rows]
-        return await self.db.write(claim)
+        return await self.db.read(read)
+
+    async def mark_sending(self, broadcast_id: int, delivery_ids: list[int]) -> set[int] | None:
+        """Marks recipients 'sending', committed right before their requests leave: a row a dead
+        process left 'sending' may have arrived, and no other may. Returns the ids marked (those
+        still pending); None once the broadcast is no longer sending (a stop: within one batch)."""
+        def mark(conn: sqlite3.Connection) -> set[int] | None:
+            if _one(conn, "SELECT 1 FROM broadcasts WHERE id = ? AND status = ?", (broadcast_id, SENDING)) is None:
+                return None
+            marks = ", ".join("?" * len(delivery_ids))
+            return {row[0] for row in conn.execute(
+                f"UPDATE deliveries SET status = ? WHERE id IN ({marks}) AND status = ? RETURNING id",
+                (_SENDING, *delivery_ids, _PENDING))}
+        if not delivery_ids:
+            return set()
+        return await self.db.write(mark)
 
     async def record(self, results: Iterable[DeliveryResult], now: dt.datetime) -> None:
         """Outcomes of sends, in one transaction; an unreachable recipient is skipped from now on."""
@@ -257,7 +271,8 @@ class BroadcastRepository:
         return _dt(row[0])
 
     async def mark_in_flight_uncertain(self) -> int:
-        """At the start of a sender: rows a dead process left 'sending' may or may not have arrived."""
+        """At the start of a sender: rows a dead process left 'sending' were requests that may or may
+        not have arrived; they are reported, never sent again."""
         def update(conn: sqlite3.Connection) -> int:
             return conn.execute("UPDATE deliveries SET status = ? WHERE status = ?", (UNCERTAIN, _SENDING)).rowcount
         return await self.db.write(update)

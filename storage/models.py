@@ -93,7 +93,8 @@ EVERYONE, NEIGHBOURHOODS, AMBASSADORS, SUBSCRIBERS, NON_VOTERS = (
 AUDIENCE_KINDS = (EVERYONE, NEIGHBOURHOODS, AMBASSADORS, SUBSCRIBERS, NON_VOTERS)
 
 DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
-# Delivery outcomes; "sending" is only ever seen by the process that wrote it.
+# Delivery outcomes. "sending" is written right before a request leaves: one a process finds at
+# start-up was in flight when another died, and becomes "uncertain" (it may have arrived).
 SENT, UNREACHABLE, FAILED, UNCERTAIN = "sent", "unreachable", "failed", "uncertain"
 
 
@@ -136,7 +137,8 @@ class Delivery:
 @dataclass(frozen=True)
 class DeliveryResult:
     """What one send came to; ``retry_at`` set means: pending again until then. ``attempted``
-    False: it was put back without a call (a stop, the one-message-a-second rule)."""
+    False: it was put back without counting an attempt (the one-message-a-second rule, a bot
+    whose token the messenger refuses)."""
 
     delivery_id: int
     status: str

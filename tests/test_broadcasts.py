@@ -386,8 +386,8 @@ async def test_cancel_a_scheduled_one_from_the_list(bot):
 
 
 async def test_blocked_recipients_and_counts_after_a_crash_in_flight(tmp_path, config):
-    """A process dies with messages marked 'sending': the next holder counts them uncertain,
-    sends everyone else once, and never resends those."""
+    """A process dies with requests in flight (rows marked 'sending'): the next holder counts them
+    uncertain, sends everyone else once, and never resends those."""
     from tests.conftest import ManualClock
     clock = ManualClock(phase_moments(config)["proposals"])
     first = await Bot(config, clock).start()
@@ -399,8 +399,9 @@ async def test_blocked_recipients_and_counts_after_a_crash_in_flight(tmp_path, c
         await first.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
         assert await first.worker.hold_lease()
         await repos.broadcasts.start(draft.id, clock.now())
-        # The dead process had claimed three and sent one of them before dying.
-        claimed = await repos.broadcasts.claim(draft.id, "telegram", 3, clock.now())
+        # The dead process had three requests in flight, and one of them had arrived.
+        claimed = await repos.broadcasts.next_due(draft.id, "telegram", 3, clock.now())
+        assert await repos.broadcasts.mark_sending(draft.id, [d.id for d in claimed]) == {d.id for d in claimed}
         await first.telegram.app.bot.send_message(claimed[0].chat_id, NOTICE)
     finally:
         await first.stop()  # no release: a SIGKILL leaves the lease in the table
@@ -532,8 +533,8 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
     await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
     assert await repo.start(draft.id, bot.clock.now(), chunk=4) == 27
     assert await repo.start(draft.id, bot.clock.now(), chunk=4) is None  # once
-    claimed = await repo.claim(draft.id, "telegram", 30, bot.clock.now())
-    assert [d.chat_id for d in claimed] == [90, 130, *range(100, 125)]
+    due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
+    assert [d.chat_id for d in due] == [90, 130, *range(100, 125)]
 
 
 async def test_stray_429s_do_not_pause_everything_a_flood_does():
@@ -547,3 +548,84 @@ async def test_stray_429s_do_not_pause_everything_a_flood_does():
     for _ in range(60):  # then the messenger says no to everything
         sender._note_429(1.0)
     assert sender.paused_until > 0.0
+
+
+class _Recorder:
+    """Stands in for a Bot in the sender: notes whom a request went to."""
+
+    def __init__(self) -> None:
+        self.chats: list[int] = []
+
+    async def send_message(self, chat_id: int, text: str, **kwargs) -> None:
+        self.chats.append(chat_id)
+
+
+async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_path):
+    """Issue 12: a SIGKILL while the sender waits for its next rate slot. The next process starts
+    from the database as it was at that instant (copied then); a recipient may be uncertain only
+    if a request for them was made, and everyone else gets the message exactly once."""
+    import asyncio
+    import contextlib
+
+    from bot.broadcast.content import Content
+    from bot.broadcast.sender import PlatformSender
+    from storage import Database
+    from storage.backup import backup
+    from storage.broadcasts import BroadcastRepository
+    chats = list(range(100, 108))
+    await citizens(bot, "telegram", chats)
+    services, repo = bot.services, bot.services.repos.broadcasts
+    draft = await services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+    await services.broadcasts.choose(draft.id, Audience())
+    await services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    await repo.start(draft.id, bot.clock.now())
+
+    dead = _Recorder()
+    sender = PlatformSender("telegram", dead, repo, bot.clock, rate=10)  # a slot every 100 ms
+    waiting_for_fourth = asyncio.Event()
+    paced, pace = 0, sender._pace
+
+    async def counted_pace(*args):
+        nonlocal paced
+        paced += 1
+        if paced == 4:
+            waiting_for_fourth.set()
+        return await pace(*args)
+    sender._pace = counted_pace
+    running = asyncio.create_task(sender.run(draft.id, Content(await repo.get(draft.id), repo, None), lambda: True))
+    await asyncio.wait_for(waiting_for_fourth.wait(), 5)
+    while len(dead.chats) < 3:  # the third request leaves while the fourth slot is awaited
+        await asyncio.sleep(0)
+    # The kill: what is committed now is what the next process finds (the copy is synchronous,
+    # so the sender cannot move meanwhile); requests made after it never happened.
+    backup(bot.config.database, tmp_path / "at-the-kill.sqlite3")
+    requested = list(dead.chats)
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+    assert requested == chats[:3]
+
+    db = Database(tmp_path / "at-the-kill.sqlite3")
+    await db.open()
+    try:
+        after = BroadcastRepository(db)
+        await after.mark_in_flight_uncertain()
+        alive = _Recorder()
+        content = Content(await after.get(draft.id), after, None)
+        await PlatformSender("telegram", alive, after, bot.clock, rate=1000).run(draft.id, content, lambda: True)
+        uncertain = {chat for (chat,) in await db.read(lambda conn: conn.execute(
+            "SELECT chat_id FROM deliveries WHERE status = 'uncertain'").fetchall())}
+        progress = (await after.progress(draft.id))["telegram"]
+    finally:
+        await db.close()
+    assert uncertain <= set(requested), f"uncertain without a request: {sorted(uncertain - set(requested))}"
+    assert sorted(requested + alive.chats) == chats  # everyone once: no duplicate, no miss
+    assert (progress.sent, progress.uncertain) == (len(chats) - len(uncertain), len(uncertain))
+
+
+def test_no_more_broadcast_requests_in_flight_than_connections():
+    """A request queued for one of the broadcast bot's connections has not left: it must not be
+    marked 'sending' (a kill then would report someone uncertain who was never sent to)."""
+    from bot.broadcast.sender import MAX_IN_FLIGHT
+    from bot.runtime import BROADCAST_POOL
+    assert MAX_IN_FLIGHT <= BROADCAST_POOL

@@ -1,10 +1,13 @@
 """Paced sending on one messenger, with each outcome written back durably.
 
-Order of writes, which is what makes a crash safe: a recipient is marked 'sending' and committed
-before the call, and its outcome is committed after it. A row found 'sending' at start-up was in
-flight when a process died; it is reported as uncertain and never sent again. To keep that set
-small, recipients are claimed about 50 ms of sending ahead, and outcomes are written as soon as the
-previous write is done.
+Order of writes, which is what makes a crash safe: recipients are read ahead without writing
+anything; once their rate slots have come (and their chats' one-second gap has passed) they are
+marked 'sending' and committed, and only then do their requests leave; each outcome is committed
+after its answer. A row found 'sending' at start-up was a request in flight when a process died:
+it may have arrived, so it is reported as uncertain and never sent again. A row read ahead, or
+waiting for its slot, is still pending and is sent by the next process. The mark is one commit
+for the slots that come within BATCH_SPAN of each other, so a high rate costs a commit per batch,
+not per message; outcomes are written as soon as the previous write is done.
 """
 from __future__ import annotations
 
@@ -35,8 +38,14 @@ from storage.models import FAILED, SENT, UNREACHABLE, Delivery, DeliveryResult
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # a 5xx or a timeout is tried again after 1, 2, 4, 8 s, then counted failed
-MAX_IN_FLIGHT = 512
-CLAIM_AHEAD = 0.05  # seconds of sending claimed at once
+# Not above the broadcast bot's connections (bot.runtime.BROADCAST_POOL): a request queued for a
+# connection has not left, and must not be marked in flight meanwhile.
+MAX_IN_FLIGHT = 128
+READ_AHEAD = 1.0  # seconds of sending read from the database at once (nothing is written for them)
+CATCH_UP = 0.05  # slots missed while waiting for the database are made up, at most 50 ms of them
+# Slots gathered into one commit of 'sending' marks: at 1,000/s ten messages leave together every
+# 10 ms; at 25/s (a slot every 40 ms) each message is its own batch. The ones waiting are unmarked.
+BATCH_SPAN = 0.01
 PER_CHAT_GAP = 1.0  # never more than one broadcast message a second to one chat
 # A 429 for one message may be about that chat; many of them mean the whole bot is over its
 # limit, and then everything waits. The window is at least a second of sending: over only 100
@@ -72,8 +81,7 @@ class PlatformSender:
         self.replies_made = replies_made
         self._replies_seen: tuple[float, int] | None = None
         self._interval = 1 / rate
-        # One at a time at the usual 25/s: what a crash can leave uncertain stays what is in flight.
-        self.claim_size = max(1, min(200, math.floor(rate * CLAIM_AHEAD)))
+        self.read_ahead = max(1, min(500, math.ceil(rate * READ_AHEAD)))
         self.paused_until = 0.0  # loop time; set by a flood of 429s
         self._next_slot = 0.0
         self._recent_429: collections.deque[bool] = collections.deque(maxlen=max(FLOOD_MIN_WINDOW, math.ceil(rate)))
@@ -82,12 +90,15 @@ class PlatformSender:
         self._chat_order: collections.deque[tuple[float, int]] = collections.deque()
         self._results: list[DeliveryResult] = []
         self._results_ready = asyncio.Event()
+        # Results handed to the writer and written so far; the count after the last postponement.
+        self._handed = self._written = self._postponed_upto = 0
+        self._wrote = asyncio.Event()
         self._closing = False
         self.sent_calls = 0
 
     async def run(self, broadcast_id: int, content: Content, keep_going: Callable[[], bool]) -> None:
-        """Sends what can be sent now; returns when nothing is claimable (finished, cancelled,
-        or only postponed recipients are left) or ``keep_going()`` turns false."""
+        """Sends what can be sent now; returns when nothing is due (finished, cancelled, or only
+        postponed recipients are left) or ``keep_going()`` turns false."""
         loop = asyncio.get_running_loop()
         in_flight: set[asyncio.Task] = set()
         self._closing = False
@@ -96,33 +107,67 @@ class PlatformSender:
             queue: collections.deque[Delivery] = collections.deque()
             while keep_going():
                 if not queue:
-                    claimed = await self.repo.claim(broadcast_id, self.platform, self.claim_size, self.clock.now())
-                    if not claimed:
+                    # Postponed rows are still due in the database until their new time is written.
+                    await self._postponements_written()
+                    queue.extend(await self.repo.next_due(broadcast_id, self.platform, self.read_ahead,
+                                                          self.clock.now()))
+                    if not queue:
                         break
-                    queue.extend(claimed)
-                delivery = queue.popleft()
-                if not await self._pace(loop, keep_going):
-                    queue.appendleft(delivery)
+                try:
+                    uploads = await content.prepare(self.platform)
+                except Exception:  # noqa: BLE001 — the send tries the download again, and counts its failure
+                    uploads = True
+                batch = await self._due(queue, loop, keep_going, 1 if uploads else MAX_IN_FLIGHT)
+                if batch is None:
                     break
-                if (wait := self._chat_wait(delivery.chat_id, self.clock.now().timestamp())) > 0:
-                    self._result(DeliveryResult(delivery.id, "pending", self.clock.now() + dt.timedelta(seconds=wait),
-                                                attempted=False))
+                if not batch:
                     continue
-                while len(in_flight) >= MAX_IN_FLIGHT:
+                while in_flight and len(in_flight) + len(batch) > MAX_IN_FLIGHT:
                     await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                task = asyncio.create_task(self._deliver(delivery, content))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-            # Claimed but not sent (a stop): back to pending, so they are not counted uncertain.
-            for delivery in queue:
-                self._result(DeliveryResult(delivery.id, "pending", self.clock.now(), attempted=False))
+                marked = await self.repo.mark_sending(broadcast_id, [d.id for d in batch])
+                if marked is None:  # stopped by staff
+                    break
+                tasks = [asyncio.create_task(self._deliver(d, content)) for d in batch if d.id in marked]
+                for task in tasks:
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if uploads and tasks:
+                    await tasks[0]  # everyone after it gets the file_id this upload returns
+            # What was read ahead and not sent is still pending: nothing to put back.
+        finally:
+            # Every request that left gets its outcome written, even if this run ends in an error.
             if in_flight:
                 await asyncio.gather(*in_flight)
-        finally:
             # Not cancelled: a write cut off half-way would leave its rows 'sending'.
             self._closing = True
             self._results_ready.set()
             await writer
+
+    async def _due(self, queue: collections.deque[Delivery], loop: asyncio.AbstractEventLoop,
+                   keep_going: Callable[[], bool], limit: int) -> list[Delivery] | None:
+        """The next recipients whose slots have come: the first waits for its slot, the others join
+        while theirs come within BATCH_SPAN of it. Those whose chat had a message less than a second
+        ago are postponed. None: told to stop while waiting."""
+        batch: list[Delivery] = []
+        closes = math.inf
+        while queue and len(batch) < limit:
+            if not self._slot_due(closes):
+                break
+            if not await self._pace(loop, keep_going):
+                return None
+            closes = min(closes, loop.time() + BATCH_SPAN)
+            delivery = queue.popleft()
+            if (wait := self._chat_wait(delivery.chat_id, self.clock.now().timestamp())) > 0:
+                self._result(DeliveryResult(delivery.id, "pending", self.clock.now() + dt.timedelta(seconds=wait),
+                                            attempted=False))
+                self._postponed_upto = self._handed
+                continue
+            batch.append(delivery)
+        return batch
+
+    def _slot_due(self, moment: float) -> bool:
+        """Whether the next slot comes by ``moment`` (loop time)."""
+        return self.paused_until <= moment and self._next_slot <= moment
 
     async def _pace(self, loop: asyncio.AbstractEventLoop, keep_going: Callable[[], bool]) -> bool:
         """Waits for the next slot; False if told to stop meanwhile (a pause can be long)."""
@@ -132,8 +177,8 @@ class PlatformSender:
             if not keep_going():
                 return False
             now = loop.time()
-        # Slots missed while waiting for the database are not made up in a burst beyond 50 ms.
-        self._next_slot = max(self._next_slot, now - CLAIM_AHEAD)
+        # Slots missed while waiting for the database are not made up in a burst beyond CATCH_UP.
+        self._next_slot = max(self._next_slot, now - CATCH_UP)
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
         self._next_slot += self._current_interval(now)
@@ -201,7 +246,7 @@ class PlatformSender:
         except TelegramError as exc:
             log.warning("%s: broadcast message failed: %s", self.platform, exc.__class__.__name__)
             result = DeliveryResult(delivery.id, FAILED)
-        except Exception:  # noqa: BLE001 — every claimed row must get an outcome, or it stays 'sending'
+        except Exception:  # noqa: BLE001 — every marked row must get an outcome, or it stays 'sending'
             log.exception("%s: broadcast message failed", self.platform)
             result = DeliveryResult(delivery.id, FAILED)
         if not is_429:
@@ -227,19 +272,28 @@ class PlatformSender:
 
     def _result(self, result: DeliveryResult) -> None:
         self._results.append(result)
+        self._handed += 1
         self._results_ready.set()
+
+    async def _postponements_written(self) -> None:
+        while self._written < self._postponed_upto:
+            self._wrote.clear()
+            await self._wrote.wait()
 
     async def _write_results(self) -> None:
         failures = 0
         while not self._closing or self._results:
-            await self._results_ready.wait()
-            self._results_ready.clear()
-            results, self._results = self._results, []
-            if not results:
+            # Results at hand are written without waiting (also any an earlier run gave up on).
+            if not self._results:
+                await self._results_ready.wait()
+                self._results_ready.clear()
                 continue
+            results, self._results = self._results, []
             try:
                 await self.repo.record(results, self.clock.now())
                 failures = 0
+                self._written += len(results)
+                self._wrote.set()
             except Exception:  # noqa: BLE001 — e.g. the database locked past its timeout
                 failures += 1
                 self._results[:0] = results  # kept, in order, for the next try
@@ -249,4 +303,3 @@ class PlatformSender:
                     return
                 log.exception("%s: writing broadcast outcomes failed; trying again", self.platform)
                 await asyncio.sleep(min(0.5 * 2 ** failures, 5.0))
-                self._results_ready.set()

@@ -78,7 +78,7 @@ class BroadcastWorker:
                        asyncio.create_task(self._lease_loop(), name="broadcast-lease")]
 
     async def stop(self) -> None:
-        """Stops claiming; sends in flight finish and their outcomes are written."""
+        """Stops sending; requests in flight finish and their outcomes are written."""
         self._stopping = True
         self._wake.set()
         if self._tasks:
