@@ -1,6 +1,7 @@
 """One flooder against everyone else: do the other citizens notice?
 
     .venv/bin/python -m bench.flood [--users 60] [--latency 0.1] [--phase-s 20] [--rounds 2] [--quick]
+    .venv/bin/python -m bench.flood --presses [--flooders 20] [--press-rate 50] [--flood-s 30] [--quick]
 
 The same three processes as bench.journey: the loopback Bot API server (``python -m bot.localapi
 --latency L``), the bot (``python -m bench.run_bot``, config.example.toml's flood limits) and this
@@ -18,6 +19,11 @@ each flood phase the driver waits for the server's queue to drain and the bot to
 reads the flooder's chat: the notices it got (must be 1) and the other answers (updates
 processed); the rest of what it sent was dropped.
 
+With ``--presses`` it measures something else, the bot's memory under a button flood
+(issue 12): --flooders people (20) each press one button --press-rate times a second (50) for
+--flood-s seconds, against --latency 0.05; the bot process's resident memory idle, at its peak
+and after, and how long after the flood's end the bot was still at its backlog.
+
 One figure per line on stdout, then ``targets:``; progress goes to stderr. See README.md.
 """
 from __future__ import annotations
@@ -26,15 +32,17 @@ import argparse
 import asyncio
 import dataclasses
 import math
+import os
 import random
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
 
-from bench.common import BOT_USERNAME, TOKEN, bench_config
+from bench.common import BOT_USERNAME, ROOT, TOKEN, bench_config
 from bench.journey import (
     PYTHON,
     SURGE_THINK_S,
@@ -53,6 +61,7 @@ from bench.journey import (
     seed_database,
 )
 from bot.localapi import LocalApiClient
+from bot.localapi.errors import ControlError
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -349,10 +358,216 @@ def report(args: argparse.Namespace, phases: list[Phase], failures: list[str]) -
     return lines
 
 
+# ------------------------------------------------------------------ --presses: the bot's memory
+
+
+PRESSER_BASE = 4_000_000  # the button flooders: PRESSER_BASE + 1 …
+RSS_ABOVE_IDLE_TARGET_MB = 30.0
+DRAIN_TARGET_S = 2.0
+IN_FLIGHT = 64  # the driver's presses posted and not yet answered by the server, at most
+
+
+@dataclasses.dataclass
+class Presser:
+    uid: int
+    message_id: int  # the welcome, with its 27 neighbourhood buttons
+    data: str
+    sent: int = 0
+    failed: int = 0
+
+
+async def _welcome(api: LocalApiClient, uid: int, timeout: float) -> Presser:
+    await api.send_text(TOKEN, uid, "/start")
+
+    def buttons(msgs: list[dict]) -> list[tuple[int, str]]:
+        return [(m["message_id"], button["callback_data"]) for m in msgs
+                for row in (m.get("reply_markup") or {}).get("inline_keyboard", [])
+                for button in row if str(button.get("callback_data", "")).startswith("n:")]
+
+    msgs = await api.wait_for(TOKEN, uid, buttons, timeout=timeout)
+    message_id, data = buttons(msgs)[0]
+    return Presser(uid, message_id, data)
+
+
+async def press_flood(api: LocalApiClient, pressers: list[Presser], rate: float, seconds: float) -> float:
+    """Every presser presses its button ``rate`` times a second for ``seconds`` (an absolute
+    schedule: a slow post does not lower the rate, the next ones catch up); returns the seconds
+    until the last press was posted. Presses are posted concurrently (up to IN_FLIGHT), as many
+    people's phones would."""
+    loop = asyncio.get_running_loop()
+    slots = asyncio.Semaphore(IN_FLIGHT)
+    posting: set[asyncio.Task] = set()
+
+    async def press(presser: Presser) -> None:
+        try:
+            # forge: the same button again and again, whatever the bot did to the message meanwhile.
+            await api.press(TOKEN, presser.uid, presser.message_id, presser.data, forge=True)
+            presser.sent += 1
+        except (aiohttp.ClientError, ControlError):
+            presser.failed += 1
+        finally:
+            slots.release()
+
+    start = loop.time()
+    tick = 0
+    while (due := start + tick / rate) < start + seconds:
+        if (wait := due - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        for presser in pressers:
+            await slots.acquire()
+            task = asyncio.create_task(press(presser))
+            posting.add(task)
+            task.add_done_callback(posting.discard)
+        tick += 1
+    await asyncio.gather(*posting)
+    return loop.time() - start
+
+
+async def sample_rss(bot: Child, samples: list[float], interval: float = 0.1) -> None:
+    """The bot's resident memory (MB) every ``interval`` seconds, until cancelled."""
+    while True:
+        samples.append(bot.status_kb("VmRSS") / 1024)
+        await asyncio.sleep(interval)
+
+
+async def backlog(api: LocalApiClient, timeout: float, quiet: float = 1.5) -> tuple[float, float]:
+    """After a flood: (seconds until the server held no update the bot had not fetched, seconds
+    until the bot's last call), the bot quiet for ``quiet`` s after it. The first is the bot's
+    intake (getUpdates, then PTB building each update); the rest is its own queue."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    fetched = None
+    last_total, still_since = None, start
+    while loop.time() < start + timeout:
+        stats = await api.stats()
+        pending = sum(stats["pending_updates"].values())
+        now = loop.time()
+        if not pending and fetched is None:
+            fetched = now - start
+        if pending or stats["total"] != last_total:
+            last_total, still_since = stats["total"], now
+        elif now - still_since >= quiet:
+            return fetched, still_since - start
+        await asyncio.sleep(0.05)
+    log("backlog: the bot was still busy at the timeout")
+    return (fetched if fetched is not None else timeout), timeout
+
+
+def _calls(stats: dict) -> dict[str, int]:
+    return {method: sum(by_status.values()) for method, by_status in stats["methods"].items()}
+
+
+def bot_code_path() -> str:
+    """Which update processor the bot process imports: it runs with this driver's interpreter,
+    environment (PYTHONPATH) and working directory (``ROOT``), so a baseline run can be checked."""
+    probe = subprocess.run([PYTHON, "-c", "import bot.update_processor as m; print(m.__file__)"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, env=dict(os.environ))
+    return probe.stdout.strip() or f"unknown ({probe.stderr.strip()[-200:]})"
+
+
+async def _presses_main(args: argparse.Namespace, workdir: Path) -> list[str]:
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    version, code = code_version(), bot_code_path()
+    children: list[Child] = []
+    lines: list[str] = []
+
+    def put(name: str, value) -> None:
+        lines.append(f"{name} {value}")
+
+    try:
+        server = Child("server", [PYTHON, "-m", "bot.localapi", "--port", "0", "--latency", str(args.latency),
+                                  "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)], workdir / "server.log")
+        children.append(server)
+        url = (await server.ready("listening on ")).removeprefix("listening on ").strip()
+        config = bench_config(url, workdir / "bot.sqlite3")
+        bot = Child("bot", [PYTHON, "-m", "bench.run_bot", "--api", url, "--db", str(config.database)],
+                    workdir / "bot.log")
+        children.append(bot)
+        await bot.ready("ready")
+        limits = config.limits
+        log(f"server {url}; bot up ({code}); buttons {limits.flood_buttons_burst} at once, then "
+            f"{limits.flood_buttons_per_minute}/min")
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as http:
+            api = LocalApiClient(url, session=http)
+            pressers = await asyncio.gather(*(_welcome(api, PRESSER_BASE + 1 + i, args.step_timeout)
+                                              for i in range(args.flooders)))
+            await drain(api, args.drain_timeout)
+            await asyncio.sleep(1.0)
+            idle = bot.status_kb("VmRSS") / 1024
+            log(f"{args.flooders} flooders have the welcome; bot idle at {idle:.0f} MB; "
+                f"{args.flooders} x {args.press_rate:g} presses/s for {args.flood_s:g} s")
+
+            samples: list[float] = []
+            sampler = asyncio.create_task(sample_rss(bot, samples))
+            calls0, cpu0, machine0, drv0, srv0 = _calls(await api.stats()), bot.cpu_seconds(), \
+                _machine_busy()[0], _driver_cpu(), server.cpu_seconds()
+            seconds = await press_flood(api, pressers, args.press_rate, args.flood_s)
+            flood_cpu = bot.cpu_seconds() - cpu0
+            server_cpu, driver_cpu = server.cpu_seconds() - srv0, _driver_cpu() - drv0
+            at_end = samples[-1] if samples else math.nan
+            queued = sum((await api.stats())["pending_updates"].values())
+            log(f"flood over after {seconds:.1f} s; bot at {at_end:.0f} MB, {queued} presses not yet fetched")
+            fetched, drained = await backlog(api, args.drain_timeout)
+            log(f"all presses fetched {fetched:.1f} s and the bot's last call {drained:.1f} s after the flood")
+            await asyncio.sleep(args.after_s)
+            sampler.cancel()
+            after = bot.status_kb("VmRSS") / 1024
+            peak = max(samples, default=math.nan)
+            total_s = seconds + drained + args.after_s
+            busy = _machine_busy()[0] - machine0
+            foreign = max(0.0, busy - (bot.cpu_seconds() - cpu0) - (server.cpu_seconds() - srv0)
+                          - (_driver_cpu() - drv0)) / total_s
+            calls = _calls(await api.stats())
+            spent = {m: calls.get(m, 0) - calls0.get(m, 0) for m in ("answerCallbackQuery", "sendMessage",
+                                                                     "editMessageText", "getUpdates")}
+    finally:
+        for child in reversed(children):  # the bot first, so it does not poll a dead server
+            child.stop()
+
+    sent = sum(p.sent for p in pressers)
+    after_version = code_version()
+    put("code_version", version if after_version == version
+        else f"{version} -> {after_version} (CHANGED DURING THE RUN: measure again)")
+    put("bot_imports", code)
+    put("scenario", "a button flood (--presses)")
+    put("flooders", args.flooders)
+    put("press_rate_per_flooder_per_s", f"{args.press_rate:g}")
+    put("latency_s", args.latency)
+    put("flood_s", f"{seconds:.1f}")
+    put("presses_sent", sent)
+    put("presses_failed", sum(p.failed for p in pressers))
+    put("presses_per_s_achieved", f"{sent / seconds:.0f}")
+    put("presses_not_yet_fetched_at_flood_end", queued)
+    put("bot_rss_idle_mb", f"{idle:.1f}")
+    put("bot_rss_at_flood_end_mb", f"{at_end:.1f}")
+    put("bot_rss_peak_mb", f"{peak:.1f}")
+    put("bot_rss_after_mb", f"{after:.1f}")
+    put("bot_rss_peak_above_idle_mb", f"{peak - idle:.1f}")
+    put("bot_rss_after_above_idle_mb", f"{after - idle:.1f}")
+    put("all_fetched_after_flood_s", f"{fetched:.1f}")
+    put("drain_after_flood_s", f"{drained:.1f}")
+    put("bot_queue_after_last_fetch_s", f"{max(0.0, drained - fetched):.1f}")
+    for method, count in spent.items():
+        put(f"api_calls_{method}", count)
+    put("bot_cpu_utilisation_during_flood", f"{flood_cpu / seconds:.2f}")
+    put("server_cpu_utilisation_during_flood", f"{server_cpu / seconds:.2f}")
+    put("driver_cpu_utilisation_during_flood", f"{driver_cpu / seconds:.2f}")
+    put("other_processes_cpu_cores", f"{foreign:.2f}")
+    lines.append("targets:")
+    rss_ok = peak - idle <= RSS_ABOVE_IDLE_TARGET_MB
+    lines.append(f"  bot_rss_peak_above_idle_mb <= {RSS_ABOVE_IDLE_TARGET_MB:g}: {'PASS' if rss_ok else 'FAIL'} "
+                 f"({peak - idle:.1f})")
+    drain_ok = drained <= DRAIN_TARGET_S
+    lines.append(f"  drain_after_flood_s <= {DRAIN_TARGET_S:g}: {'PASS' if drain_ok else 'FAIL'} ({drained:.1f})")
+    return lines
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.flood", description=__doc__.splitlines()[0])
     ap.add_argument("--users", type=int, default=None, help="normal citizens (default 60; --quick 20)")
-    ap.add_argument("--latency", type=float, default=0.1, help="seconds the server adds to every Bot API call")
+    ap.add_argument("--latency", type=float, default=None,
+                    help="seconds the server adds to every Bot API call (default 0.1; --presses 0.05)")
     ap.add_argument("--phase-s", type=float, default=None, help="seconds of each phase (default 20; --quick 8)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="pairs of phases, without then with a flooder (default 2; --quick 1)")
@@ -365,20 +580,35 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                     help="seconds to wait for the bot to catch up between phases")
     ap.add_argument("--unprotected", action="store_true",
                     help="the bot without flood control (limits raised out of reach), for comparison")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 20 citizens, one round of 8 s phases")
+    ap.add_argument("--presses", action="store_true",
+                    help="a button flood instead: the bot's memory and backlog (--flooders, --press-rate, --flood-s)")
+    ap.add_argument("--flooders", type=int, default=20, help="--presses: people pressing (default 20)")
+    ap.add_argument("--press-rate", type=float, default=50.0, help="--presses: presses a second each (default 50)")
+    ap.add_argument("--flood-s", type=float, default=None, help="--presses: seconds of flood (default 30; --quick 10)")
+    ap.add_argument("--after-s", type=float, default=3.0,
+                    help="--presses: seconds after the backlog before memory is read again")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 20 citizens, one round of 8 s phases (--presses: 10 s of flood)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, database)")
     args = ap.parse_args(argv)
     args.users = args.users if args.users is not None else (20 if args.quick else 60)
     args.phase_s = args.phase_s if args.phase_s is not None else (8.0 if args.quick else 20.0)
     args.rounds = args.rounds if args.rounds is not None else (1 if args.quick else 2)
+    args.latency = args.latency if args.latency is not None else (0.05 if args.presses else 0.1)
+    args.flood_s = args.flood_s if args.flood_s is not None else (10.0 if args.quick else 30.0)
     if args.users < 1 or args.rounds < 1 or args.phase_s <= 0 or args.flood_rate <= 0:
         ap.error("--users, --rounds, --phase-s and --flood-rate must be positive")
+    if args.flooders < 1 or args.press_rate <= 0 or args.flood_s <= 0 or args.after_s < 0:
+        ap.error("--flooders, --press-rate and --flood-s must be positive, --after-s not negative")
+    if args.presses and args.unprotected:
+        ap.error("--unprotected compares the citizens' latency; --presses measures today's bot")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
-    code = run_in_workdir("bench-flood-", _parse(argv), _main)
+    args = _parse(argv)
+    code = run_in_workdir("bench-flood-", args, _presses_main if args.presses else _main)
     log(f"took {time.perf_counter() - started:.0f} s")
     return code
 
