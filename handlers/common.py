@@ -162,13 +162,19 @@ def staff_command(action: str, handler):
     async def guarded(update: Update, context: Context):
         chat = update.effective_chat
         if chat.type != "private" and not allowed(app_context(context), update, action):
-            with contextlib.suppress(TelegramError):
-                # A private chat's id is its person's id.
-                await context.bot.send_message(update.effective_user.id, staff_command_only())
+            await tell_privately(update, context, staff_command_only())
             return None
         return await handler(update, context)
     guarded.__name__ = handler.__name__
     return guarded
+
+
+async def tell_privately(update: Update, context: Context, text: str) -> None:
+    """A refusal for one person in a group goes to their private chat; if the messenger will not
+    let the bot write to them first, nobody hears of it."""
+    with contextlib.suppress(TelegramError):
+        # A private chat's id is its person's id.
+        await context.bot.send_message(update.effective_user.id, text)
 
 
 def private_buttons_only(handler):

@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from bot.services.proposals import MAX_REASON, Decision
-from handlers.common import Context, allowed, answer, reply, staff_press, staff_ref
+from handlers.common import Context, allowed, answer, reply, staff_press, staff_ref, tell_privately
 from messages_fa import texts
 from storage.models import PENDING
 
@@ -70,6 +70,10 @@ async def on_reply(update: Update, context: Context) -> None:
     if proposal_id is None:
         return
     decision = await _decide(update, context, proposal_id, False, message.text)
+    if decision is Decision.NOT_STAFF and update.effective_chat.type != "private":
+        # Someone in the staff group who is not a moderator: told privately, not in the group.
+        await tell_privately(update, context, texts.staff_only())
+        raise ApplicationHandlerStop
     # Too long: nothing changed, and the question stays open for a shorter reply.
     await reply(update, context, texts.reason_too_long(MAX_REASON) if decision is Decision.TOO_LONG
                 else _decision_text(decision))

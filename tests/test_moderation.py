@@ -156,3 +156,18 @@ async def test_an_outcome_that_did_not_reach_the_author_is_retold_at_start_up(bo
     assert await notifier.tell_untold_authors() == 1
     assert "تأیید شد" in tg.last_text(USER)
     assert await notifier.tell_untold_authors() == 0
+
+
+async def test_a_stranger_answering_the_reason_question_is_refused_privately_not_in_the_group(bot):
+    proposal = await card_and_proposal(bot)
+    tg = bot.telegram
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, staff_card(bot), f"m:r:{proposal.id}"))
+    question = tg.request.last(STAFF_CHAT)
+    in_group = len(tg.request.messages(STAFF_CHAT))
+    await tg.send(STRANGER, "به نظر من خوب است", chat_id=STAFF_CHAT, reply_to=question)
+    assert len(tg.request.messages(STAFF_CHAT)) == in_group  # nothing posted into the staff group
+    assert tg.last_text(STRANGER) == texts.staff_only()
+    assert (await bot.services.proposals.get(proposal.id)).status == "pending"
+    # The question stays open for a moderator.
+    await tg.send(TELEGRAM_ADMIN, "خارج از محدوده", chat_id=STAFF_CHAT, reply_to=question)
+    assert (await bot.services.proposals.get(proposal.id)).status == "rejected"
