@@ -10,6 +10,7 @@ from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import Config
 from bot.roles import actor
+from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT, units
 from storage import Repositories
 from storage.models import (
     AMBASSADORS,
@@ -24,16 +25,12 @@ from storage.models import (
 
 KINDS = ("text", "photo", "video", "document")
 RECENT = 10
-# What one message may carry on Telegram (Bale takes as much), counted as Telegram counts: in
-# UTF-16 units. Longer would fail for every recipient, so it is refused before the draft exists.
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-
-
 def too_long(kind: str, text: str | None) -> tuple[int, int] | None:
-    """(limit, length) when a broadcast's text or caption is over what one message can carry."""
-    length = len((text or "").encode("utf-16-le")) // 2
-    limit = MAX_TEXT if kind == "text" else MAX_CAPTION
+    """(limit, length) when a broadcast's text or caption is over what one message can carry
+    (in UTF-16 units, as the messengers count). Longer would fail for every recipient, so it is
+    refused before the draft exists."""
+    length = units(text or "")
+    limit = TEXT_LIMIT if kind == "text" else CAPTION_LIMIT
     return (limit, length) if length > limit else None
 
 
