@@ -54,9 +54,11 @@ log = logging.getLogger(__name__)
 
 # Telegram keeps an unconfirmed update for 24 hours: an older marker can never be needed.
 KEEP_FOR = dt.timedelta(days=1)
-# A re-delivery is at most one getUpdates batch (100); a wide margin survives quiet days.
+# A re-delivery is at most the last getUpdates batch (100), the newest updates the bot was given:
+# the newest markers, whatever their age, are all it can need. Kept by count alone, so a flood
+# (every dropped press is marked too: ~1,000 a second) cannot grow the table for a day.
 KEEP_LAST = 1000
-PRUNE_EVERY = dt.timedelta(hours=1)
+PRUNE_EVERY = dt.timedelta(hours=1)  # or after KEEP_LAST new markers, whichever comes first
 
 _UNKNOWN = object()
 
@@ -83,6 +85,7 @@ class UpdateJournal:
         self._newest_at_start: object = _UNKNOWN
         self._loading: asyncio.Future | None = None
         self._pruned_at: dt.datetime | None = None
+        self._marked_since_prune = 0
 
     # -- around each update (PerUserUpdateProcessor calls this in the citizen's turn) ------------
 
@@ -193,6 +196,7 @@ class UpdateJournal:
                     states, self._states = self._states, {}
                     await self.repo.record(self.key, markers, states, now)
                     self._remember(states)
+                    self._marked_since_prune += len(markers)
                 except Exception as exc:  # noqa: BLE001 — the committer must outlive a locked or full database
                     # Kept for the next commit (the next update, or the flush at shutdown).
                     self._markers[:0] = markers
@@ -206,13 +210,15 @@ class UpdateJournal:
             self._committer = None
 
     async def _prune(self, now: dt.datetime) -> None:
-        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+        if (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY
+                and self._marked_since_prune < KEEP_LAST):
             return
-        self._pruned_at = now
+        self._pruned_at, self._marked_since_prune = now, 0
         try:
-            removed = await self.repo.prune(self.key, now - KEEP_FOR, KEEP_LAST)
+            # Everything handled before now, but the newest KEEP_LAST.
+            removed = await self.repo.prune(self.key, now, KEEP_LAST)
         except Exception as exc:  # noqa: BLE001 — a marker kept longer is harmless
             log.warning("%s: pruning update markers failed: %s", self.platform, exc.__class__.__name__)
             return
         if removed:
-            log.info("%s: forgot %d update marker(s) older than %s", self.platform, removed, KEEP_FOR)
+            log.debug("%s: forgot %d update marker(s), keeping the newest %d", self.platform, removed, KEEP_LAST)

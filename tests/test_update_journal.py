@@ -286,3 +286,20 @@ async def test_a_fresh_server_on_the_same_database_is_answered_from_its_first_up
             # Markers are kept per bot (messenger and the token's bot id), not per messenger.
             assert await h.query("SELECT DISTINCT platform FROM processed_updates") == [
                 (f"{TG}:{TOKENS[TG].split(':')[0]}",)]
+
+
+async def test_markers_stay_bounded_under_a_flood_within_the_hour(repos, monkeypatch):
+    """A flood's dropped updates are marked too: the table is pruned by count, not only hourly,
+    and young markers go as well once enough newer ones exist."""
+    monkeypatch.setattr(update_journal, "KEEP_LAST", 5)
+    markers = repos.processed_updates
+    clock = ManualClock(T0)
+    journal = UpdateJournal(markers, TG, clock)
+    handler = Handler()
+    for n in range(1, 41):
+        clock.set(T0 + dt.timedelta(seconds=n))  # all within a minute
+        await journal.run(update(n), handler(n))
+        await journal.flush()
+        assert len(await markers.among(TG, range(1, 41))) <= 2 * update_journal.KEEP_LAST
+    # The newest are kept: a re-delivery of the last batch is still recognised.
+    assert set(range(36, 41)) <= await markers.among(TG, range(1, 41))
