@@ -291,8 +291,8 @@ async def _cancel(update: Update, context: Context, app: AppContext, broadcast: 
         await _edit(update, t.draft_cancelled(), None)
         return
     if was == SENDING:
-        # The sender stops at its next claim; once what is in flight is written, the worker
-        # edits every progress message to its final state and sends the report.
+        # The sender stops before its next batch of requests; once what is in flight is written,
+        # the worker edits every progress message to its final state and sends the report.
         await answer(update, t.stopping(broadcast.id), alert=True)
         if app.worker is not None:
             app.worker.wake()
