@@ -680,7 +680,7 @@ class Crowd:
 
     def group_expect(self, person: Person, message: dict, state: State | None) -> str:
         """In a group the bot answers only /whoami, the staff commands of those who may use them
-        (someone else is refused in private, never in the group), and a reply to its
+        (someone else is refused in private, never in the group), and a moderator's reply to its
         rejection-reason question; everything else in a group is deliberately left unanswered."""
         text = message.get("text") or ""
         match = re.match(r"/([A-Za-z0-9_]+)(?:@(\S+))?(?:\s|$)", text)
@@ -691,8 +691,9 @@ class Crowd:
                 return ANSWER
         replied = message.get("reply_to_message")
         if replied and text and not text.startswith("/") and state is not None and \
-                (person.platform, message["chat"]["id"], replied["message_id"]) in state.reason_prompts:
-            return ANSWER
+                (person.platform, message["chat"]["id"], replied["message_id"]) in state.reason_prompts and \
+                may(self.config, person.platform, person.user_id, "moderate"):
+            return ANSWER  # a moderator's reason; anyone else is refused in private
         return SILENT
 
     def callback_event(self, person: Person, m, message: dict, data: str, what: str) -> Event:
