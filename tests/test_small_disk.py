@@ -60,7 +60,7 @@ async def test_a_full_disk_is_one_clear_error_and_writes_resume_with_the_wal_tru
 
         await _max_pages(db, 2**30)  # room again
         caplog.clear()
-        caplog.set_level(logging.INFO)
+        caplog.set_level(logging.INFO, logger="storage.db")
         await db.write(_insert)
         await db.write(_insert)
         assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM filler").fetchone()[0]) == 62
