@@ -1,6 +1,6 @@
 """AiohttpRequest against a real local HTTP server, driven by a real telegram.Bot.
 
-The server mimics just enough of the Bot API (URL layout, form / multipart
+The server mimics just enough of the Bot API (URL layout, JSON / multipart
 bodies, JSON answers) to prove the wire format and the error mapping.
 """
 
@@ -27,6 +27,7 @@ class FakeBotApi:
         self.received: list[tuple[str, dict]] = []  # (method, fields)
         self.files: list[dict] = []  # uploaded parts with filename
         self.content_types: list[str] = []
+        self.raw_bodies: list[bytes] = []  # JSON bodies as sent
         self.delays: dict[str, float] = {}  # method -> seconds before answering
         self.errors: dict[str, tuple[int, dict]] = {}  # method -> (status, body)
         self.port = 0
@@ -71,6 +72,10 @@ class FakeBotApi:
                     )
                 else:
                     fields[part.name] = data.decode()
+        elif request.content_type == "application/json":
+            raw = await request.read()
+            self.raw_bodies.append(raw)
+            fields = json.loads(raw)
         else:
             fields = dict(await request.post())
         self.received.append((method, fields))
@@ -135,14 +140,15 @@ async def test_json_call_round_trip(api):
     assert message.text == "سلام دنیا"
     assert [m for m, _ in api.received] == ["getMe", "sendMessage"]
     fields = api.received[1][1]
-    # No files: PTB's json_parameters go as an urlencoded form, strings unquoted,
-    # everything else JSON-encoded - exactly what HTTPXRequest sends.
-    assert api.content_types[1] == "application/x-www-form-urlencoded"
-    assert fields["chat_id"] == "42"
-    assert fields["text"] == "سلام دنیا"
-    assert json.loads(fields["reply_markup"]) == {
-        "inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]
+    # No files: one JSON object with the values as JSON values (not JSON strings inside a form).
+    assert api.content_types[1] == "application/json"
+    assert fields == {
+        "chat_id": 42,
+        "text": "سلام دنیا",
+        "reply_markup": {"inline_keyboard": [[{"text": "بله", "callback_data": "yes"}]]},
     }
+    # Persian travels as UTF-8, neither percent-encoded nor as \u escapes.
+    assert "سلام دنیا".encode() in api.raw_bodies[1]
 
 
 async def test_file_upload_is_multipart(api):
