@@ -25,6 +25,8 @@ from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.ext import ExtBot
 
+from bot import sent_messages
+
 log = logging.getLogger(__name__)
 
 # A top-level key is the server's field name, not content; long ones are cut for the one line.
@@ -76,7 +78,9 @@ def decode_updates(result: Sequence[object], bot: Bot, platform: str,
 
 
 class TolerantBot(ExtBot):
-    """PTB's ExtBot whose getUpdates decodes each update on its own (see the module's docstring)."""
+    """PTB's ExtBot whose getUpdates decodes each update on its own (see the module's docstring),
+    and whose sends and edits return a ``SentMessage``, built into a Message only when read
+    (bot/sent_messages.py)."""
 
     __slots__ = ("_flood", "_platform")
 
@@ -111,3 +115,15 @@ class TolerantBot(ExtBot):
         for update in updates:  # what ExtBot.get_updates adds (arbitrary callback data)
             self.insert_callback_data(update)
         return updates
+
+    async def _send_message(self, endpoint: str, data: JSONDict, *args, **kwargs):  # type: ignore[override]
+        # Every send and edit of a message goes through here; its answer is kept by _post below.
+        answer, token = sent_messages.expect_answer()
+        try:
+            result = await super()._send_message(endpoint, data, *args, **kwargs)
+        finally:
+            sent_messages.done(token)
+        return result if answer.raw is None else sent_messages.SentMessage(answer.raw, self)
+
+    async def _post(self, endpoint: str, data: JSONDict | None = None, **kwargs):  # type: ignore[override]
+        return sent_messages.keep_answer(await super()._post(endpoint, data, **kwargs))
