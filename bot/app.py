@@ -12,7 +12,7 @@ from bot.config import PlatformConfig
 from bot.context import KEY, AppContext
 from bot.flood_door import FloodDoor
 from bot.notify import Notifier
-from bot.persistence import ConversationStatePersistence
+from bot.persistence import ConversationStatePersistence, StatesOnlyApplication
 from bot.platforms import PLATFORMS
 from bot.roles import COMMAND_ACTIONS, may, staff_of
 from bot.services import Services
@@ -65,6 +65,7 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
                       rate_limiter=limiter, platform=platform.name, flood=door.unread)
     builder = (
         ApplicationBuilder()
+        .application_class(StatesOnlyApplication)
         .bot(bot)
         # With 1, PTB awaits each update itself: its one-at-a-time processing, journal included.
         .concurrent_updates(PerUserUpdateProcessor(concurrent_updates, around=journal.run, flood=door.verdict,

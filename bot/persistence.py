@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, Job, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.update_journal import UpdateJournal
@@ -103,3 +103,21 @@ class ConversationStatePersistence(BasePersistence):
 
     async def flush(self) -> None:
         await self.journal.flush()
+
+
+class StatesOnlyApplication(Application):
+    """PTB's Application, minus the ids it collects for user and chat data nobody persists.
+
+    PTB 22 adds the user and the chat of every update (and job) to two sets of ids whose data the
+    persistence should write, and empties them only when it writes user or chat data. With
+    ConversationStatePersistence, which writes neither, the sets kept every citizen ever seen for
+    the life of the process: +63 MB at 500,000 citizens. So nothing is collected unless the
+    persistence stores user or chat data.
+    """
+
+    __slots__ = ()
+
+    def _mark_for_persistence_update(self, *, update: object | None = None, job: Job | None = None) -> None:
+        store = self.persistence.store_data if self.persistence is not None else None
+        if store is not None and (store.user_data or store.chat_data):
+            super()._mark_for_persistence_update(update=update, job=job)
