@@ -28,8 +28,13 @@ log = logging.getLogger(__name__)
 # Different citizens' updates run concurrently (each citizen's in order): with ~100 ms per API
 # call, one-at-a-time would serve a few updates per second for the whole city.
 CONCURRENT_UPDATES = 256
-# Enough connections for that many replies in flight, plus the long poll.
-CONNECTION_POOL = 256
+# The most calls one update has in flight at once: a press's answer goes out alongside its edit
+# or its next message (handlers/voting.py, handlers/outbox.py).
+CALLS_AT_ONCE_PER_UPDATE = 2
+# A connection for every call the running updates can have in flight (the long poll has its own
+# request). Had the pool fewer, the excess calls would wait for a slot (bot/transport.py), never
+# fail; with these numbers only broadcasts, which share the pool, can make a reply wait.
+CONNECTION_POOL = CONCURRENT_UPDATES * CALLS_AT_ONCE_PER_UPDATE
 
 
 def make_request(transport: str, pool_size: int) -> BaseRequest:

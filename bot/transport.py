@@ -16,6 +16,13 @@ repeating those calls is harmless: the transport repeats them (``retries`` more 
 backoff). Sending a message is repeated only when it provably never left (the connection could not
 be made): after a timeout or a drop mid-call it may have arrived, and a citizen must not get every
 answer twice. Those failures still reach the error handler, which says «try again».
+
+Waiting for a connection: by default a call waits for a free connection as long as it takes
+(``pool_timeout=None``), in arrival order, instead of failing after a second. A full pool means
+the bot has more work in flight than connections, not that the messenger is down: each call ahead
+is bounded by its own timeouts, so the wait is too, and failing the call would end a citizen's
+update with «try again» (and a press answered once already would be answered a second time by the
+error handler). The bot's concurrency is sized to its pool (bot/app.py).
 """
 
 from __future__ import annotations
@@ -63,7 +70,8 @@ class AiohttpRequest(BaseRequest):
 
     Timeouts mirror ``HTTPXRequest`` (``None`` means "wait forever"):
 
-    * ``pool_timeout``: waiting for a free slot among ``connection_pool_size``.
+    * ``pool_timeout``: waiting for a free slot among ``connection_pool_size``; unlike
+      ``HTTPXRequest``'s 1 s, no limit by default (see the module's docstring).
       aiohttp folds pool waiting into its connect timeout and raises the same
       error for both, so we gate requests with our own semaphore to be able to
       raise PTB's distinct pool-timeout message.
@@ -103,7 +111,7 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         write_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
-        pool_timeout: float | None = 1.0,
+        pool_timeout: float | None = None,
         proxy: str | None = None,
         media_write_timeout: float | None = 20.0,
         trust_env: bool = True,
