@@ -69,6 +69,10 @@ PYTHON = sys.executable
 # Calls that are not part of serving a citizen: start-up and the long poll.
 EXCLUDED_METHODS = ("getUpdates", "getMe", "setMyCommands", "deleteWebhook")
 STEPS = ("start", "neighbourhood", "vote_menu", "contact", "vote_1", "vote_2", "vote_3")
+# What the bot says when it could not do what a citizen asked, or refuses to: none of it belongs
+# in a journey. Counted in messages and in press answers (alerts) after every run.
+ERROR_TEXTS = {texts.error_try_again(): "error_try_again", texts.flood_notice(): "flood_notice",
+               texts.flood_notice_buttons(): "flood_notice_buttons", texts.button_expired(): "button_expired"}
 USER_BASE = 1_000_000  # simulated citizens: USER_BASE + 1 … (their shared phone is 98912 + id)
 AUTHOR_BASE = 5_000_000  # authors of the seeded proposals
 SEEDED_NEIGHBOURHOODS = 8
@@ -79,6 +83,9 @@ TARGETS = (  # (figure, comparison, bound, which run) from the issue
     ("speedup_vs_one_at_a_time", ">=", 30.0, "saturation vs PTB one-at-a-time"),
     ("surge_latency_p99_ms", "<=", 1000.0, "surge: citizens who read and tap"),
     ("saturation_api_calls_per_journey", "<=", 12.0, "saturation run"),
+    ("journey_vs_echo_cpu_ratio", "<=", 1.5, "bot CPU per update, saturation vs the bare PTB echo bot"),
+    ("tenk_error_messages_to_citizens", "<=", 0.0, "10,000 citizens at once"),
+    ("tenk_callbacks_answered_again", "<=", 0.0, "10,000 citizens at once"),
 )
 # The surge: a person reads a short Persian answer and taps the next button in a few seconds.
 # Chosen from that, before any result was seen; not tuned to the outcome (see README.md).
@@ -309,6 +316,7 @@ class Citizen:
         self.latencies: list[tuple[str, float, float, float]] = []
         self.violations: list[str] = []
         self.msgs: list[dict] = []
+        self.pressed: list[str] = []  # callback query ids of the citizen's presses
 
     def violation(self, step: str, what: str) -> None:
         self.violations.append(f"{step}: {what}")
@@ -321,6 +329,8 @@ class Citizen:
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         posted = await action()
+        if "callback_query_id" in posted:
+            self.pressed.append(posted["callback_query_id"])
         first = None
         try:
             async for msgs in chat_changes(self.api, self.uid, posted["seq"], t0 + self.step_timeout):
@@ -402,6 +412,41 @@ def _show(msgs: list[dict]) -> str:
     return repr([(m.get("text") or "")[:40] + f" (edits {m.get('edit_count')})" for m in msgs])
 
 
+class EchoCitizen(Citizen):
+    """The echo run's citizen: as many messages as a journey has steps, each waiting for its echo."""
+
+    async def _journey(self) -> None:
+        for n, name in enumerate(STEPS, start=1):
+            text = f"پیام {n} از {self.uid}"
+            msgs = await self.step(name, lambda t=text: self.api.send_text(TOKEN, self.uid, t),
+                                   lambda m, n=n: len(m) >= n)
+            if len(msgs) != n or msgs[-1].get("text") != text:
+                self.violation(name, f"expected the echo of {text!r}, got {_show(msgs[n - 1:])}")
+
+
+async def audit(api: LocalApiClient, citizens: list[Citizen]) -> tuple[Counter, int]:
+    """After the drive, from the server's records: every message and press answer the citizens got
+    that is one of ERROR_TEXTS (by text), and how many presses were never answered."""
+    errors: Counter = Counter()
+    unanswered = 0
+    gate = asyncio.Semaphore(32)
+
+    async def one(citizen: Citizen) -> None:
+        nonlocal unanswered
+        async with gate:
+            for msg in await api.messages(TOKEN, citizen.uid):
+                if (name := ERROR_TEXTS.get(msg.get("text") or "")) is not None:
+                    errors[f"message:{name}"] += 1
+            for cq_id in citizen.pressed:
+                answer = await api.callback_answer(TOKEN, cq_id)
+                if answer is None:
+                    unanswered += 1
+                elif (name := ERROR_TEXTS.get(answer.get("text") or "")) is not None:
+                    errors[f"alert:{name}"] += 1
+    await asyncio.gather(*(one(c) for c in citizens))
+    return errors, unanswered
+
+
 # ------------------------------------------------------------------ one run
 
 
@@ -430,6 +475,9 @@ class RunResult:
     server_cpu: float = 0.0
     driver_cpu: float = 0.0
     bot_errors_logged: int = 0
+    error_messages: Counter = dataclasses.field(default_factory=Counter)  # ERROR_TEXTS citizens got
+    presses: int = 0
+    presses_unanswered: int = 0
     db_probe: dict | None = None
     foreign_cores: float = 0.0
     think: tuple[float, float] | None = None  # surge: uniform think time range, seconds
@@ -498,12 +546,13 @@ async def run_config(label: str, args: argparse.Namespace, workdir: Path, users:
         url = (await server.ready("listening on ")).removeprefix("listening on ").strip()
 
         config = bench_config(url, rundir / "bot.sqlite3")
-        ballots = await seed_database(config, args.seed)
+        echo = label == "echo"
+        ballots = [Ballot("-", "-", (0,) * VOTES)] if echo else await seed_database(config, args.seed)
         log(f"{label}: server {url}, seeded {sum(len(x.proposal_ids) for x in ballots)} approved proposals in "
             f"{len(ballots)} neighbourhoods; starting the bot ({transport}, concurrency {concurrency})")
 
         bot = Child("bot", [PYTHON, "-m", "bench.run_bot", "--api", url, "--db", str(config.database),
-                            "--concurrency", str(concurrency), "--transport", transport],
+                            "--concurrency", str(concurrency), "--transport", transport] + (["--echo"] if echo else []),
                     rundir / "bot.log", env=_investigation_env(args, rundir) if investigate else None)
         children.append(bot)
         await bot.ready("ready")
@@ -519,7 +568,7 @@ async def run_config(label: str, args: argparse.Namespace, workdir: Path, users:
             api = LocalApiClient(url, session=http)
             expect = Expect.build(config)
             think_rng = random.Random(f"{args.seed}:think")  # its own stream: the plan above is unchanged
-            citizens = [Citizen(api, uid, ballot, votes, expect, args.step_timeout,
+            citizens = [(EchoCitizen if echo else Citizen)(api, uid, ballot, votes, expect, args.step_timeout,
                                 [think_rng.uniform(*think) for _ in STEPS[1:]] if think else [])
                         for uid, ballot, votes in plan]
             await api.reset_stats()
@@ -549,6 +598,9 @@ async def run_config(label: str, args: argparse.Namespace, workdir: Path, users:
             result.foreign_cores = max(0.0, busy - result.bot_cpu - result.server_cpu - result.driver_cpu) \
                 / result.elapsed
             after = await api.stats()
+            # After the measurements: reading the server's records costs the bot nothing.
+            result.error_messages, result.presses_unanswered = await audit(api, citizens)
+            result.presses = sum(len(c.pressed) for c in citizens)
 
         for outcome in outcomes:
             result.completed += outcome.completed
@@ -686,17 +738,19 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
 
     surge_kept = None
     sat = runs.get("saturation")
-    if sat:
-        p = "saturation_"
-        put(f"{p}users", sat.users)
-        put(f"{p}journeys_completed", sat.completed)
-        put(f"{p}updates_sent", sat.updates_pushed)
-        put(f"{p}updates_per_s", sat.updates_per_s)
-        latencies(p, sat.complete_lat)
-        put(f"{p}little_law_latency_ms", _per(sat.users * 1000, sat.updates_per_s), 0)
-        common(p, sat)
-        if sat.db_probe:
-            db_probe_lines(put, sat)
+    for closed in (sat, runs.get("tenk")):  # the closed-loop runs: 1,000 and 10,000 citizens
+        if not closed:
+            continue
+        p = f"{closed.label}_"
+        put(f"{p}users", closed.users)
+        put(f"{p}journeys_completed", closed.completed)
+        put(f"{p}updates_sent", closed.updates_pushed)
+        put(f"{p}updates_per_s", closed.updates_per_s)
+        latencies(p, closed.complete_lat)
+        put(f"{p}little_law_latency_ms", _per(closed.users * 1000, closed.updates_per_s), 0)
+        common(p, closed)
+        if closed.db_probe:
+            db_probe_lines(put, closed)
 
     surge = runs.get("surge")
     if surge:
@@ -741,6 +795,16 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
         put("baseline_bot_cpu_ms_per_update", _per(base.bot_cpu * 1000, base.steps), 2)
     if sat and base and base.updates_per_s:
         put("speedup_vs_one_at_a_time", sat.updates_per_s / base.updates_per_s, 1)
+    echo = runs.get("echo")
+    if echo:
+        put("echo_users", echo.users)
+        put("echo_updates_completed", echo.steps)
+        put("echo_updates_per_s", echo.updates_per_s)
+        put("echo_latency_p99_ms", percentile([x * 1000 for x in echo.complete_lat], 99), 0)
+        put("echo_bot_cpu_ms_per_update", _per(echo.bot_cpu * 1000, echo.steps), 3)
+        put("echo_other_processes_cpu_cores", echo.foreign_cores, 2)
+    if sat and echo and echo.steps and sat.steps:
+        put("journey_vs_echo_cpu_ratio", _per(sat.bot_cpu / sat.steps, echo.bot_cpu / echo.steps), 2)
     hx = runs.get("httpx")
     if hx:
         put("httpx_users", f"{hx.users} ({'same users as saturation' if sat and hx.users == sat.users else 'subset'})")
@@ -749,6 +813,15 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
         put("httpx_latency_p99_ms", percentile([x * 1000 for x in hx.complete_lat], 99), 0)
         put("httpx_bot_cpu_ms_per_update", _per(hx.bot_cpu * 1000, hx.steps), 2)
         put("httpx_other_processes_cpu_cores", hx.foreign_cores, 2)
+    for r in runs.values():
+        # The citizens' side of backpressure: nobody is told «try again», every press answered once
+        # (the server refuses a second answer: each refusal is a press answered again, or tried).
+        put(f"{r.label}_error_messages_to_citizens", sum(r.error_messages.values()))
+        put(f"{r.label}_error_messages_by_text", ",".join(f"{k}={v}" for k, v in sorted(r.error_messages.items()))
+            or "-")
+        put(f"{r.label}_callbacks_answered_again", sum(n for k, n in r.call_errors.items()
+                                                       if k.startswith("answerCallbackQuery:")))
+        put(f"{r.label}_callbacks_unanswered", f"{r.presses_unanswered} of {r.presses}")
     violations = sum(r.violating_users for r in runs.values())
     put("order_violations", violations)
     failures = Counter()
@@ -782,6 +855,12 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
         lines.append(f"  surge_busy_latency_p99_ms <= 1000 (steps posted in the busy window only): "
                      f"{'PASS' if busy <= 1000 else 'FAIL'} ({_fmt(busy)})")
     for r in runs.values():
+        errors = figures.get(f"{r.label}_error_messages_to_citizens", 0.0)
+        again = figures.get(f"{r.label}_callbacks_answered_again", 0.0)
+        lines.append(f"  {r.label} error_messages_to_citizens == 0: {'FAIL' if errors else 'PASS'} ({errors:g})")
+        lines.append(f"  {r.label} every press answered once: "
+                     f"{'FAIL' if again or r.presses_unanswered else 'PASS'} "
+                     f"({again:g} answered again, {r.presses_unanswered} unanswered)")
         if r.completed < r.users:
             lines.append(f"  {r.label} journeys_completed == users: FAIL ({r.completed}/{r.users})")
     lines.append(f"  order_violations == 0: {'FAIL' if violations else 'PASS'} ({violations})")
@@ -822,7 +901,9 @@ def db_probe_lines(put, r: RunResult) -> None:
 # -------------------------------------------------------------------- main
 
 
-RUNS = ("saturation", "surge", "baseline", "httpx")
+RUNS = ("saturation", "surge", "baseline", "httpx", "echo", "tenk")
+DEFAULT_RUNS = ("saturation", "surge", "baseline", "httpx", "echo")  # tenk takes minutes: on request
+TENK_USERS = 10_000
 
 
 def _think_range(text: str) -> tuple[float, float]:
@@ -842,11 +923,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--baseline-users", type=int, default=None,
                     help="citizens in the one-at-a-time run (default 40; --quick 10)")
     ap.add_argument("--httpx-users", type=int, default=None, help="citizens in the httpx run (default: --users)")
+    ap.add_argument("--echo-users", type=int, default=None,
+                    help="citizens in the echo run, a bare PTB echo bot (default: --users)")
+    ap.add_argument("--tenk-users", type=int, default=None,
+                    help=f"citizens in the tenk run (default {TENK_USERS:,}; --quick 1,000)")
     ap.add_argument("--concurrency", type=int, default=CONCURRENT_UPDATES,
                     help=f"concurrent updates of the saturation, surge and httpx runs (default {CONCURRENT_UPDATES}, "
                          f"the bot's)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 100 citizens, 10 in the baseline")
-    ap.add_argument("--runs", default=",".join(RUNS), help=f"which of {','.join(RUNS)} to run (main = saturation)")
+    ap.add_argument("--runs", default=",".join(DEFAULT_RUNS),
+                    help=f"which of {','.join(RUNS)} to run (main = saturation; default: all but tenk)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the proposals, neighbourhoods and votes")
     ap.add_argument("--step-timeout", type=float, default=120.0, help="give up on a citizen after this many seconds")
     ap.add_argument("--think-s", type=_think_range, default=SURGE_THINK_S, metavar="LO,HI",
@@ -863,6 +949,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     args.baseline_users = args.baseline_users if args.baseline_users is not None else (10 if args.quick else 40)
     args.httpx_users = args.httpx_users if args.httpx_users is not None else args.users
     args.surge_users = args.surge_users if args.surge_users is not None else args.users
+    args.echo_users = args.echo_users if args.echo_users is not None else args.users
+    args.tenk_users = args.tenk_users if args.tenk_users is not None else (1000 if args.quick else TENK_USERS)
     args.runs = [{"main": "saturation"}.get(r.strip(), r.strip()) for r in args.runs.split(",") if r.strip()]
     unknown = set(args.runs) - set(RUNS)
     if unknown:
@@ -880,6 +968,8 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
         "surge": (args.surge_users, args.concurrency, "aiohttp"),
         "baseline": (args.baseline_users, 1, "aiohttp"),
         "httpx": (args.httpx_users, args.concurrency, "httpx"),
+        "echo": (args.echo_users, args.concurrency, "aiohttp"),
+        "tenk": (args.tenk_users, args.concurrency, "aiohttp"),
     }
     for label in RUNS:
         if label in args.runs:

@@ -1,7 +1,7 @@
 """The bot as its own process, for the benchmark: the driver measures this process alone.
 
     python -m bench.run_bot --api http://127.0.0.1:PORT --db PATH [--concurrency 256] [--transport aiohttp]
-                            [--broadcast-rate 1000] [--clock-epoch UNIX_TIME]
+                            [--broadcast-rate 1000] [--clock-epoch UNIX_TIME] [--echo]
 
 Builds the config from config.example.toml (Telegram token and base_url pointed at the loopback
 server, Bale off; ``--broadcast-rate`` replaces Telegram's broadcast_rate), starts ``Runtime``
@@ -211,10 +211,50 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clock-epoch", type=float, default=None,
                     help="wall time (time.time()) at which the bot's clock reads an hour into voting (default: now)")
     ap.add_argument("--log-level", default="WARNING")
+    ap.add_argument("--echo", action="store_true",
+                    help="run a bare PTB echo bot instead (bench.journey's echo run); --db is not used")
     return ap.parse_args(argv)
 
 
+async def _echo(args: argparse.Namespace) -> None:
+    """The yardstick for the bot's CPU per update: python-telegram-bot with nothing of ours but the
+    transport and the concurrency (the bot's, so both pay the same for HTTP and scheduling), one
+    handler that sends the text back."""
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, MessageHandler, filters
+
+    from bot.app import CONNECTION_POOL
+    from bot.transport import AiohttpRequest
+
+    config = bench_config(args.api, args.db)
+    telegram = config.platforms["telegram"]
+
+    async def echo(update: Update, _context) -> None:
+        await update.message.reply_text(update.message.text)
+
+    application = (ApplicationBuilder().token(telegram.token).base_url(telegram.base_url)
+                   .base_file_url(telegram.base_file_url)
+                   .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL))
+                   .get_updates_request(AiohttpRequest(connection_pool_size=2))
+                   .concurrent_updates(args.concurrency).build())
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with application:
+        await application.start()
+        await application.updater.start_polling(timeout=args.poll_timeout)
+        print("ready", flush=True)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
 async def _serve(args: argparse.Namespace) -> None:
+    if args.echo:
+        await _echo(args)
+        return
     config = bench_config(args.api, args.db, args.broadcast_rate)
     runtime = Runtime(config, voting_clock(config, args.clock_epoch), poll_timeout=args.poll_timeout,
                       concurrent_updates=args.concurrency, transport=args.transport)
