@@ -6,6 +6,7 @@ runs one function at a time no two operations can interleave — no asyncio lock
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import os
@@ -83,6 +84,15 @@ class Database:
         # aiosqlite has no public "run this on the connection thread"; _execute is what every
         # public method uses. The dependency range is pinned in pyproject.toml and tests cover it.
         return await conn._execute(fn, conn._conn, *args)
+
+    async def read_apart(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like read(), but in one read transaction on a read-only connection of its own, in a
+        worker thread: a WAL snapshot that neither waits for nor holds up the shared connection,
+        on which every citizen's update queues. For staff reads that scan many rows (audience
+        counts, statistics, ballots). In memory (tests) there is no second connection."""
+        if not isinstance(self.path, Path):
+            return await self.read(fn, *args)
+        return await asyncio.to_thread(_on_own_connection, self.path, fn, args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Like read(), inside BEGIN IMMEDIATE … COMMIT: committed before the caller replies."""
@@ -185,6 +195,19 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple)
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _on_own_connection(path: Path, fn: Callable[..., T], args: tuple) -> T:
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("BEGIN")
+        try:
+            return fn(conn, *args)
+        finally:
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:

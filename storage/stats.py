@@ -9,12 +9,10 @@ connection of their own (see StatsRepository).
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 from storage.db import Database
@@ -147,33 +145,16 @@ def _proposals(conn: sqlite3.Connection) -> list[ProposalRow]:
     return [ProposalRow(*row[:-1], created_at=_dt(row[-1])) for row in rows]
 
 
-def _on_own_connection(path: Path, fn: Callable[..., T], args: tuple) -> T:
-    """``fn`` in one read transaction on a fresh read-only connection: a WAL snapshot that neither
-    waits for nor holds up the bot's connection."""
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-    try:
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("BEGIN")
-        try:
-            return fn(conn, *args)
-        finally:
-            conn.execute("COMMIT")
-    finally:
-        conn.close()
-
-
 class StatsRepository:
     """Reads only. At 500,000 citizens a snapshot takes about a second of SQLite's time: it runs on
-    a connection of its own in a worker thread, so /stats never stalls the citizens' updates, which
-    share the bot's one connection (storage/db.py)."""
+    a connection of its own in a worker thread (Database.read_apart), so /stats never stalls the
+    citizens' updates, which share the bot's one connection (storage/db.py)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def _read(self, fn: Callable[..., T], *args) -> T:
-        if not isinstance(self.db.path, Path):  # ":memory:" has no second connection
-            return await self.db.read(fn, *args)
-        return await asyncio.to_thread(_on_own_connection, self.db.path, fn, args)
+        return await self.db.read_apart(fn, *args)
 
     async def snapshot(self, tz_minutes: int) -> tuple[list[NeighbourhoodCounts], list[PlatformCounts], list[DayCounts]]:
         """Per neighbourhood (every id found, unordered; None: citizens who have not chosen one),

@@ -531,8 +531,8 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
     draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
     await bot.services.broadcasts.choose(draft.id, Audience())
     await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
-    assert await repo.start(draft.id, bot.clock.now(), chunk=4) == 27
-    assert await repo.start(draft.id, bot.clock.now(), chunk=4) is None  # once
+    assert await repo.start(draft.id, bot.clock.now(), span=4) == 27
+    assert await repo.start(draft.id, bot.clock.now(), span=4) is None  # once
     due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
     assert [d.chat_id for d in due] == [90, 130, *range(100, 125)]
 
@@ -629,3 +629,98 @@ def test_no_more_broadcast_requests_in_flight_than_connections():
     from bot.broadcast.sender import MAX_IN_FLIGHT
     from bot.runtime import BROADCAST_POOL
     assert MAX_IN_FLIGHT <= BROADCAST_POOL
+
+
+def _counted_by_rows(conn, broadcast_id: int) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for platform, status, n in conn.execute("SELECT platform, status, COUNT(*) FROM deliveries WHERE broadcast_id = ? "
+                                            "GROUP BY platform, status", (broadcast_id,)):
+        counts.setdefault(platform, {})[status] = n
+    return counts
+
+
+def _as_counts(progress) -> dict[str, dict[str, int]]:
+    return {platform: {name: n for name, n in dataclasses.asdict(p).items() if n and name != "total"}
+            for platform, p in progress.items()}
+
+
+async def test_progress_is_kept_with_every_outcome_and_rolled_back_with_it(bot):
+    """Progress is read from counts the database keeps (issue 13), never by counting the rows: they
+    must agree with the rows after every kind of change, and a failed write changes neither."""
+    from storage.models import DeliveryResult
+    await citizens(bot, "telegram", range(100, 110))
+    await citizens(bot, "bale", range(200, 205))
+    repo, db = bot.services.repos.broadcasts, bot.services.repos.broadcasts.db
+    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(draft.id, Audience())
+    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    now = bot.clock.now()
+    assert await repo.start(draft.id, now, span=3) == 15
+    assert _as_counts(await repo.progress(draft.id)) == {"telegram": {"pending": 10}, "bale": {"pending": 5}}
+
+    telegram = await repo.next_due(draft.id, "telegram", 10, now)
+    assert await repo.mark_sending(draft.id, [d.id for d in telegram[:8]]) == {d.id for d in telegram[:8]}
+    await repo.record([DeliveryResult(telegram[0].id, "sent"), DeliveryResult(telegram[1].id, "unreachable"),
+                       DeliveryResult(telegram[2].id, "failed"),
+                       DeliveryResult(telegram[3].id, "pending", now + dt.timedelta(seconds=1)),
+                       DeliveryResult(telegram[4].id, "sent")], now)
+    assert await repo.mark_in_flight_uncertain() == 3  # telegram[5:8], as after a crash
+
+    def fails(conn):
+        conn.execute("UPDATE deliveries SET status = 'sent' WHERE broadcast_id = ?", (draft.id,))
+        raise RuntimeError("the write fails half-way")
+    with pytest.raises(RuntimeError):
+        await db.write(fails)
+
+    progress = await repo.progress(draft.id)
+    assert _as_counts(progress) == await db.read(_counted_by_rows, draft.id) == {
+        "telegram": {"pending": 3, "sent": 2, "unreachable": 1, "failed": 1, "uncertain": 3},
+        "bale": {"pending": 5}}
+    assert progress["telegram"].total == 10 and progress["bale"].total == 5
+
+
+async def test_progress_of_broadcasts_sent_before_the_counts_existed(tmp_path):
+    """Migration 9 counts the delivery rows already there once, then keeps the counts."""
+    import sqlite3
+
+    from storage.db import Database
+    from storage.migrations import MIGRATIONS
+    from storage.broadcasts import BroadcastRepository
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:8]):
+        conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number + 1}; COMMIT;")
+    conn.executescript(
+        "INSERT INTO citizens (id, platform, user_id, chat_id, created_at) VALUES "
+        "(1, 'telegram', 1, 1, 'x'), (2, 'telegram', 2, 2, 'x'), (3, 'bale', 3, 3, 'x');"
+        "INSERT INTO broadcasts (id, status, created_by, kind, created_at, total) VALUES (1, 'done', 's', 'text', 'x', 3);"
+        "INSERT INTO deliveries (broadcast_id, citizen_id, platform, chat_id, status) VALUES "
+        "(1, 1, 'telegram', 1, 'sent'), (1, 2, 'telegram', 2, 'sent'), (1, 3, 'bale', 3, 'unreachable');")
+    conn.close()
+    db = Database(path)
+    await db.open()
+    try:
+        progress = await BroadcastRepository(db).progress(1)
+        assert _as_counts(progress) == {"telegram": {"sent": 2}, "bale": {"unreachable": 1}}
+        await db.write(lambda conn: conn.execute("UPDATE deliveries SET status = 'failed' WHERE citizen_id = 1"))
+        assert _as_counts(await BroadcastRepository(db).progress(1)) == {"telegram": {"sent": 1, "failed": 1},
+                                                                        "bale": {"unreachable": 1}}
+    finally:
+        await db.close()
+
+
+async def test_a_neighbourhoods_recipients_are_written_span_by_span(bot):
+    """The span walks citizen ids, not the neighbourhood index: every span's own recipients,
+    subscribers first, and nobody from another neighbourhood."""
+    await citizens(bot, "telegram", range(100, 110), hood="tajrish")
+    await citizens(bot, "telegram", range(110, 120), hood="darband")
+    await citizens(bot, "telegram", [120, 121], hood="darband", remind=True)
+    repo = bot.services.repos.broadcasts
+    assert await bot.services.broadcasts.count(Audience("neighbourhoods", ("darband",))) == {"telegram": 12}
+    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(draft.id, Audience("neighbourhoods", ("darband",)))
+    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    assert await repo.start(draft.id, bot.clock.now(), span=3) == 12
+    due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
+    assert [d.chat_id for d in due] == [120, 121, *range(110, 120)]
