@@ -36,7 +36,7 @@ def skewed_election(seed: int, projects: int = 24, voters: int = 800) -> Electio
 
 
 def engine_of(election: Election) -> engine.EqualShares:
-    return engine.EqualShares(_ranked(election, election.votes()), election.ballots)
+    return engine.EqualShares(_ranked(election, election.votes()), election)
 
 
 def every_share(mes: engine.EqualShares, share: Fraction, step: Fraction, budget: int) -> list[int]:

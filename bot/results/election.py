@@ -7,9 +7,12 @@ among 150 proposals make far fewer distinct ballots, and the rules never look at
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 # Ids go into the pabulib file as they are: a vote is a comma-separated list of ids inside a
 # semicolon-separated row, so neither character (nor white space, which pabulib parsers strip) may
@@ -44,6 +47,9 @@ class Election:
     projects: tuple[Project, ...]
     ballots: tuple[tuple[frozenset[str], int], ...] = ()
     _by_id: dict[str, Project] = field(init=False, repr=False, compare=False)
+    _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(init=False, repr=False, compare=False,
+                                                                      default=None)
+    _votes: dict[str, int] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 0:
@@ -79,14 +85,29 @@ class Election:
     def project(self, project_id: str) -> Project:
         return self._by_id[project_id]
 
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ballots as arrays, computed once (both rules and the count of votes read them):
+        each ballot's number of approvals, the approved projects' positions in `projects` (ballot
+        after ballot), and each ballot's number of voters."""
+        if self._arrays is None:
+            position = {p.id: i for i, p in enumerate(self.projects)}
+            approvals = [approved for approved, _ in self.ballots]
+            lengths = np.fromiter(map(len, approvals), np.int64, len(approvals))
+            approved = np.fromiter(map(position.__getitem__, itertools.chain.from_iterable(approvals)),
+                                   np.int64, int(lengths.sum()))
+            voters = np.fromiter((count for _, count in self.ballots), np.int64, len(approvals))
+            object.__setattr__(self, "_arrays", (lengths, approved, voters))
+        return self._arrays  # type: ignore[return-value]
+
     @property
     def num_voters(self) -> int:
         return sum(count for _, count in self.ballots)
 
     def votes(self) -> dict[str, int]:
         """Approvals per project id (every project present, 0 when nobody approved it)."""
-        votes = dict.fromkeys(self._by_id, 0)
-        for approved, count in self.ballots:
-            for pid in approved:
-                votes[pid] += count
-        return votes
+        if self._votes is None:
+            lengths, approved, voters = self.arrays()
+            # Float sums are exact: far fewer than 2**53 voters.
+            counts = np.bincount(approved, weights=np.repeat(voters, lengths), minlength=len(self.projects))
+            object.__setattr__(self, "_votes", dict(zip(self._by_id, counts.astype(np.int64).tolist())))
+        return dict(self._votes)  # type: ignore[arg-type]

@@ -35,10 +35,13 @@ Shares that need no run
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
-from bot.results.election import Project
+import numpy as np
+
+from bot.results.election import Election, Project
 
 # Unit roundoff of a double. A float ρ sums at most one product per money class, each from a
 # correctly rounded money value and all below the cost, so its absolute error is a small multiple
@@ -53,18 +56,20 @@ class _Funded:
     `per_class[j]` maps class → supporters of proposal j in it; `group_class[g]` is group g's class;
     `classes` is how many classes exist. `moved` lists the classes whose members paid for the
     proposal that led here, in the order their new classes were numbered; `touched` are the
-    proposals whose counts changed with it. Dicts are shared with the parent unless touched.
+    proposals whose counts changed with it; `funded` the proposals funded so far (their counts are
+    no longer kept up to date). Dicts are shared with the parent unless touched.
     """
 
-    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "children")
+    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "funded", "children")
 
-    def __init__(self, per_class: list[dict[int, int]], group_class: list[int], classes: int,
-                 moved: Sequence[int], touched: Iterable[int]) -> None:
+    def __init__(self, per_class: list[dict[int, int]], group_class: np.ndarray, classes: int,
+                 moved: Sequence[int], touched: Iterable[int], funded: tuple[int, ...]) -> None:
         self.per_class = per_class
         self.group_class = group_class
         self.classes = classes
         self.moved = moved
         self.touched = touched
+        self.funded = funded
         self.children: dict[int, _Funded] = {}
 
 
@@ -72,24 +77,34 @@ class EqualShares:
     """MES for one election, set up once and run for any per-voter share.
 
     `ranked` are the proposals with at least one vote, in tie-break order: index = rank, and of two
-    proposals with the same exact ρ the lower index wins. `ballots` are (approved ids, voters).
+    proposals with the same exact ρ the lower index wins. Ballots are read from `election`.
     """
 
-    def __init__(self, ranked: Sequence[Project], ballots: Sequence[tuple[frozenset[str], int]]) -> None:
-        index = {p.id: i for i, p in enumerate(ranked)}.__getitem__
+    def __init__(self, ranked: Sequence[Project], election: Election) -> None:
         self.cost = [p.cost for p in ranked]
-        self.group_projects = [tuple(map(index, approved)) for approved, _ in ballots]
-        self.group_count = [count for _, count in ballots]
-        self.groups_of: list[list[int]] = [[] for _ in ranked]
-        votes = [0] * len(ranked)
-        for g, members in enumerate(self.group_projects):
-            for j in members:
-                self.groups_of[j].append(g)
-        for j, groups in enumerate(self.groups_of):
-            votes[j] = sum(map(self.group_count.__getitem__, groups))
-        self.voters = sum(self.group_count)
+        self.projects = len(ranked)
+        # Ballots as flat arrays: entry e is group `entry_group[e]` approving `entry_project[e]`
+        # (by rank: a ballot approves only proposals with a vote, all of them ranked).
+        lengths, approved, self.group_count = election.arrays()
+        rank_of = np.zeros(len(election.projects), np.int64)
+        position = {p.id: i for i, p in enumerate(election.projects)}
+        rank_of[[position[p.id] for p in ranked]] = np.arange(self.projects)
+        self.entry_project = rank_of[approved]
+        self.entry_start = np.cumsum(lengths) - lengths
+        self.group_length = lengths
+        groups = len(lengths)
+        entry_group = np.repeat(np.arange(groups), lengths)
+        # A proposal's supporting groups, ascending. Voter counts stay far below 2**53, so the
+        # float sums of bincount are exact.
+        by_project = np.argsort(self.entry_project, kind="stable")
+        per_project = np.bincount(self.entry_project, minlength=self.projects)
+        self.groups_of = np.split(entry_group[by_project], np.cumsum(per_project)[:-1])
+        votes = np.bincount(self.entry_project, weights=self.group_count[entry_group],
+                            minlength=self.projects).astype(np.int64).tolist()
+        self._entries: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.voters = int(self.group_count.sum())
         self._lowest_rho = [1.0 / v if v else math.inf for v in votes]
-        self._root = _Funded([{0: v} for v in votes], [0] * len(self.group_count), 1, (), ())
+        self._root = _Funded([{0: v} for v in votes], np.zeros(groups, np.int32), 1, (), (), ())
 
     def run(self, share: Fraction) -> list[int]:
         """One MES run with `share` per voter; the funded proposals' indices in selection order."""
@@ -116,37 +131,55 @@ class EqualShares:
             steps = run.horizon / float(step) * (1 - 1e-9)  # shares below the horizon: known
             share += step * (max(1, math.ceil(steps)) if math.isfinite(steps) else 1)
 
+    def _supporters_ballots(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For proposal j's supporting groups (`groups_of[j]`), every other proposal they approve:
+        (position of the group in groups_of[j], proposal, voters) per approval; computed once."""
+        if (entries := self._entries.get(j)) is None:
+            groups = self.groups_of[j]
+            lengths = self.group_length[groups]
+            ends = np.cumsum(lengths)
+            at = np.repeat(np.arange(len(groups)), lengths)
+            projects = self.entry_project[np.arange(int(ends[-1])) - np.repeat(ends - lengths, lengths)
+                                          + np.repeat(self.entry_start[groups], lengths)]
+            entries = self._entries[j] = (at, projects, self.group_count[groups][at])
+        return entries
+
     def _fund(self, node: _Funded, j: int) -> _Funded:
-        """The bookkeeping after funding proposal j from `node`: its supporters change class."""
+        """The bookkeeping after funding proposal j from `node`: its supporters change class.
+
+        Whole arrays at a time (numpy): a popular proposal has thousands of supporting groups, and
+        this is most of the work of the first run of each sequence of funded proposals. The counts
+        of funded proposals (j included) are left as they were: nothing reads them again."""
         moved = list(node.per_class[j])
-        new_class = {k: node.classes + i for i, k in enumerate(moved)}
-        group_class = list(node.group_class)
-        group_projects, group_count = self.group_projects, self.group_count
-        # First what moves (per old class, supporters of each proposal), then the counts.
-        moving: dict[int, dict[int, int]] = {k: {} for k in moved}
-        for g in self.groups_of[j]:
-            old = group_class[g]
-            group_class[g] = new_class[old]
-            c = group_count[g]
-            bucket = moving[old]
-            for p in group_projects[g]:
-                bucket[p] = bucket.get(p, 0) + c
+        groups = self.groups_of[j]
+        local = np.zeros(node.classes, np.int64)  # old class → its position in `moved`
+        local[moved] = np.arange(len(moved))
+        old = local[node.group_class[groups]]
+        group_class = node.group_class.copy()
+        group_class[groups] = node.classes + old
+        at, projects, voters = self._supporters_ballots(j)
+        width = self.projects
+        # How many of those who move, per (old class, proposal they approve).
+        moving = np.bincount(old[at] * width + projects, weights=voters,
+                             minlength=len(moved) * width).reshape(len(moved), width).T
+        funded = node.funded + (j,)
+        moving[funded, :] = 0
+        changed, positions = np.nonzero(moving)  # proposal by proposal
         per_class = list(node.per_class)
-        touched: set[int] = set()
-        for old, bucket in moving.items():
-            new = new_class[old]
-            for p, c in bucket.items():
-                if p not in touched:
-                    per_class[p] = dict(per_class[p])
-                    touched.add(p)
-                counts = per_class[p]
-                still = counts[old] - c
-                if still:
-                    counts[old] = still
-                else:
-                    del counts[old]
-                counts[new] = c
-        return _Funded(per_class, group_class, node.classes + len(moved), moved, touched)
+        touched: list[int] = []
+        new = node.classes
+        for p, i, c in zip(changed.tolist(), positions.tolist(), moving[changed, positions].astype(np.int64).tolist()):
+            if not touched or touched[-1] != p:
+                counts = per_class[p] = dict(per_class[p])
+                touched.append(p)
+            k = moved[i]
+            still = counts[k] - c
+            if still:
+                counts[k] = still
+            else:
+                del counts[k]
+            counts[new + i] = c
+        return _Funded(per_class, group_class, node.classes + len(moved), moved, touched, funded)
 
 
 class _Run:
@@ -278,15 +311,18 @@ class _Run:
         sets how fast its lower bound can fall, or bounds the horizon by when they could pay."""
         cost, growth = self.cost[j], self.growth
         money_f = self.money_f
-        classes = sorted([(money_f[k], c, k) for k, c in counts.items()])
-        available = sum([m * c for m, c, _ in classes])
+        # Most calls end here (at the end of every run, no proposal left can be paid for), so
+        # this sum comes first, unsorted, without a Python loop.
+        available = sum(map(operator.mul, map(money_f.__getitem__, counts), counts.values()))
         if available < cost * (1 - tol):
             if self.horizon:
-                self._until(cost - available - 2 * tol * cost, sum([growth[k] * c for _, c, k in classes]))
+                self._until(cost - available - 2 * tol * cost,
+                            sum(map(operator.mul, map(growth.__getitem__, counts), counts.values())))
             return None
         if available <= cost * (1 + tol):  # too close to call with floats: decide exactly
             self.horizon = 0.0  # and do not try to say for how long
             return self._rho_exact_float(j, counts)
+        classes = sorted([(money_f[k], c, k) for k, c in counts.items()])
         paid = full_growth = 0.0
         left = sum(counts.values())
         for m, c, k in classes:

@@ -99,7 +99,7 @@ def equal_shares(election: Election, *, per_voter_step: int | Fraction = 1, skip
     chosen: list[str] = []
     n = election.num_voters
     if n and ranked:
-        mes = EqualShares(ranked, election.ballots)
+        mes = EqualShares(ranked, election)
         chosen = [ranked[j].id for j in mes.add1(Fraction(election.budget, n), per_voter_step, election.budget, skip_known)]
     spent = sum(election.project(pid).cost for pid in chosen)
     return _fill_greedily(ranked, chosen, election.budget - spent)
@@ -114,6 +114,6 @@ def equal_shares_without_completion(election: Election, share: Fraction | None =
     if not election.num_voters:
         return []
     ranked = _ranked(election, election.votes())
-    mes = EqualShares(ranked, election.ballots)
+    mes = EqualShares(ranked, election)
     run = mes.run(Fraction(election.budget, mes.voters) if share is None else Fraction(share))
     return [ranked[j].id for j in run]
