@@ -19,13 +19,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from telegram import Bot, Update
+from telegram import Bot, TelegramObject, Update
 # PTB's own markers for "not given" (private, but the signature must match Bot.get_updates').
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.ext import ExtBot
 
 from bot import sent_messages
+from bot.markup_dicts import MarkupDicts
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,17 @@ def decode_updates(result: Sequence[object], bot: Bot, platform: str,
 
 class TolerantBot(ExtBot):
     """PTB's ExtBot whose getUpdates decodes each update on its own (see the module's docstring),
-    and whose sends and edits return a ``SentMessage``, built into a Message only when read
-    (bot/sent_messages.py)."""
+    whose sends and edits return a ``SentMessage``, built into a Message only when read
+    (bot/sent_messages.py), and which turns each keyboard into JSON once (bot/markup_dicts.py)."""
 
-    __slots__ = ("_flood", "_platform")
+    __slots__ = ("_flood", "_markups", "_platform")
 
     def __init__(self, *args, platform: str, flood: Callable[[object], Update | None] | None = None,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._platform = platform
         self._flood = flood
+        self._markups = MarkupDicts()
 
     async def get_updates(
         self,
@@ -126,4 +128,7 @@ class TolerantBot(ExtBot):
         return result if answer.raw is None else sent_messages.SentMessage(answer.raw, self)
 
     async def _post(self, endpoint: str, data: JSONDict | None = None, **kwargs):  # type: ignore[override]
+        # A keyboard goes as the dict made the first time it was sent (bot/markup_dicts.py).
+        if data is not None and isinstance(markup := data.get("reply_markup"), TelegramObject):
+            data["reply_markup"] = self._markups.as_dict(markup)
         return sent_messages.keep_answer(await super()._post(endpoint, data, **kwargs))
