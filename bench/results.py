@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.journey import _machine_busy
 from bot.results import Election, Project, equal_shares, greedy
 from bot.results.pabulib import write_pb
 from bot.results.rules import equal_shares_without_completion, tie_key
@@ -54,6 +55,21 @@ def timed(fn, *args):
     t = time.perf_counter()
     result = fn(*args)
     return result, time.perf_counter() - t
+
+
+def fresh(elections: list[Election]) -> list[Election]:
+    """New Election objects: an election encodes its ballots once and keeps them (and its votes),
+    so each figure is measured on elections no rule has read yet, encoding included."""
+    return [Election(e.budget, e.projects, e.ballots) for e in elections]
+
+
+def measured(fn):
+    """`fn()`'s result, wall time, this process's CPU time, and the CPU the rest of the machine
+    used meanwhile (in cores: above ~0.1 the wall time was disturbed by other work)."""
+    busy, cpu, t = _machine_busy()[0], time.process_time(), time.perf_counter()
+    result = fn()
+    wall, cpu = time.perf_counter() - t, time.process_time() - cpu
+    return result, wall, cpu, max(0.0, _machine_busy()[0] - busy - cpu) / wall
 
 
 def pabutools_run(election: Election, full_mes: bool) -> dict[str, object]:
@@ -109,16 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"build_s: {build_s:.1f}")
     print(f"distinct_ballots_per_neighbourhood_mean: {sum(len(e.ballots) for e in district) / hoods:.0f}")
 
-    greedy_out, greedy_s = timed(lambda: [greedy(e) for e in district])
+    elections = fresh(district)
+    greedy_out, greedy_s, greedy_cpu, greedy_others = measured(lambda: [greedy(e) for e in elections])
     print(f"ours_greedy_district_s: {greedy_s:.3f}")
-    mes_out, mes_s = timed(lambda: [equal_shares(e) for e in district])
+    elections = fresh(district)
+    mes_out, mes_s, mes_cpu, mes_others = measured(lambda: [equal_shares(e) for e in elections])
     print(f"ours_equal_shares_district_s: {mes_s:.3f}")
-    print(f"ours_both_rules_district_s: {greedy_s + mes_s:.3f}")
-    every_out, every_s = timed(lambda: [equal_shares(e, skip_known=False) for e in district])
+    both_s = greedy_s + mes_s
+    print(f"ours_both_rules_district_s: {both_s:.3f}")
+    print(f"ours_both_rules_district_cpu_s: {greedy_cpu + mes_cpu:.3f}")
+    print(f"other_processes_cpu_cores: {(greedy_others * greedy_s + mes_others * mes_s) / both_s:.2f}")
+    elections = fresh(district)
+    every_out, every_s = timed(lambda: [equal_shares(e, skip_known=False) for e in elections])
     print(f"ours_equal_shares_running_every_share_district_s: {every_s:.3f}")
     same_every = every_out == mes_out
     print(f"identical_winners_equal_shares_skipping_vs_every_share: {'yes' if same_every else 'NO'}")
-    plain_out, plain_s = timed(lambda: [equal_shares_without_completion(e) for e in district])
+    elections = fresh(district)
+    plain_out, plain_s = timed(lambda: [equal_shares_without_completion(e) for e in elections])
     print(f"ours_plain_mes_district_s: {plain_s:.3f}")
     print(f"winners_greedy_mean: {sum(map(len, greedy_out)) / hoods:.1f}")
     print(f"winners_equal_shares_mean: {sum(map(len, mes_out)) / hoods:.1f}")
@@ -126,11 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     e = district[0]
     log("pabutools on neighbourhood 1 ...")
     ref = pabutools_run(e, full_mes)
-    ours_g, ours_g_s = timed(greedy, e)
+    ours_g, ours_g_s = timed(greedy, *fresh([e]))
     if full_mes:
-        ours_m, ours_m_s = timed(equal_shares, e)
+        ours_m, ours_m_s = timed(equal_shares, *fresh([e]))
     else:
-        ours_m, ours_m_s = timed(equal_shares_without_completion, e)
+        ours_m, ours_m_s = timed(equal_shares_without_completion, *fresh([e]))
     mes_kind = "equal_shares_add1_greedy" if full_mes else "plain_mes"
     print(f"pabutools_parse_s: {ref['parse_s']:.2f}")
     print(f"pabutools_greedy_one_neighbourhood_s: {ref['greedy_s']:.2f}")
@@ -143,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     same_m = ours_m == ref["mes"]
     print(f"identical_winners_greedy: {'yes' if same_g else 'NO'}")
     print(f"identical_winners_{mes_kind}: {'yes' if same_m else 'NO'}")
-    print(f"target_both_rules_district_under_5s: {'PASS' if greedy_s + mes_s < 5 else 'FAIL'} "
-          f"({greedy_s + mes_s:.1f} s)")
+    print(f"target_both_rules_district_at_most_3s: {'PASS' if both_s <= 3 else 'FAIL'} ({both_s:.2f} s)")
     return 0 if same_g and same_m and same_every else 1
 
 
