@@ -8,6 +8,7 @@ among 150 proposals make far fewer distinct ballots, and the rules never look at
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -95,13 +96,13 @@ class Election:
             lengths = np.fromiter(map(len, approvals), np.int64, len(approvals))
             approved = np.fromiter(map(position.__getitem__, itertools.chain.from_iterable(approvals)),
                                    np.int64, int(lengths.sum()))
-            voters = np.fromiter((count for _, count in self.ballots), np.int64, len(approvals))
+            voters = np.fromiter(map(operator.itemgetter(1), self.ballots), np.int64, len(approvals))
             object.__setattr__(self, "_arrays", (lengths, approved, voters))
         return self._arrays  # type: ignore[return-value]
 
     @property
     def num_voters(self) -> int:
-        return sum(count for _, count in self.ballots)
+        return sum(map(operator.itemgetter(1), self.ballots))
 
     def votes(self) -> dict[str, int]:
         """Approvals per project id (every project present, 0 when nobody approved it)."""
