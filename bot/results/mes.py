@@ -35,7 +35,6 @@ Shares that need no run
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -53,24 +52,29 @@ _U = 2.0**-53
 class _Funded:
     """Bookkeeping after one sequence of funded proposals (a node of the trie).
 
-    `per_class[j]` maps class → supporters of proposal j in it; `group_class[g]` is group g's class;
-    `classes` is how many classes exist. `moved` lists the classes whose members paid for the
-    proposal that led here, in the order their new classes were numbered; `touched` are the
-    proposals whose counts changed with it; `funded` the proposals funded so far (their counts are
-    no longer kept up to date). Dicts are shared with the parent unless touched.
+    `per_class[j, k]` is how many supporters of proposal j are in class k (a float array, exact:
+    far fewer than 2**53 voters), so that one product with the classes' money gives every
+    proposal's money at once; `group_class[g]` is group g's class; `classes` is how many classes
+    exist. `moved` lists the classes whose members paid for the proposal that led here, in the
+    order their new classes were numbered; `touched` are the proposals whose counts changed with it.
     """
 
-    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "funded", "children")
+    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "children")
 
-    def __init__(self, per_class: list[dict[int, int]], group_class: np.ndarray, classes: int,
-                 moved: Sequence[int], touched: Iterable[int], funded: tuple[int, ...]) -> None:
+    def __init__(self, per_class: np.ndarray, group_class: np.ndarray, classes: int,
+                 moved: Sequence[int], touched: Iterable[int]) -> None:
         self.per_class = per_class
         self.group_class = group_class
         self.classes = classes
         self.moved = moved
         self.touched = touched
-        self.funded = funded
         self.children: dict[int, _Funded] = {}
+
+    def counts(self, j: int) -> dict[int, int]:
+        """Class → supporters of proposal j in it, for its classes with any."""
+        row = self.per_class[j]
+        classes = np.flatnonzero(row)
+        return dict(zip(classes.tolist(), row[classes].astype(np.int64).tolist()))
 
 
 class EqualShares:
@@ -104,7 +108,7 @@ class EqualShares:
         self._entries: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.voters = int(self.group_count.sum())
         self._lowest_rho = [1.0 / v if v else math.inf for v in votes]
-        self._root = _Funded([{0: v} for v in votes], np.zeros(groups, np.int32), 1, (), (), ())
+        self._root = _Funded(np.array(votes, np.float64).reshape(-1, 1), np.zeros(groups, np.int32), 1, (), ())
 
     def run(self, share: Fraction) -> list[int]:
         """One MES run with `share` per voter; the funded proposals' indices in selection order."""
@@ -148,9 +152,8 @@ class EqualShares:
         """The bookkeeping after funding proposal j from `node`: its supporters change class.
 
         Whole arrays at a time (numpy): a popular proposal has thousands of supporting groups, and
-        this is most of the work of the first run of each sequence of funded proposals. The counts
-        of funded proposals (j included) are left as they were: nothing reads them again."""
-        moved = list(node.per_class[j])
+        this is most of the work of the first run of each sequence of funded proposals."""
+        moved = np.flatnonzero(node.per_class[j])
         groups = self.groups_of[j]
         local = np.zeros(node.classes, np.int64)  # old class → its position in `moved`
         local[moved] = np.arange(len(moved))
@@ -159,27 +162,15 @@ class EqualShares:
         group_class[groups] = node.classes + old
         at, projects, voters = self._supporters_ballots(j)
         width = self.projects
-        # How many of those who move, per (old class, proposal they approve).
+        # How many of those who move, per (proposal they approve, old class).
         moving = np.bincount(old[at] * width + projects, weights=voters,
                              minlength=len(moved) * width).reshape(len(moved), width).T
-        funded = node.funded + (j,)
-        moving[funded, :] = 0
-        changed, positions = np.nonzero(moving)  # proposal by proposal
-        per_class = list(node.per_class)
-        touched: list[int] = []
-        new = node.classes
-        for p, i, c in zip(changed.tolist(), positions.tolist(), moving[changed, positions].astype(np.int64).tolist()):
-            if not touched or touched[-1] != p:
-                counts = per_class[p] = dict(per_class[p])
-                touched.append(p)
-            k = moved[i]
-            still = counts[k] - c
-            if still:
-                counts[k] = still
-            else:
-                del counts[k]
-            counts[new + i] = c
-        return _Funded(per_class, group_class, node.classes + len(moved), moved, touched, funded)
+        per_class = np.empty((width, node.classes + len(moved)))
+        per_class[:, :node.classes] = node.per_class
+        per_class[:, moved] -= moving
+        per_class[:, node.classes:] = moving
+        touched = np.flatnonzero(moving.any(axis=1)).tolist()
+        return _Funded(per_class, group_class, node.classes + len(moved), moved.tolist(), touched)
 
 
 class _Run:
@@ -225,13 +216,13 @@ class _Run:
         self.selected: list[int] = []
         node = mes._root
         while self.remaining:
-            chosen = self._cheapest(node.per_class)
+            chosen = self._cheapest(node)
             if chosen is None:
                 break
             j, (owed, partial) = chosen
             self.selected.append(j)
             self.remaining.discard(j)
-            counts = node.per_class[j]
+            counts = node.counts(j)
             # Those who pay all they have: less money than the price owed / (partial × den).
             full = [k for k in counts if self.num[k] * partial < owed]
             self._against_the_others(j, counts, full, owed, partial)
@@ -261,9 +252,10 @@ class _Run:
             growth.append((growth[old] + price_fall) * (1 + 1e-12))
             floor.append(0.0 if old in paid_all else floor[old])
 
-    def _cheapest(self, per_class: list[dict[int, int]]) -> tuple[int, tuple[int, int]] | None:
+    def _cheapest(self, node: _Funded) -> tuple[int, tuple[int, int]] | None:
         """The proposal with the smallest exact ρ (lowest index on a tie) and that ρ, or None."""
         tol = self.tol = 64 * (len(self.num) + 1) * _U
+        self.node, self.available, self.available_growth = node, None, None
         lower, rho_f = self.lower, self.rho_f
         best = math.inf
         seen: list[tuple[float, int]] = []
@@ -272,7 +264,7 @@ class _Run:
                 break  # beyond the error bound of the best: so are all that follow
             r = rho_f[j]
             if r is None:
-                r = self._rho_float(j, per_class[j], tol)
+                r = self._rho_float(j, tol)
                 if r is None:  # its supporters can no longer pay for it, in this run
                     self.remaining.discard(j)
                     continue
@@ -282,7 +274,7 @@ class _Run:
         winner: tuple[int, tuple[int, int]] | None = None
         for r, j in sorted(seen, key=lambda rj: rj[1]):  # lowest index first: it wins ties
             if r <= best + 2 * tol:
-                rho = self._rho_exact(j, per_class[j])
+                rho = self._rho_exact(j, node.counts(j))
                 # ρ = owed / (partial × den × cost): compare two by cross-multiplying.
                 if rho is not None and (winner is None or rho[0] * winner[1][1] * self.cost[winner[0]]
                                         < winner[1][0] * rho[1] * self.cost[j]):
@@ -306,19 +298,24 @@ class _Run:
             partial -= c
         return None
 
-    def _rho_float(self, j: int, counts: dict[int, int], tol: float) -> float | None:
+    def _rho_float(self, j: int, tol: float) -> float | None:
         """Proposal j's ρ in floats (error below `tol`), or None when its supporters cannot pay;
         sets how fast its lower bound can fall, or bounds the horizon by when they could pay."""
         cost, growth = self.cost[j], self.growth
-        money_f = self.money_f
-        # Most calls end here (at the end of every run, no proposal left can be paid for), so
-        # this sum comes first, unsorted, without a Python loop.
-        available = sum(map(operator.mul, map(money_f.__getitem__, counts), counts.values()))
+        money_f, node = self.money_f, self.node
+        # Most calls end here (at the end of every run, no proposal left can be paid for): the
+        # money of every proposal's supporters, one product for the round (one float sum over the
+        # classes each, as the bound `tol` allows).
+        if self.available is None:
+            self.available = (node.per_class @ np.array(money_f)).tolist()
+        available = self.available[j]
         if available < cost * (1 - tol):
             if self.horizon:
-                self._until(cost - available - 2 * tol * cost,
-                            sum(map(operator.mul, map(growth.__getitem__, counts), counts.values())))
+                if self.available_growth is None:
+                    self.available_growth = (node.per_class @ np.array(growth)).tolist()
+                self._until(cost - available - 2 * tol * cost, self.available_growth[j])
             return None
+        counts = node.counts(j)
         if available <= cost * (1 + tol):  # too close to call with floats: decide exactly
             self.horizon = 0.0  # and do not try to say for how long
             return self._rho_exact_float(j, counts)
