@@ -42,7 +42,7 @@ _PENDING, _SENDING = "pending", "sending"
 # a few milliseconds, so a citizen's update queued behind one waits no longer (issue 13: at 10,000
 # rows a transaction, 100 ms each). A span of ids, not a LIMIT: an audience few citizens are in
 # (subscribers, one neighbourhood) would otherwise scan the whole table inside one transaction.
-START_SPAN = 1_000
+START_SPAN = 500
 
 
 def _audience_json(audience: Audience) -> str:
