@@ -86,6 +86,7 @@ RETRY_AFTER = 1
 RSS_SAMPLE_S = 0.1
 CALLS_POLL_S = 0.5
 MEMORY_BOUND_MB = 50.0
+STALL_BOUND = 0.05  # issue 13: no stall above 50 ms
 RATE_BOUND = 0.95
 
 
@@ -219,11 +220,16 @@ async def prepare(label: str, args: argparse.Namespace, workdir: Path, http: aio
     return Stage(label, rundir, server, url, api, config, db, services, set(blocked["user_ids"]), ballots, epoch)
 
 
+def lag_path(stage: Stage, name: str) -> Path:
+    return stage.rundir / f"{name}.lag"
+
+
 async def start_bot(stage: Stage, args: argparse.Namespace, name: str, children: list[Child],
                     env: dict | None = None) -> Child:
-    bot = Child(name, [PYTHON, "-m", "bench.run_bot", "--api", stage.url, "--db", str(stage.config.database),
+    # bench.loop_lag is bench.run_bot with a watch on its event loop (the bot's own stalls).
+    bot = Child(name, [PYTHON, "-m", "bench.loop_lag", "--api", stage.url, "--db", str(stage.config.database),
                        "--broadcast-rate", str(args.rate), "--clock-epoch", repr(stage.epoch)],
-                stage.rundir / f"{name}.log", env=env)
+                stage.rundir / f"{name}.log", env={**(env or {}), "LOOP_LAG_FILE": str(lag_path(stage, name))})
     children.append(bot)
     stage.bots.append(bot)
     await bot.ready("ready")
@@ -402,6 +408,19 @@ def _per(n: float, d: float) -> float:
     return n / d if d else math.nan
 
 
+def first_pass_gaps(sends: list[Send]) -> list[tuple[Send, Send]]:
+    """Consecutive sends while recipients were left to try for the first time: a long gap there is
+    a stall. The retry tail (waiting out retry_after before the last retries) is pacing."""
+    sends = sorted(sends, key=lambda s: s.t)
+    seen: set[int] = set()
+    last_first = sends[0].t if sends else 0.0
+    for s in sends:
+        if s.chat_id not in seen:
+            seen.add(s.chat_id)
+            last_first = s.t
+    return [(a, b) for a, b in itertools.pairwise(sends) if b.t <= last_first]
+
+
 def sends_figures(r: Report, p: str, sends: list[Send], configured: float, outcomes: int) -> None:
     """Rate and pacing of one broadcast from the server's log of its calls."""
     if not sends:
@@ -432,6 +451,9 @@ def sends_figures(r: Report, p: str, sends: list[Send], configured: float, outco
     r.put(f"{p}first_pass_rate_per_s", _per(first_attempts, first_span), 1)
     r.put(f"{p}retry_tail_s", t_last - t_last_first_attempt, 2)
     r.put(f"{p}longest_gap_s", max(gaps, default=0.0), 3)
+    first_pass = [b.t - a.t for a, b in first_pass_gaps(sends)]
+    r.put(f"{p}longest_stall_s", max(first_pass, default=0.0), 3)
+    r.put(f"{p}stalls_over_50ms", sum(g > STALL_BOUND for g in first_pass))
     r.put(f"{p}gaps_over_250ms", f"{len(long_gaps)} ({sum(long_gaps):.1f} s in all)")
     r.put(f"{p}gaps_over_250ms_at_s", ",".join(f"{a.t - t_first:.1f}+{b.t - a.t:.2f}"
                                                 for a, b in itertools.pairwise(sends) if b.t - a.t >= 0.25) or "-")
@@ -441,6 +463,33 @@ def sends_figures(r: Report, p: str, sends: list[Send], configured: float, outco
     for s in sends:
         bins[min(len(bins) - 1, int(s.t - t_first))] += 1
     r.put(f"{p}sends_per_second", ",".join(map(str, bins)))
+
+
+def loop_stall_figures(r: Report, p: str, stage: Stage, sends: list[Send]) -> None:
+    """The bot's own event-loop stalls (bench.loop_lag) while the broadcast was being sent: they tell
+    a stall of the bot from one of the server, which the gaps between sends show as well."""
+    if not sends:
+        return
+    t_first, t_last = min(s.t for s in sends), max(s.t for s in sends)
+    lags, collections = [], []  # (end, seconds), wall time
+    for bot in stage.bots:
+        try:
+            lines = lag_path(stage, bot.name).read_text().splitlines()
+        except OSError:
+            continue
+        for end, seconds, *gc in (line.split() for line in lines):
+            if t_first <= float(end) <= t_last + 1:
+                (collections if gc else lags).append((float(end), float(seconds)))
+    r.put(f"{p}bot_loop_longest_stall_s", max((lag for _, lag in lags), default=0.0), 3)
+    r.put(f"{p}bot_loop_stalls_over_50ms", sum(lag > STALL_BOUND for _, lag in lags))
+    r.put(f"{p}bot_full_gc", f"{len(collections)}, the longest {max((s for _, s in collections), default=0.0):.3f} s")
+
+    def held(a: float, b: float) -> float:
+        return sum(max(0.0, min(b, end) - max(a, end - lag)) for end, lag in lags)
+    stalls = [(a.t, b.t) for a, b in first_pass_gaps(sends) if b.t - a.t > STALL_BOUND]
+    # A send stall at least half of which the bot's loop was held: the bot's; the others waited on
+    # something else (the database thread, the server's answers, the CPU given to other processes).
+    r.put(f"{p}stalls_over_50ms_with_bot_loop_held", sum(held(a, b) >= (b - a) / 2 for a, b in stalls))
 
 
 def verdict_figures(r: Report, p: str, v: Verdict) -> None:
@@ -530,6 +579,7 @@ async def run_main(args, workdir, http, r: Report, children: list[Child]) -> Non
         r.put(f"{p}recipients", args.recipients)
         r.put(f"{p}finished", done)
         sends_figures(r, p, mon.sends, args.rate, counts["sent"] + counts["unreachable"])
+        loop_stall_figures(r, p, stage, mon.sends)
         r.put(f"{p}start_delay_s", t_first - t_trigger, 2)
         r.put(f"{p}done_after_last_send_s", (mon.done_at or math.nan) - max(s.t for s in mon.sends), 2)
         verdict_figures(r, p, v)
@@ -728,6 +778,7 @@ def summary(r: Report, args: argparse.Namespace) -> None:
         line("main_duplicates", "==", 0, "chats that got the broadcast twice or more")
         line("main_misses", "==", 0, "reachable recipients the broadcast never reached")
         line("main_peak_rss_above_idle_mb", "<=", MEMORY_BOUND_MB, "the bot's peak RSS during the broadcast − idle")
+        line("main_longest_stall_s", "<=", STALL_BOUND, "the longest pause between two sends before the retry tail")
     if "crash" in runs:
         line("crash_duplicates", "==", 0, "after a SIGKILL mid-broadcast and a restart")
         line("crash_misses_outside_uncertain", "==", 0, "every miss is one of the reported in-flight ('uncertain')")
