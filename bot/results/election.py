@@ -65,9 +65,8 @@ class Election:
         for approved, count in self.ballots:
             if not approved:
                 raise ValueError("an empty ballot: a voter who approved nothing has not voted")
-            unknown = approved - by_id.keys()
-            if unknown:
-                raise ValueError(f"ballot approves unknown project(s) {sorted(unknown)}")
+            if not by_id.keys() >= approved:  # (`approved - keys` would walk all the keys)
+                raise ValueError(f"ballot approves unknown project(s) {sorted(approved - by_id.keys())}")
             if approved in seen:
                 raise ValueError(f"ballot {sorted(approved)} appears twice: group it")
             if not isinstance(count, int) or count <= 0:
