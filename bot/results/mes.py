@@ -73,8 +73,8 @@ class _Funded:
     def counts(self, j: int) -> dict[int, int]:
         """Class → supporters of proposal j in it, for its classes with any."""
         row = self.per_class[j]
-        classes = np.flatnonzero(row)
-        return dict(zip(classes.tolist(), row[classes].astype(np.int64).tolist()))
+        classes = row.nonzero()[0]
+        return dict(zip(classes.tolist(), map(int, row[classes].tolist())))
 
 
 class EqualShares:
@@ -100,7 +100,9 @@ class EqualShares:
         entry_group = np.repeat(np.arange(groups), lengths)
         # A proposal's supporting groups, ascending. Voter counts stay far below 2**53, so the
         # float sums of bincount are exact.
-        by_project = np.argsort(self.entry_project, kind="stable")
+        # (A stable sort of 16-bit integers is a radix sort: several times faster.)
+        by_project = np.argsort(self.entry_project.astype(np.int16 if self.projects < 2**15 else np.int64),
+                                kind="stable")
         per_project = np.bincount(self.entry_project, minlength=self.projects)
         self.groups_of = np.split(entry_group[by_project], np.cumsum(per_project)[:-1])
         votes = np.bincount(self.entry_project, weights=self.group_count[entry_group],
