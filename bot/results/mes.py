@@ -8,7 +8,9 @@ Groups and money classes
     Voters with the same ballot are one group. A money class is the set of voters with the same
     money left; all start in class 0, and funding a proposal moves its supporters of class k to a
     new class k' (they pay the same). A proposal only needs how many of its supporters are in each
-    class — a handful of numbers however many voters there are.
+    class — a handful of numbers however many voters there are. Those counts are one array
+    (proposal × class), so moving a proposal's supporters is a few numpy operations whatever the
+    number of groups, and every proposal's money is one matrix-vector product per round.
 
 A trie of bookkeeping, shared by the reruns
     Which group sits in which class, and the counts above, depend only on the proposals funded so
@@ -24,7 +26,8 @@ Floats to look, integers to decide
     each class's money is also kept as the float nearest to it, the ρ of every proposal is first
     computed in floats with an error bound, and only those within that bound of the smallest (almost
     always just the winner) get their ρ computed exactly. Likewise for "can its supporters still
-    pay for it?".
+    pay for it?" (most proposals are found unable to pay at the end of every run, by that
+    product alone).
 
 Shares that need no run
     Each run also says for how much larger a share it would certainly fund the same proposals in
