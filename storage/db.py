@@ -57,7 +57,16 @@ class Database:
             if isinstance(self.path, Path):
                 _prepare_files(self.path)
             # isolation_level=None: we issue BEGIN ourselves, so a read never opens a transaction.
-            self._conn = await aiosqlite.connect(str(self.path), isolation_level=None)
+            connecting = aiosqlite.connect(str(self.path), isolation_level=None)
+            try:
+                self._conn = await connecting
+            except BaseException:
+                # After a failed connect aiosqlite stops its thread without waiting for it: wait,
+                # or the thread may answer into an event loop that the failed start has closed
+                # meanwhile (a traceback after the operator's one-line error).
+                if connecting._thread.is_alive():
+                    await asyncio.to_thread(connecting._thread.join, 5)
+                raise
             self._conn.row_factory = sqlite3.Row
             await self.read(_configure)
             await self.read(_migrate)
