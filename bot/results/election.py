@@ -106,8 +106,14 @@ class Election:
     def votes(self) -> dict[str, int]:
         """Approvals per project id (every project present, 0 when nobody approved it)."""
         if self._votes is None:
-            lengths, approved, voters = self.arrays()
-            # Float sums are exact: far fewer than 2**53 voters.
-            counts = np.bincount(approved, weights=np.repeat(voters, lengths), minlength=len(self.projects))
-            object.__setattr__(self, "_votes", dict(zip(self._by_id, counts.astype(np.int64).tolist())))
+            if self._arrays is None:  # (greedy needs no arrays: a plain loop is quicker than encoding)
+                votes = dict.fromkeys(self._by_id, 0)
+                for approved, count in self.ballots:
+                    for pid in approved:
+                        votes[pid] += count
+            else:  # already encoded for Equal Shares: one bincount (exact: far fewer than 2**53 voters)
+                lengths, approved_at, voters = self._arrays
+                counts = np.bincount(approved_at, weights=np.repeat(voters, lengths), minlength=len(self.projects))
+                votes = dict(zip(self._by_id, counts.astype(np.int64).tolist()))
+            object.__setattr__(self, "_votes", votes)
         return dict(self._votes)  # type: ignore[arg-type]

@@ -94,6 +94,7 @@ def equal_shares(election: Election, *, per_voter_step: int | Fraction = 1, skip
 
     `skip_known=False` reruns MES for every share of the completion, even those whose result is
     already known (the same winners, only slower: for the benchmark's comparison)."""
+    election.arrays()  # the engine reads the encoded ballots; the votes are then counted from them
     votes = election.votes()
     ranked = _ranked(election, votes)
     chosen: list[str] = []
