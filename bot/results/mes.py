@@ -62,7 +62,7 @@ class _Funded:
     order their new classes were numbered; `touched` are the proposals whose counts changed with it.
     """
 
-    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "children")
+    __slots__ = ("per_class", "group_class", "classes", "moved", "touched", "children", "_counts")
 
     def __init__(self, per_class: np.ndarray, group_class: np.ndarray, classes: int,
                  moved: Sequence[int], touched: Iterable[int]) -> None:
@@ -72,12 +72,17 @@ class _Funded:
         self.moved = moved
         self.touched = touched
         self.children: dict[int, _Funded] = {}
+        self._counts: dict[int, dict[int, int]] = {}
 
     def counts(self, j: int) -> dict[int, int]:
-        """Class → supporters of proposal j in it, for its classes with any."""
-        row = self.per_class[j]
-        classes = row.nonzero()[0]
-        return dict(zip(classes.tolist(), map(int, row[classes].tolist())))
+        """Class → supporters of proposal j in it, for its classes with any (kept: every rerun
+        through this node asks for the same ones; not to be changed by the caller)."""
+        counts = self._counts.get(j)
+        if counts is None:
+            row = self.per_class[j]
+            classes = row.nonzero()[0]
+            counts = self._counts[j] = dict(zip(classes.tolist(), map(int, row[classes].tolist())))
+        return counts
 
 
 class EqualShares:
