@@ -35,12 +35,17 @@ CALLS_AT_ONCE_PER_UPDATE = 2
 # request). Had the pool fewer, the excess calls would wait for a slot (bot/transport.py), never
 # fail; with these numbers only broadcasts, which share the pool, can make a reply wait.
 CONNECTION_POOL = CONCURRENT_UPDATES * CALLS_AT_ONCE_PER_UPDATE
+# How long a call may wait for the messenger's answer. A message that timed out may still arrive,
+# so it is not sent again and the citizen is told «try again»: a messenger that is merely slow
+# under a surge (10,000 citizens at once: answers after more than PTB's 5 s) must make the citizen
+# wait, not fail. A connection that is really dead still ends the call, later.
+READ_TIMEOUT = 30.0
 
 
 def make_request(transport: str, pool_size: int) -> BaseRequest:
     """The HTTP transport behind PTB's BaseRequest; "httpx" is PTB's default, kept for comparison."""
     if transport == "aiohttp":
-        return AiohttpRequest(connection_pool_size=pool_size)
+        return AiohttpRequest(connection_pool_size=pool_size, read_timeout=READ_TIMEOUT)
     if transport == "httpx":
         return HTTPXRequest(connection_pool_size=pool_size)
     raise ValueError(f"unknown transport {transport!r}")
