@@ -4,6 +4,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import weakref
+from collections import OrderedDict
 
 from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
@@ -142,10 +144,41 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
     async def answer_now() -> None:
         try:
             await update.callback_query.answer(text, show_alert=alert)
+            _answered_lately(update)
         except TelegramError as exc:
             log.warning("update %s: answerCallbackQuery failed: %s", update.update_id, exc.__class__.__name__,
                         extra={"update_id": update.update_id})
     await outbox.send(answer_now, concurrent=True)
+
+
+# Presses answered lately, per bot (query ids are the messenger's, one numbering per bot), so the
+# error handler does not answer one a second time: the messenger refuses that ("query is too
+# old"), and a press is answered exactly once. Bounded: an update's error handler runs right after
+# its handlers.
+# Keyed by the bot object itself (a Bot compares equal to any other with the same token).
+_ANSWERED: dict[int, OrderedDict[str, None]] = {}
+_ANSWERED_KEPT = 10_000
+
+
+def _answered_by(bot: object) -> OrderedDict[str, None]:
+    answered = _ANSWERED.get(id(bot))
+    if answered is None:
+        answered = _ANSWERED[id(bot)] = OrderedDict()
+        weakref.finalize(bot, _ANSWERED.pop, id(bot), None)
+    return answered
+
+
+def _answered_lately(update: Update) -> None:
+    answered = _answered_by(update.callback_query.get_bot())
+    answered[update.callback_query.id] = None
+    if len(answered) > _ANSWERED_KEPT:
+        answered.popitem(last=False)
+
+
+def was_answered(update: Update) -> bool:
+    """Whether this update's press has been answered already (by answer())."""
+    query = update.callback_query
+    return query is not None and query.id in _ANSWERED.get(id(query.get_bot()), ())
 
 
 async def offer_neighbourhoods(update: Update, context: Context, text: str) -> Message:

@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import app_context
-from handlers.common import Context
+from handlers.common import Context, was_answered
 from messages_fa import texts
 
 log = logging.getLogger("handlers.errors")
@@ -35,7 +35,10 @@ async def on_error(update: object, context: Context) -> None:
 
 async def _alert(update: Update) -> bool:
     """«Try again» on the pressed button. False when no alert can show there: handlers answer a
-    press first, so by the time a later reply fails the press is usually answered already."""
+    press first, so by the time a later reply fails the press is usually answered already (and a
+    second answer would be refused: it is not tried)."""
+    if was_answered(update):
+        return False
     try:
         await update.callback_query.answer(texts.error_try_again(), show_alert=True)
     except BadRequest:
