@@ -11,13 +11,13 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import PlatformConfig
 from bot.context import KEY, AppContext
 from bot.flood_door import FloodDoor
+from bot.messenger_bot import MessengerBot
 from bot.notify import Notifier
 from bot.persistence import ConversationStatePersistence, StatesOnlyApplication
 from bot.platforms import PLATFORMS
 from bot.roles import COMMAND_ACTIONS, may, staff_of
 from bot.services import Services
 from bot.transport import AiohttpRequest
-from bot.update_decoding import TolerantBot
 from bot.update_journal import UpdateJournal
 from bot.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
@@ -67,12 +67,12 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
     # Flood control decides on each update once, as early as it can: before a press is built or
     # queued (bot/flood_door.py).
     door = FloodDoor(lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify))
-    # One update PTB cannot read must not fail its whole getUpdates batch (bot/update_decoding.py).
-    bot = TolerantBot(platform_config.token, base_url=platform_config.base_url,
-                      base_file_url=platform_config.base_file_url,
-                      request=request or make_request(transport, CONNECTION_POOL),
-                      get_updates_request=get_updates_request or make_request(transport, 2),
-                      rate_limiter=limiter, platform=platform.name, flood=door.unread)
+    # One update PTB cannot read must not fail its whole getUpdates batch (bot/messenger_bot.py).
+    bot = MessengerBot(platform_config.token, base_url=platform_config.base_url,
+                       base_file_url=platform_config.base_file_url,
+                       request=request or make_request(transport, CONNECTION_POOL),
+                       get_updates_request=get_updates_request or make_request(transport, 2),
+                       rate_limiter=limiter, platform=platform.name, flood=door.unread)
     builder = (
         ApplicationBuilder()
         .application_class(StatesOnlyApplication)

@@ -4,7 +4,7 @@ PTB turns every sendMessage/editMessageText answer into a ``Message`` with its s
 entities and keyboard (27 neighbourhood buttons, a ballot's rows): about a tenth of the bot's CPU
 per update in bench/journey.py, although almost every caller drops the result and the few that
 keep it read ``message_id`` and ``chat_id`` (a staff card, a broadcast's progress message, a
-reject-reason question). ``TolerantBot`` (bot/update_decoding.py) therefore returns a
+reject-reason question). ``MessengerBot`` (bot/messenger_bot.py) therefore returns a
 ``SentMessage``: those two ids come straight from the answer, and any other attribute builds the
 ``Message`` exactly as PTB would have (once), so a reader never gets less than before.
 """

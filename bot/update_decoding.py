@@ -15,18 +15,10 @@ skipped there rather than logged again.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 
-from telegram import Bot, TelegramObject, Update
-# PTB's own markers for "not given" (private, but the signature must match Bot.get_updates').
-from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
-from telegram._utils.types import JSONDict, ODVInput, TimePeriod
-from telegram.ext import ExtBot
-
-from bot import sent_messages
-from bot.markup_dicts import MarkupDicts
+from telegram import Bot, Update
 
 log = logging.getLogger(__name__)
 
@@ -76,59 +68,3 @@ def decode_updates(result: Sequence[object], bot: Bot, platform: str,
         placeholder.set_bot(bot)
         updates.append(placeholder)
     return tuple(updates)
-
-
-class TolerantBot(ExtBot):
-    """PTB's ExtBot whose getUpdates decodes each update on its own (see the module's docstring),
-    whose sends and edits return a ``SentMessage``, built into a Message only when read
-    (bot/sent_messages.py), and which turns each keyboard into JSON once (bot/markup_dicts.py)."""
-
-    __slots__ = ("_flood", "_markups", "_platform")
-
-    def __init__(self, *args, platform: str, flood: Callable[[object], Update | None] | None = None,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._platform = platform
-        self._flood = flood
-        self._markups = MarkupDicts()
-
-    async def get_updates(
-        self,
-        offset: int | None = None,
-        limit: int | None = None,
-        timeout: TimePeriod | None = None,
-        allowed_updates: Sequence[str] | None = None,
-        *,
-        read_timeout: ODVInput[float] = DEFAULT_NONE,
-        write_timeout: ODVInput[float] = DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = DEFAULT_NONE,
-        api_kwargs: JSONDict | None = None,
-    ) -> tuple[Update, ...]:
-        # Bot.get_updates decodes the batch as one; so the request is made here as it makes it,
-        # and only the decoding differs. The long poll's own wait is added to the read timeout.
-        data: JSONDict = {"timeout": timeout, "offset": offset, "limit": limit, "allowed_updates": allowed_updates}
-        base = (read_timeout if not isinstance(read_timeout, DefaultValue) else self._request[0].read_timeout) or 0
-        wait = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else (timeout or 0)
-        result = await self._post("getUpdates", data, read_timeout=base + wait, write_timeout=write_timeout,
-                                  connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-                                  api_kwargs=api_kwargs)
-        updates = decode_updates(result or (), self, self._platform, self._flood)
-        for update in updates:  # what ExtBot.get_updates adds (arbitrary callback data)
-            self.insert_callback_data(update)
-        return updates
-
-    async def _send_message(self, endpoint: str, data: JSONDict, *args, **kwargs):  # type: ignore[override]
-        # Every send and edit of a message goes through here; its answer is kept by _post below.
-        answer, token = sent_messages.expect_answer()
-        try:
-            result = await super()._send_message(endpoint, data, *args, **kwargs)
-        finally:
-            sent_messages.done(token)
-        return result if answer.raw is None else sent_messages.SentMessage(answer.raw, self)
-
-    async def _post(self, endpoint: str, data: JSONDict | None = None, **kwargs):  # type: ignore[override]
-        # A keyboard goes as the dict made the first time it was sent (bot/markup_dicts.py).
-        if data is not None and isinstance(markup := data.get("reply_markup"), TelegramObject):
-            data["reply_markup"] = self._markups.as_dict(markup)
-        return sent_messages.keep_answer(await super()._post(endpoint, data, **kwargs))

@@ -15,7 +15,8 @@ from telegram import Update
 from bot.clock import ManualClock
 from bot.flood import Allowance, FloodControl, Kind, Verdict
 from bot.flood_door import DroppedUnread, FloodDoor
-from bot.update_decoding import TolerantBot, decode_updates
+from bot.messenger_bot import MessengerBot
+from bot.update_decoding import decode_updates
 from messages_fa import texts
 from tests.support.e2e import TOKENS, Harness, inline_data
 
@@ -78,7 +79,7 @@ def test_the_door_decides_each_update_once_and_builds_no_dropped_one(monkeypatch
     raw.append({"update_id": 31, "edited_message": {**message, "from": user, "edit_date": 1}})  # read only once built
     raw.append({"update_id": 32, "message": {**message, "from": {**user, "id": 8}, "text": "/start"}})
 
-    updates = decode_updates(raw, TolerantBot("1:unit-token", platform="telegram"), "telegram", door.unread)
+    updates = decode_updates(raw, MessengerBot("1:unit-token", platform="telegram"), "telegram", door.unread)
 
     assert [u.update_id for u in updates] == list(range(1, 33))
     assert built == [*range(1, BURST + 2), 31, 32]  # the 9 presses over the limit were never built

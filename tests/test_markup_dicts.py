@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMa
 
 from bot import keyboards, markup_dicts
 from bot.markup_dicts import MarkupDicts
-from bot.update_decoding import TolerantBot
+from bot.messenger_bot import MessengerBot
 from tests.support.recording_request import RecordingRequest
 
 
@@ -27,7 +27,7 @@ async def test_a_cached_keyboard_is_serialised_once_and_sent_as_ptb_would(monkey
     expected = {"hoods": hoods.to_dict(), "menu": menu.to_dict()}
     calls = count_to_dict(monkeypatch, InlineKeyboardMarkup)
     request = RecordingRequest()
-    async with TolerantBot("1:unit-token", platform="telegram", request=request) as bot:
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
         for chat in (1, 2, 3):
             await bot.send_message(chat, "محله؟", reply_markup=hoods)
             await bot.send_message(chat, "شماره؟", reply_markup=menu)

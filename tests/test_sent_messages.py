@@ -7,7 +7,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import AIORateLimiter
 
 from bot.sent_messages import SentMessage
-from bot.update_decoding import TolerantBot
+from bot.messenger_bot import MessengerBot
 from tests.support.recording_request import RecordingRequest
 
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("محلهٔ یک", callback_data="n:1")],
@@ -30,7 +30,7 @@ def built(monkeypatch) -> list[dict]:
 @pytest.mark.parametrize("limiter", [False, True])
 async def test_ids_are_read_without_building_the_message(built, limiter):
     request = RecordingRequest()
-    bot = TolerantBot("1:unit-token", platform="telegram", request=request,
+    bot = MessengerBot("1:unit-token", platform="telegram", request=request,
                       rate_limiter=AIORateLimiter(overall_max_rate=0) if limiter else None)
     async with bot:
         sent = await bot.send_message(42, "سلام", reply_markup=KEYBOARD)
@@ -44,7 +44,7 @@ async def test_ids_are_read_without_building_the_message(built, limiter):
 
 async def test_anything_else_reads_the_message_ptb_builds(built):
     request = RecordingRequest()
-    async with TolerantBot("1:unit-token", platform="telegram", request=request) as bot:
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
         sent = await bot.send_message(42, "سلام", reply_markup=KEYBOARD)
 
     assert sent.text == "سلام"
@@ -61,7 +61,7 @@ async def test_anything_else_reads_the_message_ptb_builds(built):
 async def test_an_inline_message_edit_still_answers_true():
     request = RecordingRequest()
     request.respond("editMessageText", lambda params: True)
-    async with TolerantBot("1:unit-token", platform="telegram", request=request) as bot:
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
         assert await bot.edit_message_text("x", inline_message_id="abc") is True
         # The next send is not confused by the edit before it.
         sent = await bot.send_message(42, "سلام")
@@ -70,7 +70,7 @@ async def test_an_inline_message_edit_still_answers_true():
 
 async def test_other_calls_answer_as_before():
     request = RecordingRequest()
-    async with TolerantBot("1:unit-token", platform="telegram", request=request) as bot:
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
         me = await bot.get_me()
         answered = await bot.answer_callback_query("q1")
     assert me.id == bot.id and me.is_bot

@@ -21,7 +21,8 @@ import pytest
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.update_decoding import TolerantBot, decode_updates
+from bot.messenger_bot import MessengerBot
+from bot.update_decoding import decode_updates
 from tests.support.e2e import TOKENS, Harness, text_of
 
 LOGGER = "bot.update_decoding"
@@ -124,7 +125,7 @@ def _good(update_id: int, text: str = "/start") -> dict:
 
 def test_each_update_is_decoded_on_its_own(caplog):
     caplog.set_level(logging.INFO)
-    bot = TolerantBot("1:unit-token", platform="bale")
+    bot = MessengerBot("1:unit-token", platform="bale")
     raw = [_good(10)] + [{"update_id": 11 + i, **fields} for i, (_, fields) in enumerate(MALFORMED)] \
         + [_good(16, "hello"), {"update_id": 17, **MALFORMED[0][1]}]
 
@@ -148,7 +149,7 @@ def test_each_update_is_decoded_on_its_own(caplog):
 
 
 def test_an_update_without_an_id_is_dropped_and_the_rest_served(caplog):
-    bot = TolerantBot("1:unit-token", platform="telegram")
+    bot = MessengerBot("1:unit-token", platform="telegram")
     updates = decode_updates([{"poll": MALFORMED[0][1]["poll"]}, "SECRET-TEXT", _good(5)], bot, "telegram")
     assert [u.update_id for u in updates] == [5]
     assert len(decoding_lines(caplog)) == 2
@@ -180,7 +181,7 @@ class _GetUpdatesRequest(BaseRequest):
 @pytest.mark.parametrize("timeout", [10, dt.timedelta(seconds=10)])
 async def test_get_updates_asks_as_ptb_does_and_serves_the_rest(caplog, timeout):
     request = _GetUpdatesRequest([_good(20), {"update_id": 21, **MALFORMED[1][1]}])
-    bot = TolerantBot("1:unit-token", platform="telegram", request=request, get_updates_request=request)
+    bot = MessengerBot("1:unit-token", platform="telegram", request=request, get_updates_request=request)
 
     updates = await bot.get_updates(offset=20, timeout=timeout, allowed_updates=["message"])
 
