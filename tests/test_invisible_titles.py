@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from messages_fa import ambassadors as amb
 from messages_fa import buttons as b
 from tests.test_journey import USER, choose_tajrish
 
@@ -63,3 +64,18 @@ async def test_visible_titles_of_every_kind_pass(bot):
     await tg.send(USER, "۱۲۳")  # digits alone are a title («پلاک ۱۲۳» would be too)
     assert "گام ۳" in tg.last_text(USER)
     assert (await stored_draft(bot)).title == "۱۲۳"
+
+
+@pytest.mark.parametrize("typed", INVISIBLE)
+async def test_an_invisible_ambassador_name_or_group_list_is_refused(bot, typed):
+    """Staff read an applicant's name and groups too: the same rule as a title's."""
+    tg = bot.telegram
+    await tg.send(USER, "/ambassador")
+    assert tg.last_text(USER) == amb.ask_name()
+    await tg.send(USER, typed)
+    assert tg.last_text(USER) == amb.name_invalid(False, 80)
+    await tg.send(USER, "سفیر آزمایشی")
+    await tg.press(USER, "تجریش")
+    assert tg.last_text(USER) == amb.ask_groups()
+    await tg.send(USER, typed)
+    assert tg.last_text(USER) == amb.groups_invalid(False, 1000)

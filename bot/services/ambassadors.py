@@ -11,7 +11,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.phone import normalize_iranian_mobile, phone_hash
 from messages_fa.fit import units
-from messages_fa.normalize import clean_text
+from messages_fa.normalize import clean_text, has_words, visible_length
 from storage import Repositories
 from storage.models import (
     AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, AMB_SUSPENDED, Ambassador, Citizen,
@@ -98,7 +98,8 @@ class AmbassadorService:
         return await self._text(citizen, "groups", clean_text(typed, single_line=False), GROUPS_LENGTH)
 
     async def _text(self, citizen: Citizen, field: str, text: str, bounds: tuple[int, int]) -> FormCheck:
-        if len(text) < bounds[0]:
+        # What staff must read: visible letters or digits, as for a proposal's title.
+        if not has_words(text) or visible_length(text) < bounds[0]:
             return FormCheck.TOO_SHORT
         if units(text) > bounds[1]:  # as the messengers count: the staff card holds what passes
             return FormCheck.TOO_LONG
