@@ -25,6 +25,8 @@ from storage.models import (
 
 KINDS = ("text", "photo", "video", "document")
 RECENT = 10
+
+
 def too_long(kind: str, text: str | None) -> tuple[int, int] | None:
     """(limit, length) when a broadcast's text or caption is over what one message can carry
     (in UTF-16 units, as the messengers count). Longer would fail for every recipient, so it is
