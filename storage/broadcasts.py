@@ -273,12 +273,6 @@ class BroadcastRepository:
         if results:
             await self.db.write(record)
 
-    async def next_retry(self, broadcast_id: int, platform: str) -> dt.datetime | None:
-        """When the earliest postponed recipient may be tried again (None: nobody is waiting)."""
-        row = await self.db.read(_one, "SELECT MIN(next_attempt_at) FROM deliveries WHERE broadcast_id = ? "
-                                       "AND platform = ? AND status = ?", (broadcast_id, platform, _PENDING))
-        return _dt(row[0])
-
     async def mark_in_flight_uncertain(self) -> int:
         """At the start of a sender: rows a dead process left 'sending' were requests that may or may
         not have arrived; they are reported, never sent again."""
