@@ -157,7 +157,8 @@ async def test_an_ambassador_name_is_counted_in_utf16_units(bot):
     citizen, _ = await services.citizens.enter("telegram", 1001, 1001)
     await services.ambassadors.start_form(citizen)
     assert (await services.ambassadors.set_name(citizen, "ش" + "😀" * (NAME_LENGTH[1] // 2))).name == "TOO_LONG"
-    assert (await services.ambassadors.set_name(citizen, "😀" * (NAME_LENGTH[1] // 2))).name == "OK"
+    # Exactly the limit: two letters (a name needs visible letters) and emoji, two units each.
+    assert (await services.ambassadors.set_name(citizen, "شش" + "😀" * (NAME_LENGTH[1] // 2 - 1))).name == "OK"
 
 
 # -- composed messages at the config's limits ---------------------------------------------------------
