@@ -12,6 +12,11 @@ the Updater confirms it like any other (the next offset passes it even when it e
 no handler matches it (there is no message, user or chat in it), the flood guard passes it
 over (no user), and the update journal marks it handled, so a re-delivery after a restart is
 skipped there rather than logged again.
+
+A pressed button's update carries the whole message it sits under, keyboard included (a ballot's
+rows, the welcome's 27 neighbourhoods). Nothing reads that keyboard (a handler that changes it
+sends a new one), yet building its buttons was most of the cost of reading a press: it is left
+out before the update is built (``_without_pressed_keyboard``).
 """
 from __future__ import annotations
 
@@ -42,6 +47,18 @@ def _why(exc: Exception) -> str:
     return exc.__class__.__name__
 
 
+def _without_pressed_keyboard(data: object) -> object:
+    """The update as sent, but a pressed button's message without its keyboard (see above).
+    The server's dicts are left as they are: a copy of the two levels that change."""
+    if not isinstance(data, dict) or not isinstance(query := data.get("callback_query"), dict):
+        return data
+    message = query.get("message")
+    if not isinstance(message, dict) or "reply_markup" not in message:
+        return data
+    message = {key: value for key, value in message.items() if key != "reply_markup"}
+    return {**data, "callback_query": {**query, "message": message}}
+
+
 def decode_updates(result: Sequence[object], bot: Bot, platform: str,
                    flood: Callable[[object], Update | None] | None = None) -> tuple[Update, ...]:
     """Each raw update as PTB builds it, or, where that fails, a bare placeholder with its id.
@@ -52,7 +69,7 @@ def decode_updates(result: Sequence[object], bot: Bot, platform: str,
             updates.append(dropped)
             continue
         try:
-            updates.append(Update.de_json(data, bot))  # type: ignore[arg-type]
+            updates.append(Update.de_json(_without_pressed_keyboard(data), bot))  # type: ignore[arg-type]
             continue
         except Exception as exc:  # noqa: BLE001 — whatever PTB raises, the rest of the batch is served
             reason = _why(exc)
