@@ -4,7 +4,7 @@
   flood's presses are dropped before they are built (bot/update_decoding.py, bot/flood_door.py);
 - sends and edits return a ``SentMessage``, built into a Message only when read
   (bot/sent_messages.py);
-- each keyboard is turned into JSON once (bot/markup_dicts.py).
+- each keyboard (and the link preview options) is turned into JSON once (bot/markup_dicts.py).
 """
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from telegram.ext import ExtBot
 from bot import sent_messages
 from bot.markup_dicts import MarkupDicts
 from bot.update_decoding import decode_updates
+
+
+_SENT_AS_DICTS = ("reply_markup", "link_preview_options")
 
 
 class MessengerBot(ExtBot):
@@ -70,7 +73,10 @@ class MessengerBot(ExtBot):
         return result if answer.raw is None else sent_messages.SentMessage(answer.raw, self)
 
     async def _post(self, endpoint: str, data: JSONDict | None = None, **kwargs):  # type: ignore[override]
-        # A keyboard goes as the dict made the first time it was sent (bot/markup_dicts.py).
-        if data is not None and isinstance(markup := data.get("reply_markup"), TelegramObject):
-            data["reply_markup"] = self._markups.as_dict(markup)
+        # A keyboard or the link preview options go as the dict made the first time they were
+        # sent (bot/markup_dicts.py).
+        if data is not None:
+            for key in _SENT_AS_DICTS:
+                if isinstance(value := data.get(key), TelegramObject):
+                    data[key] = self._markups.as_dict(value)
         return sent_messages.keep_answer(await super()._post(endpoint, data, **kwargs))

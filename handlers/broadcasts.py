@@ -14,6 +14,7 @@ from telegram import Message, Update
 from bot.broadcast import keyboards as kb
 from bot.broadcast.content import Content
 from bot.context import AppContext, app_context
+from bot.markup_dicts import NO_LINK_PREVIEW
 from bot.services.broadcasts import ScheduleResult, too_long
 from handlers.common import Context, allowed, answer, staff_press, staff_ref, unless_unchanged
 from messages_fa import broadcasts as t
@@ -29,7 +30,7 @@ SNIPPET = 40
 
 async def _send(context: Context, chat_id: int, text: str, markup=None) -> Message:
     # Staff texts are plain on both messengers: names and counts only, nothing to escape.
-    return await context.bot.send_message(chat_id, text, reply_markup=markup, disable_web_page_preview=True)
+    return await context.bot.send_message(chat_id, text, reply_markup=markup, link_preview_options=NO_LINK_PREVIEW)
 
 
 # -- commands -----------------------------------------------------------------------------------

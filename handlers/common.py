@@ -12,6 +12,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, filters
 
 from bot import keyboards, render
+from bot.markup_dicts import NO_LINK_PREVIEW
 from bot.context import AppContext, app_context
 from bot.roles import actor
 from handlers import outbox
@@ -117,7 +118,7 @@ async def reply(update: Update, context: Context, text: str, reply_markup=None) 
     app = app_context(context)
     return await outbox.send(lambda: context.bot.send_message(
         update.effective_chat.id, text, parse_mode=app.platform.markup.parse_mode,
-        reply_markup=reply_markup, disable_web_page_preview=True,
+        reply_markup=reply_markup, link_preview_options=NO_LINK_PREVIEW,
     ))
 
 

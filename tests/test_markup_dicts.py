@@ -25,7 +25,10 @@ async def test_a_cached_keyboard_is_serialised_once_and_sent_as_ptb_would(monkey
     hoods = keyboards.neighbourhoods(config.neighbourhoods)  # the same object at every /start
     menu = keyboards.share_phone()
     expected = {"hoods": hoods.to_dict(), "menu": menu.to_dict()}
-    calls = count_to_dict(monkeypatch, InlineKeyboardMarkup)
+    calls = count_to_dict(monkeypatch, ReplyKeyboardMarkup)
+    conversions: list[int] = []
+    plain_inline = markup_dicts._plain_inline
+    monkeypatch.setattr(markup_dicts, "_plain_inline", lambda m: conversions.append(id(m)) or plain_inline(m))
     request = RecordingRequest()
     async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
         for chat in (1, 2, 3):
@@ -38,7 +41,8 @@ async def test_a_cached_keyboard_is_serialised_once_and_sent_as_ptb_would(monkey
     assert markups == [expected["hoods"], expected["menu"]] * 3 + [None]
     assert request.calls_to("editMessageText")[0].params["reply_markup"] == expected["hoods"]
     assert sent.message_id
-    assert calls.count(id(hoods)) == 1  # four sends, one serialisation
+    assert calls.count(id(menu)) == 1  # three sends, one serialisation
+    assert conversions.count(id(hoods)) == 1  # four sends, one (written directly: plain buttons)
 
 
 def test_keyboards_made_for_one_message_fall_out_and_the_cache_stays_bounded():
@@ -50,3 +54,44 @@ def test_keyboards_made_for_one_message_fall_out_and_the_cache_stays_bounded():
         assert cache.as_dict(ballot) == ballot.to_dict()
         assert cache.as_dict(kept) is first  # in use all the time: never evicted
     assert len(cache) == markup_dicts.SIZE
+
+
+
+def test_plain_inline_buttons_are_written_directly_exactly_as_ptb_would(monkeypatch):
+    from telegram import LoginUrl, WebAppInfo
+    plain = InlineKeyboardMarkup([
+        [InlineKeyboardButton("☑ رأی به «پارک»", callback_data="v:12:1"), InlineKeyboardButton("نقشه", url="https://x.ir/a")],
+        [InlineKeyboardButton("بازگشت", callback_data="b")],
+    ])
+    calls = count_to_dict(monkeypatch, InlineKeyboardMarkup)
+    written = MarkupDicts().as_dict(plain)
+    assert calls == []  # without PTB's reflection
+    assert written == plain.to_dict()
+    # Any other kind of button, or fields PTB does not know, are left to PTB.
+    for other in (InlineKeyboardButton("وب", web_app=WebAppInfo("https://x.ir")),
+                  InlineKeyboardButton("ورود", login_url=LoginUrl("https://x.ir")),
+                  InlineKeyboardButton("x", callback_data="y", api_kwargs={"future_field": 1})):
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="a"), other]])
+        calls.clear()
+        assert MarkupDicts().as_dict(markup) == markup.to_dict()
+        assert calls.count(id(markup)) == 2  # once by the cache, once above
+
+
+
+def test_the_bots_inline_keyboards_are_sent_as_ptb_would(config):
+    made = [keyboards.neighbourhoods(config.neighbourhoods), keyboards.categories(config.categories),
+            keyboards.preview(), keyboards.edit_fields(), keyboards.moderation(7)]
+    for markup in made:
+        assert markup_dicts._plain_inline(markup) == markup.to_dict()
+
+
+async def test_the_link_preview_stays_off_and_its_options_are_serialised_once(monkeypatch):
+    from telegram import LinkPreviewOptions
+    calls = count_to_dict(monkeypatch, LinkPreviewOptions)
+    request = RecordingRequest()
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
+        for chat in (1, 2, 3):
+            await bot.send_message(chat, "https://x.ir", link_preview_options=markup_dicts.NO_LINK_PREVIEW)
+    sent = [c.params.get("link_preview_options") for c in request.calls_to("sendMessage")]
+    assert sent == [{"is_disabled": True}] * 3  # what disable_web_page_preview=True sent
+    assert calls == [id(markup_dicts.NO_LINK_PREVIEW)]
