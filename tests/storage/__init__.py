@@ -1,0 +1,1 @@
+"""Contract tests of the storage interface (storage/interface.py), run against every engine."""
