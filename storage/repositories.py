@@ -388,15 +388,19 @@ class VoteRepository:
 
     async def cast(self, citizen_id: int, proposal_id: int, neighbourhood_id: str, limit: int,
                    now: dt.datetime) -> tuple[str, int]:
-        """One transaction: proposal eligible, not voted yet, under the limit, then insert.
+        """One transaction: proposal on the ballot of ``neighbourhood_id``, which is the
+        citizen's, not voted yet, under the limit, then insert.
 
         Returns ("voted" | "already" | "limit" | "ineligible", the citizen's vote count after).
         """
         def cast(conn: sqlite3.Connection) -> tuple[str, int]:
             def used() -> int:
                 return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
-            eligible = _one(conn, f"SELECT 1 FROM proposals WHERE id = ? AND neighbourhood_id = ? AND {ON_BALLOT}",
-                            (proposal_id, neighbourhood_id))
+            # The neighbourhood the citizen has now, not only the one the caller read with them:
+            # another process may have changed it since (it locks only at the first vote).
+            eligible = _one(conn, f"SELECT 1 FROM proposals JOIN citizens c ON c.id = ? WHERE proposals.id = ? "
+                                  f"AND proposals.neighbourhood_id = ? AND c.neighbourhood_id = ? AND {ON_BALLOT}",
+                            (citizen_id, proposal_id, neighbourhood_id, neighbourhood_id))
             if eligible is None:
                 return "ineligible", used()
             if _one(conn, "SELECT 1 FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id)):
