@@ -21,7 +21,9 @@ from messages_fa import texts
 from tests.support.e2e import TOKENS, Harness, handler_failures, text_of
 from tests.test_e2e import approved_proposal, ballot_shows, choose_neighbourhood
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+# slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 VOTERS = 12
 POOL = 2  # far fewer connections than the votes' calls in flight (2 per vote)

@@ -103,6 +103,7 @@ async def test_backup_while_the_bot_writes_is_one_consistent_moment(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_restored_backup_serves_what_it_held(tmp_path):
     """Backup while the bot serves, more happens, the bot stops; the operator restores the copy:
     the bot starts on it and the citizen finds their neighbourhood and their first proposal."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from telegram import Update
 
 from bot.clock import ManualClock
@@ -23,6 +24,7 @@ from tests.support.e2e import TOKENS, Harness, inline_data
 BURST = 20  # the example config's flood_buttons_burst
 
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_a_press_flood_is_dropped_before_it_is_built_queued_or_answered(tmp_path):
     async with Harness(tmp_path, latency=0.002) as h:
         runtime = await h.start()

@@ -6,7 +6,12 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.localapi import LocalBotApi
+
+# slow: the bot as its own process against the loopback Bot API server (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:operator-test-token"

@@ -11,7 +11,9 @@ from tests.conftest import STAFF_CHAT
 from tests.support.e2e import TOKENS, containing, text_of
 from tests.test_e2e import assert_clean_logs, e2e  # noqa: F401 — the shared fixture
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+# slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 GROUP = -5005
 
 

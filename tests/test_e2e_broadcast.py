@@ -10,7 +10,9 @@ from messages_fa import broadcasts as t
 from tests.support.e2e import Harness, containing, text_of
 from tests.test_e2e import assert_clean_logs, choose_neighbourhood
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+# slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 NOTICE = "جلسهٔ هم‌اندیشی محله: پنجشنبه ساعت ۱۸ در سرای محله"
 

@@ -34,7 +34,9 @@ from messages_fa import broadcasts as t
 from storage import Database, Repositories
 from storage.models import DONE, EVERYONE, UNCERTAIN, Audience
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+# slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 RATE = 25.0  # broadcast messages a second, as configured by default: a 40 ms wait for every slot
 RECIPIENTS = 40

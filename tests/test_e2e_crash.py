@@ -52,12 +52,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from bench.common import BOT_USERNAME, TOKEN, bench_config
 from bench.journey import AUTHOR_BASE, Ballot, seed_database
 from bot.localapi import LocalBotApi
 from messages_fa import ambassadors as amb
 from messages_fa import buttons as b
 from messages_fa import texts
+
+# slow: the bot as its own process, killed and restarted, against the loopback Bot API server
+# (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261205

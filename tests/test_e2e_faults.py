@@ -44,7 +44,9 @@ from tests.support.e2e import (
     text_of,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+# slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 TG, BALE = "telegram", "bale"
 GREEN = "فضای سبز و محیط زیست"

@@ -64,6 +64,9 @@ from bot.clock import ManualClock
 from tests.conftest import Bot, make_config
 from tests.support.fuzz import Crowd, crowd_config, crowd_people, seed_world
 
+# slow: thousands of seeded random steps through the whole bot (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
+
 FIXED_SEEDS = (20251129, 7)
 STEPS = int(os.environ.get("FUZZ_STEPS", "4000"))
 SEEDS = (int(os.environ["FUZZ_SEED"]),) if os.environ.get("FUZZ_SEED") else FIXED_SEEDS

@@ -21,6 +21,9 @@ from telegram.request import HTTPXRequest
 
 from bot.localapi import ControlError, LocalApiClient, LocalApiState, LocalBotApi
 
+# slow: every test starts the loopback Bot API server (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
+
 TOKEN = "123456:TEST-TOKEN"
 USER = 42
 

@@ -184,6 +184,7 @@ DESCRIPTION = "شرح ویژهٔ آزمون لاگ؛ اگر سؤالی بود ب
 VOTER_PHONE = "+989351112233"
 
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_a_journey_at_debug_leaks_no_token_phone_or_citizen_text(tmp_path, captured):
     async with Harness(tmp_path, latency=0.002) as h:
         await h.start()

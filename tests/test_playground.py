@@ -15,10 +15,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.config import load_config
 from bot.playground import DEMO_PROPOSALS, run_playground
 from messages_fa import buttons as b
 from messages_fa import texts
+
+# slow: the playground as the operator runs it, in its own process (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"

@@ -21,6 +21,9 @@ import pytest
 from storage.migrations import MIGRATIONS
 from tests.conftest import ROOT
 
+# slow: each test runs the bot's command line as its own process (`pytest -m "not slow"` skips it).
+pytestmark = pytest.mark.slow
+
 TOKEN = "123456:operator-test-token"
 PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2
 

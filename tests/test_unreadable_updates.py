@@ -66,6 +66,7 @@ def assert_no_content(caplog) -> None:
 
 # --- end to end ------------------------------------------------------------------------------
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 @pytest.mark.parametrize("platform", ["telegram", "bale"])
 async def test_malformed_updates_in_one_batch_cost_only_themselves(tmp_path, caplog, platform):
     caplog.set_level(logging.INFO)

@@ -242,6 +242,7 @@ async def test_the_journal_prunes_at_its_first_commit_then_hourly(repos, monkeyp
 
 # -- through the real polling loop -----------------------------------------------------------
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_an_update_delivered_again_after_a_restart_is_answered_once(tmp_path, caplog):
     """A re-delivery made on purpose: the batch with /start is handled, but getUpdates answers 502
     from then on, so it is never confirmed; the bot stops (its farewell getUpdates, which would
@@ -274,6 +275,7 @@ async def test_an_update_delivered_again_after_a_restart_is_answered_once(tmp_pa
         assert f"update {sent['update_id']} was handled before the restart; skipped" in caplog.text
 
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_a_fresh_server_on_the_same_database_is_answered_from_its_first_update(tmp_path):
     """The playground restarts its loopback server with the same database: the new server's first
     updates must not be taken for the ones the journal marked in the previous run."""
