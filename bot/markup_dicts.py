@@ -23,6 +23,13 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, TelegramObject
 
 SIZE = 128
+
+
+class JsonReady(dict):
+    """A dict that is a JSON value already (made here): sent as it is (bot/messenger_bot.py)."""
+
+    __slots__ = ()
+
 # What every reply of the bot passes instead of disable_web_page_preview=True, for which PTB makes
 # a new LinkPreviewOptions, and turns it into a dict, at every send; this one is made and turned
 # into JSON once.
@@ -33,15 +40,15 @@ class MarkupDicts:
     __slots__ = ("_known",)
 
     def __init__(self) -> None:
-        self._known: OrderedDict[int, tuple[TelegramObject, dict[str, Any]]] = OrderedDict()
+        self._known: OrderedDict[int, tuple[TelegramObject, JsonReady]] = OrderedDict()
 
-    def as_dict(self, markup: TelegramObject) -> dict[str, Any]:
+    def as_dict(self, markup: TelegramObject) -> JsonReady:
         key = id(markup)
         known = self._known.get(key)
         if known is not None and known[0] is markup:
             self._known.move_to_end(key)
             return known[1]
-        as_dict = _plain_inline(markup) or markup.to_dict()
+        as_dict = JsonReady(_plain_inline(markup) or markup.to_dict())
         self._known[key] = (markup, as_dict)  # holding the object keeps its id from being reused
         if len(self._known) > SIZE:
             self._known.popitem(last=False)

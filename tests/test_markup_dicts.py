@@ -2,6 +2,8 @@
 per-update work that can be done once), and what is sent is what PTB would have sent."""
 from __future__ import annotations
 
+import json
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot import keyboards, markup_dicts
@@ -95,3 +97,46 @@ async def test_the_link_preview_stays_off_and_its_options_are_serialised_once(mo
     sent = [c.params.get("link_preview_options") for c in request.calls_to("sendMessage")]
     assert sent == [{"is_disabled": True}] * 3  # what disable_web_page_preview=True sent
     assert calls == [id(markup_dicts.NO_LINK_PREVIEW)]
+
+
+async def test_a_call_of_json_values_goes_out_as_ptb_would_have_sent_it():
+    from telegram import MessageEntity
+    from telegram.request import RequestData
+
+    from bot.messenger_bot import JsonReadyRequestData
+
+    class Keeping(RecordingRequest):
+        def __init__(self):
+            super().__init__()
+            self.data: list[RequestData] = []
+
+        async def do_request(self, url, method, request_data=None, *args, **kwargs):
+            self.data.append(request_data)
+            return await super().do_request(url, method, request_data, *args, **kwargs)
+
+    hoods = InlineKeyboardMarkup([[InlineKeyboardButton("الهیه", callback_data="n:3")]])
+    mine, ptbs = Keeping(), Keeping()
+    async with MessengerBot("1:unit-token", platform="telegram", request=mine) as bot:
+        await bot.send_message(5, "سلام <b>شما</b>", parse_mode="HTML", reply_markup=hoods,
+                               link_preview_options=markup_dicts.NO_LINK_PREVIEW)
+        await bot.answer_callback_query("q1", "ثبت شد", show_alert=True)
+        # An object among the parameters (entities): PTB's own conversion.
+        await bot.send_message(5, "سلام", entities=[MessageEntity("bold", 0, 4)])
+    from telegram import Bot
+    async with Bot("1:unit-token", request=ptbs) as plain_bot:
+        await plain_bot.send_message(5, "سلام <b>شما</b>", parse_mode="HTML", reply_markup=hoods,
+                                     disable_web_page_preview=True)
+        await plain_bot.answer_callback_query("q1", "ثبت شد", show_alert=True)
+        await plain_bot.send_message(5, "سلام", entities=[MessageEntity("bold", 0, 4)])
+    sent = [d for d in mine.data if d is not None][-3:]
+    expected = [d for d in ptbs.data if d is not None][-3:]
+    assert [type(d) for d in sent] == [JsonReadyRequestData, JsonReadyRequestData, RequestData]
+    assert [d.parameters for d in sent] == [d.parameters for d in expected]
+    # A form transport's view (the same JSON; keys may come in another order).
+    def read(value: str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # a string goes as it is
+    assert [{k: read(v) for k, v in d.json_parameters.items()} for d in sent] == [
+        {k: read(v) for k, v in d.json_parameters.items()} for d in expected]
