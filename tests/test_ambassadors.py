@@ -12,8 +12,7 @@ from messages_fa import ambassadors as t
 from messages_fa import buttons as b
 from messages_fa import texts
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
-from tests.test_journey import submit_proposal
-from tests.test_voting import seed_approved, verify
+from tests.support.journeys import seed_approved, submit_proposal, verify
 
 AMB = 3001
 AMB_PHONE = "+989121110000"

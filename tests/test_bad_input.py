@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.clock import ManualClock
 from messages_fa import buttons as b
 from tests.conftest import Bot, phase_moments
-from tests.test_journey import USER, choose_tajrish, write_to_preview
+from tests.support.journeys import USER, choose_tajrish, write_to_preview
 
 
 async def start_flow(bot):

@@ -12,18 +12,10 @@ from messages_fa import texts
 from messages_fa.numbers import fa_number
 from storage.models import SENDING, Audience
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
+from tests.support.journeys import citizens
 from tests.support.recording_request import _ApiError
 
 NOTICE = "آب منطقه فردا از ساعت ۸ تا ۱۲ قطع است."
-
-
-async def citizens(bot, platform: str, ids, hood: str = "tajrish", remind: bool = False) -> None:
-    services = bot.services
-    for user_id in ids:
-        citizen, _ = await services.citizens.enter(platform, user_id, user_id)
-        await services.citizens.choose_neighbourhood(citizen, hood)
-        if remind:
-            await services.repos.citizens.set_remind_me(citizen.id, True)
 
 
 def received(messenger, chat_id: int, text: str = NOTICE) -> int:

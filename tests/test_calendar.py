@@ -13,7 +13,7 @@ from bot.campaign_calendar import Fired
 from bot.clock import ManualClock
 from messages_fa import broadcasts as t
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN, Bot, phase_moments
-from tests.test_broadcasts import citizens
+from tests.support.journeys import citizens
 
 UTC = dt.timezone.utc
 OPENS = dt.datetime(2026, 11, 26, 5, 30, tzinfo=UTC)  # 1405/09/05 09:00 in Tehran
@@ -169,8 +169,7 @@ async def test_two_processes_on_one_database_announce_and_send_once(config):
 async def test_voting_reminder_goes_to_non_voters_only(bot, config):
     from messages_fa import buttons as b
     from messages_fa.numbers import fa_digits
-    from tests.test_journey import choose_tajrish
-    from tests.test_voting import VOTER, seed_approved, verify
+    from tests.support.journeys import VOTER, choose_tajrish, seed_approved, verify
     await seed_approved(bot, count=1)  # authors 1500 (citizens, no vote) and the admin
     await choose_tajrish(bot, VOTER)
     await bot.telegram.send(VOTER, b.VOTE)

@@ -25,18 +25,19 @@ from messages_fa import buttons as b
 from messages_fa import staff as st
 from messages_fa import texts
 from tests.conftest import TELEGRAM_ADMIN, Bot, make_config
-from tests.test_journey import choose_tajrish, submit_proposal, write_to_preview
-from tests.test_review import (
-    REVIEWER,
-    _approved,
-    _pending,
-    config,  # noqa: F401 — this module's bot has a moderator and a reviewer too
-)
+from tests.support.journeys import choose_tajrish, submit_proposal, write_to_preview
+from tests.support.review import REVIEWER, approved, pending, staffed_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 FLOODER, OTHER = 3001, 3002
 BURST = 20  # the example's flood_messages_burst and flood_buttons_burst
+
+
+@pytest.fixture
+def config(tmp_path):
+    """This module's bot has a moderator and a reviewer too."""
+    return staffed_config(tmp_path)
 
 
 def tehran(jalali: str) -> dt.datetime:
@@ -389,7 +390,7 @@ async def test_a_huge_contact_number_is_refused(bot):
 
 
 async def test_reviewers_long_note_and_huge_cost_keep_the_question_open(bot):
-    await _approved(bot)
+    await approved(bot)
     m = bot.telegram
     await m.send(REVIEWER, "/feasibility")
     await m.press(REVIEWER, st.FEASIBLE)
@@ -408,7 +409,7 @@ async def test_reviewers_long_note_and_huge_cost_keep_the_question_open(bot):
 
 
 async def test_a_long_typed_reason_rejects_nothing(bot):
-    await _pending(bot, 1)
+    await pending(bot, 1)
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/review")
     await m.press(TELEGRAM_ADMIN, st.REJECT)
@@ -426,7 +427,7 @@ async def test_a_long_typed_reason_rejects_nothing(bot):
 
 
 async def test_a_huge_duplicate_code_is_unknown(bot):
-    await _pending(bot, 1)
+    await pending(bot, 1)
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/review")
     await m.press(TELEGRAM_ADMIN, st.DUPLICATE)

@@ -5,7 +5,7 @@ import pytest
 
 from messages_fa import ambassadors as amb
 from messages_fa import buttons as b
-from tests.test_journey import USER, choose_tajrish
+from tests.support.journeys import USER, choose_tajrish
 
 ZWSP, ZWNJ, ZWJ, WJ, BOM = "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"
 HANGUL_FILLER, HALFWIDTH_FILLER, BRAILLE_BLANK = "\u3164", "\uffa0", "\u2800"

@@ -2,14 +2,7 @@
 from __future__ import annotations
 
 from messages_fa import buttons as b
-
-USER = 1001
-
-
-async def choose_tajrish(bot, user=USER, messenger=None):
-    m = messenger or bot.telegram
-    await m.send(user, "/start")
-    await m.press(user, "تجریش")
+from tests.support.journeys import USER, choose_tajrish, submit_proposal
 
 
 async def test_start_shows_welcome_phase_and_neighbourhoods(bot):
@@ -37,22 +30,6 @@ async def test_full_proposal_then_vote(bot):
     assert "کد پیگیری" in tg.last_text(USER)
     proposals = await bot.services.proposals.mine(await bot.services.repos.citizens.find("telegram", USER))
     assert len(proposals) == 1 and proposals[0].status == "pending"
-
-
-async def write_to_preview(m, user=USER, title="کاشت درخت در خیابان", category="فضای سبز و محیط زیست",
-                           description="در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم."):
-    """Send a proposal up to its preview (the citizen has a neighbourhood already)."""
-    await m.send(user, b.SEND_PROPOSAL)
-    await m.press(user, category)
-    await m.send(user, title)
-    await m.send(user, description)
-    await m.send(user, b.CONTINUE)
-
-
-async def submit_proposal(bot, user=USER, title="کاشت درخت در خیابان", messenger=None):
-    m = messenger or bot.telegram
-    await write_to_preview(m, user, title)
-    await m.press(user, b.CONFIRM)
 
 
 async def test_typed_neighbourhood_tolerates_arabic_letters_and_spaces(bot):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from messages_fa import texts
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
-from tests.test_journey import USER, choose_tajrish, submit_proposal
+from tests.support.journeys import USER, choose_tajrish, submit_proposal
 
 STRANGER = 4242
 

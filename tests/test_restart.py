@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.clock import ManualClock
 from messages_fa import buttons as b
 from tests.conftest import Bot, phase_moments
-from tests.test_journey import USER, choose_tajrish
+from tests.support.journeys import USER, choose_tajrish
 
 
 async def test_restart_in_the_middle_of_a_proposal_resumes_at_the_same_step(config):

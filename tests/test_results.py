@@ -7,7 +7,7 @@ from bot.config import Results
 from messages_fa import buttons as b
 from messages_fa import results as t
 from tests.conftest import TELEGRAM_ADMIN
-from tests.test_voting import seed_approved, verify
+from tests.support.journeys import seed_approved, verify
 
 
 async def _voted(bot):

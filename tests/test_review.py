@@ -2,25 +2,18 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import pytest
 
 from bot.money import parse_cost
 from messages_fa import staff as t
-from messages_fa import texts
-from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN, Bot, make_config, phase_moments
-from tests.test_journey import choose_tajrish, submit_proposal
-
-MODERATOR, REVIEWER = 910, 920
+from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
+from tests.support.review import MODERATOR, REVIEWER, approved, pending, staffed_config
 
 
 @pytest.fixture
 def config(tmp_path):
-    config = make_config(tmp_path)
-    telegram = dataclasses.replace(config.platforms["telegram"], moderators=frozenset({MODERATOR, 911}),
-                                   reviewers=frozenset({REVIEWER}))
-    return dataclasses.replace(config, platforms={**config.platforms, "telegram": telegram})
+    return staffed_config(tmp_path)
 
 
 @pytest.mark.parametrize("typed, expected", [
@@ -33,15 +26,8 @@ def test_cost_parsing(typed, expected):
     assert parse_cost(typed) == expected
 
 
-async def _pending(bot, n=2):
-    for user in range(1601, 1601 + n):
-        await choose_tajrish(bot, user)
-        await submit_proposal(bot, user=user, title=f"پیشنهاد شمارهٔ {user}")
-    await bot.settle()
-
-
 async def test_queue_one_at_a_time_approve_then_the_next(bot):
-    await _pending(bot)
+    await pending(bot)
     m = bot.telegram
     await m.send(MODERATOR, "/review")
     assert "پیشنهاد شمارهٔ 1601" in m.last_text(MODERATOR) or "پیشنهاد شمارهٔ ۱۶۰۱" in m.last_text(MODERATOR)
@@ -54,7 +40,7 @@ async def test_queue_one_at_a_time_approve_then_the_next(bot):
 
 
 async def test_two_moderators_pressing_at_once_act_once(bot):
-    await _pending(bot, 1)
+    await pending(bot, 1)
     m = bot.telegram
     await m.send(MODERATOR, "/review")
     await m.send(911, "/review")
@@ -72,7 +58,7 @@ async def test_two_moderators_pressing_at_once_act_once(bot):
 
 
 async def test_ready_and_typed_rejection_reasons_reach_the_author(bot, config):
-    await _pending(bot, 2)
+    await pending(bot, 2)
     m = bot.telegram
     await m.send(MODERATOR, "/review")
     await m.press(MODERATOR, t.REJECT)
@@ -88,7 +74,7 @@ async def test_ready_and_typed_rejection_reasons_reach_the_author(bot, config):
 
 
 async def test_fix_category_and_mark_duplicate(bot, config):
-    await _pending(bot, 2)
+    await pending(bot, 2)
     m = bot.telegram
     repos = bot.services.repos
     first = (await repos.proposals.by_citizen((await repos.citizens.find("telegram", 1601)).id))[0]
@@ -109,7 +95,7 @@ async def test_fix_category_and_mark_duplicate(bot, config):
 
 
 async def test_feasibility_note_and_cost_then_on_the_ballot(bot, config):
-    await _pending(bot, 2)
+    await pending(bot, 2)
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/review")
     await m.press(TELEGRAM_ADMIN, t.APPROVE)
@@ -139,7 +125,7 @@ async def test_feasibility_note_and_cost_then_on_the_ballot(bot, config):
 
 
 async def test_audit_log_lists_who_did_what(bot):
-    await _pending(bot, 1)
+    await pending(bot, 1)
     m = bot.telegram
     await m.send(MODERATOR, "/review")
     await m.press(MODERATOR, t.APPROVE)
@@ -186,17 +172,8 @@ async def _submitted(bot, citizen):
     return await services.repos.proposals.submit_draft(citizen.id, "tajrish", "telegram", new_tracking_code, 3, now)
 
 
-async def _approved(bot, n=1):
-    await _pending(bot, n)
-    m = bot.telegram
-    await m.send(TELEGRAM_ADMIN, "/review")
-    for _ in range(n):
-        await m.press(TELEGRAM_ADMIN, t.APPROVE)
-    await bot.settle()
-
-
 async def test_two_reviewers_never_overwrite_each_other_unknowingly(bot):
-    await _approved(bot)
+    await approved(bot)
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/feasibility")
     stale = m.last_with_buttons(TELEGRAM_ADMIN)  # an admin's card, still showing "not judged"
@@ -214,7 +191,7 @@ async def test_two_reviewers_never_overwrite_each_other_unknowingly(bot):
 
 
 async def test_staff_screens_stay_out_of_other_groups_and_typing_is_private(bot):
-    await _pending(bot, 1)
+    await pending(bot, 1)
     m = bot.telegram
     await m.send(MODERATOR, "/review", chat_id=-4242)
     assert m.last_text(-4242) == t.staff_place_only()
@@ -227,7 +204,7 @@ async def test_staff_screens_stay_out_of_other_groups_and_typing_is_private(bot)
 
 
 async def test_a_feasibility_decision_the_author_did_not_hear_is_told_at_start_up(bot):
-    await _approved(bot)
+    await approved(bot)
     m = bot.telegram
     await m.send(REVIEWER, "/feasibility")
     await m.press(REVIEWER, t.NOT_FEASIBLE)
@@ -241,7 +218,7 @@ async def test_a_feasibility_decision_the_author_did_not_hear_is_told_at_start_u
 
 async def test_citizens_see_the_review_and_the_cost(bot):
     from messages_fa import buttons as b
-    await _approved(bot)
+    await approved(bot)
     m = bot.telegram
     await m.send(REVIEWER, "/feasibility")
     await m.press(REVIEWER, t.FEASIBLE)

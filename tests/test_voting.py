@@ -4,42 +4,8 @@ from __future__ import annotations
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
-from tests.conftest import TELEGRAM_ADMIN, STAFF_CHAT
-from tests.test_journey import choose_tajrish, submit_proposal, write_to_preview
-
-VOTER = 2001
-PHONE = "+989121234567"
-
-
-async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تجریش"):
-    """Authors in one neighbourhood submit proposals; the admin approves them all."""
-    bot.at("proposals")
-    tg = bot.telegram
-    for n in range(count):
-        author = neighbourhood_user + n
-        await tg.send(author, "/start")
-        await tg.press(author, hood_label)
-        await submit_proposal(bot, user=author, title=f"پروژهٔ {hood_label} {n + 1}")
-    await bot.settle()
-    for message in list(tg.request.messages(STAFF_CHAT)):
-        for label, data in tg.request.inline_buttons(message):
-            if data and data.startswith("m:a:"):
-                await tg.update(tg.updates.callback(TELEGRAM_ADMIN, message, data))
-    await make_votable(bot)
-    bot.at("voting")
-
-
-async def make_votable(bot, cost: str = "۱۲٬۵۰۰٬۰۰۰"):
-    """A reviewer finds every approved proposal feasible and costs it: only then is it on the ballot."""
-    proposals = bot.services.proposals
-    while (proposal := await proposals.next_to_review()) is not None:
-        assert (await proposals.judge(True, "telegram:900", proposal.id, True, "اجراپذیر")).proposal
-        assert (await proposals.set_cost(True, "telegram:900", proposal.id, cost)).proposal
-
-
-async def verify(bot, user=VOTER, phone=PHONE, messenger=None):
-    m = messenger or bot.telegram
-    await m.update(m.updates.contact(user, phone))
+from tests.conftest import STAFF_CHAT
+from tests.support.journeys import PHONE, VOTER, choose_tajrish, seed_approved, submit_proposal, verify, write_to_preview
 
 
 async def test_vote_needs_phone_then_three_votes_and_withdraw(bot):
