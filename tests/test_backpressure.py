@@ -19,7 +19,7 @@ from bot.transport import AiohttpRequest
 from messages_fa import buttons as b
 from messages_fa import texts
 from tests.support.e2e import TOKENS, Harness, handler_failures, text_of
-from tests.test_e2e import approved_proposal, ballot_shows, choose_neighbourhood
+from tests.support.e2e_journeys import approved_proposal, ballot_shows, choose_neighbourhood
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,

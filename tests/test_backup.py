@@ -17,7 +17,7 @@ from storage import Database
 from storage.backup import BackupError, backup, check
 from tests.conftest import ROOT
 from tests.support.e2e import Harness, text_of
-from tests.test_e2e import choose_neighbourhood, write_proposal
+from tests.support.e2e_journeys import choose_neighbourhood, write_proposal
 
 TS = "2026-11-26T06:00:00+00:00"
 

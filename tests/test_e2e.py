@@ -19,7 +19,11 @@ from messages_fa import texts
 from messages_fa.texts import COMMANDS, error_try_again
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
 from tests.support.e2e import (
-    TOKENS, Harness, Person, containing, handler_failures, inline_data, inline_labels, leaked_tokens, text_of,
+    TOKENS, Harness, Person, containing, handler_failures, inline_data, inline_labels, text_of,
+)
+from tests.support.e2e_journeys import (
+    GREEN, WELCOME, approved_proposal, assert_clean_logs, ballot_shows, choose_neighbourhood, make_votable, running,
+    write_proposal,
 )
 
 # PTB's own RetryAfter.__init__ reads its deprecated int `retry_after` (telegram/error.py).
@@ -28,59 +32,13 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 TG, BALE = "telegram", "bale"
-GREEN = "فضای سبز و محیط زیست"
 SPORT = "ورزشی"
-WELCOME = "به «من شهردارم» خوش آمدید"
 
 
 @pytest.fixture
 async def e2e(tmp_path, caplog):
-    caplog.set_level(logging.INFO)
-    async with Harness(tmp_path, latency=0.002) as harness:
-        await harness.start()
+    async with running(tmp_path, caplog) as harness:
         yield harness
-
-
-def assert_clean_logs(caplog, allowed_errors: tuple[str, ...] = ()) -> None:
-    """No handler failure, no ERROR line except the allowed loggers', no token anywhere."""
-    unexpected = [r for r in caplog.records if r.levelno >= logging.ERROR and r.name not in allowed_errors]
-    assert not unexpected, [f"{r.name}: {r.getMessage()}" for r in unexpected]
-    assert not leaked_tokens(caplog)
-
-
-def the_ballot(msgs: list[dict]) -> dict | None:
-    return next((m for m in reversed(msgs) if text_of(m).startswith("پیشنهادهای محلهٔ")), None)
-
-
-def ballot_shows(used: str, button: str):
-    def check(msgs):
-        ballot = the_ballot(msgs)
-        return ballot is not None and f"رأی‌های شما: {used} از ۳ رأی" in text_of(ballot) \
-            and inline_labels(ballot) == [button]
-    return check
-
-
-async def choose_neighbourhood(person: Person, hood: str, retries: int = 0) -> None:
-    [welcome] = await person.send("/start")
-    assert WELCOME in text_of(welcome)
-    assert hood in inline_labels(welcome)
-    await person.press(hood, until=containing(f"محلهٔ شما: {hood} ✅"), retries=retries)
-
-
-async def write_proposal(person: Person, title: str, description: str, category: str = GREEN,
-                         retries: int = 0) -> str:
-    """From the main menu to the tracking code; returns the confirmation text."""
-    [ask] = await person.tap(b.SEND_PROPOSAL)
-    assert "گام ۱ از ۴" in text_of(ask)
-    await person.press(category, until=containing("گام ۲ از ۴"), retries=retries)
-    [ask] = await person.send(title)
-    assert "گام ۳ از ۴" in text_of(ask)
-    [ask] = await person.send(description)
-    assert "گام ۴ از ۴" in text_of(ask)
-    [preview] = await person.tap(b.CONTINUE)
-    assert "پیش‌نمایش پیشنهاد شما" in text_of(preview)
-    await person.press(b.CONFIRM, until=containing("کد پیگیری"))
-    return text_of(person.last())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,24 +326,6 @@ async def test_concurrent_users_each_get_their_own_replies_in_order(e2e, caplog)
 
 # ---------------------------------------------------------------------------------------------
 # Regressions: both failed against commit 7f7e71f (see the notes in each test)
-
-
-async def approved_proposal(e2e, title: str = "نیمکت برای ایستگاه اتوبوس") -> int:
-    author = e2e.person(TG, 1501)
-    await choose_neighbourhood(author, "تجریش")
-    await write_proposal(author, title, "کنار ایستگاه اتوبوس میدان تجریش چند نیمکت گذاشته شود.")
-    staff = e2e.staff(TG)
-    await staff.wait(lambda msgs: inline_labels(msgs[-1]) if msgs else None, chat_id=STAFF_CHAT)
-    await staff.press(b.APPROVE, chat_id=STAFF_CHAT, until=lambda msgs: "✅ تأیید شد" in text_of(msgs[-1]))
-    await make_votable(e2e)
-    [(proposal_id,)] = await e2e.query("SELECT id FROM proposals WHERE title = ?", title)
-    return proposal_id
-
-
-async def make_votable(e2e) -> None:
-    """The reviewer's step, through the running bot's services."""
-    from tests.test_voting import make_votable as review_all
-    await review_all(e2e.runtime)
 
 
 async def test_confirm_whose_callback_answer_fails_still_reaches_staff(e2e, caplog):

@@ -9,12 +9,18 @@ from messages_fa import ambassadors as t
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT
 from tests.support.e2e import TOKENS, containing, text_of
-from tests.test_e2e import assert_clean_logs, e2e  # noqa: F401 — the shared fixture
+from tests.support.e2e_journeys import assert_clean_logs, running
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 GROUP = -5005
+
+
+@pytest.fixture
+async def e2e(tmp_path, caplog):
+    async with running(tmp_path, caplog) as harness:
+        yield harness
 
 
 async def test_card_forwarded_into_a_group_keeps_its_button_and_brings_people_in(e2e, caplog):

@@ -8,7 +8,7 @@ import pytest
 
 from messages_fa import broadcasts as t
 from tests.support.e2e import Harness, containing, text_of
-from tests.test_e2e import assert_clean_logs, choose_neighbourhood
+from tests.support.e2e_journeys import assert_clean_logs, choose_neighbourhood
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,

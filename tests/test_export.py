@@ -15,12 +15,29 @@ from bot.__main__ import main
 from messages_fa import stats as t
 from storage import Repositories
 from storage.models import AMB_APPROVED, AMB_PENDING
-from tests import test_stats
 from tests.conftest import TELEGRAM_ADMIN
-from tests.test_stats import DAY1, MODERATOR, REVIEWER, STRANGER, _in_thread, _seed_file, seed_small, stats_service
+from tests.support.stats_campaign import (
+    DAY1, MODERATOR, REVIEWER, STRANGER, add_citizen, add_proposal, in_thread, opened, running_staff_bot, seed_file,
+    seed_small, staffed_config, stats_service,
+)
 
-# The fixtures of tests/test_stats.py.
-db, staff_bot, staff_config = test_stats.db, test_stats.staff_bot, test_stats.staff_config
+
+@pytest.fixture
+async def db(config):
+    async with opened(config.database) as database:
+        yield database
+
+
+@pytest.fixture
+def staff_config(tmp_path):
+    return staffed_config(tmp_path)
+
+
+@pytest.fixture
+async def staff_bot(staff_config):
+    async with running_staff_bot(staff_config) as running:
+        yield running
+
 
 AMBASSADOR_USER = 400
 AMBASSADOR_PHONE = "09121110000"
@@ -134,7 +151,6 @@ async def test_nothing_personal_in_any_cell_or_file(built):
 
 
 async def test_a_title_that_looks_like_a_formula_stays_text(config, db):
-    from tests.test_stats import add_citizen, add_proposal
     repos = Repositories(db)
     citizen = await add_citizen(repos, "telegram", 100, DAY1, "tajrish")
     title = '=HYPERLINK("http://example.com","پارک")'
@@ -200,10 +216,10 @@ async def test_export_for_admins_only(staff_bot, monkeypatch):
 
 
 async def test_cli_export_writes_the_workbook_and_csvs_beside_it(tmp_path, config, capsys):
-    path = await _seed_file(tmp_path, config)
+    path = await seed_file(tmp_path)
     out = tmp_path / "out" / "results.xlsx"
     out.parent.mkdir()
-    assert await _in_thread(main, ["--config", path, "export", "--out", str(out)]) == 0
+    assert await in_thread(main, ["--config", path, "export", "--out", str(out)]) == 0
     printed = capsys.readouterr().out.split()
     assert printed[0] == str(out) and len(printed) == 6
     assert load_workbook(out).sheetnames == SHEETS
@@ -212,7 +228,7 @@ async def test_cli_export_writes_the_workbook_and_csvs_beside_it(tmp_path, confi
 
 
 async def test_cli_export_names_a_missing_folder(tmp_path, config, capsys):
-    path = await _seed_file(tmp_path, config)
-    assert await _in_thread(main, ["--config", path, "export", "--out", str(tmp_path / "no" / "x.xlsx")]) == 1
+    path = await seed_file(tmp_path)
+    assert await in_thread(main, ["--config", path, "export", "--out", str(tmp_path / "no" / "x.xlsx")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path / "no") in err[0]

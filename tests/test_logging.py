@@ -15,7 +15,7 @@ from bot.__main__ import main
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT
 from tests.support.e2e import TOKENS, Harness, containing, text_of
-from tests.test_e2e import choose_neighbourhood, make_votable, write_proposal
+from tests.support.e2e_journeys import choose_neighbourhood, make_votable, write_proposal
 
 LIBRARIES = ("telegram", "aiosqlite", "aiohttp", "apscheduler", "httpx", "httpcore", "asyncio", "bot", "handlers",
              "storage")
