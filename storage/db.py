@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,12 +33,17 @@ class DatabaseUnusable(Exception):
 
 
 # Free space the bot needs on the database's file system. SQLite appends every commit to the
-# -wal and copies it into the database at a checkpoint (SQLite's: every 1,000 pages, about
-# 4 MiB), so the database grows by what the -wal holds while the -wal still takes its room; one
+# -wal and copies it into the database at a checkpoint (_Checkpointer's: every second), so the
+# database grows by what the -wal holds while the -wal still takes its room; one
 # transaction can be large on its own (a broadcast writes a row per recipient at once).
 MIN_FREE_BYTES = 64 * 2**20
 # After a checkpoint the -wal is cut back to this size (SQLite keeps its largest size otherwise).
 WAL_LIMIT_BYTES = 4 * 2**20
+# Seconds between the checkpointer's looks at the -wal (see _Checkpointer).
+CHECKPOINT_EVERY = 1.0
+# A checkpoint that ends with frames committed meanwhile is run again at once, at most this many
+# times: the -wal starts again from its beginning only once it has been copied entirely.
+CHECKPOINT_CATCH_UP = 20
 # While the disk is full, a write first retries the checkpoint that gives the -wal's room back,
 # at most this often: each try copies the -wal into the database until the disk refuses.
 FULL_RETRY_SECONDS = 5.0
@@ -50,6 +56,8 @@ class Database:
         self.full_retry_seconds = FULL_RETRY_SECONDS
         self._full = False  # the last write failed with SQLITE_FULL
         self._retry_at = 0.0
+        self.checkpoint_every = CHECKPOINT_EVERY
+        self._checkpointer: _Checkpointer | None = None
 
     async def open(self) -> None:
         """Raises DatabaseUnusable when the file is not one this program can use."""
@@ -70,6 +78,8 @@ class Database:
             self._conn.row_factory = sqlite3.Row
             await self.read(_configure)
             await self.read(_migrate)
+            if isinstance(self.path, Path):
+                self._checkpointer = _Checkpointer(self.path, self.checkpoint_every)
         except (OSError, sqlite3.Error, _NewerSchema) as exc:
             await self.close()
             raise DatabaseUnusable(_explain(self.path, exc)) from None
@@ -78,6 +88,11 @@ class Database:
                         self.path, _mib(free), _mib(MIN_FREE_BYTES, up=True))
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            # Before the shared connection: SQLite checkpoints and removes the -wal when the last
+            # connection closes, which the checkpointer's must not be.
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -206,6 +221,49 @@ def _in_transaction(conn: sqlite3.Connection, fn: Callable[..., T], args: tuple)
     return result
 
 
+class _Checkpointer:
+    """Copies the -wal into the database in a thread and on a connection of its own.
+
+    The shared connection does not checkpoint (PRAGMA wal_autocheckpoint = 0, in _configure): by
+    SQLite's default, the commit that takes the -wal past 1,000 pages copies all of it into the
+    database and syncs it first, 50–250 ms with a 100,000-recipient broadcast's rows, and every
+    citizen's update and the broadcast's next marks queue behind that commit. Here a PASSIVE
+    checkpoint runs every ``every`` seconds: it neither waits for the shared connection's
+    transactions nor holds them up (it copies what readers no longer need and leaves the rest).
+    The -wal starts again from its beginning at the first write after it was copied entirely
+    (and is cut back to journal_size_limit then), so a checkpoint that ends with new frames
+    behind it is run again at once, until it catches up: the -wal stays bounded."""
+
+    def __init__(self, path: Path, every: float) -> None:
+        self.path, self.every = path, every
+        self._stopping = threading.Event()
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.wait(self.every):
+                self.checkpoint()
+        finally:
+            self._conn.close()
+
+    def checkpoint(self) -> None:
+        for _ in range(CHECKPOINT_CATCH_UP):
+            try:
+                busy, frames, copied = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error:
+                return  # a full disk: the shared connection's writes report it and retry
+            if not busy and frames == copied:
+                return
+            if busy or self._stopping.is_set():
+                return  # another connection is checkpointing (the disk-full retry): next time
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join()
+
+
 def _on_own_connection(path: Path, fn: Callable[..., T], args: tuple) -> T:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     try:
@@ -239,6 +297,8 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
+    if conn.execute("PRAGMA database_list").fetchone()[2]:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # _Checkpointer does it, away from this thread
 
 
 class _NewerSchema(Exception):
