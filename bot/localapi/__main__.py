@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 
 from .server import LocalBotApi
@@ -46,8 +47,25 @@ async def _serve(args: argparse.Namespace) -> None:
         await api.stop()
 
 
+def freeze_survivors(phase: str, info: dict) -> None:
+    """A gc callback: what survived a full collection is frozen (gc.freeze), so the next full
+    collections walk only what came after it.
+
+    The server keeps every chat and message it was sent for as long as it runs (tests and the
+    benchmarks read them back): 100,000 chats are half a million objects, and each full collection
+    walked all of them — 0.12 s on an idle core, half a second on a busy one, a pause of every call
+    in flight that the benchmarks counted as the bot's. Frozen after each full collection, a full
+    collection costs ~10 ms at any size. The price: a cycle still alive at one of those moments and
+    dropped later is never collected — little, in a developer's tool."""
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
-    asyncio.run(_serve(_parse(argv)))
+    args = _parse(argv)
+    # Only in this standalone process: a test that runs the server inside its own process keeps its gc.
+    gc.callbacks.append(freeze_survivors)
+    asyncio.run(_serve(args))
 
 
 if __name__ == "__main__":
