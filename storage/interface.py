@@ -148,7 +148,8 @@ class ProposalRepository(Protocol):
 
     async def decide(self, proposal_id: int, status: str, decided_by: str, now: dt.datetime,
                      reason: str | None = None) -> Proposal | None:
-        """Moves a pending proposal to APPROVED or REJECTED (ValueError for any other status).
+        """Moves a pending proposal to APPROVED or REJECTED (ValueError for any other status);
+        a rejection carries its ``reason`` (without one the engine raises an error).
 
         Contract: a staff decision is taken once when two moderators press together — exactly
         one of the concurrent calls returns the decided proposal; every other returns None and

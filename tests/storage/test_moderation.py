@@ -147,3 +147,10 @@ async def test_ambassador_decisions_follow_their_states(repos):
     assert (await change(ambassador.citizen_id, AMB_REMOVED, (AMB_APPROVED, AMB_SUSPENDED), "x", NOW)).status == (
         AMB_REMOVED)
     assert await repos.ambassadors.current_link(ambassador.citizen_id) is None  # removed: links revoked
+
+
+async def test_a_rejection_without_a_reason_is_an_error_and_decides_nothing(repos):
+    proposal = await seed.pending(repos, await seed.citizen(repos))
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own integrity error
+        await repos.proposals.decide(proposal.id, REJECTED, "telegram:900", NOW)
+    assert (await repos.proposals.get(proposal.id)).status == PENDING
