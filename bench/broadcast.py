@@ -194,8 +194,11 @@ async def prepare(label: str, args: argparse.Namespace, workdir: Path, http: aio
                   journey: bool, children: list[Child]) -> Stage:
     rundir = workdir / label
     rundir.mkdir()
-    server = Child("server", [PYTHON, "-m", "bot.localapi", "--port", "0", "--latency", str(args.latency),
-                              "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)], rundir / "server.log")
+    # Watched like the bot (bench.loop_lag --server): a pause of the server's loop is a gap between
+    # sends too, and it is a Python process on the same cores.
+    server = Child("server", [PYTHON, "-m", "bench.loop_lag", "--server", "--port", "0", "--latency", str(args.latency),
+                              "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)], rundir / "server.log",
+                   env={"LOOP_LAG_FILE": str(rundir / "server.lag")})
     children.append(server)
     url = (await server.ready("listening on ")).removeprefix("listening on ").strip()
     config = bench_config(url, rundir / "bot.sqlite3", args.rate)
@@ -466,30 +469,52 @@ def sends_figures(r: Report, p: str, sends: list[Send], configured: float, outco
 
 
 def loop_stall_figures(r: Report, p: str, stage: Stage, sends: list[Send]) -> None:
-    """The bot's own event-loop stalls (bench.loop_lag) while the broadcast was being sent: they tell
-    a stall of the bot from one of the server, which the gaps between sends show as well."""
+    """The bot's and the server's own event-loop stalls, the bot's full collections and its slow
+    database transactions (bench.loop_lag) while the broadcast was being sent: they tell who held
+    up a gap between sends."""
     if not sends:
         return
     t_first, t_last = min(s.t for s in sends), max(s.t for s in sends)
-    lags, collections = [], []  # (end, seconds), wall time
-    for bot in stage.bots:
+
+    def read(name: str) -> dict[str, list[tuple[float, float]]]:
+        """(end, seconds) by kind: "" (a loop lag), "gc", "db", "db checkpoint"; wall time."""
+        found: dict[str, list[tuple[float, float]]] = {"": [], "gc": [], "db": [], "db checkpoint": []}
         try:
-            lines = lag_path(stage, bot.name).read_text().splitlines()
+            lines = (stage.rundir / f"{name}.lag").read_text().splitlines()
         except OSError:
-            continue
-        for end, seconds, *gc in (line.split() for line in lines):
+            return found
+        for end, seconds, *kind in (line.split() for line in lines):
             if t_first <= float(end) <= t_last + 1:
-                (collections if gc else lags).append((float(end), float(seconds)))
+                found[" ".join(kind)].append((float(end), float(seconds)))
+        return found
+
+    bot: dict[str, list[tuple[float, float]]] = {"": [], "gc": [], "db": [], "db checkpoint": []}
+    for child in stage.bots:
+        for kind, items in read(child.name).items():
+            bot[kind] += items
+    server = read("server")
+    lags, transactions = bot[""], bot["db"] + bot["db checkpoint"]
     r.put(f"{p}bot_loop_longest_stall_s", max((lag for _, lag in lags), default=0.0), 3)
     r.put(f"{p}bot_loop_stalls_over_50ms", sum(lag > STALL_BOUND for _, lag in lags))
-    r.put(f"{p}bot_full_gc", f"{len(collections)}, the longest {max((s for _, s in collections), default=0.0):.3f} s")
+    r.put(f"{p}bot_full_gc", f"{len(bot['gc'])}, the longest {max((s for _, s in bot['gc']), default=0.0):.3f} s")
+    r.put(f"{p}bot_db_transactions_over_20ms",
+          f"{len(transactions)} ({len(bot['db checkpoint'])} with a checkpoint), the longest "
+          f"{max((s for _, s in transactions), default=0.0):.3f} s, the longest checkpoint "
+          f"{max((s for _, s in bot['db checkpoint']), default=0.0):.3f} s")
+    r.put(f"{p}server_loop_longest_stall_s", max((lag for _, lag in server['']), default=0.0), 3)
+    r.put(f"{p}server_loop_stalls_over_50ms", sum(lag > STALL_BOUND for _, lag in server['']))
+    r.put(f"{p}server_full_gc",
+          f"{len(server['gc'])}, the longest {max((s for _, s in server['gc']), default=0.0):.3f} s")
 
-    def held(a: float, b: float) -> float:
-        return sum(max(0.0, min(b, end) - max(a, end - lag)) for end, lag in lags)
+    def held(spans: list[tuple[float, float]], a: float, b: float) -> float:
+        return sum(max(0.0, min(b, end) - max(a, end - lag)) for end, lag in spans)
     stalls = [(a.t, b.t) for a, b in first_pass_gaps(sends) if b.t - a.t > STALL_BOUND]
     # A send stall at least half of which the bot's loop was held: the bot's; the others waited on
     # something else (the database thread, the server's answers, the CPU given to other processes).
-    r.put(f"{p}stalls_over_50ms_with_bot_loop_held", sum(held(a, b) >= (b - a) / 2 for a, b in stalls))
+    r.put(f"{p}stalls_over_50ms_with_bot_loop_held", sum(held(lags, a, b) >= (b - a) / 2 for a, b in stalls))
+    r.put(f"{p}stalls_over_50ms_with_bot_db_held", sum(held(transactions, a, b) >= (b - a) / 2 for a, b in stalls))
+    r.put(f"{p}stalls_over_50ms_with_server_loop_held", sum(held(server[''], a, b) >= (b - a) / 2 for a, b in stalls))
+    r.put(f"{p}stalls_over_50ms_at_s", ",".join(f"{a - t_first:.1f}+{b - a:.3f}" for a, b in stalls[:40]) or "-")
 
 
 def verdict_figures(r: Report, p: str, v: Verdict) -> None:
