@@ -60,9 +60,12 @@ class _JsonReadyPost(Bot):
     async def _do_post(self, endpoint: str, data: JSONDict, **timeouts):  # type: ignore[override]
         if endpoint == "getUpdates" or not all(type(value) in _PLAIN for value in data.values()):
             return await super()._do_post(endpoint, data, **timeouts)
-        request = self._request[1]
-        return await request.post(url=f"{self._base_url}/{endpoint}", request_data=JsonReadyRequestData(data),
-                                  **timeouts)
+        # PTB's own debug lines, which the operator's logs redact (bot/logs.py).
+        self._LOGGER.debug("Calling Bot API endpoint `%s` with parameters `%s`", endpoint, data)
+        result = await self._request[1].post(url=f"{self._base_url}/{endpoint}",
+                                             request_data=JsonReadyRequestData(data), **timeouts)
+        self._LOGGER.debug("Call to Bot API endpoint `%s` finished with return value `%s`", endpoint, result)
+        return result
 
 
 class MessengerBot(ExtBot, _JsonReadyPost):
