@@ -74,9 +74,9 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     location_button = author.reply_keyboard()["keyboard"][0][0]
     assert location_button == {"text": b.SHARE_LOCATION, "request_location": True}
     [saved], photo_id = await author.send_photo()
-    assert "عکس دریافت شد" in text_of(saved)
+    assert text_of(saved) == texts.photo_saved()
     [saved] = await author.tap(b.SHARE_LOCATION)  # the client sends the device's location
-    assert "مکان ثبت شد" in text_of(saved)
+    assert text_of(saved) == texts.location_saved()
     [preview] = await author.tap(b.CONTINUE)
     for part in ("پیش‌نمایش پیشنهاد شما", "محله: تجریش", f"دسته: {GREEN}", f"عنوان: {title}", description,
                  "🖼 عکس پیوست شده", "📍 مکان مشخص شده"):
@@ -213,7 +213,7 @@ async def test_restart_mid_proposal_resumes_at_the_same_step(e2e, caplog):
     [ask] = await citizen.send("یک زمین بازی برای کودکان در پارک محله ساخته شود.")
     assert "گام ۴ از ۴" in text_of(ask)
     [saved] = await citizen.send_location(35.8201, 51.4335)
-    assert "مکان ثبت شد" in text_of(saved)
+    assert text_of(saved) == texts.location_saved()
     [preview] = await citizen.tap(b.CONTINUE)
     assert f"دسته: {SPORT}" in text_of(preview) and "عنوان: زمین بازی کودکان" in text_of(preview)
     assert "محله: دربند" in text_of(preview)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from messages_fa import buttons as b
+from messages_fa import texts
 from tests.support.journeys import USER, choose_tajrish, submit_proposal
 
 
@@ -165,7 +166,7 @@ async def test_menu_press_mid_flow_keeps_the_draft_and_resumes_it(bot):
     await tg.send(USER, b.MY_PROPOSALS)  # leaves the flow
     await tg.send(USER, b.SEND_PROPOSAL)
     texts_seen = tg.request.texts(USER)[-2:]
-    assert "پیش‌نویس نیمه‌کارهٔ شما" in texts_seen[0] and "گام ۳" in texts_seen[1]
+    assert texts.draft_resumed() in texts_seen[0] and "گام ۳" in texts_seen[1]
     await tg.send(USER, "یک زمین بازی برای کودکان محله ساخته شود.")
     await tg.send(USER, b.CONTINUE)
     assert "زمین بازی" in tg.last_text(USER) and "ورزشی" in tg.last_text(USER)

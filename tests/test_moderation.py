@@ -43,7 +43,7 @@ async def test_approve_tells_author_and_closes_every_card(bot):
     # the Bale admin pressing the stale card afterwards changes nothing
     bale_card = bot.bale.request.messages(BALE_ADMIN)[-1]
     await bot.bale.update(bot.bale.updates.callback(BALE_ADMIN, bale_card, f"m:r:{proposal.id}"))
-    assert "پیش‌تر بررسی شده" in bot.bale.alerts()[-1]
+    assert bot.bale.alerts()[-1] == texts.already_decided()
     assert (await bot.services.proposals.get(proposal.id)).status == "approved"
 
 

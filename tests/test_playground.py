@@ -109,7 +109,7 @@ def test_verify_phone_and_vote(tmp_path):
     assert f"keyboard: (a) {b.VOTE}" in out
     assert f"(a) {b.SHARE_PHONE} [shares your phone]" in out
     assert "(you shared your own contact: +989120000002)" in out
-    assert "شمارهٔ شما تأیید شد ✅" in out
+    assert texts.phone_verified() in out
     assert "پیشنهادهای محلهٔ تجریش" in out and "کاشت درخت چنار در خیابان شهرداری" in out
     assert "[1] ☐ رأی به ۱" in out
     vote = out[out.rindex("> 1"):]

@@ -62,7 +62,7 @@ async def test_someone_elses_contact_is_refused(bot):
     tg = bot.telegram
     await choose_tajrish(bot, VOTER)
     await tg.update(tg.updates.contact(VOTER, PHONE, contact_user_id=777))
-    assert "متعلق به حساب خود شما نیست" in tg.last_text(VOTER)
+    assert tg.last_text(VOTER) == texts.phone_not_yours()
     assert not (await bot.services.repos.citizens.find("telegram", VOTER)).verified
 
 
@@ -73,11 +73,11 @@ async def test_one_phone_backs_one_voter_across_messengers(bot):
     await bot.telegram.send(VOTER + 1, "/start")
     await bot.telegram.press(VOTER + 1, "تجریش")
     await verify(bot, user=VOTER + 1, phone="+98 912 123 4567")
-    assert "قبلاً با حساب دیگری" in bot.telegram.last_text(VOTER + 1)
+    assert bot.telegram.last_text(VOTER + 1) == texts.phone_in_use()
     await bot.bale.send(VOTER, "/start")
     await bot.bale.press(VOTER, "تجریش")
     await verify(bot, user=VOTER, phone="۰۹۱۲۱۲۳۴۵۶۷", messenger=bot.bale)
-    assert "قبلاً با حساب دیگری" in bot.bale.last_text(VOTER)
+    assert bot.bale.last_text(VOTER) == texts.phone_in_use()
     rows = await bot.db.read(lambda conn: conn.execute(
         "SELECT phone_hash FROM citizens WHERE phone_hash IS NOT NULL").fetchall())
     assert len(rows) == 1 and "9121234567" not in rows[0][0]
@@ -97,9 +97,9 @@ async def test_forged_vote_for_other_neighbourhood_or_missing_proposal(bot):
     await verify(bot)
     darband = [p for p in await _all_proposals(bot) if p.neighbourhood_id == "darband"][0]
     await tg.press_data(VOTER, f"v:{darband.id}:0")
-    assert "در فهرست رأی‌گیری محلهٔ شما نیست" in tg.alerts()[-1]
+    assert tg.alerts()[-1] == texts.vote_not_available()
     await tg.press_data(VOTER, "v:999999:0")
-    assert "در فهرست رأی‌گیری محلهٔ شما نیست" in tg.alerts()[-1]
+    assert tg.alerts()[-1] == texts.vote_not_available()
     await tg.press_data(VOTER, "v:abc")
     await tg.press_data(VOTER, "p:-1")
     citizen = await bot.services.repos.citizens.find("telegram", VOTER)
@@ -114,7 +114,7 @@ async def test_voting_outside_phase_is_refused(bot):
     proposal = (await _all_proposals(bot))[0]
     bot.at("closed")
     await tg.press_data(VOTER, f"v:{proposal.id}:0")
-    assert "زمان رأی‌گیری نیست" in tg.alerts()[-1]
+    assert tg.alerts()[-1] == texts.voting_closed_alert()
     bot.at("review")
     await tg.send(VOTER, b.VOTE)
     assert "اکنون زمان رأی‌گیری نیست" in tg.last_text(VOTER)
@@ -143,7 +143,7 @@ async def test_verified_voter_sharing_another_contact_is_told_already_verified(b
     await choose_tajrish(bot, VOTER)
     await verify(bot)
     await bot.telegram.update(bot.telegram.updates.contact(VOTER, "+989350000000", contact_user_id=5))
-    assert "پیش‌تر تأیید شده" in bot.telegram.last_text(VOTER)
+    assert bot.telegram.last_text(VOTER) == texts.phone_already_verified()
 
 
 async def test_double_tap_on_vote_leaves_one_vote_and_withdraw_is_idempotent(bot):
