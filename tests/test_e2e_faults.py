@@ -43,14 +43,13 @@ from tests.support.e2e import (
     leaked_tokens,
     text_of,
 )
+from tests.support.e2e_journeys import GREEN, WELCOME
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")]
 
 TG, BALE = "telegram", "bale"
-GREEN = "فضای سبز و محیط زیست"
-WELCOME = "به «من شهردارم» خوش آمدید"
 # The bot's HTTP client gives up on a silent server after this long. The server's "timeout"
 # fault stalls longer than that plus the long poll (the Harness polls for 1 s), so a stalled
 # call really times out on the bot's side, getUpdates included.

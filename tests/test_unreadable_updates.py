@@ -24,9 +24,9 @@ from telegram.request import BaseRequest, RequestData
 from bot.messenger_bot import MessengerBot
 from bot.update_decoding import decode_updates
 from tests.support.e2e import TOKENS, Harness, text_of
+from tests.support.e2e_journeys import WELCOME
 
 LOGGER = "bot.update_decoding"
-WELCOME = "به «من شهردارم» خوش آمدید"
 # Content that must never reach a log line.
 SECRETS = ("SECRET-QUESTION", "SECRET-ANSWER", "SECRET-NAME", "SECRET-TEXT")
 
