@@ -1,10 +1,8 @@
 """Keyboards of the ambassador programme. Every press is re-checked on the server.
 
-Callback data:
-  an:<neighbourhood id>            the form's neighbourhood;  an:-  back to the name
-  ap:links|card|poster|stats|new   an ambassador's own panel
-  amb:<a|r|s|u|x|k|v>:<citizen id> staff: approve, reject, suspend, reinstate (unsuspend), remove,
-                                   revoke the link, view;  amb:p:<page>  the staff list's pages
+Callback data (bot/buttons.py): AmbassadorHood (the form's neighbourhood, or back to the name),
+Panel (an ambassador's own panel), AmbassadorStaff (staff: approve, reject, suspend, reinstate,
+remove, revoke the link, view; the staff list's pages).
 """
 from __future__ import annotations
 
@@ -13,6 +11,7 @@ from functools import cache
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
 
+from bot import buttons as bt
 from bot.config import Neighbourhood
 from messages_fa import ambassadors as t
 from storage.models import AMB_APPROVED, AMB_SUSPENDED
@@ -20,24 +19,19 @@ from storage.models import AMB_APPROVED, AMB_SUSPENDED
 PAGE = 8
 
 
-BACK = "-"  # an:- goes back a step; config ids start with a letter or a digit
-
-
 @cache
 def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
-    buttons = [Button(n.name, callback_data=f"an:{n.id}") for n in items]
+    buttons = [Button(n.name, callback_data=bt.AmbassadorHood(n.id).pack()) for n in items]
     rows = [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
-    return InlineKeyboardMarkup([*rows, [Button(t.BACK, callback_data=f"an:{BACK}")]])
+    return InlineKeyboardMarkup([*rows, [Button(t.BACK, callback_data=bt.AmbassadorHood(None).pack())]])
 
 
 @cache
 def panel() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [Button(t.MY_LINKS, callback_data="ap:links")],
-        [Button(t.INVITE_CARD, callback_data="ap:card")],
-        [Button(t.POSTER, callback_data="ap:poster")],
-        [Button(t.MY_FIGURES, callback_data="ap:stats")],
-        [Button(t.NEW_LINK, callback_data="ap:new")],
+        [Button(label, callback_data=bt.Panel(action).pack())]
+        for label, action in ((t.MY_LINKS, "links"), (t.INVITE_CARD, "card"), (t.POSTER, "poster"),
+                              (t.MY_FIGURES, "stats"), (t.NEW_LINK, "new"))
     ])
 
 
@@ -46,28 +40,31 @@ def open_bot(link: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[Button(t.OPEN_BOT, url=link)]])
 
 
+def _staff(label: str, action: str, number: int) -> Button:
+    return Button(label, callback_data=bt.AmbassadorStaff(action, number).pack())
+
+
 def application(ambassador_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[Button(t.APPROVE, callback_data=f"amb:a:{ambassador_id}"),
-                                  Button(t.REJECT, callback_data=f"amb:r:{ambassador_id}")]])
+    return InlineKeyboardMarkup([[_staff(t.APPROVE, "a", ambassador_id), _staff(t.REJECT, "r", ambassador_id)]])
 
 
 def manage(ambassador_id: int, status: str) -> InlineKeyboardMarkup:
-    first = (Button(t.SUSPEND, callback_data=f"amb:s:{ambassador_id}") if status == AMB_APPROVED
-             else Button(t.REINSTATE, callback_data=f"amb:u:{ambassador_id}"))
-    rows = [[first, Button(t.REMOVE, callback_data=f"amb:x:{ambassador_id}")]]
+    first = (_staff(t.SUSPEND, "s", ambassador_id) if status == AMB_APPROVED
+             else _staff(t.REINSTATE, "u", ambassador_id))
+    rows = [[first, _staff(t.REMOVE, "x", ambassador_id)]]
     if status == AMB_APPROVED:
-        rows.append([Button(t.REVOKE, callback_data=f"amb:k:{ambassador_id}")])
+        rows.append([_staff(t.REVOKE, "k", ambassador_id)])
     return InlineKeyboardMarkup(rows) if status in (AMB_APPROVED, AMB_SUSPENDED) else InlineKeyboardMarkup([])
 
 
 def standings(entries: list[tuple[int, str]], page: int, pages: int) -> InlineKeyboardMarkup | None:
     """``entries``: (citizen id, label) of this page."""
-    rows = [[Button(label, callback_data=f"amb:v:{citizen_id}")] for citizen_id, label in entries]
+    rows = [[_staff(label, "v", citizen_id)] for citizen_id, label in entries]
     turn = []
     if page > 0:
-        turn.append(Button(t.PREVIOUS, callback_data=f"amb:p:{page - 1}"))
+        turn.append(_staff(t.PREVIOUS, bt.AmbassadorStaff.PAGE, page - 1))
     if page + 1 < pages:
-        turn.append(Button(t.NEXT, callback_data=f"amb:p:{page + 1}"))
+        turn.append(_staff(t.NEXT, bt.AmbassadorStaff.PAGE, page + 1))
     if turn:
         rows.append(turn)
     return InlineKeyboardMarkup(rows) if rows else None

@@ -1,12 +1,5 @@
-"""Keyboards built from messages_fa labels. Callback data is short ASCII and always re-checked.
-
-Callback data formats (prefix: meaning):
-  n:<neighbourhood id>        choose a neighbourhood
-  c:<category id>             category of the proposal being written
-  pv:ok | pv:edit | pv:cancel preview actions;  pe:cat|title|desc|media|back  field to edit
-  v:<proposal id>:<page>      vote on the ballot page <page>;  w:…  withdraw that vote
-  p:<page>                    ballot page
-  m:a:<proposal id> | m:r:<proposal id>   staff approve / reject
+"""Keyboards built from messages_fa labels. Callback data is packed by its family's codec
+(bot/buttons.py, which lists every format) and always re-checked.
 
 Keyboards that depend only on the config and the phase are built once (@cache): PTB objects
 are immutable, and building the 27-button keyboard for every /start costs measurable CPU.
@@ -17,11 +10,15 @@ from functools import cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
+from bot import buttons as bt
 from bot.campaign import Phase
 from bot.config import Category, Neighbourhood
 from bot.services.voting import BallotView
 from messages_fa import buttons as b
 from messages_fa.numbers import fa_digits
+
+
+_PREVIEW_CANCEL = bt.Preview(bt.Preview.CANCEL).pack()
 
 
 def _rows(items: list, width: int) -> list[list]:
@@ -31,7 +28,8 @@ def _rows(items: list, width: int) -> list[list]:
 @cache
 def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
     # Three a row keeps the 27 names readable on a narrow phone.
-    return InlineKeyboardMarkup(_rows([InlineKeyboardButton(n.name, callback_data=f"n:{n.id}") for n in items], 3))
+    buttons = [InlineKeyboardButton(n.name, callback_data=bt.Neighbourhood(n.id).pack()) for n in items]
+    return InlineKeyboardMarkup(_rows(buttons, 3))
 
 
 @cache
@@ -77,24 +75,29 @@ def share_phone() -> ReplyKeyboardMarkup:
 
 @cache
 def categories(items: tuple[Category, ...]) -> InlineKeyboardMarkup:
-    rows = _rows([InlineKeyboardButton(c.name, callback_data=f"c:{c.id}") for c in items], 2)
-    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data="pv:cancel")]])
+    rows = _rows([InlineKeyboardButton(c.name, callback_data=bt.Category(c.id).pack()) for c in items], 2)
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data=_PREVIEW_CANCEL)]])
 
 
 @cache
 def preview() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.CONFIRM, callback_data="pv:ok")],
-        [InlineKeyboardButton(b.EDIT, callback_data="pv:edit"), InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data="pv:cancel")],
+        [InlineKeyboardButton(b.CONFIRM, callback_data=bt.Preview(bt.Preview.OK).pack())],
+        [InlineKeyboardButton(b.EDIT, callback_data=bt.Preview(bt.Preview.EDIT).pack()),
+         InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data=_PREVIEW_CANCEL)],
     ])
+
+
+def _edit_field(label: str, field: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=bt.EditField(field).pack())
 
 
 @cache
 def edit_fields() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.EDIT_CATEGORY, callback_data="pe:cat"), InlineKeyboardButton(b.EDIT_TITLE, callback_data="pe:title")],
-        [InlineKeyboardButton(b.EDIT_DESCRIPTION, callback_data="pe:desc"), InlineKeyboardButton(b.EDIT_MEDIA, callback_data="pe:media")],
-        [InlineKeyboardButton(b.BACK_TO_PREVIEW, callback_data="pe:back")],
+        [_edit_field(b.EDIT_CATEGORY, "cat"), _edit_field(b.EDIT_TITLE, "title")],
+        [_edit_field(b.EDIT_DESCRIPTION, "desc"), _edit_field(b.EDIT_MEDIA, "media")],
+        [_edit_field(b.BACK_TO_PREVIEW, "back")],
     ])
 
 
@@ -103,16 +106,16 @@ def ballot(view: BallotView) -> InlineKeyboardMarkup:
         InlineKeyboardButton(
             b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
             # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
-            callback_data=f"{'w' if p.id in view.my_votes else 'v'}:{p.id}:{view.page}",
+            callback_data=bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack(),
         )
         for p in view.proposals
     ]
     rows = [[button] for button in vote_buttons]
     nav = []
     if view.page > 0:
-        nav.append(InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=f"p:{view.page - 1}"))
+        nav.append(InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=bt.BallotPage(view.page - 1).pack()))
     if view.page + 1 < view.pages:
-        nav.append(InlineKeyboardButton(b.NEXT_PAGE, callback_data=f"p:{view.page + 1}"))
+        nav.append(InlineKeyboardButton(b.NEXT_PAGE, callback_data=bt.BallotPage(view.page + 1).pack()))
     if nav:
         rows.append(nav)
     return InlineKeyboardMarkup(rows)
@@ -120,6 +123,6 @@ def ballot(view: BallotView) -> InlineKeyboardMarkup:
 
 def moderation(proposal_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(b.APPROVE, callback_data=f"m:a:{proposal_id}"),
-        InlineKeyboardButton(b.REJECT, callback_data=f"m:r:{proposal_id}"),
+        InlineKeyboardButton(b.APPROVE, callback_data=bt.Moderation(proposal_id, approve=True).pack()),
+        InlineKeyboardButton(b.REJECT, callback_data=bt.Moderation(proposal_id, approve=False).pack()),
     ]])

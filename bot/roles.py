@@ -7,6 +7,7 @@ and cost. Every staff command and button names its action here; the authorizatio
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from bot.config import Config
 
@@ -68,3 +69,32 @@ def roles_of(config: Config, platform: str, user_id: int) -> frozenset[Role]:
 def may(config: Config, platform: str, user_id: int, action: str) -> bool:
     """Unknown actions are refused: a button without an entry here is nobody's."""
     return bool(roles_of(config, platform, user_id) & ACTIONS.get(action, frozenset()))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a staff action, as a service receives it: the service itself decides whether they
+    may (``may_act``), from the config of now, so no caller can vouch for anyone.
+
+    A person (``Actor.person``) has the rights config.toml gives their id on their messenger. The
+    operator's own tools on the machine — the playground's demo data, the benchmarks' seeding — act
+    as ``Actor.tool(name)`` with every right: whoever runs them holds the database already. Nothing
+    a messenger sends makes a tool."""
+    ref: str  # how the audit log and decisions name them ("telegram:900", or the tool's name)
+    platform: str | None = None
+    user_id: int | None = None
+    is_tool: bool = False
+
+    @classmethod
+    def person(cls, platform: str, user_id: int) -> "Actor":
+        return cls(actor(platform, user_id), platform, user_id)
+
+    @classmethod
+    def tool(cls, name: str) -> "Actor":
+        return cls(name, is_tool=True)
+
+
+def may_act(config: Config, who: Actor, action: str) -> bool:
+    if who.is_tool:
+        return True  # the operator's own (see Actor)
+    return who.platform is not None and who.user_id is not None and may(config, who.platform, who.user_id, action)

@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import buttons as bt
 from bot.roles import COMMAND_ACTIONS
 from handlers import (
     ambassadors, broadcasts, moderation, proposals, results, review, schedule, staff_input, start, stats, voting,
@@ -35,6 +36,7 @@ from handlers.common import (
 from handlers.errors import on_error
 from handlers.flood import FloodGuard
 from handlers.outbox import held_until_committed
+from handlers.presses import PressGuard
 from messages_fa.texts import DESCRIPTION_WORD, TITLE_WORD
 
 # Our conversations mix message and callback steps on purpose and are keyed per chat and user;
@@ -84,22 +86,24 @@ def citizen_conversation() -> ConversationHandler:
 
     preview = proposals.send_preview
     # The category keyboard carries its own cancel button.
-    category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:cancel$")]
+    cancel_proposal = bt.exactly(bt.Preview(bt.Preview.CANCEL))
+    category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=cancel_proposal)]
     conversation = ConversationHandler(
         name="citizen",
         persistent=True,
         allow_reentry=True,
         # The form's neighbourhood buttons on an old message also (re)enter the form.
-        entry_points=[start_cmd, menu, ambassador_cmd, CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=r"^an:")],
+        entry_points=[start_cmd, menu, ambassador_cmd,
+                      CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=bt.AmbassadorHood.PATTERN)],
         states={
             S.HOOD: [
-                CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
+                CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
                 _msg(BACK, proposals.back_to_menu),
                 _msg(FREE_TEXT, start.on_neighbourhood_typed),
                 _msg(OTHER_INPUT, start.on_neighbourhood_other),
             ],
             S.CATEGORY: [
-                CallbackQueryHandler(proposals.on_category(proposals.ask_title), pattern=r"^c:"),
+                CallbackQueryHandler(proposals.on_category(proposals.ask_title), pattern=bt.Category.PATTERN),
                 *category_buttons,
                 _msg(BACK, proposals.back_to_menu),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
@@ -109,20 +113,20 @@ def citizen_conversation() -> ConversationHandler:
             S.DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, proposals.ask_media, proposals.ask_title),
             S.MEDIA: _media_step(preview, proposals.ask_description),
             S.PREVIEW: [
-                CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
+                CallbackQueryHandler(proposals.on_preview_action, pattern=bt.Preview.PATTERN),
                 _msg(BACK, proposals.ask_media),
                 # The media step's keyboard is still on screen: "continue" shows the preview again.
                 _msg(CONTINUE, preview),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.EDIT: [
-                CallbackQueryHandler(proposals.on_edit_choice, pattern=r"^pe:(cat|title|desc|media|back)$"),
-                CallbackQueryHandler(proposals.on_preview_action, pattern=r"^pv:(ok|edit|cancel)$"),
+                CallbackQueryHandler(proposals.on_edit_choice, pattern=bt.EditField.PATTERN),
+                CallbackQueryHandler(proposals.on_preview_action, pattern=bt.Preview.PATTERN),
                 _msg(BACK | CONTINUE, preview),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.EDIT_CATEGORY: [
-                CallbackQueryHandler(proposals.on_category(preview), pattern=r"^c:"),
+                CallbackQueryHandler(proposals.on_category(preview), pattern=bt.Category.PATTERN),
                 *category_buttons,
                 _msg(BACK | CONTINUE, preview),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
@@ -136,7 +140,7 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(OTHER_INPUT, ambassadors.expect_text),
             ],
             S.AMB_HOOD: [
-                CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=r"^an:"),
+                CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=bt.AmbassadorHood.PATTERN),
                 _msg(BACK, ambassadors.ask_name),
                 _msg(OTHER_INPUT, ambassadors.expect_hood),
             ],
@@ -153,7 +157,7 @@ def citizen_conversation() -> ConversationHandler:
         },
         # A neighbourhood button from an older message ends whatever step the citizen was in.
         fallbacks=[start_cmd, menu, ambassador_cmd, *cancel,
-                   CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:")],
+                   CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN)],
     )
     # Every step's replies go out once the state they announce is committed (handlers/outbox.py).
     steps = [*conversation.entry_points, *(h for hs in conversation.states.values() for h in hs),
@@ -177,6 +181,9 @@ def register(application: Application) -> None:
     # (ApplicationHandlerStop); every other update falls through to group 0.
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.REPLY & filters.TEXT & ~filters.COMMAND,
                                            moderation.on_reply), group=-2)
+    # A press from another person's private chat, or without data, is refused before anything reads
+    # it (handlers/presses.py).
+    application.add_handler(PressGuard(), group=-2)
     # Then an admin's answer to the bot's question (a broadcast's content, a time).
     application.add_handler(MessageHandler(NEW_MESSAGE & PRIVATE, staff_input.on_staff_input), group=-1)
     # Refused in private, never in a group, for someone without the right (handlers/common.py).
@@ -187,15 +194,15 @@ def register(application: Application) -> None:
         ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),
         ("stats", stats.on_stats), ("export", stats.on_export), ("results", results.on_results_command))]
     application.add_handlers([
-        CallbackQueryHandler(moderation.on_moderation_pressed, pattern=r"^m:"),
-        CallbackQueryHandler(broadcasts.on_pressed, pattern=r"^bc:"),
-        CallbackQueryHandler(schedule.on_move_pressed, pattern=r"^cal:"),
-        CallbackQueryHandler(ambassadors.on_staff_pressed, pattern=r"^amb:"),
-        CallbackQueryHandler(ambassadors.on_panel_pressed, pattern=r"^ap:"),
-        CallbackQueryHandler(review.on_queue_pressed, pattern=r"^rv:"),
-        CallbackQueryHandler(review.on_feasibility_pressed, pattern=r"^fz:"),
-        CallbackQueryHandler(review.on_audit_pressed, pattern=r"^au:"),
-        CallbackQueryHandler(results.on_pressed, pattern=r"^rs:"),
+        CallbackQueryHandler(moderation.on_moderation_pressed, pattern=bt.Moderation.PATTERN),
+        CallbackQueryHandler(broadcasts.on_pressed, pattern=bt.Broadcast.PATTERN),
+        CallbackQueryHandler(schedule.on_move_pressed, pattern=bt.MoveBoundary.PATTERN),
+        CallbackQueryHandler(ambassadors.on_staff_pressed, pattern=bt.AmbassadorStaff.PATTERN),
+        CallbackQueryHandler(ambassadors.on_panel_pressed, pattern=bt.Panel.PATTERN),
+        CallbackQueryHandler(review.on_queue_pressed, pattern=bt.Review.PATTERN),
+        CallbackQueryHandler(review.on_feasibility_pressed, pattern=bt.Feasibility.PATTERN),
+        CallbackQueryHandler(review.on_audit_pressed, pattern=bt.AuditPage.PATTERN),
+        CallbackQueryHandler(results.on_pressed, pattern=bt.Results.PATTERN),
         *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),
@@ -203,9 +210,11 @@ def register(application: Application) -> None:
         CommandHandler("cancel", start.on_cancel, filters=NEW_MESSAGE & PRIVATE),
         _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
         _msg(filters.CONTACT, voting.on_contact),
-        CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=r"^n:"),
-        CallbackQueryHandler(voting.on_vote_pressed, pattern=r"^[vw]:"),
-        CallbackQueryHandler(voting.on_page_pressed, pattern=r"^p:"),
+        CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
+        CallbackQueryHandler(voting.on_vote_pressed, pattern=bt.Vote.PATTERN),
+        CallbackQueryHandler(voting.on_page_pressed, pattern=bt.BallotPage.PATTERN),
+        # Every family's handler takes only the data its family parses (bot/buttons.py): the rest,
+        # forged, truncated or from a version that no longer exists, is refused here, in one place.
         CallbackQueryHandler(start.on_unknown_button),
         _msg(filters.ALL, start.on_unknown),
     ])

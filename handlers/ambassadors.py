@@ -4,20 +4,20 @@ every panel press checks that the presser is an approved ambassador."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 from telegram import InputFile, Update
 
 from bot import ambassador_keyboards as kb
+from bot import buttons as bt
 from bot import keyboards, render
 from bot.context import AppContext, app_context
 from bot.platforms import PLATFORMS
 from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
-    Context, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, staff_press, staff_ref,
-    unless_unchanged,
+    Context, acting, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, unless_unchanged,
 )
+from handlers.presses import data_of, staff_press
 from messages_fa import ambassadors as t
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
@@ -27,9 +27,6 @@ from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador,
 
 END = -1  # ConversationHandler.END
 PENDING_SHOWN = 10
-STAFF_DATA = re.compile(r"^amb:([arsuxkv]):(\d{1,12})$|^amb:p:(\d{1,4})$")
-PANEL_DATA = re.compile(r"^ap:(links|card|poster|stats|new)$")
-HOOD_DATA = re.compile(r"^an:([a-z0-9_-]{1,32})$")  # kb.BACK ("-") is never a neighbourhood id
 
 
 # -- the form ----------------------------------------------------------------------------------------
@@ -111,11 +108,11 @@ async def on_groups(update: Update, context: Context):
 @private_buttons_only
 async def on_hood_pressed(update: Update, context: Context):
     app, citizen = await enter(update, context)
-    match = HOOD_DATA.match(update.callback_query.data or "")
-    if match is not None and match[1] == kb.BACK:
+    hood = data_of(update, bt.AmbassadorHood).neighbourhood_id
+    if hood is None:  # back to the name
         await answer(update)
         return await ask_name(update, context)
-    result = FormCheck.TOO_SHORT if match is None else await app.services.ambassadors.set_neighbourhood(citizen, match[1])
+    result = await app.services.ambassadors.set_neighbourhood(citizen, hood)
     if result is FormCheck.TOO_SHORT:
         await answer(update, texts.button_expired(), alert=True)
         return None
@@ -185,13 +182,12 @@ def _links(app: AppContext, payload: str) -> list[tuple[str, str]]:
 @private_buttons_only
 async def on_panel_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
-    match = PANEL_DATA.match(update.callback_query.data or "")
+    action = data_of(update, bt.Panel).action
     service = app.services.ambassadors
     ambassador = await service.get(citizen)
-    if match is None or ambassador is None or ambassador.status != AMB_APPROVED:
+    if ambassador is None or ambassador.status != AMB_APPROVED:
         await answer(update, t.not_an_ambassador(), alert=True)
         return
-    action = match[1]
     if action == "new":
         await service.new_link(ambassador)
         await answer(update, t.new_link_made(), alert=True)
@@ -274,22 +270,20 @@ async def _overview(app: AppContext, page: int):
 
 async def on_staff_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    if (match := await staff_press(update, app, STAFF_DATA, "ambassadors")) is None:
+    press = await staff_press(update, app, bt.AmbassadorStaff, "ambassadors", elsewhere=t.staff_place_only)
+    if press is None:
         return
-    if not staff_place(app, update):
-        await answer(update, t.staff_place_only(), alert=True)
-        return
-    if match[3] is not None:  # a page of the list
+    if press.action == bt.AmbassadorStaff.PAGE:  # a page of the list
         await answer(update)
-        text, markup = await _overview(app, int(match[3]))
+        text, markup = await _overview(app, press.number)
         async with unless_unchanged():  # a double tap on "next"
             await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
                                                           reply_markup=markup)
         return
-    action, ambassador_id = match[1], int(match[2])
+    action, ambassador_id = press.action, press.number
     service = app.services.ambassadors
     if action == "v":
-        ambassador = await service.repos.ambassadors.get(ambassador_id)
+        ambassador = await service.by_id(ambassador_id)
         if ambassador is None:
             await answer(update, texts.button_expired(), alert=True)
             return
@@ -297,18 +291,14 @@ async def on_staff_pressed(update: Update, context: Context) -> None:
         await _staff_card(update, context, app, ambassador)
         return
     if action == "k":
-        ambassador = await service.repos.ambassadors.get(ambassador_id)
-        done = ambassador is not None and await service.new_link(ambassador) is not None
-        if done:
-            await app.services.audit(staff_ref(app, update), "ambassador",
-                                     f"ambassador {ambassador_id} ({ambassador.full_name})", "link", "new link")
+        ambassador = await service.revoke_link(acting(app, update), ambassador_id)
+        done = ambassador is not None
         await answer(update, t.decision_saved() if done else t.already_decided(), alert=not done)
         if done:
             await app.notifier.tell(ambassador.platform, ambassador.chat_id, t.new_link_made())
         return
     verb = {"a": "approve", "r": "reject", "s": "suspend", "u": "reinstate", "x": "remove"}[action]
-    by = staff_ref(app, update)
-    decision, ambassador = await service.decide(True, by, ambassador_id, verb)
+    decision, ambassador = await service.decide(acting(app, update), ambassador_id, verb)
     if decision is not Decision.DONE:
         await answer(update, t.already_decided() if decision is Decision.ALREADY else texts.button_expired(), alert=True)
         return

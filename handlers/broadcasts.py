@@ -7,16 +7,16 @@ is also a citizen are never taken as broadcast content.
 """
 from __future__ import annotations
 
-import re
-
 from telegram import Message, Update
 
+from bot import buttons as bt
 from bot.broadcast import keyboards as kb
 from bot.broadcast.content import Content
 from bot.context import AppContext, app_context
 from bot.markup_dicts import NO_LINK_PREVIEW
 from bot.services.broadcasts import ScheduleResult, too_long
-from handlers.common import Context, allowed, answer, staff_press, staff_ref, unless_unchanged
+from handlers.common import Context, acting, allowed, answer, staff_ref, unless_unchanged
+from handlers.presses import staff_press
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
@@ -24,7 +24,6 @@ from messages_fa.numbers import fa_digits
 from storage.models import DRAFT, NEIGHBOURHOODS, SENDING, Audience, Broadcast
 
 CONTENT, TIME = "broadcast_content", "broadcast_time"  # what staff_inputs expects
-DATA = re.compile(r"^bc:(a|n|t|d|p|go|at|back|x):(\d{1,12})(?::([a-z0-9]{1,3}))?$")
 SNIPPET = 40
 
 
@@ -43,8 +42,7 @@ async def on_broadcast(update: Update, context: Context) -> None:
     if update.effective_chat.type != "private":
         await _send(context, update.effective_chat.id, t.private_only())
         return
-    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, CONTENT, None,
-                                                 app.services.clock.now())
+    await app.services.questions.ask(acting(app, update), CONTENT, None)
     await _send(context, update.effective_chat.id, t.ask_content())
 
 
@@ -107,7 +105,7 @@ async def take_content(update: Update, context: Context, app: AppContext) -> Non
         return
     services = app.services
     broadcast = await services.broadcasts.draft(app.platform.name, update.effective_user.id, kind, text, entities, file_id)
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     await services.broadcasts.choose(broadcast.id, Audience())
     text, markup = await _audience_menu(app, broadcast.id, None)
     await _send(context, update.message.chat_id, text, markup)
@@ -125,7 +123,7 @@ async def take_time(update: Update, context: Context, app: AppContext, broadcast
     if result is ScheduleResult.PAST:
         await _send(context, chat_id, t.send_time_past())
         return
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     if result is ScheduleResult.NOT_DRAFT:
         await _send(context, chat_id, t.not_a_draft())
         return
@@ -137,9 +135,9 @@ async def take_time(update: Update, context: Context, app: AppContext, broadcast
 
 async def on_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    if (match := await staff_press(update, app, DATA, "broadcast")) is None:
+    if (press := await staff_press(update, app, bt.Broadcast, "broadcast")) is None:
         return
-    action, broadcast_id, arg = match[1], int(match[2]), match[3]
+    action, broadcast_id, arg = press.action, press.broadcast_id, press.arg
     broadcast = await app.services.broadcasts.get(broadcast_id)
     if broadcast is None:
         await answer(update, texts.button_expired(), alert=True)
@@ -253,7 +251,7 @@ async def _preview(update, context, app, broadcast, audience: Audience) -> None:
         await update.callback_query.edit_message_reply_markup(None)
     await _send(context, chat_id, t.preview_intro())
     # The very function the sender uses: what the admin sees is what citizens get.
-    await Content(broadcast, services.repos.broadcasts, None).send(context.bot, app.platform.name, chat_id)
+    await Content(broadcast, services.broadcasts, None).send(context.bot, app.platform.name, chat_id)
     other_platform = any(n for p, n in per_platform.items() if p != app.platform.name)
     summary = t.preview_summary(_audience_name(app, audience), count, per_platform,
                                 other_platform and bool(broadcast.entities))
@@ -266,7 +264,7 @@ async def _send_now(update, context, app, broadcast, arg) -> None:
         await answer(update, t.not_a_draft(), alert=True)
         return
     # A time asked for earlier is no longer wanted.
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     await answer(update)
     count = sum((await services.broadcasts.count(broadcast.audience)).values())
     await _edit(update, t.starting(broadcast.id, count), None)
@@ -276,8 +274,7 @@ async def _send_now(update, context, app, broadcast, arg) -> None:
 
 async def _ask_time(update, context, app, broadcast, arg) -> None:
     services = app.services
-    await services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, TIME, str(broadcast.id),
-                                             services.clock.now())
+    await services.questions.ask(acting(app, update), TIME, str(broadcast.id))
     await answer(update)
     await _send(context, update.effective_chat.id, t.ask_send_time(fa_digits(services.calendar.example_time())))
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import weakref
 from collections import OrderedDict
 
@@ -14,7 +13,7 @@ from telegram.ext import ContextTypes, filters
 from bot import keyboards, render
 from bot.markup_dicts import NO_LINK_PREVIEW
 from bot.context import AppContext, app_context
-from bot.roles import actor
+from bot.roles import Actor, actor
 from handlers import outbox
 from messages_fa import buttons as b
 from messages_fa import texts
@@ -86,17 +85,9 @@ def staff_ref(app: AppContext, update: Update) -> str:
     return actor(app.platform.name, update.effective_user.id)
 
 
-async def staff_press(update: Update, app: AppContext, pattern: re.Pattern, action: str) -> re.Match | None:
-    """A staff button's data, parsed, and its presser's right to ``action`` checked on the server.
-    None when either fails — the press is then already answered (expired, or not for them)."""
-    match = pattern.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return None
-    if not allowed(app, update, action):
-        await answer(update, texts.staff_only(), alert=True)
-        return None
-    return match
+def acting(app: AppContext, update: Update) -> Actor:
+    """The person behind this update, as a service that checks their rights itself takes them."""
+    return Actor.person(app.platform.name, update.effective_user.id)
 
 
 def staff_place(app: AppContext, update: Update) -> bool:

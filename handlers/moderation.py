@@ -7,24 +7,22 @@ and two pending rejections cannot mix.
 """
 from __future__ import annotations
 
-import re
-
 from telegram import ForceReply, Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot import buttons as bt
 from bot.context import app_context
 from bot.services.proposals import MAX_REASON, Decision
-from handlers.common import Context, allowed, answer, reply, staff_press, staff_ref, tell_privately
+from handlers.common import Context, acting, answer, reply, tell_privately
+from handlers.presses import staff_press
 from messages_fa import texts
 from storage.models import PENDING
-
-MODERATION_DATA = re.compile(r"^m:([ar]):(\d{1,12})$")
 
 
 async def _decide(update: Update, context: Context, proposal_id: int, approve: bool, reason: str | None):
     app = app_context(context)
-    result = await app.services.proposals.decide(
-        allowed(app, update, "moderate"), staff_ref(app, update), proposal_id, approve, reason)
+    # The service checks the right: a reply to the reason question comes from anyone in the group.
+    result = await app.services.proposals.decide(acting(app, update), proposal_id, approve, reason)
     if result.decision is Decision.DONE:
         # Committed. Editing every card on both messengers and telling the author can take a
         # while; the admin's answer must not wait for it.
@@ -39,10 +37,10 @@ async def _announce(app, proposal, by: str) -> None:
 
 async def on_moderation_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    if (match := await staff_press(update, app, MODERATION_DATA, "moderate")) is None:
+    if (press := await staff_press(update, app, bt.Moderation, "moderate")) is None:
         return
-    proposal_id = int(match[2])
-    if match[1] == "a":
+    proposal_id = press.proposal_id
+    if press.approve:
         decision = await _decide(update, context, proposal_id, True, None)
         await answer(update, _decision_text(decision), alert=decision is not Decision.DONE)
         return

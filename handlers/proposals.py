@@ -10,11 +10,13 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
+from bot import buttons as bt
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.proposals import Gate, TextCheck
 from handlers import outbox
 from handlers import states as S
+from handlers.presses import data_of
 from handlers.common import (
     Context, answer, current_phase_line, enter, offer_neighbourhoods, reply, set_buttons, show_menu,
 )
@@ -97,7 +99,7 @@ async def send_preview(update: Update, context: Context):
 def on_category(then):
     async def handler(update: Update, context: Context):
         app, citizen = await enter(update, context)
-        category_id = update.callback_query.data.removeprefix("c:")
+        category_id = data_of(update, bt.Category).category_id
         if not await app.services.proposals.set_category(citizen, category_id):
             await answer(update, texts.button_expired(), alert=True)
             return None
@@ -162,12 +164,12 @@ async def on_press_buttons(update: Update, context: Context):
 
 async def on_preview_action(update: Update, context: Context):
     app, citizen = await enter(update, context)
-    action = update.callback_query.data
-    if action == "pv:edit":
+    action = data_of(update, bt.Preview).action
+    if action == bt.Preview.EDIT:
         await answer(update)
         await set_buttons(update, keyboards.edit_fields())
         return S.EDIT
-    if action == "pv:cancel":
+    if action == bt.Preview.CANCEL:
         await answer(update)
         await app.services.proposals.discard(citizen)
         await _close_inline(update, context, None)
@@ -186,7 +188,7 @@ async def on_preview_action(update: Update, context: Context):
 
 
 async def on_edit_choice(update: Update, context: Context):
-    choice = update.callback_query.data.removeprefix("pe:")
+    choice = data_of(update, bt.EditField).field
     await answer(update)
     if choice == "back":
         await set_buttons(update, keyboards.preview())

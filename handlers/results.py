@@ -8,20 +8,21 @@ Callback data:
 """
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
+from bot import buttons as bt
 from bot.context import AppContext, app_context
 from bot.services.results import Publish, UnfundedNeighbourhoods
 from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
+from handlers.presses import data_of, staff_press
 from messages_fa import results as t
 from messages_fa import staff as st
 from messages_fa import texts
 from storage.models import ResultRun
 
-DATA = re.compile(r"^rs:(v):(\d{1,9}):(\d{1,2})$|^rs:(p):(\d{1,9})$|^rs:(c)$|^rs:(h):(\d{1,2})$")
 
 
 def _block(app: AppContext, run: ResultRun, index: int, after: str = "") -> list[str]:
@@ -40,8 +41,9 @@ async def _reply_pages(update: Update, context: Context, pages: list[str], marku
     await reply(update, context, pages[-1], markup)
 
 
-def _hood_buttons(app: AppContext, prefix: str) -> list[list[Button]]:
-    buttons = [Button(n.name, callback_data=f"{prefix}{i}") for i, n in enumerate(app.services.config.neighbourhoods)]
+def _hood_buttons(app: AppContext, data: Callable[[int], bt.Results]) -> list[list[Button]]:
+    """``data(i)``: what neighbourhood i's button carries."""
+    buttons = [Button(n.name, callback_data=data(i).pack()) for i, n in enumerate(app.services.config.neighbourhoods)]
     return [buttons[i:i + 3] for i in range(0, len(buttons), 3)]
 
 
@@ -51,9 +53,10 @@ async def _preview(update: Update, context: Context, app: AppContext, run: Resul
     for hood in config.neighbourhoods:
         budget, spent, voters = run.neighbourhoods.get(hood.id, (0, 0, 0))
         hoods.append((hood.name, sum(1 for w in run.winners if w.neighbourhood_id == hood.id), spent, budget, voters))
-    rows = _hood_buttons(app, f"rs:v:{run.id}:")
+    rows = _hood_buttons(app, lambda i: bt.Results(bt.Results.VIEW, run.id, i))
     if run.published_at is None:
-        rows.append([Button(t.PUBLISH, callback_data=f"rs:p:{run.id}"), Button(t.RECOMPUTE, callback_data="rs:c")])
+        rows.append([Button(t.PUBLISH, callback_data=bt.Results(bt.Results.PUBLISH, run.id).pack()),
+                     Button(t.RECOMPUTE, callback_data=bt.Results(bt.Results.COMPUTE).pack())])
     pages = t.preview(app.platform.markup, run.id, run.rule, hoods, config.money_unit, run.published_at is not None)
     await _reply_pages(update, context, pages, InlineKeyboardMarkup(rows))
 
@@ -80,29 +83,25 @@ async def _compute(update: Update, context: Context, app: AppContext) -> ResultR
 
 async def on_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
+    press = data_of(update, bt.Results)
+    if press.action == bt.Results.HOOD:  # a citizen's view of the published results
+        await _citizen_view(update, context, app, press.index)
         return
-    if match[7]:  # a citizen's view of the published results
-        await _citizen_view(update, context, app, int(match[8]))
-        return
-    if not allowed(app, update, "results") or not staff_place(app, update):
-        await answer(update, st.not_for_you(), alert=True)
+    if await staff_press(update, app, bt.Results, "results", refused=st.not_for_you, elsewhere=st.not_for_you) is None:
         return
     services = app.services
-    if match[6]:
+    if press.action == bt.Results.COMPUTE:
         await answer(update)
         if (run := await _compute(update, context, app)) is not None:
             await _preview(update, context, app, run)
         return
-    result_id = int(match[2] or match[5])
+    result_id = press.result_id
     run = await services.results.get(result_id)
     if run is None:
         await answer(update, texts.button_expired(), alert=True)
         return
-    if match[1]:
-        index = int(match[3])
+    if press.action == bt.Results.VIEW:
+        index = press.index
         if index >= len(services.config.neighbourhoods):
             await answer(update, texts.button_expired(), alert=True)
             return
@@ -131,7 +130,7 @@ async def on_citizen_results(update: Update, context: Context):
         return None
     hoods = app.services.config.neighbourhoods
     index = next((i for i, n in enumerate(hoods) if n.id == citizen.neighbourhood_id), None)
-    markup = InlineKeyboardMarkup(_hood_buttons(app, "rs:h:"))
+    markup = InlineKeyboardMarkup(_hood_buttons(app, lambda i: bt.Results(bt.Results.HOOD, index=i)))
     if index is None:
         await reply(update, context, t.OTHER_NEIGHBOURHOODS, markup)
     else:

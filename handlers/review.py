@@ -2,48 +2,31 @@
 mark a duplicate) and /feasibility (reviewers: feasible or not with an explanation, the cost), and
 /audit (admins). Every command and press checks the role on the server (bot/roles.py).
 
-Callback data:
-  rv:a|r|c|d|n:<proposal id>      approve, reject…, category…, duplicate…, next
-  rv:rr:<proposal id>:<i>         reject with ready reason i;  rv:rt:<proposal id>  type a reason
-  rv:cc:<proposal id>:<i>         set category i
-  fz:y|n:<proposal id>:<u|f|n>    feasible…, not feasible… (and what the card showed: unjudged,
-                                  feasible, not feasible — so two reviewers never overwrite each other)
-  fz:c|s:<proposal id>            type the cost…, skip
-  au:<offset>                     older audit entries
+Callback data: Review, Feasibility and AuditPage (bot/buttons.py).
 """
 from __future__ import annotations
 
-import re
-
 from telegram import ForceReply, InlineKeyboardButton as Button, InlineKeyboardMarkup, Update
 
+from bot import buttons as bt
 from bot import render
 from bot.context import AppContext, app_context
 from bot.platforms import PLATFORMS
 from bot.services.proposals import MAX_REASON, Decision
-from handlers.common import Context, allowed, answer, reply, staff_place, staff_ref
+from handlers.common import Context, acting, allowed, answer, reply, staff_place
+from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
 from messages_fa.fit import TEXT_LIMIT, units
 from storage.models import FEASIBLE, NOT_FEASIBLE
 
-QUEUE_DATA = re.compile(r"^rv:(a|r|c|d|n|rt):(\d{1,12})$|^rv:(rr|cc):(\d{1,12}):(\d{1,2})$")
-FEASIBILITY_DATA = re.compile(r"^fz:([yn]):(\d{1,12}):([ufn])$|^fz:([cs]):(\d{1,12})$")
 SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
 SEEN_CODE = {v: k for k, v in SEEN.items()}
-AUDIT_DATA = re.compile(r"^au:(\d{1,6})$")
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
 AUDIT_PAGE = 15
 # One page is one message, and one entry always fits: its values are shortened.
 AUDIT_VALUE = 300
-
-
-async def _refuse(update: Update, context: Context, text: str | None = None) -> None:
-    if update.callback_query:
-        await answer(update, text or t.not_for_you(), alert=True)
-    else:
-        await reply(update, context, text or t.not_for_you())
 
 
 def _permitted(app: AppContext, update: Update, action: str) -> str | None:
@@ -66,18 +49,23 @@ async def _private_for_typing(update: Update) -> bool:
 
 # -- /review ----------------------------------------------------------------------------------------
 
+def _review(label: str, action: str, proposal_id: int, index: int | None = None) -> Button:
+    return Button(label, callback_data=bt.Review(action, proposal_id, index).pack())
+
+
 def _queue_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
+    r = bt.Review
     return InlineKeyboardMarkup([
-        [Button(t.APPROVE, callback_data=f"rv:a:{proposal_id}"), Button(t.REJECT, callback_data=f"rv:r:{proposal_id}")],
-        [Button(t.CATEGORY, callback_data=f"rv:c:{proposal_id}"), Button(t.DUPLICATE, callback_data=f"rv:d:{proposal_id}")],
-        [Button(t.NEXT, callback_data=f"rv:n:{proposal_id}")],
+        [_review(t.APPROVE, r.APPROVE, proposal_id), _review(t.REJECT, r.REJECT, proposal_id)],
+        [_review(t.CATEGORY, r.CATEGORY, proposal_id), _review(t.DUPLICATE, r.DUPLICATE, proposal_id)],
+        [_review(t.NEXT, r.NEXT, proposal_id)],
     ])
 
 
 async def on_review(update: Update, context: Context) -> None:
     app = app_context(context)
     if why := _permitted(app, update, "moderate"):
-        await _refuse(update, context, why)
+        await reply(update, context, why)
         return
     await _show_next_pending(update, context, app, after_id=0)
 
@@ -97,28 +85,24 @@ async def _show_next_pending(update: Update, context: Context, app: AppContext, 
 
 async def on_queue_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = QUEUE_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
+    press = await staff_press(update, app, bt.Review, "moderate", refused=t.not_for_you, elsewhere=t.staff_place_only)
+    if press is None:
         return
-    if why := _permitted(app, update, "moderate"):
-        await _refuse(update, context, why)
-        return
-    action = match[1] or match[3]
-    proposal_id = int(match[2] or match[4])
+    action, proposal_id = press.action, press.proposal_id
     services = app.services
-    if action == "n":
+    r = bt.Review
+    if action == r.NEXT:
         await answer(update)
         await _show_next_pending(update, context, app, after_id=proposal_id)
         return
-    if action == "r":
+    if action == r.REJECT:
         reasons = services.config.reject_reasons
-        rows = [[Button(reason, callback_data=f"rv:rr:{proposal_id}:{i}")] for i, reason in enumerate(reasons)]
-        rows.append([Button(t.OTHER_REASON, callback_data=f"rv:rt:{proposal_id}")])
+        rows = [[_review(reason, r.READY_REASON, proposal_id, i)] for i, reason in enumerate(reasons)]
+        rows.append([_review(t.OTHER_REASON, r.TYPE_REASON, proposal_id)])
         await answer(update)
         await reply(update, context, t.choose_reason(), InlineKeyboardMarkup(rows))
         return
-    if action == "rt":
+    if action == r.TYPE_REASON:
         proposal = await services.proposals.get(proposal_id)
         if proposal is None:
             await answer(update, texts.button_expired(), alert=True)
@@ -129,39 +113,38 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
         await services.proposals.remember_reason_question(app.platform.name, question.chat_id, question.message_id,
                                                           proposal_id)
         return
-    if action == "c":
-        rows = [[Button(c.name, callback_data=f"rv:cc:{proposal_id}:{i}")] for i, c in enumerate(services.config.categories)]
+    if action == r.CATEGORY:
+        rows = [[_review(c.name, r.SET_CATEGORY, proposal_id, i)] for i, c in enumerate(services.config.categories)]
         await answer(update)
         await reply(update, context, t.choose_category(), InlineKeyboardMarkup(rows))
         return
-    if action == "d":
+    if action == r.DUPLICATE:
         if not await _private_for_typing(update):
             return
-        await services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, DUPLICATE,
-                                                 str(proposal_id), services.clock.now())
+        await services.questions.ask(acting(app, update), DUPLICATE, str(proposal_id))
         await answer(update)
         await reply(update, context, t.ask_duplicate_code())
         return
-    if action == "a":
-        result = await services.proposals.decide(True, staff_ref(app, update), proposal_id, True, None)
-    elif action == "rr":
+    if action == r.APPROVE:
+        result = await services.proposals.decide(acting(app, update), proposal_id, True, None)
+    elif action == r.READY_REASON:
         reasons = services.config.reject_reasons
-        index = int(match[5])
+        index = press.index
         if index >= len(reasons):
             await answer(update, texts.button_expired(), alert=True)
             return
-        result = await services.proposals.decide(True, staff_ref(app, update), proposal_id, False, reasons[index])
-    else:  # "cc"
+        result = await services.proposals.decide(acting(app, update), proposal_id, False, reasons[index])
+    else:  # SET_CATEGORY
         categories = services.config.categories
-        index = int(match[5])
+        index = press.index
         if index >= len(categories):
             await answer(update, texts.button_expired(), alert=True)
             return
-        result = await services.proposals.fix_category(True, staff_ref(app, update), proposal_id, categories[index].id)
+        result = await services.proposals.fix_category(acting(app, update), proposal_id, categories[index].id)
         if result.decision is Decision.DONE:
             await answer(update, t.saved_next())
             p = result.proposal
-            author = await services.repos.citizens.get(p.citizen_id)
+            author = await services.citizens.get(p.citizen_id)
             markup = PLATFORMS[p.platform].markup  # the author's messenger, not this one
             if author is not None:
                 await app.notifier.tell(p.platform, author.chat_id, t.category_changed_for_author(
@@ -192,12 +175,12 @@ async def _announce(app: AppContext, proposal, by: str) -> None:
 async def take_duplicate_code(update: Update, context: Context, app: AppContext, target: str) -> None:
     services = app.services
     proposal_id = int(target)
-    result = await services.proposals.mark_duplicate(True, staff_ref(app, update), proposal_id, update.message.text or "",
+    result = await services.proposals.mark_duplicate(acting(app, update), proposal_id, update.message.text or "",
                                                      lambda original: t.duplicate_reason(original.code, original.title))
     if result.decision is Decision.MISSING:
         await reply(update, context, t.duplicate_code_unknown())
         return
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     if result.decision is not Decision.DONE:
         await reply(update, context, t.already_done())
         return
@@ -210,18 +193,21 @@ async def take_duplicate_code(update: Update, context: Context, app: AppContext,
 
 def _feasibility_keyboard(proposal) -> InlineKeyboardMarkup:
     seen = SEEN_CODE[proposal.feasibility]
-    first = ([Button(t.ENTER_COST, callback_data=f"fz:c:{proposal.id}")] if proposal.feasibility == FEASIBLE
-             else [Button(t.FEASIBLE, callback_data=f"fz:y:{proposal.id}:{seen}")])
+    f = bt.Feasibility
+
+    def button(label: str, action: str, seen: str | None = None) -> Button:
+        return Button(label, callback_data=f(action, proposal.id, seen).pack())
+    first = button(t.ENTER_COST, f.COST) if proposal.feasibility == FEASIBLE else button(t.FEASIBLE, f.FEASIBLE, seen)
     return InlineKeyboardMarkup([
-        [*first, Button(t.NOT_FEASIBLE, callback_data=f"fz:n:{proposal.id}:{seen}")],
-        [Button(t.NEXT, callback_data=f"fz:s:{proposal.id}")],
+        [first, button(t.NOT_FEASIBLE, f.NOT_FEASIBLE, seen)],
+        [button(t.NEXT, f.SKIP)],
     ])
 
 
 async def on_feasibility(update: Update, context: Context) -> None:
     app = app_context(context)
     if why := _permitted(app, update, "review"):
-        await _refuse(update, context, why)
+        await reply(update, context, why)
         return
     config = app.services.config
     backlog = await app.services.proposals.review_backlog()
@@ -241,23 +227,18 @@ async def _show_next_to_review(update: Update, context: Context, app: AppContext
 
 
 async def _ask_cost(update: Update, context: Context, app: AppContext, proposal_id: int) -> None:
-    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, COST, str(proposal_id),
-                                                 app.services.clock.now())
+    await app.services.questions.ask(acting(app, update), COST, str(proposal_id))
     await reply(update, context, t.ask_cost(app.services.config.money_unit))
 
 
 async def on_feasibility_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = FEASIBILITY_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
+    press = await staff_press(update, app, bt.Feasibility, "review", refused=t.not_for_you,
+                              elsewhere=t.staff_place_only)
+    if press is None:
         return
-    if why := _permitted(app, update, "review"):
-        await _refuse(update, context, why)
-        return
-    action = match[1] or match[4]
-    proposal_id = int(match[2] or match[5])
-    if action == "s":
+    action, proposal_id = press.action, press.proposal_id
+    if action == bt.Feasibility.SKIP:
         await answer(update)
         await _show_next_to_review(update, context, app, after_id=proposal_id)
         return
@@ -267,30 +248,29 @@ async def on_feasibility_pressed(update: Update, context: Context) -> None:
     if not app.services.proposals.reviewing_open():
         await reply(update, context, t.reviewing_closed())
         return
-    if action == "c":
+    if action == bt.Feasibility.COST:
         await _ask_cost(update, context, app, proposal_id)
         return
-    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, NOTE,
-                                                 f"{action}:{proposal_id}:{match[3]}", app.services.clock.now())
-    await reply(update, context, t.ask_note(action == "y"))
+    await app.services.questions.ask(acting(app, update), NOTE, f"{action}:{proposal_id}:{press.seen}")
+    await reply(update, context, t.ask_note(action == bt.Feasibility.FEASIBLE))
 
 
 async def take_note(update: Update, context: Context, app: AppContext, target: str) -> None:
     verdict, proposal_id, seen = target.split(":")
     services = app.services
-    result = await services.proposals.judge(True, staff_ref(app, update), int(proposal_id), verdict == "y",
+    result = await services.proposals.judge(acting(app, update), int(proposal_id), verdict == bt.Feasibility.FEASIBLE,
                                             update.message.text or "", seen=SEEN[seen])
     if result.decision is Decision.TOO_LONG:  # the question stays open for a shorter one
         await reply(update, context, t.note_too_long(MAX_REASON))
         return
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     if result.decision is Decision.CLOSED:
         await reply(update, context, t.reviewing_closed())
         return
     if result.decision is not Decision.DONE:
         await reply(update, context, t.already_done())
         return
-    if verdict == "y":
+    if verdict == bt.Feasibility.FEASIBLE:
         await _ask_cost(update, context, app, result.proposal.id)
         return
     await app.notifier.tell_review(result.proposal)
@@ -300,11 +280,11 @@ async def take_note(update: Update, context: Context, app: AppContext, target: s
 
 async def take_cost(update: Update, context: Context, app: AppContext, target: str) -> None:
     services = app.services
-    result = await services.proposals.set_cost(True, staff_ref(app, update), int(target), update.message.text or "")
+    result = await services.proposals.set_cost(acting(app, update), int(target), update.message.text or "")
     if result.decision is Decision.INVALID:
         await reply(update, context, t.cost_invalid(services.config.money_unit))
         return
-    await services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await services.questions.close(acting(app, update))
     if result.decision is not Decision.DONE:
         await reply(update, context, t.reviewing_closed() if result.decision is Decision.CLOSED else t.already_done())
         return
@@ -318,28 +298,24 @@ async def take_cost(update: Update, context: Context, app: AppContext, target: s
 async def on_audit(update: Update, context: Context) -> None:
     app = app_context(context)
     if why := _permitted(app, update, "audit"):
-        await _refuse(update, context, why)
+        await reply(update, context, why)
         return
     await _audit_page(update, context, app, 0)
 
 
 async def on_audit_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    match = AUDIT_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
-    if why := _permitted(app, update, "audit"):
-        await _refuse(update, context, why)
+    if (press := await staff_press(update, app, bt.AuditPage, "audit", refused=t.not_for_you,
+                                   elsewhere=t.staff_place_only)) is None:
         return
     await answer(update)
-    await _audit_page(update, context, app, int(match[1]))
+    await _audit_page(update, context, app, press.offset)
 
 
 async def _audit_page(update: Update, context: Context, app: AppContext, offset: int) -> None:
     """Up to AUDIT_PAGE entries, as many as fit in one message: fifteen rejections with reasons
     near MAX_REASON would be twice the messengers' limit, and the messenger would refuse the page."""
-    entries = await app.services.repos.audit.recent(AUDIT_PAGE + 1, offset)
+    entries = await app.services.audit_entries(AUDIT_PAGE + 1, offset)
     tz = app.services.config.timezone
     m = app.platform.markup
     lines: list[str] = []
@@ -349,6 +325,6 @@ async def _audit_page(update: Update, context: Context, app: AppContext, offset:
         if lines and units(m.shown(t.audit_text([*lines, line]))) > TEXT_LIMIT:
             break
         lines.append(line)
-    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=f"au:{offset + len(lines)}")]]) \
+    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=bt.AuditPage(offset + len(lines)).pack())]]) \
         if len(entries) > len(lines) else None
     await reply(update, context, t.audit_text(lines), more)

@@ -1,20 +1,18 @@
 """/schedule: the campaign calendar with what has been announced, and moving a boundary (admins)."""
 from __future__ import annotations
 
-import re
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot import buttons as bt
 from bot.campaign_calendar import MOVABLE, MoveRefused
 from bot.context import AppContext, app_context
-from handlers.common import Context, allowed, answer, staff_press, staff_ref
+from handlers.common import Context, acting, allowed, answer, staff_ref
+from handlers.presses import staff_press
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
 
 BOUNDARY = "boundary_time"  # what staff_inputs expects
-# cal:mv:<index into MOVABLE>
-DATA = re.compile(r"^cal:mv:(\d)$")
 
 
 async def calendar_text(app: AppContext) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -27,8 +25,8 @@ async def calendar_text(app: AppContext) -> tuple[str, InlineKeyboardMarkup | No
             continue
         lines.append(t.schedule_boundary(name, calendar.when(moment), moment <= now))
         if moment > now:
-            movable.append(InlineKeyboardButton(t.move_button(name), callback_data=f"cal:mv:{index}"))
-    done = await app.services.repos.calendar.announcements()
+            movable.append(InlineKeyboardButton(t.move_button(name), callback_data=bt.MoveBoundary(index).pack()))
+    done = await app.services.announcements()
     lines.append("")
     for planned in calendar.planned():
         record = done.get(planned.key)
@@ -49,12 +47,12 @@ async def on_schedule(update: Update, context: Context) -> None:
 
 async def on_move_pressed(update: Update, context: Context) -> None:
     app = app_context(context)
-    if (match := await staff_press(update, app, DATA, "schedule")) is None:
+    if (press := await staff_press(update, app, bt.MoveBoundary, "schedule")) is None:
         return
-    if int(match[1]) >= len(MOVABLE):
+    if press.index >= len(MOVABLE):
         await answer(update, texts.button_expired(), alert=True)
         return
-    name = MOVABLE[int(match[1])]
+    name = MOVABLE[press.index]
     calendar = app.services.calendar
     current = getattr(calendar.current, name)
     if current is None or current <= app.services.clock.now():
@@ -63,8 +61,7 @@ async def on_move_pressed(update: Update, context: Context) -> None:
     if update.effective_chat.type != "private":
         await answer(update, t.private_only(), alert=True)
         return
-    await app.services.repos.staff_inputs.expect(app.platform.name, update.effective_user.id, BOUNDARY, name,
-                                                 app.services.clock.now())
+    await app.services.questions.ask(acting(app, update), BOUNDARY, name)
     await answer(update)
     await context.bot.send_message(update.effective_chat.id, t.ask_new_time(
         name, calendar.when(current), fa_digits(calendar.example_time())))
@@ -82,7 +79,7 @@ async def take_boundary_time(update: Update, context: Context, app: AppContext, 
     if refused is MoveRefused.PAST:
         await context.bot.send_message(chat_id, t.move_refused(refused.value))
         return  # the question stays open: they can type another time
-    await app.services.repos.staff_inputs.clear(app.platform.name, update.effective_user.id)
+    await app.services.questions.close(acting(app, update))
     if refused is not None:
         await context.bot.send_message(chat_id, t.move_refused(refused.value))
         return

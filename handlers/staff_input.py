@@ -6,19 +6,14 @@ the question open; /cancel closes it.
 """
 from __future__ import annotations
 
-import datetime as dt
-
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import app_context
 from bot.roles import roles_of
 from handlers import broadcasts, review, schedule
-from handlers.common import MAIN_MENU, Context
+from handlers.common import MAIN_MENU, Context, acting
 from messages_fa import broadcasts as t
-
-# An unanswered question expires: an admin who walked away is not surprised by it the next day.
-QUESTION_LIFETIME = dt.timedelta(minutes=30)
 
 # kind → (the action it belongs to, checked again now; what takes the answer)
 TAKERS = {
@@ -36,8 +31,8 @@ async def on_staff_input(update: Update, context: Context) -> None:
     user = update.effective_user
     if user is None or not roles_of(app.services.config, app.platform.name, user.id):
         return
-    since = app.services.clock.now() - QUESTION_LIFETIME
-    expected = await app.services.repos.staff_inputs.expected(app.platform.name, user.id, since)
+    questions, who = app.services.questions, acting(app, update)
+    expected = await questions.open_question(who)
     if expected is None:
         return
     kind, target = expected
@@ -47,13 +42,13 @@ async def on_staff_input(update: Update, context: Context) -> None:
     if message.text and message.text.startswith("/"):
         if message.text.split()[0].split("@")[0] != "/cancel":
             return
-        await app.services.repos.staff_inputs.clear(app.platform.name, user.id)
+        await questions.close(who)
         await context.bot.send_message(message.chat_id, t.input_cancelled())
         raise ApplicationHandlerStop
     action, taker = TAKERS.get(kind, (None, None))
     if taker is None or not app.services.may(app.platform.name, user.id, action):
         # Written by a newer version, or the role was taken away meanwhile.
-        await app.services.repos.staff_inputs.clear(app.platform.name, user.id)
+        await questions.close(who)
         return
     await taker(update, context, app, target)
     raise ApplicationHandlerStop

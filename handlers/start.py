@@ -7,11 +7,13 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
+from bot import buttons as bt
 from bot import keyboards, render
 from bot.context import app_context
 from bot.services.citizens import ChooseResult, ReminderResult
 from handlers import ambassadors, proposals, results, voting
 from handlers import states as S
+from handlers.presses import data_of
 from handlers.common import (
     Context, answer, current_phase_line, enter, first_contact, offer_neighbourhoods, private_buttons_only, reply,
     show_menu,
@@ -80,7 +82,7 @@ async def _choose(update: Update, context: Context, neighbourhood_id: str):
 
 @private_buttons_only
 async def on_neighbourhood_pressed(update: Update, context: Context):
-    return await _choose(update, context, update.callback_query.data.removeprefix("n:"))
+    return await _choose(update, context, data_of(update, bt.Neighbourhood).neighbourhood_id)
 
 
 async def on_neighbourhood_typed(update: Update, context: Context):
@@ -155,6 +157,7 @@ async def on_unknown(update: Update, context: Context):
 
 
 async def on_unknown_button(update: Update, context: Context) -> None:
+    """Data no family reads (bot/buttons.py): the one refusal of every unknown or malformed press."""
     await answer(update, texts.button_expired(), alert=True)
 
 

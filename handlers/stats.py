@@ -31,8 +31,7 @@ def command_handlers() -> list[CommandHandler]:
 
 
 def _service(app: AppContext) -> StatsService:
-    services = app.services
-    return StatsService(services.config, services.clock, services.repos)
+    return app.services.stats
 
 
 def _staff_place(app: AppContext, update: Update) -> bool:

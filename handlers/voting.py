@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 from telegram import Update
 
+from bot import buttons as bt
 from bot import keyboards, render
 from bot.services.citizens import PhoneResult
 from bot.services.voting import BallotGate, VoteOutcome
@@ -14,10 +14,8 @@ from handlers.common import (
     Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,
     unless_unchanged,
 )
+from handlers.presses import data_of
 from messages_fa import texts
-
-VOTE_DATA = re.compile(r"^([vw]):(\d{1,12}):(\d{1,6})$")
-PAGE_DATA = re.compile(r"^p:(\d{1,6})$")
 
 
 async def open_ballot(update: Update, context: Context):
@@ -76,13 +74,9 @@ async def on_contact(update: Update, context: Context):
 @private_buttons_only
 async def on_vote_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
-    match = VOTE_DATA.match(update.callback_query.data or "")
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
-    proposal_id, page = int(match[2]), int(match[3])
+    press = data_of(update, bt.Vote)
     voting = app.services.voting
-    result = await (voting.cast if match[1] == "v" else voting.withdraw)(citizen, proposal_id)
+    result = await (voting.withdraw if press.withdraw else voting.cast)(citizen, press.proposal_id)
     if result.outcome is VoteOutcome.NOT_VERIFIED:
         await answer(update)
         await reply(update, context, texts.ask_phone(), keyboards.share_phone())
@@ -98,18 +92,15 @@ async def on_vote_pressed(update: Update, context: Context) -> None:
     toast = (texts.vote_recorded if result.outcome is VoteOutcome.VOTED else texts.vote_withdrawn)(result.used, result.limit)
     # The toast and the edited ballot are independent calls: in parallel, the citizen waits one
     # round trip instead of two.
-    await asyncio.gather(answer(update, toast), _edit_ballot(update, context, page))
+    await asyncio.gather(answer(update, toast), _edit_ballot(update, context, press.page))
 
 
 @private_buttons_only
 async def on_page_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
-    match = PAGE_DATA.match(update.callback_query.data or "")
+    page = data_of(update, bt.BallotPage).page
     gate = app.services.voting.gate(citizen)
-    if match is None:
-        await answer(update, texts.button_expired(), alert=True)
-        return
     if gate is not BallotGate.OK:
         await answer(update, texts.voting_closed_alert() if gate is BallotGate.NOT_OPEN else texts.button_expired(), alert=True)
         return
-    await asyncio.gather(answer(update), _edit_ballot(update, context, int(match[1])))
+    await asyncio.gather(answer(update), _edit_ballot(update, context, page))

@@ -411,6 +411,11 @@ def button_expired() -> str:
     return "این دکمه دیگر معتبر نیست. لطفاً از منوی پایین صفحه دوباره شروع کنید."
 
 
+def press_from_another_chat() -> str:
+    """A press on a message the bot sent to someone else's private chat (a forged update)."""
+    return "این دکمه متعلق به گفتگوی دیگری است و کاری انجام نشد. لطفاً از دکمه‌های گفتگوی خودتان با ربات استفاده کنید."
+
+
 # --- moderation ---------------------------------------------------------------------------------
 
 def staff_card(m: Markup, code: str, neighbourhood: str, category: str, title: str, description: str,

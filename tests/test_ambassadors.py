@@ -7,6 +7,7 @@ import re
 import pytest
 
 from bot.platforms import PLATFORMS
+from bot.roles import Actor
 from bot.services.ambassadors import PAYLOAD_RE, new_payload
 from messages_fa import ambassadors as t
 from messages_fa import buttons as b
@@ -372,7 +373,7 @@ async def test_staff_overview_stays_one_message_with_many_ambassadors(bot):
         await services.repos.ambassadors.update_draft(citizen.id, full_name="نام و نام خانوادگی بسیار بلند " * 2,
                                                       neighbourhood_id=hood, groups="گروه", phone="+989120000000")
         await services.repos.ambassadors.submit(citizen.id, bot.clock.now())
-        await services.ambassadors.decide(True, "telegram:900", citizen.id, "approve")
+        await services.ambassadors.decide(Actor.person("telegram", 900), citizen.id, "approve")
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/ambassadors")
     overview = next(text for text in m.request.texts(TELEGRAM_ADMIN) if "سفیران طرح" in (text or ""))

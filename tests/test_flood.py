@@ -19,6 +19,7 @@ from bot.config import ConfigError, Limits, load_config, parse_config
 from bot.flood import Allowance, FloodControl, Kind, Verdict
 from bot.money import parse_cost
 from bot.phone import normalize_iranian_mobile
+from bot.roles import Actor
 from bot.services.proposals import MAX_REASON, Decision, Gate
 from messages_fa import broadcasts as bt
 from messages_fa import buttons as b
@@ -420,7 +421,7 @@ async def test_a_long_typed_reason_rejects_nothing(bot):
     proposal = (await bot.services.repos.proposals.by_citizen(
         (await bot.services.repos.citizens.find("telegram", 1601)).id))[0]
     assert proposal.status == "pending"
-    result = await bot.services.proposals.decide(True, "telegram:900", proposal.id, False, "د" * 600)
+    result = await bot.services.proposals.decide(Actor.person("telegram", 900), proposal.id, False, "د" * 600)
     assert result.decision is Decision.TOO_LONG
     await m.send(TELEGRAM_ADMIN, "نشانی ندارد.", reply_to=question)  # the same question, answered shorter
     assert (await bot.services.repos.proposals.get(proposal.id)).status == "rejected"

@@ -14,6 +14,7 @@ import pytest
 from bot.config import DESCRIPTION_LENGTH, LIST_MOST, NAME_MOST, TITLE_LENGTH, Category, Neighbourhood
 from bot.localapi.validate import render_text
 from bot.money import MAX_COST
+from bot.roles import Actor
 from bot.services.ambassadors import NAME_LENGTH
 from bot.services.proposals import MAX_REASON, TextCheck
 from messages_fa import ambassadors as amb
@@ -148,7 +149,8 @@ async def test_a_description_of_3000_emoji_is_3000_too_long(bot):
 
 async def test_a_reason_is_counted_in_utf16_units(bot):
     citizen, proposal = await seed(bot, 1, approve=False)
-    result = await bot.services.proposals.decide(True, "telegram:900", proposal[0].id, False, "😀" * (MAX_REASON // 2 + 1))
+    result = await bot.services.proposals.decide(Actor.person("telegram", 900), proposal[0].id, False,
+                                                 "😀" * (MAX_REASON // 2 + 1))
     assert result.decision.name == "TOO_LONG"
 
 
@@ -181,9 +183,9 @@ async def seed(bot, count: int, hood: str = "tajrish", first_user: int = 5000, a
         proposal = (await services.proposals.submit(citizen)).proposal
         assert proposal is not None
         if approve:
-            assert (await services.proposals.decide(True, "telegram:900", proposal.id, True)).proposal
-            assert (await services.proposals.judge(True, "telegram:900", proposal.id, True, REASON)).proposal
-            assert (await services.proposals.set_cost(True, "telegram:900", proposal.id, str(cost))).proposal
+            assert (await services.proposals.decide(Actor.person("telegram", 900), proposal.id, True)).proposal
+            assert (await services.proposals.judge(Actor.person("telegram", 900), proposal.id, True, REASON)).proposal
+            assert (await services.proposals.set_cost(Actor.person("telegram", 900), proposal.id, str(cost))).proposal
         made.append(await services.proposals.get(proposal.id))
     return citizen, made
 
@@ -208,7 +210,7 @@ async def test_the_longest_proposal_previews_goes_to_staff_and_comes_back_decide
     proposal = (await bot.services.repos.proposals.by_citizen(
         (await bot.services.repos.citizens.find(platform, user)).id))[0]
     # The cards on both messengers, closed with the longest outcome; the author told.
-    decided = (await bot.services.proposals.decide(True, "telegram:900", proposal.id, False, REASON)).proposal
+    decided = (await bot.services.proposals.decide(Actor.person("telegram", 900), proposal.id, False, REASON)).proposal
     await bot.notifier.close_staff_cards(decided, "😀" * 64 + " <&>")
     await bot.notifier.tell_author(decided)
     for messenger, chat in ((bot.telegram, STAFF_CHAT), (bot.bale, BALE_ADMIN)):
@@ -225,8 +227,8 @@ async def test_the_staff_queue_and_review_cards_of_the_longest_proposal(bot):
     await tg.press(TELEGRAM_ADMIN, "⏭ بعدی")
     for proposal in await bot.services.repos.proposals.by_citizen(
             (await bot.services.repos.citizens.find("telegram", 5000)).id):
-        await bot.services.proposals.decide(True, "telegram:900", proposal.id, True)
-        await bot.services.proposals.judge(True, "telegram:900", proposal.id, True, REASON)
+        await bot.services.proposals.decide(Actor.person("telegram", 900), proposal.id, True)
+        await bot.services.proposals.judge(Actor.person("telegram", 900), proposal.id, True, REASON)
     await tg.send(TELEGRAM_ADMIN, "/feasibility")
     await tg.send(TELEGRAM_ADMIN, "/audit")
     assert assert_every_message_sent(bot) > 3000
@@ -253,10 +255,10 @@ async def test_my_proposals_with_the_longest_titles_and_reasons(bot):
     citizen, made = await seed(bot, 12, approve=False, author=3001)
     for n, proposal in enumerate(made):
         if n % 2:
-            await bot.services.proposals.decide(True, "telegram:900", proposal.id, False, REASON)
+            await bot.services.proposals.decide(Actor.person("telegram", 900), proposal.id, False, REASON)
         else:
-            await bot.services.proposals.decide(True, "telegram:900", proposal.id, True)
-            await bot.services.proposals.judge(True, "telegram:900", proposal.id, False, REASON)
+            await bot.services.proposals.decide(Actor.person("telegram", 900), proposal.id, True)
+            await bot.services.proposals.judge(Actor.person("telegram", 900), proposal.id, False, REASON)
     await bot.telegram.send(3001, b.MY_PROPOSALS)
     await bot.notifier.tell_untold_authors()
     await bot.notifier.tell_untold_reviews()

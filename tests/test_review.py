@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from bot.money import parse_cost
+from bot.roles import Actor
 from messages_fa import staff as t
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 from tests.support.review import MODERATOR, REVIEWER, approved, pending, staffed_config
@@ -145,7 +146,8 @@ async def test_audit_pages_fit_in_one_message_with_long_reasons(bot):
     for user in range(3001, 3021):
         citizen, _ = await services.citizens.enter("telegram", user, user)
         proposal = await _submitted(bot, citizen)
-        await services.proposals.decide(True, f"telegram:{MODERATOR}", proposal.id, False, f"{user} " + "دلیل " * 98)
+        await services.proposals.decide(Actor.person("telegram", MODERATOR), proposal.id, False,
+                                        f"{user} " + "دلیل " * 98)
     m = bot.telegram
     await m.send(TELEGRAM_ADMIN, "/audit")
     seen = []

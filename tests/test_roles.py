@@ -14,7 +14,7 @@ import dataclasses
 
 import pytest
 
-from bot.roles import ACTIONS, Role
+from bot.roles import ACTIONS, Actor, Role
 from messages_fa import ambassadors as at
 from messages_fa import broadcasts as bt
 from messages_fa import staff as st
@@ -92,7 +92,7 @@ async def staffed(tmp_path):
             await getattr(services.proposals, setter)(citizen, text)
         await services.proposals.set_category(citizen, config.categories[0].id)
         ids[key] = (await services.proposals.submit(citizen)).proposal.id
-    await services.proposals.decide(True, "telegram:900", ids["approved"], True)
+    await services.proposals.decide(Actor.person("telegram", 900), ids["approved"], True)
     draft = await services.broadcasts.draft("telegram", ADMIN, "text", "آزمایش", None, None)
     await services.broadcasts.choose(draft.id, Audience())
     ids["draft"] = draft.id
@@ -107,7 +107,7 @@ async def staffed(tmp_path):
     await services.repos.ambassadors.update_draft(ambassador.id, full_name="سفیر تأییدشده", neighbourhood_id="tajrish",
                                                   groups="گروه محله", phone="+989120000001")
     await services.repos.ambassadors.submit(ambassador.id, bot.clock.now())
-    await services.ambassadors.decide(True, "telegram:900", ambassador.id, "approve")
+    await services.ambassadors.decide(Actor.person("telegram", 900), ambassador.id, "approve")
     ids["category"] = config.categories[0].id
     bot.ids = ids
     yield bot

@@ -9,13 +9,16 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodControl, Kind, Verdict
 from bot.roles import may, staff_of
+from bot.stats import StatsService
 from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
 from bot.services.proposals import ProposalService
 from bot.services.results import ResultsService
+from bot.services.staff_questions import StaffQuestions
 from bot.services.voting import VotingService
 from storage import Repositories
+from storage.models import Announcement, AuditEntry
 
 
 @dataclass
@@ -30,6 +33,8 @@ class Services:
     broadcasts: BroadcastService
     ambassadors: AmbassadorService
     results: ResultsService
+    stats: StatsService
+    questions: StaffQuestions
     # Per-person flood control, one for all messengers (keyed by messenger and user id).
     flood: FloodControl
 
@@ -48,6 +53,8 @@ class Services:
             broadcasts=BroadcastService(config, clock, repos, calendar),
             ambassadors=AmbassadorService(config, clock, repos),
             results=ResultsService(config, clock, repos, calendar),
+            stats=StatsService(config, clock, repos),
+            questions=StaffQuestions(clock, repos),
             flood=FloodControl.from_limits(clock, config.limits),
         )
 
@@ -68,3 +75,11 @@ class Services:
     async def audit(self, actor: str, action: str, target: str, before: str | None, after: str | None) -> None:
         """Written for every staff action, after it is committed."""
         await self.repos.audit.record(actor, action, target, before, after, self.clock.now())
+
+    async def audit_entries(self, limit: int, offset: int = 0) -> list[AuditEntry]:
+        """The audit log, newest first (/audit)."""
+        return await self.repos.audit.recent(limit, offset)
+
+    async def announcements(self) -> dict[str, Announcement]:
+        """What has become of each planned announcement, by its key (/schedule)."""
+        return await self.repos.calendar.announcements()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Config
 from bot.phone import normalize_iranian_mobile, phone_hash
+from bot.roles import Actor, may_act
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, visible_length
 from storage import Repositories
@@ -129,13 +130,18 @@ class AmbassadorService:
 
     # -- staff decisions --------------------------------------------------------------------------
 
-    async def decide(self, is_staff: bool, by: str, ambassador_id: int, action: str) -> tuple[Decision, Ambassador | None]:
+    async def by_id(self, ambassador_id: int) -> Ambassador | None:
+        """An ambassador by their id (their citizen id), whatever their status (staff screens)."""
+        return await self.repos.ambassadors.get(ambassador_id)
+
+    async def decide(self, who: Actor, ambassador_id: int, action: str) -> tuple[Decision, Ambassador | None]:
         """approve / reject a pending application; suspend, reinstate or remove an ambassador."""
-        if not is_staff:
+        if not may_act(self.config, who, "ambassadors"):
             return Decision.NOT_STAFF, None
+        by = who.ref
         if await self.repos.ambassadors.get(ambassador_id) is None:
             return Decision.MISSING, None
-        status, allowed = {
+        status, from_statuses = {
             "approve": (AMB_APPROVED, (AMB_PENDING,)),
             "reject": (AMB_REJECTED, (AMB_PENDING,)),
             "suspend": (AMB_SUSPENDED, (AMB_APPROVED,)),
@@ -143,7 +149,8 @@ class AmbassadorService:
             "remove": (AMB_REMOVED, (AMB_APPROVED, AMB_SUSPENDED)),
         }[action]
         before = await self.repos.ambassadors.get(ambassador_id)
-        changed = await self.repos.ambassadors.change_status(ambassador_id, status, allowed, by, self.clock.now())
+        changed = await self.repos.ambassadors.change_status(ambassador_id, status, from_statuses, by,
+                                                             self.clock.now())
         if changed is None:
             return Decision.ALREADY, await self.repos.ambassadors.get(ambassador_id)
         await self.repos.audit.record(by, "ambassador", f"ambassador {ambassador_id} ({changed.full_name})",
@@ -160,6 +167,18 @@ class AmbassadorService:
         if ambassador.status != AMB_APPROVED:
             return None
         return await self.repos.ambassadors.current_link(ambassador.citizen_id) or await self.new_link(ambassador)
+
+    async def revoke_link(self, who: Actor, ambassador_id: int) -> Ambassador | None:
+        """Staff revoke an ambassador's link (a new one replaces it); the ambassador, or None when
+        nothing changed (not approved, gone, or not this person's to do)."""
+        if not may_act(self.config, who, "ambassadors"):
+            return None
+        ambassador = await self.repos.ambassadors.get(ambassador_id)
+        if ambassador is None or await self.new_link(ambassador) is None:
+            return None
+        await self.repos.audit.record(who.ref, "ambassador", f"ambassador {ambassador_id} ({ambassador.full_name})",
+                                      "link", "new link", self.clock.now())
+        return ambassador
 
     async def new_link(self, ambassador: Ambassador) -> str | None:
         """Revokes the old link (it still opens the bot, without attribution) and makes a new one."""

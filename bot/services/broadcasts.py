@@ -121,6 +121,14 @@ class BroadcastService:
         and another messenger's photo could not even be previewed elsewhere. Any admin may cancel."""
         return broadcast.created_by == staff
 
+    # A broadcast's media as uploaded to the other messenger (its file id there), for the preview's
+    # bot/broadcast/content.Content: the very sender citizens get, so the admin sees what they will.
+    async def file_id(self, broadcast_id: int, platform: str) -> str | None:
+        return await self.repos.broadcasts.file_id(broadcast_id, platform)
+
+    async def set_file_id(self, broadcast_id: int, platform: str, file_id: str) -> None:
+        await self.repos.broadcasts.set_file_id(broadcast_id, platform, file_id)
+
     async def recent(self) -> list[tuple[Broadcast, Progress | None]]:
         items = []
         for broadcast in await self.repos.broadcasts.recent(RECENT):

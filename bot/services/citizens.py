@@ -46,6 +46,9 @@ class CitizenService:
         """The citizen behind an update, created on first contact; True when new."""
         return await self.repos.citizens.get_or_create(platform, user_id, chat_id, self.clock.now())
 
+    async def get(self, citizen_id: int) -> Citizen | None:
+        return await self.repos.citizens.get(citizen_id)
+
     def match_neighbourhoods(self, typed: str) -> list[Neighbourhood]:
         """Exact name first; otherwise every name containing what was typed (or contained in it,
         for "mahalle-ye Tajrish"). Tolerant of Arabic yeh/kaf, spaces and ZWNJ through match_key."""

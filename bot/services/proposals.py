@@ -11,6 +11,7 @@ from bot.campaign_calendar import CampaignCalendar
 from bot.clock import Clock
 from bot.config import DESCRIPTION_LENGTH, TITLE_LENGTH, Config
 from bot.money import parse_cost
+from bot.roles import Actor, may_act
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
 from storage import Repositories
@@ -190,11 +191,11 @@ class ProposalService:
     async def pending_without_staff_cards(self) -> list[Proposal]:
         return await self.repos.proposals.pending_without_staff_cards()
 
-    async def decide(self, allowed: bool, staff_ref: str, proposal_id: int, approve: bool,
-                     reason: str | None = None) -> DecisionResult:
+    async def decide(self, by: Actor, proposal_id: int, approve: bool, reason: str | None = None) -> DecisionResult:
         """Approve or reject a pending proposal. Exactly one of two simultaneous presses wins."""
-        if not allowed:
+        if not may_act(self.config, by, "moderate"):
             return DecisionResult(Decision.NOT_STAFF)
+        staff_ref = by.ref
         if await self.repos.proposals.get(proposal_id) is None:
             return DecisionResult(Decision.MISSING)
         if not approve:
@@ -215,9 +216,10 @@ class ProposalService:
     async def next_pending(self, after_id: int = 0) -> Proposal | None:
         return await self.repos.proposals.next_pending(after_id)
 
-    async def fix_category(self, allowed: bool, staff_ref: str, proposal_id: int, category_id: str) -> DecisionResult:
-        if not allowed:
+    async def fix_category(self, by: Actor, proposal_id: int, category_id: str) -> DecisionResult:
+        if not may_act(self.config, by, "moderate"):
             return DecisionResult(Decision.NOT_STAFF)
+        staff_ref = by.ref
         if self.config.category(category_id) is None or await self.repos.proposals.get(proposal_id) is None:
             return DecisionResult(Decision.MISSING)
         changed = await self.repos.proposals.set_category(proposal_id, category_id)
@@ -228,12 +230,12 @@ class ProposalService:
                                       self.clock.now())
         return DecisionResult(Decision.DONE, proposal)
 
-    async def mark_duplicate(self, allowed: bool, staff_ref: str, proposal_id: int, typed_code: str,
-                             reason_for) -> DecisionResult:
+    async def mark_duplicate(self, by: Actor, proposal_id: int, typed_code: str, reason_for) -> DecisionResult:
         """``typed_code``: the original's tracking code, as the moderator typed it;
         ``reason_for(original)``: the rejection reason the author reads (naming the original)."""
-        if not allowed:
+        if not may_act(self.config, by, "moderate"):
             return DecisionResult(Decision.NOT_STAFF)
+        staff_ref = by.ref
         typed_code = to_ascii_digits(typed_code.strip())
         if len(typed_code) > MAX_CODE_TYPED:
             return DecisionResult(Decision.MISSING)
@@ -260,11 +262,12 @@ class ProposalService:
     async def review_backlog(self) -> dict[str, int]:
         return await self.repos.proposals.review_backlog()
 
-    async def judge(self, allowed: bool, staff_ref: str, proposal_id: int, feasible: bool, note: str,
+    async def judge(self, by: Actor, proposal_id: int, feasible: bool, note: str,
                     seen: str | None = None) -> DecisionResult:
         """``seen``: the feasibility the reviewer's card showed (None: not judged yet)."""
-        if not allowed:
+        if not may_act(self.config, by, "review"):
             return DecisionResult(Decision.NOT_STAFF)
+        staff_ref = by.ref
         if not self.reviewing_open():
             return DecisionResult(Decision.CLOSED)
         note = clean_text(note, single_line=False)
@@ -280,9 +283,10 @@ class ProposalService:
                                       f"{after.feasibility}: {note}", self.clock.now())
         return DecisionResult(Decision.DONE, after)
 
-    async def set_cost(self, allowed: bool, staff_ref: str, proposal_id: int, typed: str) -> DecisionResult:
-        if not allowed:
+    async def set_cost(self, by: Actor, proposal_id: int, typed: str) -> DecisionResult:
+        if not may_act(self.config, by, "review"):
             return DecisionResult(Decision.NOT_STAFF)
+        staff_ref = by.ref
         if not self.reviewing_open():
             return DecisionResult(Decision.CLOSED)
         cost = parse_cost(typed)

@@ -47,7 +47,7 @@ import jdatetime
 
 from bot.campaign import Phase
 from bot.phone import normalize_iranian_mobile, phone_hash
-from bot.roles import COMMAND_ACTIONS, actor, may, roles_of
+from bot.roles import COMMAND_ACTIONS, Actor, actor, may, roles_of
 from messages_fa import ambassadors as amb_t
 from messages_fa import broadcasts as bc_t
 from messages_fa import buttons as b
@@ -1556,7 +1556,7 @@ async def seed_world(crowd: Crowd) -> None:
     from bot.services.proposals import new_tracking_code
 
     people = {p.key: p for p in crowd.people}
-    moderator, reviewer = actor("telegram", 910), actor("bale", 921)
+    moderator, reviewer = Actor.person("telegram", 910), Actor.person("bale", 921)
     count = 0
     for hood, statuses in SEEDED.items():
         for i, status in enumerate(statuses):
@@ -1574,13 +1574,13 @@ async def seed_world(crowd: Crowd) -> None:
             if status == "pending":
                 continue
             if status == "rejected":
-                await services.proposals.decide(True, moderator, proposal.id, False, words(crowd.rng, 4))
+                await services.proposals.decide(moderator, proposal.id, False, words(crowd.rng, 4))
                 continue
-            await services.proposals.decide(True, moderator, proposal.id, True)
+            await services.proposals.decide(moderator, proposal.id, True)
             if status in ("ballot", "not_feasible"):
-                await services.proposals.judge(True, reviewer, proposal.id, status == "ballot", words(crowd.rng, 3))
+                await services.proposals.judge(reviewer, proposal.id, status == "ballot", words(crowd.rng, 3))
             if status == "ballot":
-                await services.proposals.set_cost(True, reviewer, proposal.id, str(crowd.rng.randrange(1, 900) * 10**6))
+                await services.proposals.set_cost(reviewer, proposal.id, str(crowd.rng.randrange(1, 900) * 10**6))
     for key, hood, decision in ((("telegram", 7001), "tajrish", "approve"), (("bale", 7101), "darband", "approve"),
                                 (("telegram", 7002), "niavaran", None)):
         person = people[key]
@@ -1594,6 +1594,6 @@ async def seed_world(crowd: Crowd) -> None:
                                              phone_hash=phone_hash(crowd.config.phone_hash_secret, normalized))
         await repos.ambassadors.submit(citizen.id, now)
         if decision:
-            await services.ambassadors.decide(True, actor(person.platform, 900 if person.platform == "telegram" else 901),
-                                              citizen.id, decision)
+            admin = Actor.person(person.platform, 900 if person.platform == "telegram" else 901)
+            await services.ambassadors.decide(admin, citizen.id, decision)
             await services.ambassadors.link(await repos.ambassadors.get(citizen.id))

@@ -3,6 +3,7 @@ test modules: a neighbourhood chosen, a proposal written or sent, proposals put 
 phone verified."""
 from __future__ import annotations
 
+from bot.roles import Actor
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 
@@ -55,8 +56,8 @@ async def make_votable(bot, cost: str = "۱۲٬۵۰۰٬۰۰۰"):
     """A reviewer finds every approved proposal feasible and costs it: only then is it on the ballot."""
     proposals = bot.services.proposals
     while (proposal := await proposals.next_to_review()) is not None:
-        assert (await proposals.judge(True, "telegram:900", proposal.id, True, "اجراپذیر")).proposal
-        assert (await proposals.set_cost(True, "telegram:900", proposal.id, cost)).proposal
+        assert (await proposals.judge(Actor.person("telegram", 900), proposal.id, True, "اجراپذیر")).proposal
+        assert (await proposals.set_cost(Actor.person("telegram", 900), proposal.id, cost)).proposal
 
 
 async def verify(bot, user=VOTER, phone=PHONE, messenger=None):
