@@ -80,3 +80,37 @@ def test_malformed_or_unknown_data_is_nobodys(forged):
 def test_a_step_that_takes_one_button_of_a_family():
     cancel = bt.exactly(bt.Preview(bt.Preview.CANCEL))
     assert cancel.match("pv:cancel") and not cancel.match("pv:ok") and not cancel.match("pv:cancelled")
+
+
+def test_every_keyboard_carries_data_one_family_reads_back(config):
+    """The keyboards pack with the codecs: every button of every keyboard is read by exactly one
+    family, into what packs back to the same data."""
+    from types import SimpleNamespace
+
+    from bot import ambassador_keyboards, keyboards
+    from bot.broadcast import keyboards as broadcast_keyboards
+    from bot.services.voting import BallotView
+    from storage.models import AMB_APPROVED, AMB_SUSPENDED
+
+    hoods = config.neighbourhoods
+    ballot = BallotView(page=1, pages=3, proposals=[SimpleNamespace(id=12), SimpleNamespace(id=13)],
+                        vote_counts=None, my_votes={13}, used=1, limit=3)
+    markups = [
+        keyboards.neighbourhoods(hoods), keyboards.categories(config.categories), keyboards.preview(),
+        keyboards.edit_fields(), keyboards.ballot(ballot), keyboards.moderation(7),
+        ambassador_keyboards.neighbourhoods(hoods), ambassador_keyboards.panel(), ambassador_keyboards.application(42),
+        ambassador_keyboards.manage(42, AMB_APPROVED), ambassador_keyboards.manage(42, AMB_SUSPENDED),
+        ambassador_keyboards.standings([(42, "مریم")], 1, 3),
+        broadcast_keyboards.audience_menu(14, dict.fromkeys(broadcast_keyboards.AUDIENCE_CODES.values(), 0), None,
+                                          ["telegram", "bale"], True),
+        broadcast_keyboards.neighbourhood_picker(14, hoods, set(), {}), broadcast_keyboards.confirm(14),
+        broadcast_keyboards.stop_sending(14), broadcast_keyboards.cancel_list([14, 15]),
+    ]
+    sent = [button.callback_data for markup in markups for row in markup.inline_keyboard for button in row
+            if button.callback_data is not None]
+    for data in sent:
+        (family,) = [f for f in bt.FAMILIES if f.parse(data) is not None]
+        assert family.parse(data).pack() == data
+    assert {"n:tajrish", "c:sport", "pv:cancel", "pe:back", "v:12:1", "w:13:1", "p:0", "p:2", "m:r:7", "an:-",
+            "ap:new", "amb:k:42", "amb:u:42", "amb:p:0", "amb:p:2", f"bc:t:14:{len(hoods) - 1}", "bc:p:14:a",
+            "bc:a:14:v", "bc:back:14", "bc:x:15"} <= set(sent)
