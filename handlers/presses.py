@@ -2,8 +2,9 @@
 (bot/buttons.py), and may this person take it.
 
 Where a press comes from: the messenger puts the pressed message, with its chat, into the update.
-In a private chat the chat is the person: a press whose message sits in someone else's private
-chat is not a press this person could have made (a forged or replayed update). Answered into that
+In a private chat the chat is the person (a private chat's id is its person's id, on Telegram and
+on Bale alike; tell_privately relies on it too): a press whose message sits in someone else's
+private chat is not a press this person could have made (a forged or replayed update). Answered into that
 chat, it would speak to a stranger, and ``enter()`` would store that chat as the presser's own: it
 is refused before any handler runs. In a group the message's chat is the group and whoever sees
 it may press it — that is how staff press the cards in the staff chat; citizen buttons are refused
