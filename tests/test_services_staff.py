@@ -118,3 +118,29 @@ async def test_a_staff_question_is_one_per_person_until_answered_or_expired(serv
     await questions.ask(admin, "cost", "12")
     await questions.close(admin)
     assert await questions.open_question(admin) is None
+
+
+def test_handlers_reach_no_repository_and_no_service_takes_a_permission_flag():
+    """Handlers call services only (no ``.repos`` anywhere in handlers/), and a service decides a
+    right itself: no method takes a flag its caller fills in (``allowed``, ``is_staff``)."""
+    import ast
+    import inspect
+    from pathlib import Path
+
+    import bot.services as services_package
+
+    handlers = Path(__file__).resolve().parent.parent / "handlers"
+    modules = sorted(handlers.glob("*.py"))
+    reaching = [f"{path.name}:{node.lineno}" for path in modules
+                for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                if isinstance(node, ast.Attribute) and node.attr == "repos"]
+    assert len(modules) > 10 and reaching == []
+    flags, checked = [], set()
+    for field in dataclasses.fields(Services):
+        service = field.type if isinstance(field.type, type) else getattr(services_package, field.type, None)
+        for name, method in inspect.getmembers(service or object, inspect.isfunction):
+            checked.add(f"{field.name}.{name}")
+            flags += [f"{field.name}.{name}({p})" for p in inspect.signature(method).parameters
+                      if p in ("allowed", "is_staff", "is_admin")]
+    assert flags == []
+    assert {"proposals.decide", "proposals.judge", "ambassadors.decide", "questions.ask"} <= checked

@@ -9,7 +9,6 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodControl, Kind, Verdict
 from bot.roles import may, staff_of
-from bot.stats import StatsService
 from bot.services.ambassadors import AmbassadorService
 from bot.services.broadcasts import BroadcastService
 from bot.services.citizens import CitizenService
@@ -17,6 +16,7 @@ from bot.services.proposals import ProposalService
 from bot.services.results import ResultsService
 from bot.services.staff_questions import StaffQuestions
 from bot.services.voting import VotingService
+from bot.stats import StatsService
 from storage import Repositories
 from storage.models import Announcement, AuditEntry
 
