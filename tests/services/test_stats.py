@@ -14,7 +14,8 @@ from tests.support.services import ADMIN, at, citizen, on_ballot, phone_of, prop
 
 @pytest.fixture
 def stats(services) -> StatsService:
-    return StatsService(services.config, services.clock, services.repos)
+    """As the assembly builds it (bot/services/__init__.py)."""
+    return services.stats
 
 
 async def campaign(services) -> None:
