@@ -94,18 +94,33 @@ class PlatformSender:
         self._handed = self._written = self._postponed_upto = 0
         self._wrote = asyncio.Event()
         self._closing = False
+        self._writer: asyncio.Task | None = None
+        # Requests that have left and whose outcomes are not yet handed to the writer; they may
+        # outlive one run() (see ``until``).
+        self._in_flight: set[asyncio.Task] = set()
         self.sent_calls = 0
 
-    async def run(self, broadcast_id: int, content: Content, keep_going: Callable[[], bool]) -> None:
+    async def run(self, broadcast_id: int, content: Content, keep_going: Callable[[], bool],
+                  until: float | None = None) -> None:
         """Sends what can be sent now; returns when nothing is due (finished, cancelled, or only
-        postponed recipients are left) or ``keep_going()`` turns false."""
+        postponed recipients are left) or ``keep_going()`` turns false, once every request that
+        left has its outcome written.
+
+        ``until`` (loop time): return then too, but leave the requests in flight and their writer
+        running — the worker only looks at what has become due and calls run() again. Waiting for
+        them there (the server's latency, 50 ms and more) stopped the broadcast every few seconds."""
         loop = asyncio.get_running_loop()
-        in_flight: set[asyncio.Task] = set()
-        self._closing = False
-        writer = asyncio.create_task(self._write_results())
+        in_flight = self._in_flight
+        if self._writer is None:
+            self._closing = False
+            self._writer = asyncio.create_task(self._write_results())
+        sliced = False
         try:
             queue: collections.deque[Delivery] = collections.deque()
             while keep_going():
+                if until is not None and loop.time() >= until:
+                    sliced = True
+                    break
                 if not queue:
                     # Postponed rows are still due in the database until their new time is written.
                     await self._postponements_written()
@@ -117,7 +132,7 @@ class PlatformSender:
                     uploads = await content.prepare(self.platform)
                 except Exception:  # noqa: BLE001 — the send tries the download again, and counts its failure
                     uploads = True
-                batch = await self._due(queue, loop, keep_going, 1 if uploads else MAX_IN_FLIGHT)
+                batch = await self._due(queue, loop, keep_going, 1 if uploads else MAX_IN_FLIGHT, until)
                 if batch is None:
                     break
                 if not batch:
@@ -135,23 +150,31 @@ class PlatformSender:
                     await tasks[0]  # everyone after it gets the file_id this upload returns
             # What was read ahead and not sent is still pending: nothing to put back.
         finally:
-            # Every request that left gets its outcome written, even if this run ends in an error.
-            if in_flight:
-                await asyncio.gather(*in_flight)
+            if not sliced:
+                await self.drain()
+
+    async def drain(self) -> None:
+        """Every request that left gets its outcome written (also after a run() ended in an error)."""
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight)
+        if self._writer is not None:
             # Not cancelled: a write cut off half-way would leave its rows 'sending'.
             self._closing = True
             self._results_ready.set()
+            writer, self._writer = self._writer, None
             await writer
 
     async def _due(self, queue: collections.deque[Delivery], loop: asyncio.AbstractEventLoop,
-                   keep_going: Callable[[], bool], limit: int) -> list[Delivery] | None:
+                   keep_going: Callable[[], bool], limit: int, until: float | None = None) -> list[Delivery] | None:
         """The next recipients whose slots have come: the first waits for its slot, the others join
         while theirs come within BATCH_SPAN of it. Those whose chat had a message less than a second
-        ago are postponed. None: told to stop while waiting."""
+        ago are postponed. None: told to stop while waiting. Empty at ``until``."""
         batch: list[Delivery] = []
         closes = math.inf
         while queue and len(batch) < limit:
             if not self._slot_due(closes):
+                break
+            if not batch and until is not None and loop.time() >= until:
                 break
             if not await self._pace(loop, keep_going):
                 return None

@@ -89,6 +89,7 @@ class BroadcastWorker:
                     await task
             await main
         self._tasks = []
+        await self._drain()
         if self.holding:
             await self.services.repos.leases.release(LEASE, self.holder)
             self.holding = False
@@ -171,16 +172,17 @@ class BroadcastWorker:
             if await self.repo.start(broadcast_id, now) is not None:
                 await self._started(broadcast_id)
         active = await self.repo.in_status(SENDING)
+        if not active or {b.id for b in active} != self._seen_sending:
+            # A broadcast ended (or was stopped) with requests of the last slice still in flight:
+            # its report counts their outcomes.
+            await self._drain()
         await self._close_cancelled({b.id for b in active})
         if not active:
             return False
         # The calendar's announcements go first, then the oldest staff broadcast.
         active.sort(key=lambda b: (b.announcement is None, b.id))
-        if slice_seconds is not None:
-            loop = asyncio.get_running_loop()
-            deadline, outer = loop.time() + slice_seconds, keep_going
-            keep_going = lambda: outer() and loop.time() < deadline  # noqa: E731
-        await asyncio.gather(*(self._send_on(name, active, keep_going) for name in self.bots))
+        until = None if slice_seconds is None else asyncio.get_running_loop().time() + slice_seconds
+        await asyncio.gather(*(self._send_on(name, active, keep_going, until) for name in self.bots))
         still = False
         for broadcast in active:
             progress = await self.repo.progress(broadcast.id)
@@ -209,12 +211,18 @@ class BroadcastWorker:
                                                      self.replies_made.get(platform))
         return self._senders[platform]
 
-    async def _send_on(self, platform: str, active: list[Broadcast], keep_going) -> None:
+    async def _send_on(self, platform: str, active: list[Broadcast], keep_going, until: float | None) -> None:
         sender = self.sender(platform)
+        loop = asyncio.get_running_loop()
         for broadcast in active:
-            if not keep_going():
+            if not keep_going() or (until is not None and loop.time() >= until):
                 return
-            await sender.run(broadcast.id, self._content(broadcast), keep_going)
+            await sender.run(broadcast.id, self._content(broadcast), keep_going, until)
+
+    async def _drain(self) -> None:
+        """Outcomes of every request a sliced run() left in flight, written."""
+        for sender in self._senders.values():
+            await sender.drain()
 
     def _content(self, broadcast: Broadcast) -> Content:
         if broadcast.id not in self._contents:
