@@ -17,6 +17,7 @@ def unfrozen():
     gc.unfreeze()
 
 
+@pytest.mark.slow  # the loopback Bot API server and the real polling loop
 async def test_the_bot_freezes_its_start_up_heap_and_gives_it_back_at_stop(tmp_path, unfrozen):
     async with Harness(tmp_path) as harness:
         assert gc.get_freeze_count() == 0
