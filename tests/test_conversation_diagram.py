@@ -9,7 +9,13 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, fi
 
 from handlers import states as S
 from tests.support.conversation_diagram import (
-    ANY_STEP, README, REFRESH, DiagramError, citizen_diagram, diagram, readme_with,
+    ANY_STEP,
+    README,
+    REFRESH,
+    DiagramError,
+    citizen_diagram,
+    diagram,
+    readme_with,
 )
 
 EDGE = re.compile(r"^    (\S+) --> (\S+) : (.+)$", re.MULTILINE)

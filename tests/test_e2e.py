@@ -14,15 +14,29 @@ import pytest
 
 from bot.localapi import ApiError
 from messages_fa import buttons as b
-from messages_fa.numbers import fa_digits
 from messages_fa import texts
+from messages_fa.numbers import fa_digits
 from messages_fa.texts import COMMANDS, error_try_again
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN
 from tests.support.e2e import (
-    TOKENS, Harness, Person, containing, handler_failures, inline_data, inline_labels, text_of,
+    TOKENS,
+    Harness,
+    Person,
+    containing,
+    handler_failures,
+    inline_data,
+    inline_labels,
+    text_of,
 )
 from tests.support.e2e_journeys import (
-    GREEN, WELCOME, approved_proposal, assert_clean_logs, ballot_shows, choose_neighbourhood, make_votable, running,
+    GREEN,
+    WELCOME,
+    approved_proposal,
+    assert_clean_logs,
+    ballot_shows,
+    choose_neighbourhood,
+    make_votable,
+    running,
     write_proposal,
 )
 

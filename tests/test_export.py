@@ -17,8 +17,19 @@ from storage import Repositories
 from storage.models import AMB_APPROVED, AMB_PENDING
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.stats_campaign import (
-    DAY1, MODERATOR, REVIEWER, STRANGER, add_citizen, add_proposal, in_thread, opened, running_staff_bot, seed_file,
-    seed_small, staffed_config, stats_service,
+    DAY1,
+    MODERATOR,
+    REVIEWER,
+    STRANGER,
+    add_citizen,
+    add_proposal,
+    in_thread,
+    opened,
+    running_staff_bot,
+    seed_file,
+    seed_small,
+    staffed_config,
+    stats_service,
 )
 
 

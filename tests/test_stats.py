@@ -22,10 +22,22 @@ from storage.models import APPROVED, FEASIBLE, REJECTED
 from storage.stats import DayCounts, StatsRepository
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.stats_campaign import (
-    DAY1, MODERATOR, STAFF, STRANGER, TEHRAN, add_citizen, add_proposal, in_thread, opened, running_staff_bot,
-    seed_file, seed_small, staffed_config, stats_service, write_config,
+    DAY1,
+    MODERATOR,
+    STAFF,
+    STRANGER,
+    TEHRAN,
+    add_citizen,
+    add_proposal,
+    in_thread,
+    opened,
+    running_staff_bot,
+    seed_file,
+    seed_small,
+    staffed_config,
+    stats_service,
+    write_config,
 )
-
 
 # -- a larger campaign (tests/support/stats_campaign.py has the small one) ---------------------------
 

@@ -5,7 +5,15 @@ from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
 from tests.conftest import STAFF_CHAT
-from tests.support.journeys import PHONE, VOTER, choose_tajrish, seed_approved, submit_proposal, verify, write_to_preview
+from tests.support.journeys import (
+    PHONE,
+    VOTER,
+    choose_tajrish,
+    seed_approved,
+    submit_proposal,
+    verify,
+    write_to_preview,
+)
 
 
 async def test_vote_needs_phone_then_three_votes_and_withdraw(bot):

@@ -6,7 +6,12 @@ import datetime as dt
 
 from bot.roles import Actor
 from bot.services.ambassadors import (
-    BURST_JOINS, BURST_WINDOW, PAYLOAD_RE, Decision, FormCheck, suspicious_bursts,
+    BURST_JOINS,
+    BURST_WINDOW,
+    PAYLOAD_RE,
+    Decision,
+    FormCheck,
+    suspicious_bursts,
 )
 from storage.models import AMB_APPROVED, AMB_PENDING, AMB_REJECTED, AMB_SUSPENDED
 from tests.support.services import ADMIN, citizen, phone_of

@@ -9,7 +9,15 @@ import pytest
 from bot.services.broadcasts import ScheduleResult, too_long
 from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT
 from storage.models import (
-    AMBASSADORS, CANCELLED, DRAFT, EVERYONE, NEIGHBOURHOODS, NON_VOTERS, SCHEDULED, SUBSCRIBERS, Audience,
+    AMBASSADORS,
+    CANCELLED,
+    DRAFT,
+    EVERYONE,
+    NEIGHBOURHOODS,
+    NON_VOTERS,
+    SCHEDULED,
+    SUBSCRIBERS,
+    Audience,
 )
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN
 from tests.support.services import at, citizen

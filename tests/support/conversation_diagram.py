@@ -139,7 +139,7 @@ class _Returns:
 class _Scope:
     def __init__(self, returns: _Returns, fn, node, bound: dict[str, frozenset]) -> None:
         self.returns, self.fn, self.node, self.bound = returns, fn, node, dict(bound)
-        closure = dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ())))
+        closure = dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()), strict=True))
         self.closure = closure
         self.assigned: dict[str, list[ast.expr | None]] = {}
         for child in _own_nodes(node):

@@ -45,7 +45,7 @@ async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تج�
         await submit_proposal(bot, user=author, title=f"پروژهٔ {hood_label} {n + 1}")
     await bot.settle()
     for message in list(tg.request.messages(STAFF_CHAT)):
-        for label, data in tg.request.inline_buttons(message):
+        for _label, data in tg.request.inline_buttons(message):
             if data and data.startswith("m:a:"):
                 await tg.update(tg.updates.callback(TELEGRAM_ADMIN, message, data))
     await make_votable(bot)
