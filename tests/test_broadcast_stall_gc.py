@@ -28,28 +28,35 @@ async def test_the_bot_freezes_its_start_up_heap_and_gives_it_back_at_stop(tmp_p
         assert gc.get_freeze_count() == 0
 
 
-def test_the_server_freezes_what_survives_a_full_collection_only(unfrozen):
-    gc.callbacks.append(localapi_main.freeze_survivors)
+def test_the_server_freezes_its_heap_after_older_collections_at_most_once_a_second(unfrozen):
+    freeze = localapi_main.FreezeSurvivors(every=3600)
+    gc.callbacks.append(freeze)
     try:
         kept = [[i] for i in range(1000)]  # lists: tracked by the collector, as the server's chats are
+        gc.collect(0)
+        assert gc.get_freeze_count() == 0  # the youngest generation's collections freeze nothing
         gc.collect(1)
-        assert gc.get_freeze_count() == 0  # a young collection freezes nothing
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(kept)
+        more = [[i] for i in range(1000)]
+        gc.collect(1)
         gc.collect()
-        assert gc.get_freeze_count() >= len(kept)
+        assert gc.get_freeze_count() == frozen  # not again within `every`
+        del more
     finally:
-        gc.callbacks.remove(localapi_main.freeze_survivors)
+        gc.callbacks.remove(freeze)
 
 
 def test_the_standalone_server_installs_the_freeze(monkeypatch):
     served = []
 
     async def serve(args):
-        served.append(list(gc.callbacks))
+        served.append([cb for cb in gc.callbacks if isinstance(cb, localapi_main.FreezeSurvivors)])
 
     monkeypatch.setattr(localapi_main, "_serve", serve)
     try:
         localapi_main.main(["--port", "0"])
-        assert localapi_main.freeze_survivors in served[0]
+        assert len(served[0]) == 1
     finally:
-        while localapi_main.freeze_survivors in gc.callbacks:
-            gc.callbacks.remove(localapi_main.freeze_survivors)
+        for cb in served[0]:
+            gc.callbacks.remove(cb)
