@@ -57,8 +57,11 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.localapi import LocalApiClient
 from bot.render import phase_line
+from bot.roles import Actor
 from bot.services import Services
 from bot.services.proposals import Gate, TextCheck
+
+BENCH = Actor.tool("bench")  # the seeding acts as the operator's tool (bot/roles.py)
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.markup import PlainMarkup
@@ -227,10 +230,10 @@ async def seed_database(config: Config, seed: int) -> list[Ballot]:
                 submitted = await services.proposals.submit(citizen)
                 if submitted.gate is not Gate.OK:
                     raise RuntimeError(f"seeding: submit refused ({submitted.gate})")
-                decided = await services.proposals.decide(True, "bench", submitted.proposal.id, approve=True)
+                decided = await services.proposals.decide(BENCH, submitted.proposal.id, approve=True)
                 # Only feasible proposals with a cost are on the ballot.
-                await services.proposals.judge(True, "bench", decided.proposal.id, True, "bench")
-                await services.proposals.set_cost(True, "bench", decided.proposal.id, "100000000")
+                await services.proposals.judge(BENCH, decided.proposal.id, True, "bench")
+                await services.proposals.set_cost(BENCH, decided.proposal.id, "100000000")
                 ids.append(decided.proposal.id)
             ballots.append(Ballot(hood.id, hood.name, tuple(sorted(ids))))
     finally:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from bot import render
+from bot.roles import Actor
 from bot.campaign import Phase, phase_at
 from bot.clock import ManualClock
 from bot.config import BALE, TELEGRAM, Config
@@ -63,7 +64,9 @@ async def seed_demo(config: Config, db, now: dt.datetime) -> SeedReport:
     inside = phase_at(calendar, now).phase is Phase.PROPOSALS
     clock = ManualClock(now if inside else calendar.proposals_opens + dt.timedelta(hours=2))
     services = Services.build(config, clock, Repositories(db))
-    staff_ref = f"{TELEGRAM}:{ADMIN_ID}"
+    # The demo's decisions are the operator's tool acting, named as the playground's admin so the
+    # audit log and the cards read as if that admin had moderated them.
+    staff = Actor.tool(f"{TELEGRAM}:{ADMIN_ID}")
     report = SeedReport()
     hoods: list[str] = []
     for demo in DEMO_PROPOSALS:
@@ -92,10 +95,10 @@ async def seed_demo(config: Config, db, now: dt.datetime) -> SeedReport:
             continue
         clock.advance(minutes=30)
         approve = demo.reject_reason is None
-        await services.proposals.decide(True, staff_ref, submitted.proposal.id, approve, demo.reject_reason)
+        await services.proposals.decide(staff, submitted.proposal.id, approve, demo.reject_reason)
         if approve:  # a reviewer's judgement too, so the demo's voting phase has a ballot
-            await services.proposals.judge(True, staff_ref, submitted.proposal.id, True, samples.DEMO_FEASIBILITY_NOTE)
-            await services.proposals.set_cost(True, staff_ref, submitted.proposal.id, samples.DEMO_COST)
+            await services.proposals.judge(staff, submitted.proposal.id, True, samples.DEMO_FEASIBILITY_NOTE)
+            await services.proposals.set_cost(staff, submitted.proposal.id, samples.DEMO_COST)
         report.added += 1
         if approve:
             report.approved += 1
