@@ -3,7 +3,7 @@ a crash in the middle, and what it costs citizens pressing buttons meanwhile.
 
     .venv/bin/python -m bench.broadcast [--recipients 100000] [--rate 1000] [--latency 0.05] [--quick]
 
-Three processes, as in bench.journey: the loopback Bot API server (``python -m bot.localapi
+Three processes, as in bench.journey: the loopback Bot API server (``python -m bot.devtools.localapi
 --latency L``), the bot (``python -m bench.run_bot --broadcast-rate R``) and this driver. Three
 runs, each on a fresh server, database and bot process:
 
@@ -58,11 +58,11 @@ from bench.journey import (
     run_in_workdir,
     seed_database,
 )
-from bot.config import Config
-from bot.localapi import LocalApiClient
-from bot.services import Services
+from bot.campaign.config import Config
+from bot.devtools.localapi import LocalApiClient
+from bot.campaign.services import Services
 from storage import Database, Repositories
-from storage.models import (
+from domain import (
     CANCELLED,
     DONE,
     EVERYONE,

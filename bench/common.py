@@ -6,8 +6,8 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from bot.clock import ShiftedClock
-from bot.config import Config, load_config
+from bot.campaign.clock import ShiftedClock
+from bot.campaign.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_CONFIG = ROOT / "config.example.toml"

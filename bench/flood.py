@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.flood [--users 60] [--latency 0.1] [--phase-s 20] [--rounds 2] [--quick]
     .venv/bin/python -m bench.flood --presses [--flooders 20] [--press-rate 50] [--flood-s 30] [--quick]
 
-The same three processes as bench.journey: the loopback Bot API server (``python -m bot.localapi
+The same three processes as bench.journey: the loopback Bot API server (``python -m bot.devtools.localapi
 --latency L``), the bot (``python -m bench.run_bot``, config.example.toml's flood limits) and this
 driver. One server, database and bot serve the whole run. After seeding (bench.journey's ballots),
 every normal citizen walks the voting journey once (not measured) and then keeps up a steady
@@ -60,8 +60,8 @@ from bench.journey import (
     run_in_workdir,
     seed_database,
 )
-from bot.localapi import LocalApiClient
-from bot.localapi.errors import ControlError
+from bot.devtools.localapi import LocalApiClient
+from bot.devtools.localapi.errors import ControlError
 from messages_fa import buttons as b
 from messages_fa import texts
 
@@ -213,7 +213,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
     version = code_version()
     children: list[Child] = []
     try:
-        server = Child("server", [PYTHON, "-m", "bot.localapi", "--port", "0", "--latency",
+        server = Child("server", [PYTHON, "-m", "bot.devtools.localapi", "--port", "0", "--latency",
                                   str(args.latency), "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)],
                        workdir / "server.log")
         children.append(server)
@@ -460,7 +460,7 @@ def _calls(stats: dict) -> dict[str, int]:
 def bot_code_path() -> str:
     """Which update processor the bot process imports: it runs with this driver's interpreter,
     environment (PYTHONPATH) and working directory (``ROOT``), so a baseline run can be checked."""
-    probe = subprocess.run([PYTHON, "-c", "import bot.update_processor as m; print(m.__file__)"], cwd=ROOT,
+    probe = subprocess.run([PYTHON, "-c", "import bot.messenger.update_processor as m; print(m.__file__)"], cwd=ROOT,
                            capture_output=True, text=True, timeout=60, env=dict(os.environ))
     return probe.stdout.strip() or f"unknown ({probe.stderr.strip()[-200:]})"
 
@@ -475,7 +475,7 @@ async def _presses_main(args: argparse.Namespace, workdir: Path) -> list[str]:
         lines.append(f"{name} {value}")
 
     try:
-        server = Child("server", [PYTHON, "-m", "bot.localapi", "--port", "0", "--latency", str(args.latency),
+        server = Child("server", [PYTHON, "-m", "bot.devtools.localapi", "--port", "0", "--latency", str(args.latency),
                                   "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)], workdir / "server.log")
         children.append(server)
         url = (await server.ready("listening on ")).removeprefix("listening on ").strip()

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.journey [--users 1000] [--latency 0.1] [--baseline-users 40] [--quick]
 
 Three processes, so the bot's figures are its own: the loopback Bot API server
-(``python -m bot.localapi --latency L``), the bot (``python -m bench.run_bot``) and this driver,
+(``python -m bot.devtools.localapi --latency L``), the bot (``python -m bench.run_bot``) and this driver,
 which seeds the database through the services before the bot starts, then drives every simulated
 citizen through /start → neighbourhood → «🗳 …» → share contact → ballot → three votes, each
 step waiting for the bot's answer before the next.
@@ -52,16 +52,16 @@ from bench.common import (
     voting_moment,
 )
 from bot.app import CONCURRENT_UPDATES
-from bot.campaign import phase_at
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.localapi import LocalApiClient
-from bot.render import phase_line
-from bot.roles import Actor
-from bot.services import Services
-from bot.services.proposals import Gate, TextCheck
+from bot.campaign.calendar import phase_at
+from bot.campaign.clock import ManualClock
+from bot.campaign.config import Config
+from bot.devtools.localapi import LocalApiClient
+from bot.messenger.render import phase_line
+from bot.campaign.roles import Actor
+from bot.campaign.services import Services
+from bot.campaign.services.proposals import Gate, TextCheck
 
-BENCH = Actor.tool("bench")  # the seeding acts as the operator's tool (bot/roles.py)
+BENCH = Actor.tool("bench")  # the seeding acts as the operator's tool (bot/campaign/roles.py)
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.markup import PlainMarkup
@@ -542,7 +542,7 @@ async def run_config(label: str, args: argparse.Namespace, workdir: Path, users:
     rundir.mkdir()
     children: list[Child] = []
     try:
-        server = Child("server", [PYTHON, "-m", "bot.localapi", "--port", "0", "--latency", str(args.latency),
+        server = Child("server", [PYTHON, "-m", "bot.devtools.localapi", "--port", "0", "--latency", str(args.latency),
                                   "--bot", f"{TOKEN}={BOT_USERNAME}", "--seed", str(args.seed)],
                        rundir / "server.log")
         children.append(server)

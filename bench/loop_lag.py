@@ -3,7 +3,7 @@ timer fires, i.e. how long the loop was held by something (a long callback, the 
 a thread holding the GIL).
 
     LOOP_LAG_FILE=PATH python -m bench.loop_lag --api … --db …      (bench.run_bot's arguments)
-    LOOP_LAG_FILE=PATH python -m bench.loop_lag --server --port 0 …  (bot.localapi's arguments)
+    LOOP_LAG_FILE=PATH python -m bench.loop_lag --server --port 0 …  (bot.devtools.localapi's arguments)
 
 Every lag of STALL_S or more is appended to PATH as "wall_time_at_its_end seconds" (one a line,
 flushed at once: a SIGKILLed bot keeps what it had written), and every collection of the garbage
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     path = os.environ["LOOP_LAG_FILE"]
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--server"]:
-        from bot.localapi import __main__ as server
+        from bot.devtools.localapi import __main__ as server
 
         serve = server._serve
 

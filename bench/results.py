@@ -19,9 +19,9 @@ from collections import Counter
 from pathlib import Path
 
 from bench.journey import _machine_busy
-from bot.results import Election, Project, equal_shares, greedy
-from bot.results.pabulib import write_pb
-from bot.results.rules import equal_shares_without_completion, tie_key
+from bot.campaign.results import Election, Project, equal_shares, greedy
+from bot.campaign.results.pabulib import write_pb
+from bot.campaign.results.rules import equal_shares_without_completion, tie_key
 
 # Money unit of the instance: thousand toman. A voter's share is SHARE units whatever the number
 # of voters (the budget is SHARE × voters: 3,000,000 = 3 billion toman for 50,000 voters), so the

@@ -40,7 +40,7 @@ class _DbProbe:
     resumes the caller (event-loop lag: the loop is busy with other updates). Calls are
     attributed to the update being processed through a context variable set around
     Application.process_update (tasks a handler starts inherit it); calls outside any update —
-    the journal's commits of update markers with conversation states (bot/update_journal.py), a few
+    the journal's commits of update markers with conversation states (bot/messenger/update_journal.py), a few
     updates' worth each — are counted as background. aiosqlite thread round trips
     (Connection._execute) are counted too: with one hop per repository operation they should equal
     the read/write calls.
@@ -224,7 +224,7 @@ async def _echo(args: argparse.Namespace) -> None:
     from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
     from bot.app import CONNECTION_POOL
-    from bot.transport import AiohttpRequest
+    from bot.messenger.transport import AiohttpRequest
 
     config = bench_config(args.api, args.db)
     telegram = config.platforms["telegram"]

@@ -143,7 +143,7 @@ async def measure(path: Path, citizens: int, hoods: list[str]) -> dict[str, floa
     import storage.db
     from storage.broadcasts import BroadcastRepository
     from storage.db import Database
-    from storage.models import AMBASSADORS, EVERYONE, NEIGHBOURHOODS, NON_VOTERS, SUBSCRIBERS, Audience, Watcher
+    from domain import AMBASSADORS, EVERYONE, NEIGHBOURHOODS, NON_VOTERS, SUBSCRIBERS, Audience, Watcher
     from storage.results import ResultsRepository
     from storage.stats import StatsRepository
 
@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from bench.common import EXAMPLE_CONFIG
-    from bot.config import load_config
+    from bot.campaign.config import load_config
     hoods = [h.id for h in load_config(EXAMPLE_CONFIG).neighbourhoods]
     trees = {"this": ROOT}
     if args.baseline:

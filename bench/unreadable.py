@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench.common import BOT_USERNAME, TOKEN
-from bot.localapi import LocalBotApi
+from bot.devtools.localapi import LocalBotApi
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from bot import logs
-from bot.clock import SystemClock
-from bot.config import EXAMPLE_SECRET, Config, ConfigError, load_config
+from bot.campaign.clock import SystemClock
+from bot.campaign.config import EXAMPLE_SECRET, Config, ConfigError, load_config
 from messages_fa.texts import PLAN
 from storage.db import DatabaseUnusable, check_path
 
@@ -90,8 +90,8 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     """``stats`` or ``export`` on the configured database; one line on stderr when it fails."""
     import sqlite3
 
-    from bot.export import write_files
-    from bot.stats import StatsService, report_text
+    from bot.outputs.export import write_files
+    from bot.campaign.services.stats import StatsService, report_text
     from messages_fa.markup import PlainMarkup
     from storage import Database, Repositories
 
@@ -128,7 +128,7 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _results(config: Config, args: argparse.Namespace) -> int:
-    from bot.services import Services
+    from bot.campaign.services import Services
     from messages_fa.markup import PlainMarkup
     from messages_fa.results import winners_block
     from storage import Database, Repositories
@@ -221,7 +221,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.command in ("stats", "export", "results"):
             return asyncio.run(_offline_report(config, args))
         if args.command == "shell" or not config.enabled_platforms:
-            from bot.playground import run_playground
+            from bot.devtools.playground import run_playground
 
             return asyncio.run(run_playground(config, at=getattr(args, "at", None), demo=getattr(args, "demo", False)))
         _check_production(config)

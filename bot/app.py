@@ -8,18 +8,18 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.config import PlatformConfig
-from bot.context import KEY, AppContext
-from bot.flood_door import FloodDoor
-from bot.messenger_bot import MessengerBot
-from bot.notify import Notifier
-from bot.persistence import ConversationStatePersistence, StatesOnlyApplication
-from bot.platforms import PLATFORMS
-from bot.roles import COMMAND_ACTIONS, may, staff_of
-from bot.services import Services
-from bot.transport import AiohttpRequest
-from bot.update_journal import UpdateJournal
-from bot.update_processor import PerUserUpdateProcessor
+from bot.campaign.config import PlatformConfig
+from bot.messenger.context import KEY, AppContext
+from bot.messenger.flood_door import FloodDoor
+from bot.messenger.messenger_bot import MessengerBot
+from bot.messenger.notices import Notifier
+from bot.messenger.persistence import ConversationStatePersistence, StatesOnlyApplication
+from bot.messenger.platforms import PLATFORMS
+from bot.campaign.roles import COMMAND_ACTIONS, may, staff_of
+from bot.campaign.services import Services
+from bot.messenger.transport import AiohttpRequest
+from bot.messenger.update_journal import UpdateJournal
+from bot.messenger.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
 from messages_fa.texts import COMMANDS, STAFF_COMMANDS
 
@@ -32,7 +32,7 @@ CONCURRENT_UPDATES = 256
 # or its next message (handlers/voting.py, handlers/outbox.py).
 CALLS_AT_ONCE_PER_UPDATE = 2
 # A connection for every call the running updates can have in flight (the long poll has its own
-# request). Had the pool fewer, the excess calls would wait for a slot (bot/transport.py), never
+# request). Had the pool fewer, the excess calls would wait for a slot (bot/messenger/transport.py), never
 # fail; with these numbers only broadcasts, which share the pool, can make a reply wait.
 CONNECTION_POOL = CONCURRENT_UPDATES * CALLS_AT_ONCE_PER_UPDATE
 # How long a call may wait for the messenger's answer. A message that timed out may still arrive,
@@ -65,9 +65,9 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
     # 20/min and waits out RetryAfter instead of failing the reply.
     limiter = AIORateLimiter(overall_max_rate=0, max_retries=3) if rate_limiter else None
     # Flood control decides on each update once, as early as it can: before a press is built or
-    # queued (bot/flood_door.py).
+    # queued (bot/messenger/flood_door.py).
     door = FloodDoor(lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify))
-    # One update PTB cannot read must not fail its whole getUpdates batch (bot/messenger_bot.py).
+    # One update PTB cannot read must not fail its whole getUpdates batch (bot/messenger/messenger_bot.py).
     bot = MessengerBot(platform_config.token, base_url=platform_config.base_url,
                        base_file_url=platform_config.base_file_url,
                        request=request or make_request(transport, CONNECTION_POOL),

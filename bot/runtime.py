@@ -13,14 +13,14 @@ from telegram.ext import Application
 from telegram.request import BaseRequest
 
 from bot import logs
-from bot.ambassador_watch import CHECK_EVERY, report_suspicious
-from bot.announcer import Announcer
+from bot.messenger.notices.ambassador_watch import CHECK_EVERY, report_suspicious
+from bot.messenger.notices.announcements import Announcer
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
-from bot.broadcast.worker import BroadcastWorker
-from bot.clock import Clock
-from bot.config import Config, ConfigError
-from bot.notify import Notifier
-from bot.services import Services
+from bot.messenger.broadcast.worker import BroadcastWorker
+from bot.campaign.clock import Clock
+from bot.campaign.config import Config, ConfigError
+from bot.messenger.notices import Notifier
+from bot.campaign.services import Services
 from storage import Database, Repositories
 
 log = logging.getLogger(__name__)

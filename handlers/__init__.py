@@ -15,8 +15,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import buttons as bt
-from bot.roles import COMMAND_ACTIONS
+from bot.messenger import buttons as bt
+from bot.campaign.roles import COMMAND_ACTIONS
 from handlers import (
     ambassadors, broadcasts, moderation, proposals, results, review, schedule, staff_input, start, stats, voting,
 )
@@ -213,7 +213,7 @@ def register(application: Application) -> None:
         CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
         CallbackQueryHandler(voting.on_vote_pressed, pattern=bt.Vote.PATTERN),
         CallbackQueryHandler(voting.on_page_pressed, pattern=bt.BallotPage.PATTERN),
-        # Every family's handler takes only the data its family parses (bot/buttons.py): the rest,
+        # Every family's handler takes only the data its family parses (bot/messenger/buttons.py): the rest,
         # forged, truncated or from a version that no longer exists, is refused here, in one place.
         CallbackQueryHandler(start.on_unknown_button),
         _msg(filters.ALL, start.on_unknown),

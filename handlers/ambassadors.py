@@ -7,12 +7,12 @@ import asyncio
 
 from telegram import InputFile, Update
 
-from bot import ambassador_keyboards as kb
-from bot import buttons as bt
-from bot import keyboards, render
-from bot.context import AppContext, app_context
-from bot.platforms import PLATFORMS
-from bot.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
+from bot.messenger.keyboards import ambassadors as kb
+from bot.messenger import buttons as bt
+from bot.messenger import keyboards, render
+from bot.messenger.context import AppContext, app_context
+from bot.messenger.platforms import PLATFORMS
+from bot.campaign.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from handlers import states as S
 from handlers.common import (
     Context, acting, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, unless_unchanged,
@@ -23,7 +23,7 @@ from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
 from messages_fa.dates import jalali_day
 from messages_fa.texts import PLAN_NAME
-from storage.models import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
+from domain import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
 
 END = -1  # ConversationHandler.END
 PENDING_SHOWN = 10
@@ -205,7 +205,7 @@ async def on_panel_pressed(update: Update, context: Context) -> None:
         await reply(update, context, t.invitation(m, hood, here), kb.open_bot(here))
     elif action == "poster":
         # Pillow, the QR library and the font load on the first poster, not in every bot's memory.
-        from bot.poster import invite_poster  # noqa: PLC0415
+        from bot.outputs.poster import invite_poster  # noqa: PLC0415
         png = await asyncio.to_thread(invite_poster, here, PLAN_NAME, t.poster_neighbourhood(hood), t.poster_lines(),
                                       app.platform.persian_name)
         # A document, not a photo: the messenger would recompress a photo, and it is for print.

@@ -10,15 +10,15 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, filters
 
-from bot import keyboards, render
-from bot.markup_dicts import NO_LINK_PREVIEW
-from bot.context import AppContext, app_context
-from bot.roles import Actor, actor
+from bot.messenger import keyboards, render
+from bot.messenger.markup_dicts import NO_LINK_PREVIEW
+from bot.messenger.context import AppContext, app_context
+from bot.campaign.roles import Actor, actor
 from handlers import outbox
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
-from storage.models import Citizen
+from domain import Citizen
 
 Context = ContextTypes.DEFAULT_TYPE
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def staff_place(app: AppContext, update: Update) -> bool:
 
 def allowed(app: AppContext, update: Update, action: str) -> bool:
     """Staff rights come from the config of the messenger this update arrived on, checked now
-    for this action (bot/roles.py)."""
+    for this action (bot/campaign/roles.py)."""
     return update.effective_user is not None and app.services.may(app.platform.name, update.effective_user.id, action)
 
 

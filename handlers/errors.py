@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.context import app_context
+from bot.messenger.context import app_context
 from handlers.common import Context, was_answered
 from messages_fa import texts
 

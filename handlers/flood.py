@@ -1,7 +1,7 @@
-"""Flood control at the door: every update from a person is counted (bot/flood.py) before any real
+"""Flood control at the door: every update from a person is counted (bot/campaign/flood.py) before any real
 work, and what is over the limit stops here — no database, no conversation, no reply but one notice.
 
-A polled update was counted already, before it was built or queued (bot/flood_door.py), and
+A polled update was counted already, before it was built or queued (bot/messenger/flood_door.py), and
 what was dropped there never gets here: this guard acts on that verdict (``DECIDED``) — the
 notice, in the update's turn — and counts only an update that went round the door
 (process_update called directly, as the fast tests do).
@@ -21,9 +21,9 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
-from bot.context import KEY, AppContext
-from bot.flood import Verdict
-from bot.flood_door import DECIDED, subject
+from bot.messenger.context import KEY, AppContext
+from bot.campaign.flood import Verdict
+from bot.messenger.flood_door import DECIDED, subject
 from handlers.common import Context, answer
 from messages_fa import texts
 

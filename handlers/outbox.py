@@ -7,7 +7,7 @@ bot, restarted on the previous state, reads the answer as something else.
 
 So each callback of the citizen's conversation runs under ``held_until_committed``: what it sends
 through the helpers in handlers/common.py (reply, answer, set_buttons, edit) is queued, in order,
-and sent only after the state the callback returned has been committed (bot/persistence.py
+and sent only after the state the callback returned has been committed (bot/messenger/persistence.py
 ``save_now``). The sends return None while queued; conversation steps never use what a send
 returns. Presses' answers go out alongside the message that follows them, as before.
 

@@ -1,5 +1,5 @@
 """A button press, read once: did it come from the chat its message was sent to, what does it carry
-(bot/buttons.py), and may this person take it.
+(bot/messenger/buttons.py), and may this person take it.
 
 Where a press comes from: the messenger puts the pressed message, with its chat, into the update.
 In a private chat the chat is the person (a private chat's id is its person's id, on Telegram and
@@ -18,8 +18,8 @@ from typing import TypeVar
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
-from bot.buttons import ButtonData
-from bot.context import AppContext
+from bot.messenger.buttons import ButtonData
+from bot.messenger.context import AppContext
 from handlers.common import Context, allowed, answer, staff_place
 from messages_fa import texts
 

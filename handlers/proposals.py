@@ -10,10 +10,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
-from bot import buttons as bt
-from bot import keyboards, render
-from bot.context import app_context
-from bot.services.proposals import Gate, TextCheck
+from bot.messenger import buttons as bt
+from bot.messenger import keyboards, render
+from bot.messenger.context import app_context
+from bot.campaign.services.proposals import Gate, TextCheck
 from handlers import outbox
 from handlers import states as S
 from handlers.presses import data_of

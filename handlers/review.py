@@ -1,25 +1,25 @@
 """The staff console's queues: /review (moderators: approve, reject with a reason, fix the category,
 mark a duplicate) and /feasibility (reviewers: feasible or not with an explanation, the cost), and
-/audit (admins). Every command and press checks the role on the server (bot/roles.py).
+/audit (admins). Every command and press checks the role on the server (bot/campaign/roles.py).
 
-Callback data: Review, Feasibility and AuditPage (bot/buttons.py).
+Callback data: Review, Feasibility and AuditPage (bot/messenger/buttons.py).
 """
 from __future__ import annotations
 
 from telegram import ForceReply, InlineKeyboardButton as Button, InlineKeyboardMarkup, Update
 
-from bot import buttons as bt
-from bot import render
-from bot.context import AppContext, app_context
-from bot.platforms import PLATFORMS
-from bot.services.proposals import MAX_REASON, Decision
+from bot.messenger import buttons as bt
+from bot.messenger import render
+from bot.messenger.context import AppContext, app_context
+from bot.messenger.platforms import PLATFORMS
+from bot.campaign.services.proposals import MAX_REASON, Decision
 from handlers.common import Context, acting, allowed, answer, reply, staff_place
 from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
 from messages_fa.fit import TEXT_LIMIT, units
-from storage.models import FEASIBLE, NOT_FEASIBLE
+from domain import FEASIBLE, NOT_FEASIBLE
 
 SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
 SEEN_CODE = {v: k for k, v in SEEN.items()}

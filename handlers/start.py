@@ -7,10 +7,10 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
-from bot import buttons as bt
-from bot import keyboards, render
-from bot.context import app_context
-from bot.services.citizens import ChooseResult, ReminderResult
+from bot.messenger import buttons as bt
+from bot.messenger import keyboards, render
+from bot.messenger.context import app_context
+from bot.campaign.services.citizens import ChooseResult, ReminderResult
 from handlers import ambassadors, proposals, results, voting
 from handlers import states as S
 from handlers.presses import data_of
@@ -157,7 +157,7 @@ async def on_unknown(update: Update, context: Context):
 
 
 async def on_unknown_button(update: Update, context: Context) -> None:
-    """Data no family reads (bot/buttons.py): the one refusal of every unknown or malformed press."""
+    """Data no family reads (bot/messenger/buttons.py): the one refusal of every unknown or malformed press."""
     await answer(update, texts.button_expired(), alert=True)
 
 

@@ -15,13 +15,13 @@ import asyncio
 from telegram import InputFile, Update
 from telegram.ext import CommandHandler
 
-from bot.config import Config
-from bot.context import AppContext, app_context
-from bot.stats import ExportData, StatsReport, StatsService, report_text
+from bot.campaign.config import Config
+from bot.messenger.context import AppContext, app_context
+from bot.campaign.services.stats import ExportData, StatsReport, StatsService, report_text
 from handlers.common import NEW_MESSAGE, Context, allowed, reply, staff_ref
 from messages_fa import stats as t
 
-STATS, EXPORT = "stats", "export"  # actions of bot/roles.py
+STATS, EXPORT = "stats", "export"  # actions of bot/campaign/roles.py
 
 
 def command_handlers() -> list[CommandHandler]:
@@ -55,14 +55,14 @@ async def _allowed(update: Update, context: Context, app: AppContext, action: st
 # (and every test that starts it) need not pay their half a second.
 
 def _draw(report: StatsReport, when: str) -> tuple[bytes, bytes]:
-    from bot import charts
+    from bot.outputs import charts
 
     return charts.neighbourhoods_chart(report, when), charts.days_chart(report, when)
 
 
 def _build(config: Config, data: ExportData) -> tuple[str, bytes, bytes]:
     """The files' name (without extension), the workbook, the zip of CSVs."""
-    from bot import export
+    from bot.outputs import export
 
     built = export.build(config, data)
     return export.file_stem(data.report), built.workbook, export.csv_zip(built.csv)

@@ -5,10 +5,10 @@ import asyncio
 
 from telegram import Update
 
-from bot import buttons as bt
-from bot import keyboards, render
-from bot.services.citizens import PhoneResult
-from bot.services.voting import BallotGate, VoteOutcome
+from bot.messenger import buttons as bt
+from bot.messenger import keyboards, render
+from bot.campaign.services.citizens import PhoneResult
+from bot.campaign.services.voting import BallotGate, VoteOutcome
 from handlers import states as S
 from handlers.common import (
     Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from storage.db import Database
-from storage.models import (
+from domain import (
     AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, Ambassador, AmbassadorCard, DayFigures,
     Figures,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from storage.db import Database
-from storage.models import AuditEntry
+from domain import AuditEntry
 from storage.rows import _dt, _ts
 
 

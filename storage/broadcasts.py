@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from storage.db import Database
-from storage.models import (
+from domain import (
     AMBASSADORS,
     CANCELLED,
     DONE,

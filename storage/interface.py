@@ -8,7 +8,7 @@ A docstring here is a contract, not a description of SQL: "once", "at most", "ne
 any number of concurrent callers on any number of connections or processes, unless a docstring
 says otherwise. A refusal is a return value (None, False, a status string), never an exception,
 unless stated. Nothing in this module may import a database driver or anything of the project
-but the domain dataclasses (storage/models.py): services typed against it stay engine-free.
+but the domain dataclasses (domain/__init__.py): services typed against it stay engine-free.
 
 Timestamps (``now``, ``since`` …) are timezone-aware datetimes; they come back as aware UTC.
 """
@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from storage.models import (
+from domain import (
     Ambassador,
     AmbassadorCard,
     Announcement,
@@ -42,7 +42,7 @@ from storage.models import (
 )
 
 if TYPE_CHECKING:
-    # The statistics' row types still live beside their SQL; they belong in storage/models.py
+    # The statistics' row types still live beside their SQL; they belong in domain/__init__.py
     # (then this becomes a plain import). Never imported at run time from here.
     from storage.stats import DayCounts, NeighbourhoodCounts, PlatformCounts, ProposalRow
 
@@ -277,7 +277,7 @@ class VoteRepository(Protocol):
 
 @runtime_checkable
 class ConversationRepository(Protocol):
-    """Conversation states (bot/persistence.py): (handler name, key) → state."""
+    """Conversation states (bot/messenger/persistence.py): (handler name, key) → state."""
 
     async def load(self, name: str) -> dict[str, str]:
         ...
@@ -289,7 +289,7 @@ class ConversationRepository(Protocol):
 
 @runtime_checkable
 class ProcessedUpdateRepository(Protocol):
-    """Updates the bot has handled, per messenger (bot/update_journal.py)."""
+    """Updates the bot has handled, per messenger (bot/messenger/update_journal.py)."""
 
     async def record(self, platform: str, update_ids: Iterable[int], states: States, now: dt.datetime) -> None:
         """Contract: the conversation states and the updates marked as handled at ``now`` are

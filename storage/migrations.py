@@ -76,7 +76,7 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, platform, chat_id)
     );
 
-    -- ConversationHandler states only (see bot/persistence.py).
+    -- ConversationHandler states only (see bot/messenger/persistence.py).
     CREATE TABLE conversations (
         name TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -310,7 +310,7 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     """,
     # 8: the updates already handled, so that one the messenger delivers again after a crash is
-    # skipped (bot/update_journal.py). Only the re-delivery window needs them: pruned to a day.
+    # skipped (bot/messenger/update_journal.py). Only the re-delivery window needs them: pruned to a day.
     """
     CREATE TABLE processed_updates (
         platform TEXT NOT NULL,

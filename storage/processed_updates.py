@@ -1,7 +1,7 @@
 """The updates the bot has handled, per messenger, and the conversation states they left.
 
 An update the messenger delivers again after a crash is looked up here and skipped (see
-bot/update_journal.py). Both are written in one transaction, so an update never counts as handled
+bot/messenger/update_journal.py). Both are written in one transaction, so an update never counts as handled
 while the conversation step it moved to is unsaved.
 """
 from __future__ import annotations

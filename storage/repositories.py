@@ -15,7 +15,7 @@ from storage.ambassadors import AmbassadorRepository
 from storage.audit import AuditRepository
 from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository
 from storage.db import Database
-from storage.models import (
+from domain import (
     APPROVED,
     FEASIBLE,
     PENDING,
@@ -427,7 +427,7 @@ class VoteRepository:
 
 
 class ConversationRepository:
-    """Storage for bot/persistence.py: (handler name, key) → state. The bot writes states together
+    """Storage for bot/messenger/persistence.py: (handler name, key) → state. The bot writes states together
     with the updates that changed them (storage/processed_updates.py)."""
 
     def __init__(self, db: Database) -> None:

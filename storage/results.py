@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 
 from storage.db import Database
-from storage.models import BallotProject, NeighbourhoodBallots, ResultRun, Winner
+from domain import BallotProject, NeighbourhoodBallots, ResultRun, Winner
 from storage.rows import ON_BALLOT, _dt, _one, _ts
 
 

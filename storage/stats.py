@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from storage.db import Database
-from storage.models import APPROVED, FEASIBLE, PENDING, REJECTED
+from domain import APPROVED, FEASIBLE, PENDING, REJECTED
 from storage.rows import _dt
 
 T = TypeVar("T")

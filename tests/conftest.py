@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.announcer import Announcer
+from bot.messenger.notices.announcements import Announcer
 from bot.app import build_application
-from bot.broadcast.worker import BroadcastWorker
-from bot.clock import ManualClock
-from bot.config import Config, load_config
-from bot.notify import Notifier
-from bot.services import Services
+from bot.messenger.broadcast.worker import BroadcastWorker
+from bot.campaign.clock import ManualClock
+from bot.campaign.config import Config, load_config
+from bot.messenger.notices import Notifier
+from bot.campaign.services import Services
 from storage import Database, Repositories
 from tests.support import RecordingRequest, UpdateFactory
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.platforms import PLATFORMS
-from bot.roles import Actor
-from bot.services.ambassadors import PAYLOAD_RE, new_payload
+from bot.messenger.platforms import PLATFORMS
+from bot.campaign.roles import Actor
+from bot.campaign.services.ambassadors import PAYLOAD_RE, new_payload
 from messages_fa import ambassadors as t
 from messages_fa import buttons as b
 from messages_fa import texts
@@ -244,7 +244,7 @@ async def test_figures_after_joins_verifications_proposals_and_votes(bot, config
 
 
 async def test_manufactured_joins_are_flagged_to_staff_once(bot):
-    from bot.ambassador_watch import report_suspicious
+    from bot.messenger.notices.ambassador_watch import report_suspicious
     ambassador, payload = await approved_ambassador(bot)
     m = bot.telegram
     for user in range(8000, 8025):
@@ -257,7 +257,7 @@ async def test_manufactured_joins_are_flagged_to_staff_once(bot):
 
 
 async def test_joins_that_verify_are_not_flagged(bot):
-    from bot.ambassador_watch import report_suspicious
+    from bot.messenger.notices.ambassador_watch import report_suspicious
     ambassador, payload = await approved_ambassador(bot)
     m = bot.telegram
     bot.at("voting")
@@ -285,7 +285,7 @@ async def test_staff_overview_lists_pending_applications_with_their_buttons(bot)
 
 
 def test_bursts_are_found_in_a_sliding_window_and_one_real_person_does_not_hide_them():
-    from bot.services.ambassadors import suspicious_bursts
+    from bot.campaign.services.ambassadors import suspicious_bursts
     start = dt.datetime(2026, 11, 26, 5, 58, tzinfo=dt.timezone.utc)
     # 30 joins in 4 minutes across 06:00 (a fixed 10-minute grid would split them 2+28 or so).
     across = [(1, start + dt.timedelta(seconds=8 * n), False) for n in range(30)]

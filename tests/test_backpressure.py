@@ -14,8 +14,8 @@ from telegram import Bot
 
 import bot.runtime
 from bot.app import CALLS_AT_ONCE_PER_UPDATE, CONCURRENT_UPDATES, CONNECTION_POOL
-from bot.localapi import LocalBotApi
-from bot.transport import AiohttpRequest
+from bot.devtools.localapi import LocalBotApi
+from bot.messenger.transport import AiohttpRequest
 from messages_fa import buttons as b
 from messages_fa import texts
 from tests.support.e2e import TOKENS, Harness, handler_failures, text_of

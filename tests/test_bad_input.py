@@ -1,7 +1,7 @@
 """Bad input at every step gets a clear Persian answer and loses nothing."""
 from __future__ import annotations
 
-from bot.clock import ManualClock
+from bot.campaign.clock import ManualClock
 from messages_fa import buttons as b
 from tests.conftest import Bot, phase_moments
 from tests.support.journeys import USER, choose_tajrish, write_to_preview

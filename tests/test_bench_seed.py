@@ -27,7 +27,7 @@ async def test_bench_broadcast_seeds_citizens_the_repositories_read(tmp_path):
     import datetime as dt
 
     from bench.broadcast import seed_citizens
-    from storage.models import EVERYONE, Audience
+    from domain import EVERYONE, Audience
 
     database = tmp_path / "broadcast.sqlite3"
     now = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)

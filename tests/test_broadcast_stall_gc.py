@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from bot.localapi import __main__ as localapi_main
+from bot.devtools.localapi import __main__ as localapi_main
 from tests.support.e2e import Harness
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.broadcast.content import Content
-from bot.broadcast.sender import PlatformSender
-from storage.models import Audience
+from bot.messenger.broadcast.content import Content
+from bot.messenger.broadcast.sender import PlatformSender
+from domain import Audience
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.journeys import citizens
 

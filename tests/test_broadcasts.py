@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from bot.broadcast.worker import LEASE_TTL, BroadcastWorker
+from bot.messenger.broadcast.worker import LEASE_TTL, BroadcastWorker
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_number
-from storage.models import SENDING, Audience
+from domain import SENDING, Audience
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
 from tests.support.journeys import citizens
 from tests.support.recording_request import _ApiError
@@ -436,7 +436,7 @@ async def test_two_processes_on_one_database_do_not_both_send(bot, config):
 
 @pytest.mark.parametrize("rate", [0, -1, 20_000, "fast"])
 async def test_broadcast_rate_is_checked_in_config(rate):
-    from bot.config import ConfigError, load_config, parse_config
+    from bot.campaign.config import ConfigError, load_config, parse_config
     from tests.conftest import ROOT
     import tomllib
     root = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
@@ -467,7 +467,7 @@ async def test_a_dead_process_on_this_machine_is_taken_over_at_once(bot):
 async def test_citizens_replies_take_broadcast_slots():
     """At 100/s configured, 60 replies a second leave 40 for the broadcast; a flood of replies
     leaves it a fifth, never nothing."""
-    from bot.broadcast.sender import PlatformSender
+    from bot.messenger.broadcast.sender import PlatformSender
     replies = 0
     sender = PlatformSender("telegram", None, None, None, rate=100, replies_made=lambda: replies)
     assert sender._current_interval(0.0) == pytest.approx(1 / 100)
@@ -532,7 +532,7 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
 
 
 async def test_stray_429s_do_not_pause_everything_a_flood_does():
-    from bot.broadcast.sender import PlatformSender
+    from bot.messenger.broadcast.sender import PlatformSender
     sender = PlatformSender("telegram", None, None, None, rate=1000)
     for n in range(3000):  # 1% of 429s, bunched: 6 within 100 outcomes, never 5% of a second
         sender._note_outcome(False)
@@ -561,8 +561,8 @@ async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_
     import asyncio
     import contextlib
 
-    from bot.broadcast.content import Content
-    from bot.broadcast.sender import PlatformSender
+    from bot.messenger.broadcast.content import Content
+    from bot.messenger.broadcast.sender import PlatformSender
     from storage import Database
     from storage.backup import backup
     from storage.broadcasts import BroadcastRepository
@@ -620,7 +620,7 @@ async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_
 def test_no_more_broadcast_requests_in_flight_than_connections():
     """A request queued for one of the broadcast bot's connections has not left: it must not be
     marked 'sending' (a kill then would report someone uncertain who was never sent to)."""
-    from bot.broadcast.sender import MAX_IN_FLIGHT
+    from bot.messenger.broadcast.sender import MAX_IN_FLIGHT
     from bot.runtime import BROADCAST_POOL
     assert MAX_IN_FLIGHT <= BROADCAST_POOL
 
@@ -641,7 +641,7 @@ def _as_counts(progress) -> dict[str, dict[str, int]]:
 async def test_progress_is_kept_with_every_outcome_and_rolled_back_with_it(bot):
     """Progress is read from counts the database keeps (issue 13), never by counting the rows: they
     must agree with the rows after every kind of change, and a failed write changes neither."""
-    from storage.models import DeliveryResult
+    from domain import DeliveryResult
     await citizens(bot, "telegram", range(100, 110))
     await citizens(bot, "bale", range(200, 205))
     repo, db = bot.services.repos.broadcasts, bot.services.repos.broadcasts.db

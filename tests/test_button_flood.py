@@ -3,7 +3,7 @@
 Before: flood control saw a press only in its turn, after PTB had built it and it had waited in
 its sender's queue, and every dropped press was still answered: 20 people pressing 50 times a
 second grew the bot by 300 MB and left 80 s of queue (bench: ``python -m bench.flood --presses``).
-Now each press is decided as getUpdates reads it (bot/flood_door.py): over the limit it is never
+Now each press is decided as getUpdates reads it (bot/messenger/flood_door.py): over the limit it is never
 built, queued or answered, and it is still marked handled.
 """
 from __future__ import annotations
@@ -13,11 +13,11 @@ import datetime as dt
 import pytest
 from telegram import Update
 
-from bot.clock import ManualClock
-from bot.flood import Allowance, FloodControl, Kind, Verdict
-from bot.flood_door import DroppedUnread, FloodDoor
-from bot.messenger_bot import MessengerBot
-from bot.update_decoding import decode_updates
+from bot.campaign.clock import ManualClock
+from bot.campaign.flood import Allowance, FloodControl, Kind, Verdict
+from bot.messenger.flood_door import DroppedUnread, FloodDoor
+from bot.messenger.messenger_bot import MessengerBot
+from bot.messenger.update_decoding import decode_updates
 from messages_fa import texts
 from tests.support.e2e import TOKENS, Harness, inline_data
 

@@ -1,11 +1,11 @@
-"""Callback data (bot/buttons.py): every family packs the very strings the bot has always sent —
+"""Callback data (bot/messenger/buttons.py): every family packs the very strings the bot has always sent —
 buttons already on people's phones keep working after an update — and reads them back; anything
 else is nobody's."""
 from __future__ import annotations
 
 import pytest
 
-from bot import buttons as bt
+from bot.messenger import buttons as bt
 
 # (what a keyboard packs, the data the bot sent before the codecs existed)
 SENT = [
@@ -87,10 +87,12 @@ def test_every_keyboard_carries_data_one_family_reads_back(config):
     family, into what packs back to the same data."""
     from types import SimpleNamespace
 
-    from bot import ambassador_keyboards, keyboards
-    from bot.broadcast import keyboards as broadcast_keyboards
-    from bot.services.voting import BallotView
-    from storage.models import AMB_APPROVED, AMB_SUSPENDED
+    from bot.messenger.keyboards import ambassadors as ambassador_keyboards
+
+    from bot.messenger import keyboards
+    from bot.messenger.keyboards import broadcasts as broadcast_keyboards
+    from bot.campaign.services.voting import BallotView
+    from domain import AMB_APPROVED, AMB_SUSPENDED
 
     hoods = config.neighbourhoods
     ballot = BallotView(page=1, pages=3, proposals=[SimpleNamespace(id=12), SimpleNamespace(id=13)],

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from bot.broadcast.worker import BroadcastWorker
-from bot.campaign import Phase
-from bot.campaign_calendar import Fired
-from bot.clock import ManualClock
+from bot.messenger.broadcast.worker import BroadcastWorker
+from domain import Phase
+from bot.campaign.calendar import Fired
+from bot.campaign.clock import ManualClock
 from messages_fa import broadcasts as t
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN, Bot, phase_moments
 from tests.support.journeys import citizens
@@ -267,7 +267,7 @@ async def test_worker_waits_for_a_broadcast_made_by_another_process(config):
 
 
 def test_calendar_config_keys():
-    from bot.config import ConfigError, parse_config
+    from bot.campaign.config import ConfigError, parse_config
     from tests.conftest import ROOT
     import tomllib
     import pytest

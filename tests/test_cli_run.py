@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.localapi import LocalBotApi
+from bot.devtools.localapi import LocalBotApi
 
 # slow: the bot as its own process against the loopback Bot API server (`pytest -m "not slow"` skips it).
 pytestmark = pytest.mark.slow

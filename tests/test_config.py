@@ -11,7 +11,7 @@ import jdatetime
 import pytest
 
 from bot.__main__ import main
-from bot.config import EXAMPLE_SECRET, ConfigError, load_config, parse_config
+from bot.campaign.config import EXAMPLE_SECRET, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"

@@ -11,7 +11,7 @@ import tomllib
 import pytest
 
 from bot.__main__ import main
-from bot.config import DEFAULT_BUDGET, Results, parse_config
+from bot.campaign.config import DEFAULT_BUDGET, Results, parse_config
 from messages_fa import results as t
 from storage import Database
 from tests.conftest import ROOT, TELEGRAM_ADMIN, make_config

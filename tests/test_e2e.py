@@ -1,5 +1,5 @@
 """End to end: the real polling loop, aiohttp transport, rate limiter and persistence of
-bot.runtime.Runtime, talking HTTP to the loopback Bot API server (bot/localapi) in this event loop.
+bot.runtime.Runtime, talking HTTP to the loopback Bot API server (bot/devtools/localapi) in this event loop.
 
 What the in-process tests (RecordingRequest, process_update) cannot see is checked here: update
 offsets and long polls, the per-user update processor, the HTTP bodies the server validates
@@ -12,7 +12,7 @@ import logging
 
 import pytest
 
-from bot.localapi import ApiError
+from bot.devtools.localapi import ApiError
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.numbers import fa_digits
@@ -370,7 +370,7 @@ async def test_confirm_whose_callback_answer_fails_still_reaches_staff(e2e, capl
 
 async def test_double_tap_on_vote_button_leaves_one_vote(e2e, caplog):
     """At 7f7e71f every vote button toggled (callback data v:<id>:<page> carried no intent,
-    bot/services/voting.py:86-107): a double tap on «☐ رأی به ۱» voted, then withdrew. The same
+    bot/campaign/services/voting.py:86-107): a double tap on «☐ رأی به ۱» voted, then withdrew. The same
     happened when the answer to a vote press failed and the citizen «tried again» as told."""
     proposal_id = await approved_proposal(e2e)
     e2e.at("voting")
@@ -403,7 +403,7 @@ async def test_failed_start_of_one_messenger_releases_what_was_started(tmp_path,
     worker thread keeps the interpreter alive after main() has printed «config error: bale.token:
     was rejected by the server» (reproduced with asyncio.run(serve_forever(...)) in a script: still
     alive after 20 s). Expected: everything that was started is stopped before the error propagates."""
-    from bot.config import ConfigError
+    from bot.campaign.config import ConfigError
     from bot.runtime import Runtime, serve_forever
 
     caplog.set_level(logging.INFO)

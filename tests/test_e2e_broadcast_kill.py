@@ -27,12 +27,12 @@ import pytest
 from bench.broadcast import MARKER, STAFF_ID, TEXT, seed_citizens
 from bench.common import BOT_USERNAME, TOKEN, bench_config, voting_clock, voting_moment
 from bench.journey import PYTHON, Child
-from bot.broadcast.worker import LEASE_TTL
-from bot.localapi import LocalBotApi
-from bot.services import Services
+from bot.messenger.broadcast.worker import LEASE_TTL
+from bot.devtools.localapi import LocalBotApi
+from bot.campaign.services import Services
 from messages_fa import broadcasts as t
 from storage import Database, Repositories
-from storage.models import DONE, EVERYONE, UNCERTAIN, Audience
+from domain import DONE, EVERYONE, UNCERTAIN, Audience
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,

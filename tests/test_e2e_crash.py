@@ -56,7 +56,7 @@ import pytest
 
 from bench.common import BOT_USERNAME, TOKEN, bench_config
 from bench.journey import AUTHOR_BASE, Ballot, seed_database
-from bot.localapi import LocalBotApi
+from bot.devtools.localapi import LocalBotApi
 from messages_fa import ambassadors as amb
 from messages_fa import buttons as b
 from messages_fa import texts

@@ -4,7 +4,7 @@ of the bot's replies (sendMessage, editMessageText, answerCallbackQuery) and of 
 Four citizens, two per messenger, walk from /start to a tracking code at once. Who is asked to
 act again, and why:
 - a failed edit or callback answer is the bot's business: the transport repeats it (it is
-  harmless to repeat; bot/transport.py), so nobody notices;
+  harmless to repeat; bot/messenger/transport.py), so nobody notices;
 - a failed sendMessage is not repeated — after a timeout or a drop it may have arrived, and
   repeating it would send the answer twice — so the update ends in the error handler, which
   logs it once and says «try again» (as an alert on the pressed button, or as a message when the
@@ -31,8 +31,8 @@ from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
 
 import bot.runtime
-from bot.localapi import ControlError, LocalBotApi
-from bot.transport import SAFE_TO_REPEAT, AiohttpRequest
+from bot.devtools.localapi import ControlError, LocalBotApi
+from bot.messenger.transport import SAFE_TO_REPEAT, AiohttpRequest
 from messages_fa import buttons as b
 from messages_fa import texts
 from tests.support.e2e import (
@@ -65,7 +65,7 @@ SORRY = texts.error_try_again()
 @pytest.fixture
 async def faulty(tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.INFO)
-    caplog.set_level(logging.DEBUG, logger="bot.transport")
+    caplog.set_level(logging.DEBUG, logger="bot.messenger.transport")
 
     def short_timeouts(transport: str, pool_size: int) -> AiohttpRequest:
         return AiohttpRequest(connection_pool_size=pool_size, read_timeout=CLIENT_TIMEOUT,
@@ -232,7 +232,7 @@ async def test_journeys_complete_through_timeouts_drops_5xx_and_429(faulty, capl
     # What the bot repeated by itself (the transport's DEBUG lines): edits and answers, never a
     # sendMessage (all of whose failures here came after the connection was made).
     repeated = collections.Counter(r.args[0] for r in caplog.records
-                                   if r.name == "bot.transport" and r.msg.startswith("%s failed"))
+                                   if r.name == "bot.messenger.transport" and r.msg.startswith("%s failed"))
     assert repeated and set(repeated) <= SAFE_TO_REPEAT, repeated
     # Logs: each update that ended in the error handler is logged exactly once, with its
     # messenger and update id; the only other errors are the poller's; no token anywhere.

@@ -14,13 +14,13 @@ from pathlib import Path
 import jdatetime
 import pytest
 
-from bot.clock import ManualClock
-from bot.config import ConfigError, Limits, load_config, parse_config
-from bot.flood import Allowance, FloodControl, Kind, Verdict
-from bot.money import parse_cost
-from bot.phone import normalize_iranian_mobile
-from bot.roles import Actor
-from bot.services.proposals import MAX_REASON, Decision, Gate
+from bot.campaign.clock import ManualClock
+from bot.campaign.config import ConfigError, Limits, load_config, parse_config
+from bot.campaign.flood import Allowance, FloodControl, Kind, Verdict
+from bot.campaign.money import parse_cost
+from bot.campaign.phone import normalize_iranian_mobile
+from bot.campaign.roles import Actor
+from bot.campaign.services.proposals import MAX_REASON, Decision, Gate
 from messages_fa import broadcasts as bt
 from messages_fa import buttons as b
 from messages_fa import staff as st

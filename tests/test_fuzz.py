@@ -60,7 +60,7 @@ import time
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.campaign.clock import ManualClock
 from tests.conftest import Bot, make_config
 from tests.support.fuzz import Crowd, crowd_config, crowd_people, seed_world
 
@@ -109,7 +109,7 @@ def _callbacks_unanswered(monkeypatch):
 
 
 def _everyones_proposals_are_mine(monkeypatch):
-    from bot.services.proposals import ProposalService
+    from bot.campaign.services.proposals import ProposalService
 
     async def everyones(self, citizen):
         found = [await self.repos.proposals.get(i) for i in range(1, 30)]
@@ -118,9 +118,9 @@ def _everyones_proposals_are_mine(monkeypatch):
 
 
 def _everyone_is_staff(monkeypatch):
-    import bot.services
+    from bot.campaign import services
 
-    monkeypatch.setattr(bot.services, "may", lambda config, platform, user_id, action: True)
+    monkeypatch.setattr(services, "may", lambda config, platform, user_id, action: True)
 
 
 def _html_unescaped(monkeypatch):

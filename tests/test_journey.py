@@ -184,7 +184,7 @@ async def test_contact_shared_while_choosing_a_neighbourhood_still_verifies(bot)
 
 
 async def test_cards_that_were_never_posted_go_out_at_start_up(bot):
-    from bot.context import KEY
+    from bot.messenger.context import KEY
     from tests.conftest import STAFF_CHAT
 
     await choose_tajrish(bot)

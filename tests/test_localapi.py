@@ -1,4 +1,4 @@
-"""Tests of the loopback Bot API server (bot/localapi) itself."""
+"""Tests of the loopback Bot API server (bot/devtools/localapi) itself."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.request import HTTPXRequest
 
-from bot.localapi import ControlError, LocalApiClient, LocalApiState, LocalBotApi
+from bot.devtools.localapi import ControlError, LocalApiClient, LocalApiState, LocalBotApi
 
 # slow: every test starts the loopback Bot API server (`pytest -m "not slow"` skips it).
 pytestmark = pytest.mark.slow
@@ -572,7 +572,7 @@ async def test_real_ptb_application_end_to_end(api):
 
 def test_standalone_process_starts_and_stops_on_sigterm():
     root = Path(__file__).resolve().parents[1]
-    with subprocess.Popen([sys.executable, "-m", "bot.localapi", "--port", "0", "--bot", "1:A=a_bot"],
+    with subprocess.Popen([sys.executable, "-m", "bot.devtools.localapi", "--port", "0", "--bot", "1:A=a_bot"],
                           cwd=root, stdout=subprocess.PIPE, text=True,
                           env={**os.environ, "PYTHONPATH": str(root)}) as proc:
         try:
@@ -592,7 +592,7 @@ def test_standalone_process_starts_and_stops_on_sigterm():
 
 
 async def test_text_after_a_force_reply_is_a_reply_like_a_telegram_client():
-    from bot.localapi import LocalBotApi
+    from bot.devtools.localapi import LocalBotApi
 
     async with LocalBotApi(bots={"5:t": "t_bot"}) as api:
         state = api.state

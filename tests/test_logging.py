@@ -222,7 +222,7 @@ async def test_a_journey_at_debug_leaks_no_token_phone_or_citizen_text(tmp_path,
     assert any(e["message"].startswith("Processing update <Update update_id") for e in found)
     [failure] = [e for e in found if e["logger"] == "handlers.errors"]
     assert failure["update_id"] and failure["platform"] == "telegram" and "Traceback" in failure["exc"]
-    assert any(e["logger"] == "bot.transport" and "repeating" in e["message"] for e in found)
+    assert any(e["logger"] == "bot.messenger.transport" and "repeating" in e["message"] for e in found)
 
     secrets = [*TOKENS.values(), *(token.split(":")[1] for token in TOKENS.values())]
     phones = [VOTER_PHONE, VOTER_PHONE[1:], VOTER_PHONE[3:], "09351112233", "۰۹۳۵۱۱۱۲۲۳۳", "۰۹۱۲ ۳۴۵ ۶۷۸۹",

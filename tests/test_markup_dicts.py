@@ -6,9 +6,9 @@ import json
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup
 
-from bot import keyboards, markup_dicts
-from bot.markup_dicts import MarkupDicts
-from bot.messenger_bot import MessengerBot
+from bot.messenger import keyboards, markup_dicts
+from bot.messenger.markup_dicts import MarkupDicts
+from bot.messenger.messenger_bot import MessengerBot
 from tests.support.recording_request import RecordingRequest
 
 
@@ -103,7 +103,7 @@ async def test_a_call_of_json_values_goes_out_as_ptb_would_have_sent_it():
     from telegram import MessageEntity
     from telegram.request import RequestData
 
-    from bot.messenger_bot import JsonReadyRequestData
+    from bot.messenger.messenger_bot import JsonReadyRequestData
 
     class Keeping(RecordingRequest):
         def __init__(self):

@@ -11,12 +11,12 @@ import dataclasses
 
 import pytest
 
-from bot.config import DESCRIPTION_LENGTH, LIST_MOST, NAME_MOST, TITLE_LENGTH, Category, Neighbourhood
-from bot.localapi.validate import render_text
-from bot.money import MAX_COST
-from bot.roles import Actor
-from bot.services.ambassadors import NAME_LENGTH
-from bot.services.proposals import MAX_REASON, TextCheck
+from bot.campaign.config import DESCRIPTION_LENGTH, LIST_MOST, NAME_MOST, TITLE_LENGTH, Category, Neighbourhood
+from bot.devtools.localapi.validate import render_text
+from bot.campaign.money import MAX_COST
+from bot.campaign.roles import Actor
+from bot.campaign.services.ambassadors import NAME_LENGTH
+from bot.campaign.services.proposals import MAX_REASON, TextCheck
 from messages_fa import ambassadors as amb
 from messages_fa import broadcasts as bc
 from messages_fa import buttons as b

@@ -125,7 +125,7 @@ async def test_only_a_reply_to_the_question_is_a_reason_and_two_rejections_do_no
 
 
 async def test_reason_question_survives_a_restart(config):
-    from bot.clock import ManualClock
+    from bot.campaign.clock import ManualClock
     from tests.conftest import Bot, phase_moments
 
     clock = ManualClock(phase_moments(config)["proposals"])
@@ -144,7 +144,7 @@ async def test_reason_question_survives_a_restart(config):
 
 
 async def test_an_outcome_that_did_not_reach_the_author_is_retold_at_start_up(bot):
-    from bot.context import KEY
+    from bot.messenger.context import KEY
 
     proposal = await card_and_proposal(bot)
     tg = bot.telegram

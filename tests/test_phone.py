@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from bot.phone import normalize_iranian_mobile, phone_hash
+from bot.campaign.phone import normalize_iranian_mobile, phone_hash
 
 NUMBER = "+989121234567"
 

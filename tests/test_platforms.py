@@ -1,5 +1,5 @@
-"""What differs between Telegram and Bale lives in bot/platforms.py."""
-from bot.platforms import PLATFORMS
+"""What differs between Telegram and Bale lives in bot/messenger/platforms.py."""
+from bot.messenger.platforms import PLATFORMS
 
 
 def test_deep_links_per_messenger():

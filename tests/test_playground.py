@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
-from bot.playground import DEMO_PROPOSALS, run_playground
+from bot.campaign.config import load_config
+from bot.devtools.playground import DEMO_PROPOSALS, run_playground
 from messages_fa import buttons as b
 from messages_fa import texts
 

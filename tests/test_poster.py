@@ -8,8 +8,8 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageChops, ImageFont, features
 
-from bot import poster
-from bot.poster import HEIGHT, MARGIN, WIDTH, invite_poster, render_poster, shape_rtl
+from bot.outputs import poster
+from bot.outputs.poster import HEIGHT, MARGIN, WIDTH, invite_poster, render_poster, shape_rtl
 
 PAYLOAD = "amb_7Kq2-XzP9wLm3NvB8cRt4YhJ6sDf1GkQeUo5Ia0Tb_Zr-WnVy2Mx3LpHj9Cd"
 TELEGRAM_LINK = f"https://t.me/manshahrdaram_bot?start={PAYLOAD}"

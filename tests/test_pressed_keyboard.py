@@ -6,7 +6,7 @@ import copy
 
 from telegram import Bot
 
-from bot.update_decoding import decode_updates
+from bot.messenger.update_decoding import decode_updates
 
 _USER = {"id": 7777, "is_bot": False, "first_name": "Sara"}
 _CHAT = {"id": 7777, "type": "private", "first_name": "Sara"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram.ext import Application, PersistenceInput
 
-from bot.persistence import StatesOnlyApplication
+from bot.messenger.persistence import StatesOnlyApplication
 
 CITIZENS = 300
 

@@ -1,7 +1,7 @@
 """Data and conversation steps survive a restart (drafts in our tables, states via persistence)."""
 from __future__ import annotations
 
-from bot.clock import ManualClock
+from bot.campaign.clock import ManualClock
 from messages_fa import buttons as b
 from tests.conftest import Bot, phase_moments
 from tests.support.journeys import USER, choose_tajrish

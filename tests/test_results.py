@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.config import Results
+from bot.campaign.config import Results
 from messages_fa import buttons as b
 from messages_fa import results as t
 from tests.conftest import TELEGRAM_ADMIN
@@ -124,8 +124,8 @@ async def test_equal_shares_with_many_voters_and_a_real_budget_finishes(bot, con
     completion takes about a hundred reruns, not one per toman."""
     import time
 
-    from bot.results.election import Election, Project
-    from bot.services.results import _equal_shares
+    from bot.campaign.results.election import Election, Project
+    from bot.campaign.services.results import _equal_shares
     projects = tuple(Project(f"p{i}", 300_000_000 + 7_000_000 * i) for i in range(30))
     voters = [frozenset({f"p{i % 30}", f"p{(i * 7) % 30}", f"p{(i * 11) % 30}"}) for i in range(200) for _ in range(40)]
     started = time.perf_counter()

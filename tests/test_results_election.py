@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from bot.results import Election, Project
+from bot.campaign.results import Election, Project
 
 
 def projects(n: int) -> tuple[Project, ...]:

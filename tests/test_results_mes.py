@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from bot.results import Election, Project
-from bot.results import mes as engine
-from bot.results.rules import _ranked
+from bot.campaign.results import Election, Project
+from bot.campaign.results import mes as engine
+from bot.campaign.results.rules import _ranked
 
 
 def skewed_election(seed: int, projects: int = 24, voters: int = 800) -> Election:

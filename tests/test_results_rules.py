@@ -1,6 +1,6 @@
 """The allocation rules, recomputed independently with pabutools on the exported pabulib file.
 
-For every instance the election is written with `bot.results.pabulib.write_pb`, parsed back with
+For every instance the election is written with `bot.campaign.results.pabulib.write_pb`, parsed back with
 `pabutools.election.parse_pabulib`, and counted by pabutools:
 
 - greedy:       greedy_utilitarian_welfare(instance, profile, sat_class=Cost_Sat, tie_breaking=TB)
@@ -35,9 +35,9 @@ from pabutools.rules import (  # noqa: E402
 )
 from pabutools.tiebreaking import TieBreakingRule  # noqa: E402
 
-from bot.results import TIE_BREAK, Election, Project, equal_shares, greedy  # noqa: E402
-from bot.results.pabulib import write_pb  # noqa: E402
-from bot.results.rules import tie_key  # noqa: E402
+from bot.campaign.results import TIE_BREAK, Election, Project, equal_shares, greedy  # noqa: E402
+from bot.campaign.results.pabulib import write_pb  # noqa: E402
+from bot.campaign.results.rules import tie_key  # noqa: E402
 
 META = {"description": "محلهٔ آزمایشی؛ «من شهردارم»", "country": "Iran", "unit": "Tehran District 1",
         "instance": "test", "rule": "greedy / equal-shares", "date_begin": "2025-11-26"}

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from bot.money import parse_cost
-from bot.roles import Actor
+from bot.campaign.money import parse_cost
+from bot.campaign.roles import Actor
 from messages_fa import staff as t
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 from tests.support.review import MODERATOR, REVIEWER, approved, pending, staffed_config
@@ -170,7 +170,7 @@ async def _submitted(bot, citizen):
     await services.repos.citizens.set_neighbourhood(citizen.id, "tajrish")
     await services.repos.drafts.update(citizen.id, now, category_id="sport", title="عنوان پیشنهاد",
                                        description="شرح کافی برای این پیشنهاد")
-    from bot.services.proposals import new_tracking_code
+    from bot.campaign.services.proposals import new_tracking_code
     return await services.repos.proposals.submit_draft(citizen.id, "tajrish", "telegram", new_tracking_code, 3, now)
 
 

@@ -1,7 +1,7 @@
 """Who may do what: every command and every button prefix, used by every role.
 
 The table: every command in COMMANDS and CITIZEN_COMMANDS, every callback prefix in BUTTONS and
-CITIZEN_BUTTONS, each with who may use it — a staff action of bot/roles.py's ACTIONS (admin /
+CITIZEN_BUTTONS, each with who may use it — a staff action of bot/campaign/roles.py's ACTIONS (admin /
 moderator / reviewer), approved ambassadors, or everyone. Each is tried by every role (admin,
 moderator, reviewer, approved ambassador, plain citizen) and must be refused exactly when the role
 is not in the table; a refused press changes nothing. The table is checked against the handlers
@@ -14,13 +14,13 @@ import dataclasses
 
 import pytest
 
-from bot.roles import ACTIONS, Actor, Role
+from bot.campaign.roles import ACTIONS, Actor, Role
 from messages_fa import ambassadors as at
 from messages_fa import broadcasts as bt
 from messages_fa import staff as st
 from messages_fa import stats as stt
 from messages_fa import texts
-from storage.models import Audience
+from domain import Audience
 from tests.conftest import STAFF_CHAT, Bot, ManualClock, make_config, phase_moments
 
 ADMIN, MODERATOR, REVIEWER, CITIZEN, AMBASSADOR = 900, 910, 920, 930, 940
@@ -180,7 +180,7 @@ async def test_buttons_outside_the_table_are_refused(staffed):
 
 
 def test_every_staff_command_has_its_action():
-    from bot.roles import COMMAND_ACTIONS
+    from bot.campaign.roles import COMMAND_ACTIONS
     from messages_fa.texts import STAFF_COMMANDS
     assert {name for name, _ in STAFF_COMMANDS} == set(COMMAND_ACTIONS) == {c.lstrip("/") for c, _ in COMMANDS}
     assert all(COMMAND_ACTIONS[c.lstrip("/")] == action for c, action in COMMANDS)

@@ -1,5 +1,5 @@
 """A service decides a staff action's right itself, from the acting person's role in the config of
-now (bot/roles.py) — no caller vouches for anyone — and keeps the question a staff member's next
+now (bot/campaign/roles.py) — no caller vouches for anyone — and keeps the question a staff member's next
 message answers. Built on a temporary database with no messenger."""
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import dataclasses
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.roles import Actor
-from bot.services import Services
-from bot.services.proposals import Decision
-from bot.services.staff_questions import QUESTION_LIFETIME
+from bot.campaign.clock import ManualClock
+from bot.campaign.roles import Actor
+from bot.campaign.services import Services
+from bot.campaign.services.proposals import Decision
+from bot.campaign.services.staff_questions import QUESTION_LIFETIME
 from storage import Database, Repositories
-from storage.models import APPROVED, FEASIBLE, PENDING
+from domain import APPROVED, FEASIBLE, PENDING
 from tests.conftest import TELEGRAM_ADMIN, phase_moments
 
 MODERATOR, REVIEWER, CITIZEN = 910, 920, 5555
@@ -127,7 +127,7 @@ def test_handlers_reach_no_repository_and_no_service_takes_a_permission_flag():
     import inspect
     from pathlib import Path
 
-    import bot.services as services_package
+    import bot.campaign.services as services_package
 
     handlers = Path(__file__).resolve().parent.parent / "handlers"
     modules = sorted(handlers.glob("*.py"))

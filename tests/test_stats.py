@@ -10,15 +10,15 @@ import pytest
 from PIL import Image
 from telegram.ext import CommandHandler
 
-from bot import charts
+from bot.outputs import charts
 from bot.__main__ import main
-from bot.stats import DayStats, continuous_days, report_text
+from bot.campaign.services.stats import DayStats, continuous_days, report_text
 from handlers import stats as stats_handlers
 from handlers.common import NEW_MESSAGE
 from messages_fa import stats as t
 from messages_fa.markup import PlainMarkup
 from storage import Repositories
-from storage.models import APPROVED, FEASIBLE, REJECTED
+from domain import APPROVED, FEASIBLE, REJECTED
 from storage.stats import DayCounts, StatsRepository
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.stats_campaign import (
@@ -210,13 +210,13 @@ def _ink_profile(image: Image.Image) -> list[float]:
 @pytest.mark.parametrize("text", [t.CHART_HOODS_TITLE, "امامزاده قاسم", "۵ آذر"])
 def test_chart_labels_read_right_to_left_like_the_poster(text):
     """matplotlib's rendering of a label, against the poster's (Pillow, shaped and reordered by
-    bot.persian_render): the same picture, and not the one with the letters in reverse order (what
+    bot.outputs.persian_render): the same picture, and not the one with the letters in reverse order (what
     shaped text gives when matplotlib reorders it a second time)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from PIL import ImageDraw, ImageFont
 
-    from bot.persian_render import font_path, shape_rtl
+    from bot.outputs.persian_render import font_path, shape_rtl
 
     fig = Figure(figsize=(8, 1.2), dpi=100, facecolor="white")
     fig.text(0.5, 0.5, charts._fa(text), fontproperties=charts._font(36), ha="center", va="center")
@@ -237,7 +237,7 @@ def test_chart_labels_read_right_to_left_like_the_poster(text):
 
 
 def test_charts_draw_nothing_but_a_note_without_data(config):
-    from bot.stats import StatsReport
+    from bot.campaign.services.stats import StatsReport
     from storage.stats import NeighbourhoodCounts
     empty = StatsReport(at=DAY1, today=DAY1.date(), neighbourhoods=(), unassigned=NeighbourhoodCounts(None),
                         total=NeighbourhoodCounts(None), platforms=(), days=())

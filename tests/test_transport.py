@@ -15,7 +15,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.transport import AiohttpRequest
+from bot.messenger.transport import AiohttpRequest
 
 TOKEN = "123456:SECRET-token_abcdefghijklmnop"
 
@@ -271,7 +271,7 @@ async def test_aiohttp_errors_quoting_the_url_are_redacted():
 
 
 def test_environment_proxy_is_honoured_per_host_like_httpx(monkeypatch):
-    from bot.transport import AiohttpRequest
+    from bot.messenger.transport import AiohttpRequest
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")

@@ -21,12 +21,12 @@ import pytest
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot.messenger_bot import MessengerBot
-from bot.update_decoding import decode_updates
+from bot.messenger.messenger_bot import MessengerBot
+from bot.messenger.update_decoding import decode_updates
 from tests.support.e2e import TOKENS, Harness, text_of
 from tests.support.e2e_journeys import WELCOME
 
-LOGGER = "bot.update_decoding"
+LOGGER = "bot.messenger.update_decoding"
 # Content that must never reach a log line.
 SECRETS = ("SECRET-QUESTION", "SECRET-ANSWER", "SECRET-NAME", "SECRET-TEXT")
 

@@ -1,5 +1,5 @@
 """Handled-update markers (storage/processed_updates.py) and the journal around each polled update
-(bot/update_journal.py): states saved with their update, re-deliveries skipped, markers pruned."""
+(bot/messenger/update_journal.py): states saved with their update, re-deliveries skipped, markers pruned."""
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 from telegram import Update
 
-from bot import update_journal
-from bot.clock import ManualClock
-from bot.update_journal import UpdateJournal
+from bot.messenger import update_journal
+from bot.campaign.clock import ManualClock
+from bot.messenger.update_journal import UpdateJournal
 from storage import Database, Repositories
 from tests.support.e2e import TOKENS, Harness, text_of
 
@@ -120,7 +120,7 @@ async def test_an_update_is_marked_with_the_states_it_changed(repos):
 
 
 async def test_after_a_restart_a_redelivered_update_is_skipped_and_others_handled(repos, caplog):
-    caplog.set_level(logging.INFO, logger="bot.update_journal")
+    caplog.set_level(logging.INFO, logger="bot.messenger.update_journal")
     first = UpdateJournal(repos.processed_updates, TG, ManualClock(T0))
     handler = Handler()
     for n in (10, 11):
@@ -247,7 +247,7 @@ async def test_an_update_delivered_again_after_a_restart_is_answered_once(tmp_pa
     """A re-delivery made on purpose: the batch with /start is handled, but getUpdates answers 502
     from then on, so it is never confirmed; the bot stops (its farewell getUpdates, which would
     confirm it, fails too) and the next one gets it again."""
-    caplog.set_level(logging.INFO, logger="bot.update_journal")
+    caplog.set_level(logging.INFO, logger="bot.messenger.update_journal")
     token = TOKENS[TG]
     async with Harness(tmp_path, latency=0.002, phase="voting") as h:
         await h.start()

@@ -19,7 +19,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.update_processor import PerUserUpdateProcessor
+from bot.messenger.update_processor import PerUserUpdateProcessor
 from tests.support import RecordingRequest, UpdateFactory, application_builder, collect_errors
 
 
@@ -214,8 +214,8 @@ async def test_a_full_queue_drops_on_arrival_and_what_is_dropped_is_still_marked
 
 
 async def test_the_flood_verdict_is_taken_as_updates_arrive(updates):
-    from bot.flood import Verdict
-    from bot.flood_door import DECIDED, DroppedUnread
+    from bot.campaign.flood import Verdict
+    from bot.messenger.flood_door import DECIDED, DroppedUnread
 
     script = iter([Verdict.PASS, Verdict.PASS, Verdict.NOTICE, Verdict.DROP, Verdict.DROP, Verdict.PASS, None])
     asked: list[int] = []

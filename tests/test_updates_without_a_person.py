@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.roles import COMMAND_ACTIONS
+from bot.campaign.roles import COMMAND_ACTIONS
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 

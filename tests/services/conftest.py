@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.clock import ManualClock
-from bot.services import Services
+from bot.campaign.clock import ManualClock
+from bot.campaign.services import Services
 from storage import Database, Repositories
 from tests.conftest import phase_moments
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.roles import Actor
-from bot.services.ambassadors import (
+from bot.campaign.roles import Actor
+from bot.campaign.services.ambassadors import (
     BURST_JOINS,
     BURST_WINDOW,
     PAYLOAD_RE,
@@ -13,7 +13,7 @@ from bot.services.ambassadors import (
     FormCheck,
     suspicious_bursts,
 )
-from storage.models import AMB_APPROVED, AMB_PENDING, AMB_REJECTED, AMB_SUSPENDED
+from domain import AMB_APPROVED, AMB_PENDING, AMB_REJECTED, AMB_SUSPENDED
 from tests.support.services import ADMIN, citizen, phone_of
 
 CITIZEN = Actor.person("telegram", 5555)  # no right in config.toml

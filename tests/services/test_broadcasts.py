@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from bot.services.broadcasts import ScheduleResult, too_long
+from bot.campaign.services.broadcasts import ScheduleResult, too_long
 from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT
-from storage.models import (
+from domain import (
     AMBASSADORS,
     CANCELLED,
     DRAFT,

@@ -1,7 +1,7 @@
 """CitizenService: first contact, the neighbourhood and its lock, the reminder, the verified phone."""
 from __future__ import annotations
 
-from bot.services.citizens import MAX_NAME_TYPED, ChooseResult, PhoneResult, ReminderResult
+from bot.campaign.services.citizens import MAX_NAME_TYPED, ChooseResult, PhoneResult, ReminderResult
 from tests.support.services import at, citizen, on_ballot, phone_of, proposal
 
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.roles import Actor
-from bot.services.proposals import MAX_REASON, Decision, Gate, TextCheck
-from storage.models import APPROVED, FEASIBLE, PENDING, REJECTED
+from bot.campaign.roles import Actor
+from bot.campaign.services.proposals import MAX_REASON, Decision, Gate, TextCheck
+from domain import APPROVED, FEASIBLE, PENDING, REJECTED
 from tests.conftest import TELEGRAM_ADMIN, make_config
 from tests.support.services import ADMIN, DESCRIPTION, at, citizen, on_ballot, proposal
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.services.results import ANNOUNCEMENT, Publish, UnfundedNeighbourhoods
+from bot.campaign.services.results import ANNOUNCEMENT, Publish, UnfundedNeighbourhoods
 from tests.conftest import make_config
 from tests.support.services import at, citizen, on_ballot, phone_of, proposal
 

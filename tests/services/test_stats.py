@@ -1,4 +1,4 @@
-"""bot/stats.py's StatsService: the figures of a campaign made through the services, in the order of
+"""bot/campaign/services/stats.py's StatsService: the figures of a campaign made through the services, in the order of
 config.toml, with participation, people of a neighbourhood no longer configured, and a continuous
 day series."""
 from __future__ import annotations
@@ -7,14 +7,14 @@ import datetime as dt
 
 import pytest
 
-from bot.stats import StatsService
-from storage.models import AMB_APPROVED
+from bot.campaign.services.stats import StatsService
+from domain import AMB_APPROVED
 from tests.support.services import ADMIN, at, citizen, on_ballot, phone_of, proposal
 
 
 @pytest.fixture
 def stats(services) -> StatsService:
-    """As the assembly builds it (bot/services/__init__.py)."""
+    """As the assembly builds it (bot/campaign/services/__init__.py)."""
     return services.stats
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.voting import PAGE_SIZE, BallotGate, VoteOutcome
+from bot.campaign.services.voting import PAGE_SIZE, BallotGate, VoteOutcome
 from tests.conftest import make_config
 from tests.support.services import at, citizen, on_ballot, phone_of, proposal
 

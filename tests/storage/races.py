@@ -38,7 +38,7 @@ async def _attribute(repos, citizen_id: int, payload: str) -> int | None:
 
 
 async def _announce(repos, key: str) -> int | None:
-    from storage.models import Audience
+    from domain import Audience
     return await repos.calendar.announce(key, NOW, NOW, "ثبت پیشنهاد آغاز شد", Audience())
 
 

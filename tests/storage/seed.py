@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 
 from storage import interface
-from storage.models import (
+from domain import (
     AMB_APPROVED, AMB_PENDING, APPROVED, FEASIBLE, NEIGHBOURHOODS, Ambassador, Audience, Citizen, Proposal, Watcher,
 )
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from storage.models import AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_SUSPENDED, AmbassadorCard, Figures
+from domain import AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_SUSPENDED, AmbassadorCard, Figures
 from tests.storage import seed
 from tests.storage.races import race_processes
 from tests.storage.seed import NOW

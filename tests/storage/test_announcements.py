@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from storage.models import SCHEDULED, Audience, Winner
+from domain import SCHEDULED, Audience, Winner
 from tests.storage import seed
 from tests.storage.races import race_processes
 from tests.storage.seed import NOW

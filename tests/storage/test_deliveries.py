@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from storage.models import (
+from domain import (
     CANCELLED, DONE, DRAFT, NEIGHBOURHOODS, SCHEDULED, SENDING, SENT, UNREACHABLE, Audience,
     DeliveryResult, Watcher,
 )

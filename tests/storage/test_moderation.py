@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from storage.models import (
+from domain import (
     AMB_APPROVED, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, AMB_SUSPENDED, APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING,
     REJECTED, StaffCard,
 )

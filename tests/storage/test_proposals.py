@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from storage.models import PENDING, REJECTED
+from domain import PENDING, REJECTED
 from tests.storage import seed
 from tests.storage.seed import HOOD, NOW
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.clock import ManualClock
-from bot.config import Config
-from bot.localapi import LocalBotApi
+from bot.campaign.clock import ManualClock
+from bot.campaign.config import Config
+from bot.devtools.localapi import LocalBotApi
 from bot.runtime import Runtime
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN, make_config, phase_moments
 

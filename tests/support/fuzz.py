@@ -45,16 +45,16 @@ from dataclasses import dataclass
 
 import jdatetime
 
-from bot.campaign import Phase
-from bot.phone import normalize_iranian_mobile, phone_hash
-from bot.roles import COMMAND_ACTIONS, Actor, actor, may, roles_of
+from domain import Phase
+from bot.campaign.phone import normalize_iranian_mobile, phone_hash
+from bot.campaign.roles import COMMAND_ACTIONS, Actor, actor, may, roles_of
 from messages_fa import ambassadors as amb_t
 from messages_fa import broadcasts as bc_t
 from messages_fa import buttons as b
 from messages_fa import staff as staff_t
 from messages_fa import texts
 from messages_fa.markup import HtmlMarkup, PlainMarkup
-from storage.models import APPROVED, FEASIBLE
+from domain import APPROVED, FEASIBLE
 from tests.support.recording_request import BOT_USER
 
 # -- markers -----------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ P = namedtuple("P", "id code citizen_id neighbourhood_id status decided_by decid
 C = namedtuple("C", "id platform user_id chat_id neighbourhood_id verified_at first_vote_at")
 MODERATION_FIELDS = ("status", "decided_by", "decided_at", "reject_reason", "category_id", "duplicate_of")
 REVIEW_FIELDS = ("feasibility", "feasibility_note", "cost", "reviewed_by")
-# The audit log's actions and the role action (bot/roles.py) each needs.
+# The audit log's actions and the role action (bot/campaign/roles.py) each needs.
 AUDIT_ACTIONS = {"approve": "moderate", "reject": "moderate", "category": "moderate", "duplicate": "moderate",
                  "feasibility": "review", "cost": "review", "export": "export", "ambassador": "ambassadors",
                  "calendar": "schedule", "results": "results", "broadcast": "broadcast"}
@@ -500,7 +500,7 @@ class Crowd:
         start, end = self._bounds(name)
         target = start + (end - start) * 0.99 * fraction + dt.timedelta(minutes=1)
         # At least a few seconds a step: nobody in the crowd outpaces the flood limits
-        # (bot/flood.py refills a message a second), so no update is dropped as a flood.
+        # (bot/campaign/flood.py refills a message a second), so no update is dropped as a flood.
         self.bot.clock.set(max(self.bot.clock.now() + MIN_TICK, target))
         phase = self.bot.services.phase().phase
         changed, self.phase = phase != self.phase, phase
@@ -1320,7 +1320,7 @@ class Crowd:
     def marker_refusal(self, mark: str, platform: str, chat: int, state: State, by_marker: dict[str, P]) -> str | None:
         """Why this chat must not read this marker (None: it may).
 
-        The product's rules (handlers/ and bot/services/): staff and the staff chat see every
+        The product's rules (handlers/ and bot/campaign/services/): staff and the staff chat see every
         proposal; a citizen sees their own proposals (and drafts), the ballot of their own
         neighbourhood (approved, feasible and costed: storage.rows.ON_BALLOT), every
         neighbourhood's published winners (the results button), and — as the rejection reason
@@ -1553,7 +1553,7 @@ async def seed_world(crowd: Crowd) -> None:
     pending applicant — written through the services and repositories, at the clock's moment."""
     bot = crowd.bot
     services, repos, now = bot.services, bot.services.repos, bot.clock.now()
-    from bot.services.proposals import new_tracking_code
+    from bot.campaign.services.proposals import new_tracking_code
 
     people = {p.key: p for p in crowd.people}
     moderator, reviewer = Actor.person("telegram", 910), Actor.person("bale", 921)

@@ -3,7 +3,7 @@ test modules: a neighbourhood chosen, a proposal written or sent, proposals put 
 phone verified."""
 from __future__ import annotations
 
-from bot.roles import Actor
+from bot.campaign.roles import Actor
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 

@@ -25,8 +25,8 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from bot.localapi.errors import ApiError
-from bot.localapi.validate import render_text
+from bot.devtools.localapi.errors import ApiError
+from bot.devtools.localapi.validate import render_text
 
 __all__ = ["BOT_USER", "Call", "RecordingRequest"]
 

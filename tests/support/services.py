@@ -2,15 +2,15 @@
 services themselves, on the manual clock, with no messenger anywhere."""
 from __future__ import annotations
 
-from bot.roles import Actor
-from bot.services import Services
-from bot.services.citizens import ChooseResult, PhoneResult
-from bot.services.proposals import Decision, Gate, TextCheck
-from storage.models import Citizen, Proposal
+from bot.campaign.roles import Actor
+from bot.campaign.services import Services
+from bot.campaign.services.citizens import ChooseResult, PhoneResult
+from bot.campaign.services.proposals import Decision, Gate, TextCheck
+from domain import Citizen, Proposal
 from tests.conftest import TELEGRAM_ADMIN, phase_moments
 
 DESCRIPTION = "در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم."
-# The admin of conftest's config: every staff right (bot/roles.py).
+# The admin of conftest's config: every staff right (bot/campaign/roles.py).
 ADMIN = Actor.person("telegram", TELEGRAM_ADMIN)
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from telegram.ext import CommandHandler
 
-from bot.clock import ManualClock
-from bot.stats import StatsService
+from bot.campaign.clock import ManualClock
+from bot.campaign.services.stats import StatsService
 from handlers import stats as stats_handlers
 from storage import Database, Repositories
-from storage.models import APPROVED, FEASIBLE, NOT_FEASIBLE
+from domain import APPROVED, FEASIBLE, NOT_FEASIBLE
 from tests.conftest import ROOT, Bot, make_config, phase_moments
 
 TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))

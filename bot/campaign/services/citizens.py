@@ -1,0 +1,103 @@
+"""Citizens: who they are, their neighbourhood, their verified phone."""
+from __future__ import annotations
+
+import enum
+
+from domain import Phase
+from bot.campaign.calendar import CampaignCalendar
+from bot.campaign.clock import Clock
+from bot.campaign.config import Config, Neighbourhood
+from bot.campaign.phone import normalize_iranian_mobile, phone_hash
+from messages_fa.normalize import match_key
+from storage import Repositories
+from domain import Citizen
+
+# The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
+# paragraph is not a name.
+MAX_NAME_TYPED = 100
+
+
+class ChooseResult(enum.Enum):
+    CHOSEN = "chosen"
+    LOCKED = "locked"  # voted already: the neighbourhood is fixed
+    UNKNOWN = "unknown"  # forged or stale id
+
+
+class ReminderResult(enum.Enum):
+    STORED = "stored"
+    ALREADY = "already"
+    TOO_LATE = "too_late"  # registration has opened: nothing left to remind of
+
+
+class PhoneResult(enum.Enum):
+    VERIFIED = "verified"
+    ALREADY = "already"
+    NOT_YOURS = "not_yours"
+    NOT_IRANIAN = "not_iranian"
+    IN_USE = "in_use"
+
+
+class CitizenService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
+        self._keys = [(match_key(n.name), n) for n in config.neighbourhoods]
+
+    async def enter(self, platform: str, user_id: int, chat_id: int) -> tuple[Citizen, bool]:
+        """The citizen behind an update, created on first contact; True when new."""
+        return await self.repos.citizens.get_or_create(platform, user_id, chat_id, self.clock.now())
+
+    async def get(self, citizen_id: int) -> Citizen | None:
+        return await self.repos.citizens.get(citizen_id)
+
+    def match_neighbourhoods(self, typed: str) -> list[Neighbourhood]:
+        """Exact name first; otherwise every name containing what was typed (or contained in it,
+        for "mahalle-ye Tajrish"). Tolerant of Arabic yeh/kaf, spaces and ZWNJ through match_key."""
+        if len(typed) > MAX_NAME_TYPED:
+            return []
+        key = match_key(typed)
+        if not key:
+            return []
+        exact = [n for k, n in self._keys if k == key]
+        if exact:
+            return exact
+        partial = [n for k, n in self._keys if key in k]
+        if partial:
+            return partial
+        return [n for k, n in self._keys if len(k) >= 3 and k in key]
+
+    async def choose_neighbourhood(self, citizen: Citizen, neighbourhood_id: str) -> ChooseResult:
+        if self.config.neighbourhood(neighbourhood_id) is None:
+            return ChooseResult.UNKNOWN
+        if citizen.neighbourhood_id == neighbourhood_id:
+            return ChooseResult.CHOSEN
+        changed = await self.repos.citizens.set_neighbourhood(citizen.id, neighbourhood_id)
+        return ChooseResult.CHOSEN if changed else ChooseResult.LOCKED
+
+    async def remind_me(self, citizen: Citizen) -> ReminderResult:
+        """Stores the "remind me" wish (b.REMIND_ME), which only makes sense before registration opens."""
+        if self.calendar.phase().phase is not Phase.BEFORE:
+            return ReminderResult.TOO_LATE
+        if citizen.remind_me:
+            return ReminderResult.ALREADY
+        await self.repos.citizens.set_remind_me(citizen.id, True)
+        return ReminderResult.STORED
+
+    async def verify_phone(self, citizen: Citizen, sender_user_id: int, contact_user_id: int | None,
+                           phone_number: str) -> PhoneResult:
+        if citizen.verified:
+            return PhoneResult.ALREADY
+        # A forwarded or typed-in contact card carries someone else's (or no) user id.
+        if contact_user_id != sender_user_id:
+            return PhoneResult.NOT_YOURS
+        normalized = normalize_iranian_mobile(phone_number)
+        if normalized is None:
+            return PhoneResult.NOT_IRANIAN
+        digest = phone_hash(self.config.phone_hash_secret, normalized)
+        if not await self.repos.citizens.set_phone_hash(citizen.id, digest, self.clock.now()):
+            # This phone was here before: on their other messenger, or the ambassador's own.
+            await self.repos.ambassadors.drop_referral(citizen.id)
+            return PhoneResult.IN_USE
+        # Someone who came through an ambassador's link with the ambassador's own phone was the
+        # ambassador's other account, not a person they brought in.
+        await self.repos.ambassadors.drop_self_referral(citizen.id, digest)
+        return PhoneResult.VERIFIED

@@ -1,0 +1,114 @@
+"""The ballot: what a voter sees, and casting or withdrawing a vote."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from domain import Phase
+from bot.campaign.calendar import CampaignCalendar
+from bot.campaign.clock import Clock
+from bot.campaign.config import Config
+from storage import Repositories
+from domain import Citizen, Proposal
+
+PAGE_SIZE = 5
+
+
+class BallotGate(enum.Enum):
+    OK = "ok"
+    NOT_OPEN = "not_open"
+    NO_NEIGHBOURHOOD = "no_neighbourhood"
+    NOT_VERIFIED = "not_verified"
+
+
+class VoteOutcome(enum.Enum):
+    VOTED = "voted"
+    WITHDRAWN = "withdrawn"
+    LIMIT = "limit"
+    INELIGIBLE = "ineligible"  # missing, not approved, or another neighbourhood's: never trust a button
+    NOT_OPEN = "not_open"
+    NOT_VERIFIED = "not_verified"
+
+
+@dataclass(frozen=True)
+class BallotView:
+    page: int  # 0-based, clamped into range
+    pages: int
+    proposals: list[Proposal]
+    vote_counts: dict[int, int] | None  # None unless the config shows counts during voting
+    my_votes: set[int]
+    used: int
+    limit: int
+
+    def number_of(self, proposal: Proposal) -> int:
+        """The number shown on the card and its button, stable across pages."""
+        return self.page * PAGE_SIZE + self.proposals.index(proposal) + 1
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    outcome: VoteOutcome
+    used: int = 0
+    limit: int = 0
+
+
+class VotingService:
+    def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
+        self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
+
+    def _open(self) -> bool:
+        return self.calendar.phase().phase is Phase.VOTING
+
+    def gate(self, citizen: Citizen) -> BallotGate:
+        if not self._open():
+            return BallotGate.NOT_OPEN
+        if self.config.neighbourhood(citizen.neighbourhood_id) is None:
+            return BallotGate.NO_NEIGHBOURHOOD
+        if not citizen.verified:
+            return BallotGate.NOT_VERIFIED
+        return BallotGate.OK
+
+    async def ballot(self, citizen: Citizen, page: int) -> BallotView:
+        """The page of the citizen's own neighbourhood's approved proposals (call after gate)."""
+        limit = self.config.limits.votes_per_citizen
+        page = max(page, 0)
+        with_counts = self.config.limits.show_vote_counts
+        data = await self.repos.votes.ballot_page(citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE, with_counts)
+        pages = max(1, -(-data.total // PAGE_SIZE))
+        if page >= pages:
+            # A stale "next" button after proposals changed: show the last page instead.
+            page = pages - 1
+            data = await self.repos.votes.ballot_page(
+                citizen.id, citizen.neighbourhood_id, page * PAGE_SIZE, PAGE_SIZE, with_counts)
+        return BallotView(
+            page=page, pages=pages, proposals=data.proposals,
+            vote_counts=data.vote_counts if with_counts else None,
+            my_votes=data.my_votes, used=len(data.my_votes), limit=limit,
+        )
+
+    def _refusal(self, citizen: Citizen) -> VoteResult | None:
+        gate = self.gate(citizen)
+        if gate is BallotGate.NOT_OPEN:
+            return VoteResult(VoteOutcome.NOT_OPEN)
+        if gate is BallotGate.NOT_VERIFIED:
+            return VoteResult(VoteOutcome.NOT_VERIFIED)
+        if gate is BallotGate.NO_NEIGHBOURHOOD:
+            return VoteResult(VoteOutcome.INELIGIBLE)
+        return None
+
+    async def cast(self, citizen: Citizen, proposal_id: int) -> VoteResult:
+        """Vote for the proposal. Idempotent: a double tap on the vote button leaves one vote."""
+        if refusal := self._refusal(citizen):
+            return refusal
+        limit = self.config.limits.votes_per_citizen
+        status, used = await self.repos.votes.cast(citizen.id, proposal_id, citizen.neighbourhood_id, limit, self.clock.now())
+        outcome = {"voted": VoteOutcome.VOTED, "already": VoteOutcome.VOTED,
+                   "limit": VoteOutcome.LIMIT, "ineligible": VoteOutcome.INELIGIBLE}[status]
+        return VoteResult(outcome, used, limit)
+
+    async def withdraw(self, citizen: Citizen, proposal_id: int) -> VoteResult:
+        """Take a vote back (until voting closes). Idempotent like cast()."""
+        if refusal := self._refusal(citizen):
+            return refusal
+        used = await self.repos.votes.withdraw(citizen.id, proposal_id)
+        return VoteResult(VoteOutcome.WITHDRAWN, used, self.config.limits.votes_per_citizen)

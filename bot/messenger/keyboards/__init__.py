@@ -1,0 +1,128 @@
+"""Keyboards built from messages_fa labels. Callback data is packed by its family's codec
+(bot/messenger/buttons.py, which lists every format) and always re-checked.
+
+Keyboards that depend only on the config and the phase are built once (@cache): PTB objects
+are immutable, and building the 27-button keyboard for every /start costs measurable CPU.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.messenger import buttons as bt
+from domain import Phase
+from bot.campaign.config import Category, Neighbourhood
+from bot.campaign.services.voting import BallotView
+from messages_fa import buttons as b
+from messages_fa.numbers import fa_digits
+
+
+_PREVIEW_CANCEL = bt.Preview(bt.Preview.CANCEL).pack()
+
+
+def _rows(items: list, width: int) -> list[list]:
+    return [items[i:i + width] for i in range(0, len(items), width)]
+
+
+@cache
+def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
+    # Three a row keeps the 27 names readable on a narrow phone.
+    buttons = [InlineKeyboardButton(n.name, callback_data=bt.Neighbourhood(n.id).pack()) for n in items]
+    return InlineKeyboardMarkup(_rows(buttons, 3))
+
+
+@cache
+def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: bool) -> ReplyKeyboardMarkup:
+    """The menu follows the phase: only what makes sense now."""
+    rows: list[list[str]] = []
+    if phase is Phase.BEFORE:
+        rows.append([b.REMIND_ME] if remind_me_pending else [])
+    elif phase is Phase.PROPOSALS:
+        rows.append([b.SEND_PROPOSAL])
+    elif phase is Phase.VOTING:
+        rows.append([b.VOTE])
+    elif phase is Phase.CLOSED:
+        rows.append([b.RESULTS])
+    rows.append([b.MY_PROPOSALS] if phase is not Phase.BEFORE else [])
+    rows.append(([b.CHANGE_NEIGHBOURHOOD] if can_change_neighbourhood and phase is not Phase.CLOSED else []) + [b.HELP])
+    if phase is not Phase.CLOSED:
+        rows.append([b.AMBASSADOR])
+    return ReplyKeyboardMarkup([r for r in rows if r], resize_keyboard=True, is_persistent=True)
+
+
+@cache
+def flow(*extra: str) -> ReplyKeyboardMarkup:
+    """Reply keyboard inside a flow: optional extra buttons, then back and cancel."""
+    rows = [[label] for label in extra] + [[b.BACK, b.CANCEL]]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True)
+
+
+@cache
+def media_step() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(b.SHARE_LOCATION, request_location=True)], [b.CONTINUE], [b.BACK, b.CANCEL]],
+        resize_keyboard=True,
+    )
+
+
+@cache
+def share_phone() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+@cache
+def categories(items: tuple[Category, ...]) -> InlineKeyboardMarkup:
+    rows = _rows([InlineKeyboardButton(c.name, callback_data=bt.Category(c.id).pack()) for c in items], 2)
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data=_PREVIEW_CANCEL)]])
+
+
+@cache
+def preview() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.CONFIRM, callback_data=bt.Preview(bt.Preview.OK).pack())],
+        [InlineKeyboardButton(b.EDIT, callback_data=bt.Preview(bt.Preview.EDIT).pack()),
+         InlineKeyboardButton(b.CANCEL_PROPOSAL, callback_data=_PREVIEW_CANCEL)],
+    ])
+
+
+def _edit_field(label: str, field: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=bt.EditField(field).pack())
+
+
+@cache
+def edit_fields() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [_edit_field(b.EDIT_CATEGORY, "cat"), _edit_field(b.EDIT_TITLE, "title")],
+        [_edit_field(b.EDIT_DESCRIPTION, "desc"), _edit_field(b.EDIT_MEDIA, "media")],
+        [_edit_field(b.BACK_TO_PREVIEW, "back")],
+    ])
+
+
+def ballot(view: BallotView) -> InlineKeyboardMarkup:
+    vote_buttons = [
+        InlineKeyboardButton(
+            b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
+            # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
+            callback_data=bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack(),
+        )
+        for p in view.proposals
+    ]
+    rows = [[button] for button in vote_buttons]
+    nav = []
+    if view.page > 0:
+        nav.append(InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=bt.BallotPage(view.page - 1).pack()))
+    if view.page + 1 < view.pages:
+        nav.append(InlineKeyboardButton(b.NEXT_PAGE, callback_data=bt.BallotPage(view.page + 1).pack()))
+    if nav:
+        rows.append(nav)
+    return InlineKeyboardMarkup(rows)
+
+
+def moderation(proposal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(b.APPROVE, callback_data=bt.Moderation(proposal_id, approve=True).pack()),
+        InlineKeyboardButton(b.REJECT, callback_data=bt.Moderation(proposal_id, approve=False).pack()),
+    ]])

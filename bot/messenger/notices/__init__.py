@@ -1,0 +1,230 @@
+"""Messages the bot starts itself: moderation cards to staff, outcomes to authors.
+
+They may cross messengers (a Bale citizen's proposal is moderated by Telegram staff too), so the
+notifier holds every platform's Bot.
+"""
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.error import Forbidden, TelegramError
+
+from bot.messenger.keyboards import ambassadors as amb_keyboards
+from bot.messenger import keyboards, render
+from bot.messenger.platforms import PLATFORMS
+from bot.campaign.services import Services
+from messages_fa import ambassadors as amb_texts
+from messages_fa import staff as staff_texts
+from messages_fa import texts
+from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
+
+log = logging.getLogger(__name__)
+
+
+class Notifier:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.bots: dict[str, Bot] = {}
+
+    def staff_targets(self, platform: str) -> list[int]:
+        config = self.services.config.platforms[platform]
+        if config.staff_chat_id is not None:
+            return [config.staff_chat_id]
+        return sorted(config.admins)
+
+    async def post_staff_cards(self, proposal: Proposal) -> None:
+        config = self.services.config
+        for name, bot in self.bots.items():
+            platform = PLATFORMS[name]
+            text = render.staff_card(platform, config, proposal)
+            for chat_id in self.staff_targets(name):
+                try:
+                    if proposal.photo_file_id and proposal.platform == name:
+                        await bot.send_photo(chat_id, proposal.photo_file_id, caption=texts.staff_photo_caption(proposal.code))
+                    message = await bot.send_message(
+                        chat_id, text, parse_mode=platform.markup.parse_mode,
+                        reply_markup=keyboards.moderation(proposal.id), disable_web_page_preview=True,
+                    )
+                except TelegramError as exc:
+                    log.warning("staff card for proposal %d not delivered on %s: %s", proposal.id, name, exc.__class__.__name__)
+                    continue
+                await self.services.repos.proposals.add_staff_card(StaffCard(proposal.id, name, chat_id, message.message_id))
+
+    async def post_missing_staff_cards(self) -> int:
+        """At start-up: cards never posted (the process stopped right after a submit, or no staff
+        were configured yet) go out now. Returns how many proposals were sent."""
+        missing = await self.services.proposals.pending_without_staff_cards()
+        for proposal in missing:
+            await self.post_staff_cards(proposal)
+        return len(missing)
+
+    def unmoderated_platforms(self) -> list[str]:
+        return [name for name in self.bots if not self.staff_targets(name)]
+
+    async def close_staff_cards(self, proposal: Proposal, by: str) -> None:
+        """Every copy of the card shows the outcome and loses its buttons, so nobody acts twice."""
+        config = self.services.config
+        for card in await self.services.repos.proposals.staff_cards(proposal.id):
+            bot = self.bots.get(card.platform)
+            if bot is None:
+                continue
+            platform = PLATFORMS[card.platform]
+            outcome = (texts.staff_decided_approved(platform.markup.esc(by)) if proposal.status == APPROVED
+                       else texts.staff_decided_rejected(platform.markup, platform.markup.esc(by), proposal.reject_reason or ""))
+            try:
+                await bot.edit_message_text(
+                    render.staff_card(platform, config, proposal, footer=outcome), chat_id=card.chat_id,
+                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, disable_web_page_preview=True,
+                )
+            except TelegramError as exc:
+                log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
+
+    async def tell_author(self, proposal: Proposal) -> None:
+        author = await self.services.repos.citizens.get(proposal.citizen_id)
+        bot = self.bots.get(proposal.platform)
+        if author is None or bot is None:
+            return
+        markup = PLATFORMS[proposal.platform].markup
+        if proposal.status == APPROVED:
+            text = texts.author_approved(markup, proposal.title, proposal.code)
+        else:
+            text = texts.author_rejected(markup, proposal.title, proposal.code, proposal.reject_reason or "")
+        try:
+            await bot.send_message(author.chat_id, text, parse_mode=markup.parse_mode)
+        except Forbidden:
+            log.info("author of proposal %d has blocked the bot; not told", proposal.id)
+        except TelegramError as exc:
+            # Left unmarked: the next start-up tries again (tell_untold_authors).
+            log.warning("author of proposal %d not told: %s", proposal.id, exc.__class__.__name__)
+            return
+        await self.services.repos.proposals.mark_author_told(proposal.id, self.services.clock.now())
+
+    async def tell_untold_authors(self) -> int:
+        """At start-up: outcomes decided but not delivered (a crash or a messenger error)."""
+        untold = await self.services.repos.proposals.decided_but_author_not_told()
+        for proposal in untold:
+            await self.tell_author(proposal)
+        return len(untold)
+
+    async def tell_staff(self, text: str) -> None:
+        """A plain notice to every messenger's staff chat (or its admins)."""
+        for name, bot in self.bots.items():
+            for chat_id in self.staff_targets(name):
+                try:
+                    await bot.send_message(chat_id, text)
+                except TelegramError as exc:
+                    log.warning("staff notice not delivered on %s: %s", name, exc.__class__.__name__)
+
+    # -- the ambassador programme -----------------------------------------------------------------
+
+    async def post_ambassador_application(self, ambassador: Ambassador, only: tuple[str, int] | None = None) -> None:
+        """To every messenger's staff, with approve / reject buttons. The phone number stays in
+        Latin digits, like a link: that is what the messengers make tappable for a call."""
+        config = self.services.config
+        hood = render.neighbourhood_name(config, ambassador.neighbourhood_id)
+        for name, bot in self.bots.items():
+            if only is not None and only[0] != name:
+                continue
+            markup = PLATFORMS[name].markup
+            text = amb_texts.application(markup, ambassador.full_name or "", hood, ambassador.groups or "",
+                                         ambassador.phone or "", ambassador.platform)
+            # ``only``: one chat (a staff member's /ambassadors), instead of every staff chat.
+            for chat_id in [only[1]] if only is not None else self.staff_targets(name):
+                try:
+                    message = await bot.send_message(chat_id, text, parse_mode=markup.parse_mode,
+                                                     reply_markup=amb_keyboards.application(ambassador.citizen_id),
+                                                     disable_web_page_preview=True)
+                except TelegramError as exc:
+                    log.warning("ambassador application not delivered on %s: %s", name, exc.__class__.__name__)
+                    continue
+                await self.services.repos.ambassadors.add_card(
+                    AmbassadorCard(ambassador.citizen_id, name, chat_id, message.message_id))
+
+    async def close_ambassador_cards(self, ambassador: Ambassador, by: str) -> None:
+        """Every copy of the application shows the decision and loses its buttons."""
+        config = self.services.config
+        hood = render.neighbourhood_name(config, ambassador.neighbourhood_id)
+        for card in await self.services.repos.ambassadors.cards(ambassador.citizen_id):
+            bot = self.bots.get(card.platform)
+            if bot is None:
+                continue
+            markup = PLATFORMS[card.platform].markup
+            text = amb_texts.application(markup, ambassador.full_name or "", hood, ambassador.groups or "",
+                                         ambassador.phone or "", ambassador.platform)
+            try:
+                await bot.edit_message_text(f"{text}\n\n{amb_texts.decided(markup.esc(by), ambassador.status)}",
+                                            chat_id=card.chat_id, message_id=card.message_id,
+                                            parse_mode=markup.parse_mode, disable_web_page_preview=True)
+            except TelegramError as exc:
+                log.info("ambassador card %d/%s not updated: %s", ambassador.citizen_id, card.platform,
+                         exc.__class__.__name__)
+
+    async def tell_decision(self, ambassador: Ambassador, reinstated: bool = False) -> None:
+        """The applicant or ambassador hears staff's last decision; marked told once delivered,
+        so that start-up tells whoever did not hear it (tell_untold_ambassadors)."""
+        hood = render.neighbourhood_name(self.services.config, ambassador.neighbourhood_id)
+        texts_by_status = {"approved": amb_texts.reinstated(hood) if reinstated else amb_texts.approved(hood),
+                           "rejected": amb_texts.rejected(), "suspended": amb_texts.suspended(),
+                           "removed": amb_texts.removed()}
+        text = texts_by_status.get(ambassador.status)
+        if text is None:
+            return
+        markup = amb_keyboards.panel() if ambassador.status == "approved" else None
+        bot = self.bots.get(ambassador.platform)
+        if bot is None:
+            return
+        try:
+            await bot.send_message(ambassador.chat_id, text, reply_markup=markup)
+        except Forbidden:
+            pass  # blocked the bot: nothing more to try
+        except TelegramError as exc:
+            log.info("ambassador %d not told: %s", ambassador.citizen_id, exc.__class__.__name__)
+            return
+        await self.services.repos.ambassadors.mark_told(ambassador.citizen_id, ambassador.decided_at,
+                                                        self.services.clock.now())
+
+    async def catch_up_ambassadors(self) -> tuple[int, int]:
+        """At start-up: applications whose staff cards were never posted, decisions never heard."""
+        repo = self.services.repos.ambassadors
+        missing = await repo.pending_without_cards()
+        for ambassador in missing:
+            await self.post_ambassador_application(ambassador)
+        untold = await repo.untold()
+        for ambassador in untold:
+            await self.tell_decision(ambassador)
+        return len(missing), len(untold)
+
+    async def tell_review(self, proposal: Proposal) -> None:
+        """The author hears the reviewers' judgement (feasible with its cost, or not and why);
+        marked once delivered, so that start-up retells it otherwise."""
+        author = await self.services.repos.citizens.get(proposal.citizen_id)
+        if author is None:
+            return
+        markup = PLATFORMS[proposal.platform].markup
+        if proposal.feasibility == FEASIBLE:
+            text = staff_texts.told_feasible(markup, proposal.title, proposal.code,
+                                             texts.money(proposal.cost, self.services.config.money_unit),
+                                             proposal.feasibility_note or "")
+        else:
+            text = staff_texts.told_not_feasible(markup, proposal.title, proposal.code, proposal.feasibility_note or "")
+        if await self.tell(proposal.platform, author.chat_id, text, parse_mode=markup.parse_mode):
+            await self.services.repos.proposals.mark_review_told(proposal.id, self.services.clock.now())
+
+    async def tell_untold_reviews(self) -> int:
+        untold = await self.services.repos.proposals.reviewed_but_not_told()
+        for proposal in untold:
+            await self.tell_review(proposal)
+        return len(untold)
+
+    async def tell(self, platform: str, chat_id: int, text: str, reply_markup=None, parse_mode: str | None = None) -> bool:
+        """One message to one person on their messenger; False if it could not be delivered."""
+        bot = self.bots.get(platform)
+        if bot is None:
+            return False
+        try:
+            await bot.send_message(chat_id, text, reply_markup=reply_markup, parse_mode=parse_mode)
+        except TelegramError as exc:
+            log.info("message to a person on %s not delivered: %s", platform, exc.__class__.__name__)
+            return False
+        return True
