@@ -59,9 +59,8 @@ from bench.journey import (
     seed_database,
 )
 from bot.campaign.config import Config
-from bot.devtools.localapi import LocalApiClient
 from bot.campaign.services import Services
-from storage import Database, Repositories
+from bot.devtools.localapi import LocalApiClient
 from domain import (
     CANCELLED,
     DONE,
@@ -71,6 +70,8 @@ from domain import (
     UNREACHABLE,
     Audience,
 )
+from storage.db import Database
+from storage.repositories import Repositories
 
 RECIPIENT_BASE = 10_000_000  # recipients: RECIPIENT_BASE + 1 … + N, chat_id = user_id
 STAFF_ID = 900_000_001  # the staff member who sends the broadcast and watches its progress message
@@ -747,7 +748,7 @@ async def run_latency(args, workdir, http, r: Report, children: list[Child]) -> 
         v = await verify(stage, broadcast_id)
         bot.stop()
         t_first, t_last = min(s.t for s in mon.sends), max(s.t for s in mon.sends)
-        inside = [lat for lat, t in zip(during.latencies, during.posted) if t_first <= t and t + lat <= t_last]
+        inside = [lat for lat, t in zip(during.latencies, during.posted, strict=True) if t_first <= t and t + lat <= t_last]
         ms = lambda xs, q: percentile([x * 1000 for x in xs], q)
         baseline = before.latencies + after.latencies
         r.put(f"{p}citizens_per_phase", args.citizens)

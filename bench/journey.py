@@ -55,18 +55,19 @@ from bot.app import CONCURRENT_UPDATES
 from bot.campaign.calendar import phase_at
 from bot.campaign.clock import ManualClock
 from bot.campaign.config import Config
-from bot.devtools.localapi import LocalApiClient
-from bot.messenger.render import phase_line
 from bot.campaign.roles import Actor
 from bot.campaign.services import Services
 from bot.campaign.services.proposals import Gate, TextCheck
+from bot.devtools.localapi import LocalApiClient
+from bot.messenger.render import phase_line
 
 BENCH = Actor.tool("bench")  # the seeding acts as the operator's tool (bot/campaign/roles.py)
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.markup import PlainMarkup
 from messages_fa.numbers import fa_digits
-from storage import Database, Repositories
+from storage.db import Database
+from storage.repositories import Repositories
 
 PYTHON = sys.executable
 # Calls that are not part of serving a citizen: start-up and the long poll.
@@ -397,7 +398,7 @@ class Citizen:
             if data not in [btn.get("callback_data") for btn in _buttons(ballot_msg)]:
                 raise JourneyFailed(f"vote_{n}: no button {data} on the ballot")
             msgs = await self.step(
-                f"vote_{n}", lambda d=data: api.press(TOKEN, uid, ballot_msg["message_id"], d),
+                f"vote_{n}", lambda d=data, shown=ballot_msg: api.press(TOKEN, uid, shown["message_id"], d),
                 lambda m, n=n: len(m) >= 5 and m[4].get("edit_count", 0) >= n)
             ballot_msg = msgs[4]
             if len(msgs) != 5 or ballot_msg.get("edit_count") != n \
@@ -763,7 +764,7 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
         width = end - start
         offered = _per(sum(start <= t <= end for t in surge.posted_at), width)
         achieved = _per(sum(start <= t <= end for t in surge.answered_at), width)
-        busy = [lat for t, lat in zip(surge.posted_at, surge.complete_lat) if start <= t <= end]
+        busy = [lat for t, lat in zip(surge.posted_at, surge.complete_lat, strict=True) if start <= t <= end]
         answered = per_second(surge.answered_at, max(surge.answered_at, default=1.0))
         posted = per_second(surge.posted_at, max(surge.answered_at, default=1.0))
         put(f"{p}users", surge.users)

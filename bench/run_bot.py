@@ -81,8 +81,9 @@ class _DbProbe:
         import contextvars
 
         import aiosqlite.core
-        import storage.db
         from telegram.ext import Application
+
+        import storage.db
 
         probe = self
         current: contextvars.ContextVar = contextvars.ContextVar("bench_db_update", default=None)

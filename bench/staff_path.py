@@ -141,9 +141,9 @@ class Citizen:
 
 async def measure(path: Path, citizens: int, hoods: list[str]) -> dict[str, float]:
     import storage.db
+    from domain import AMBASSADORS, EVERYONE, NEIGHBOURHOODS, NON_VOTERS, SUBSCRIBERS, Audience, Watcher
     from storage.broadcasts import BroadcastRepository
     from storage.db import Database
-    from domain import AMBASSADORS, EVERYONE, NEIGHBOURHOODS, NON_VOTERS, SUBSCRIBERS, Audience, Watcher
     from storage.results import ResultsRepository
     from storage.stats import StatsRepository
 

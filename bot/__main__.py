@@ -90,10 +90,11 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     """``stats`` or ``export`` on the configured database; one line on stderr when it fails."""
     import sqlite3
 
-    from bot.outputs.export import write_files
     from bot.campaign.services.stats import StatsService, report_text
+    from bot.outputs.export import write_files
     from messages_fa.markup import PlainMarkup
-    from storage import Database, Repositories
+    from storage.db import Database
+    from storage.repositories import Repositories
 
     if not Path(config.database).is_file():
         # Opening would create an empty database: say where we looked instead.
@@ -131,7 +132,8 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
     from bot.campaign.services import Services
     from messages_fa.markup import PlainMarkup
     from messages_fa.results import winners_block
-    from storage import Database, Repositories
+    from storage.db import Database
+    from storage.repositories import Repositories
 
     if args.pb_dir is not None and not args.pb_dir.is_dir():
         print(f"results error: folder {args.pb_dir} does not exist", file=sys.stderr)

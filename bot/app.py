@@ -9,14 +9,14 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.campaign.config import PlatformConfig
+from bot.campaign.roles import COMMAND_ACTIONS, may, staff_of
+from bot.campaign.services import Services
 from bot.messenger.context import KEY, AppContext
 from bot.messenger.flood_door import FloodDoor
 from bot.messenger.messenger_bot import MessengerBot
 from bot.messenger.notices import Notifier
 from bot.messenger.persistence import ConversationStatePersistence, StatesOnlyApplication
 from bot.messenger.platforms import PLATFORMS
-from bot.campaign.roles import COMMAND_ACTIONS, may, staff_of
-from bot.campaign.services import Services
 from bot.messenger.transport import AiohttpRequest
 from bot.messenger.update_journal import UpdateJournal
 from bot.messenger.update_processor import PerUserUpdateProcessor

@@ -13,15 +13,16 @@ from telegram.ext import Application
 from telegram.request import BaseRequest
 
 from bot import logs
-from bot.messenger.notices.ambassador_watch import CHECK_EVERY, report_suspicious
-from bot.messenger.notices.announcements import Announcer
 from bot.app import CONCURRENT_UPDATES, CONNECTION_POOL, build_application, make_request
-from bot.messenger.broadcast.worker import BroadcastWorker
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config, ConfigError
-from bot.messenger.notices import Notifier
 from bot.campaign.services import Services
-from storage import Database, Repositories
+from bot.messenger.broadcast.worker import BroadcastWorker
+from bot.messenger.notices import Notifier
+from bot.messenger.notices.ambassador_watch import CHECK_EVERY, report_suspicious
+from bot.messenger.notices.announcements import Announcer
+from storage.db import Database
+from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 

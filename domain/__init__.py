@@ -294,3 +294,63 @@ class Phase(enum.Enum):
     REVIEW = "review"  # proposals closed, voting not open yet
     VOTING = "voting"
     CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class NeighbourhoodCounts:
+    """One neighbourhood's figures; ``neighbourhood_id`` None: citizens who never chose one."""
+
+    neighbourhood_id: str | None
+    citizens: int = 0
+    verified: int = 0
+    pending: int = 0
+    approved: int = 0
+    rejected: int = 0
+    on_ballot: int = 0  # approved, feasible, with a cost (Proposal.on_the_ballot)
+    votes: int = 0
+    voters: int = 0  # citizens with at least one vote now
+
+    @property
+    def proposals(self) -> int:
+        return self.pending + self.approved + self.rejected
+
+
+@dataclass(frozen=True)
+class PlatformCounts:
+    platform: str
+    citizens: int = 0
+    verified: int = 0
+    proposals: int = 0
+    votes: int = 0
+    voters: int = 0
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """What happened on one day in the campaign's time zone."""
+
+    day: dt.date
+    citizens: int = 0  # started the bot
+    verified: int = 0  # verified a phone
+    proposals: int = 0
+    votes: int = 0
+    voters: int = 0  # cast their first vote (of the votes that stand)
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    """A proposal as exported: no author, no file, no location."""
+
+    id: int
+    code: str
+    neighbourhood_id: str
+    category_id: str
+    title: str
+    status: str
+    reject_reason: str | None
+    feasibility: str | None
+    feasibility_note: str | None
+    cost: int | None
+    votes: int
+    duplicate_of: str | None  # the original's tracking code
+    created_at: dt.datetime

@@ -15,10 +15,20 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.messenger import buttons as bt
 from bot.campaign.roles import COMMAND_ACTIONS
+from bot.messenger import buttons as bt
 from handlers import (
-    ambassadors, broadcasts, moderation, proposals, results, review, schedule, staff_input, start, stats, voting,
+    ambassadors,
+    broadcasts,
+    moderation,
+    proposals,
+    results,
+    review,
+    schedule,
+    staff_input,
+    start,
+    stats,
+    voting,
 )
 from handlers import states as S
 from handlers.common import (

@@ -7,15 +7,25 @@ import asyncio
 
 from telegram import InputFile, Update
 
-from bot.messenger.keyboards import ambassadors as kb
+from bot.campaign.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import AppContext, app_context
+from bot.messenger.keyboards import ambassadors as kb
 from bot.messenger.platforms import PLATFORMS
-from bot.campaign.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
+from domain import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
 from handlers import states as S
 from handlers.common import (
-    Context, acting, allowed, answer, enter, private_buttons_only, reply, show_menu, staff_place, unless_unchanged,
+    Context,
+    acting,
+    allowed,
+    answer,
+    enter,
+    private_buttons_only,
+    reply,
+    show_menu,
+    staff_place,
+    unless_unchanged,
 )
 from handlers.presses import data_of, staff_press
 from messages_fa import ambassadors as t
@@ -23,7 +33,6 @@ from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
 from messages_fa.dates import jalali_day
 from messages_fa.texts import PLAN_NAME
-from domain import AMB_APPROVED, AMB_PENDING, AMB_SUSPENDED, Ambassador, Figures
 
 END = -1  # ConversationHandler.END
 PENDING_SHOWN = 10

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from bot.campaign.services.broadcasts import ScheduleResult, too_long
 from bot.messenger import buttons as bt
-from bot.messenger.keyboards import broadcasts as kb
 from bot.messenger.broadcast.content import Content
 from bot.messenger.context import AppContext, app_context
+from bot.messenger.keyboards import broadcasts as kb
 from bot.messenger.markup_dicts import NO_LINK_PREVIEW
-from bot.campaign.services.broadcasts import ScheduleResult, too_long
+from domain import DRAFT, NEIGHBOURHOODS, SENDING, Audience, Broadcast
 from handlers.common import Context, acting, allowed, answer, staff_ref, unless_unchanged
 from handlers.presses import staff_press
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
 from messages_fa.numbers import fa_digits
-from domain import DRAFT, NEIGHBOURHOODS, SENDING, Audience, Broadcast
 
 CONTENT, TIME = "broadcast_content", "broadcast_time"  # what staff_inputs expects
 SNIPPET = 40

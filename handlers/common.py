@@ -10,15 +10,15 @@ from telegram import Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, filters
 
-from bot.messenger import keyboards, render
-from bot.messenger.markup_dicts import NO_LINK_PREVIEW
-from bot.messenger.context import AppContext, app_context
 from bot.campaign.roles import Actor, actor
+from bot.messenger import keyboards, render
+from bot.messenger.context import AppContext, app_context
+from bot.messenger.markup_dicts import NO_LINK_PREVIEW
+from domain import Citizen
 from handlers import outbox
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
-from domain import Citizen
 
 Context = ContextTypes.DEFAULT_TYPE
 log = logging.getLogger(__name__)

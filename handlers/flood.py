@@ -21,8 +21,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler
 
-from bot.messenger.context import KEY, AppContext
 from bot.campaign.flood import Verdict
+from bot.messenger.context import KEY, AppContext
 from bot.messenger.flood_door import DECIDED, subject
 from handlers.common import Context, answer
 from messages_fa import texts

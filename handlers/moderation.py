@@ -10,13 +10,13 @@ from __future__ import annotations
 from telegram import ForceReply, Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot.campaign.services.proposals import MAX_REASON, Decision
 from bot.messenger import buttons as bt
 from bot.messenger.context import app_context
-from bot.campaign.services.proposals import MAX_REASON, Decision
+from domain import PENDING
 from handlers.common import Context, acting, answer, reply, tell_privately
 from handlers.presses import staff_press
 from messages_fa import texts
-from domain import PENDING
 
 
 async def _decide(update: Update, context: Context, proposal_id: int, approve: bool, reason: str | None):

@@ -10,16 +10,23 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
+from bot.campaign.services.proposals import Gate, TextCheck
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import app_context
-from bot.campaign.services.proposals import Gate, TextCheck
 from handlers import outbox
 from handlers import states as S
-from handlers.presses import data_of
 from handlers.common import (
-    Context, answer, current_phase_line, enter, offer_neighbourhoods, reply, set_buttons, show_menu,
+    Context,
+    answer,
+    current_phase_line,
+    enter,
+    offer_neighbourhoods,
+    reply,
+    set_buttons,
+    show_menu,
 )
+from handlers.presses import data_of
 from messages_fa import texts
 from messages_fa.dates import jalali_date
 

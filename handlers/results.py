@@ -13,16 +13,15 @@ from collections.abc import Callable
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.campaign.services.results import Publish, UnfundedNeighbourhoods
 from bot.messenger import buttons as bt
 from bot.messenger.context import AppContext, app_context
-from bot.campaign.services.results import Publish, UnfundedNeighbourhoods
+from domain import ResultRun
 from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
 from handlers.presses import data_of, staff_press
 from messages_fa import results as t
 from messages_fa import staff as st
 from messages_fa import texts
-from domain import ResultRun
-
 
 
 def _block(app: AppContext, run: ResultRun, index: int, after: str = "") -> list[str]:

@@ -6,20 +6,21 @@ Callback data: Review, Feasibility and AuditPage (bot/messenger/buttons.py).
 """
 from __future__ import annotations
 
-from telegram import ForceReply, InlineKeyboardButton as Button, InlineKeyboardMarkup, Update
+from telegram import ForceReply, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton as Button
 
+from bot.campaign.services.proposals import MAX_REASON, Decision
 from bot.messenger import buttons as bt
 from bot.messenger import render
 from bot.messenger.context import AppContext, app_context
 from bot.messenger.platforms import PLATFORMS
-from bot.campaign.services.proposals import MAX_REASON, Decision
+from domain import FEASIBLE, NOT_FEASIBLE
 from handlers.common import Context, acting, allowed, answer, reply, staff_place
 from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
 from messages_fa.fit import TEXT_LIMIT, units
-from domain import FEASIBLE, NOT_FEASIBLE
 
 SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
 SEEN_CODE = {v: k for k, v in SEEN.items()}

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.messenger import buttons as bt
 from bot.campaign.calendar import MOVABLE, MoveRefused
+from bot.messenger import buttons as bt
 from bot.messenger.context import AppContext, app_context
 from handlers.common import Context, acting, allowed, answer, staff_ref
 from handlers.presses import staff_press

@@ -9,8 +9,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.messenger.context import app_context
 from bot.campaign.roles import roles_of
+from bot.messenger.context import app_context
 from handlers import broadcasts, review, schedule
 from handlers.common import MAIN_MENU, Context, acting
 from messages_fa import broadcasts as t

@@ -7,17 +7,24 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
+from bot.campaign.services.citizens import ChooseResult, ReminderResult
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import app_context
-from bot.campaign.services.citizens import ChooseResult, ReminderResult
 from handlers import ambassadors, proposals, results, voting
 from handlers import states as S
-from handlers.presses import data_of
 from handlers.common import (
-    Context, answer, current_phase_line, enter, first_contact, offer_neighbourhoods, private_buttons_only, reply,
+    Context,
+    answer,
+    current_phase_line,
+    enter,
+    first_contact,
+    offer_neighbourhoods,
+    private_buttons_only,
+    reply,
     show_menu,
 )
+from handlers.presses import data_of
 from messages_fa import ambassadors as amb_texts
 from messages_fa import buttons as b
 from messages_fa import texts

@@ -16,8 +16,8 @@ from telegram import InputFile, Update
 from telegram.ext import CommandHandler
 
 from bot.campaign.config import Config
-from bot.messenger.context import AppContext, app_context
 from bot.campaign.services.stats import ExportData, StatsReport, StatsService, report_text
+from bot.messenger.context import AppContext, app_context
 from handlers.common import NEW_MESSAGE, Context, allowed, reply, staff_ref
 from messages_fa import stats as t
 

@@ -5,13 +5,20 @@ import asyncio
 
 from telegram import Update
 
-from bot.messenger import buttons as bt
-from bot.messenger import keyboards, render
 from bot.campaign.services.citizens import PhoneResult
 from bot.campaign.services.voting import BallotGate, VoteOutcome
+from bot.messenger import buttons as bt
+from bot.messenger import keyboards, render
 from handlers import states as S
 from handlers.common import (
-    Context, answer, current_phase_line, enter, offer_neighbourhoods, private_buttons_only, reply, show_menu,
+    Context,
+    answer,
+    current_phase_line,
+    enter,
+    offer_neighbourhoods,
+    private_buttons_only,
+    reply,
+    show_menu,
     unless_unchanged,
 )
 from handlers.presses import data_of

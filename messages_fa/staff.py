@@ -4,8 +4,10 @@ from __future__ import annotations
 from messages_fa.fit import fit_lines
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
-from messages_fa.texts import more_left_out
-from messages_fa.texts import money  # noqa: F401 — one way to show a cost, used as staff.money
+from messages_fa.texts import (
+    money,  # noqa: F401 — one way to show a cost, used as staff.money
+    more_left_out,
+)
 
 # -- buttons --------------------------------------------------------------------------------------
 

@@ -1,9 +1,7 @@
-"""aiosqlite storage: connection, migrations and repositories returning plain dataclasses.
+"""Storage: all SQL of the project, behind one interface.
 
-All SQL of the project lives in this package, behind a narrow interface, so a city-wide
-deployment can put another engine behind the same repositories.
+``storage.interface`` is what the campaign's rules are typed against: one Protocol per repository,
+with the invariants each guarantees (imports no driver). ``storage.db`` (the SQLite connection and
+migrations) and ``storage.repositories`` (the SQLite repositories) are the embedded engine behind
+it. This package file imports neither, so reading the interface loads no database driver.
 """
-from storage.db import Database
-from storage.repositories import Repositories
-
-__all__ = ["Database", "Repositories"]

@@ -5,11 +5,18 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from storage.db import Database
 from domain import (
-    AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, Ambassador, AmbassadorCard, DayFigures,
+    AMB_APPROVED,
+    AMB_DRAFT,
+    AMB_PENDING,
+    AMB_REJECTED,
+    AMB_REMOVED,
+    Ambassador,
+    AmbassadorCard,
+    DayFigures,
     Figures,
 )
+from storage.db import Database
 from storage.rows import _dt, _one, _ts
 
 _SELECT = ("SELECT a.*, c.platform, c.user_id, c.chat_id FROM ambassadors a "

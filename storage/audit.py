@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage.db import Database
 from domain import AuditEntry
+from storage.db import Database
 from storage.rows import _dt, _ts
 
 

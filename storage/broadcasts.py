@@ -13,7 +13,6 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from storage.db import Database
 from domain import (
     AMBASSADORS,
     CANCELLED,
@@ -35,6 +34,7 @@ from domain import (
     Progress,
     Watcher,
 )
+from storage.db import Database
 from storage.rows import _dt, _one, _ts
 
 _PENDING, _SENDING = "pending", "sending"

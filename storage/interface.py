@@ -16,35 +16,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from domain import (
     Ambassador,
     AmbassadorCard,
     Announcement,
-    AuditEntry,
     Audience,
+    AuditEntry,
     BallotPage,
     Broadcast,
     Citizen,
+    DayCounts,
     DayFigures,
     Delivery,
     DeliveryResult,
     Draft,
     Figures,
     NeighbourhoodBallots,
+    NeighbourhoodCounts,
+    PlatformCounts,
     Progress,
     Proposal,
+    ProposalRow,
     ResultRun,
     StaffCard,
     Watcher,
     Winner,
 )
-
-if TYPE_CHECKING:
-    # The statistics' row types still live beside their SQL; they belong in domain/__init__.py
-    # (then this becomes a plain import). Never imported at run time from here.
-    from storage.stats import DayCounts, NeighbourhoodCounts, PlatformCounts, ProposalRow
 
 # (ConversationHandler name, key as JSON) -> state as JSON, or None when the conversation ended.
 States = Mapping[tuple[str, str], str | None]
@@ -679,3 +678,4 @@ class Repositories(Protocol):
     ambassadors: AmbassadorRepository
     audit: AuditRepository
     results: ResultsRepository
+    stats: StatsRepository

@@ -11,10 +11,6 @@ from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
-from storage.ambassadors import AmbassadorRepository
-from storage.audit import AuditRepository
-from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository
-from storage.db import Database
 from domain import (
     APPROVED,
     FEASIBLE,
@@ -26,10 +22,15 @@ from domain import (
     Proposal,
     StaffCard,
 )
+from storage.ambassadors import AmbassadorRepository
+from storage.audit import AuditRepository
+from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRepository
+from storage.db import Database
 from storage.processed_updates import ProcessedUpdateRepository, _write_states
 from storage.results import ResultsRepository
-from storage.staff_inputs import StaffInputRepository
 from storage.rows import ON_BALLOT, _count, _dt, _one, _ts
+from storage.staff_inputs import StaffInputRepository
+from storage.stats import StatsRepository
 
 
 def _citizen(row: sqlite3.Row | None) -> Citizen | None:
@@ -460,3 +461,4 @@ class Repositories:
         self.ambassadors = AmbassadorRepository(db)
         self.audit = AuditRepository(db)
         self.results = ResultsRepository(db)
+        self.stats = StatsRepository(db)

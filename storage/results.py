@@ -5,8 +5,8 @@ import collections
 import datetime as dt
 import sqlite3
 
-from storage.db import Database
 from domain import BallotProject, NeighbourhoodBallots, ResultRun, Winner
+from storage.db import Database
 from storage.rows import ON_BALLOT, _dt, _one, _ts
 
 

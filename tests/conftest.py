@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.messenger.notices.announcements import Announcer
 from bot.app import build_application
-from bot.messenger.broadcast.worker import BroadcastWorker
 from bot.campaign.clock import ManualClock
 from bot.campaign.config import Config, load_config
-from bot.messenger.notices import Notifier
 from bot.campaign.services import Services
-from storage import Database, Repositories
+from bot.messenger.broadcast.worker import BroadcastWorker
+from bot.messenger.notices import Notifier
+from bot.messenger.notices.announcements import Announcer
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.support import RecordingRequest, UpdateFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ class Messenger:
     async def settle(self) -> None:
         """Wait for background tasks the handlers started (application.create_task)."""
         # PTB keeps them in a private set; only tests reach into it.
-        tasks = set(getattr(self.app, "_Application__create_task_tasks"))
+        tasks = set(self.app._Application__create_task_tasks)
         if tasks:
             await asyncio.gather(*tasks)
 

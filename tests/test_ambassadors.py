@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from bot.messenger.platforms import PLATFORMS
 from bot.campaign.roles import Actor
 from bot.campaign.services.ambassadors import PAYLOAD_RE, new_payload
+from bot.messenger.platforms import PLATFORMS
 from messages_fa import ambassadors as t
 from messages_fa import buttons as b
 from messages_fa import texts

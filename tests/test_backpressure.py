@@ -60,11 +60,11 @@ async def test_votes_beyond_the_pool_wait_and_every_press_is_answered_once(small
     pressed = [e2e.state.press_button(v.token, v.id, vote)["callback_query_id"] for v in voters]
     await e2e.until(lambda: all(ballot_shows("۱", b.vote_button("۱", True))(v.messages()) for v in voters),
                     timeout=30, what="every ballot edited")
-    await e2e.until(lambda: all(v.callback_answer(cq) for v, cq in zip(voters, pressed)),
+    await e2e.until(lambda: all(v.callback_answer(cq) for v, cq in zip(voters, pressed, strict=True)),
                     timeout=30, what="every press answered")
 
     assert not [t for v in voters for t in map(text_of, v.messages()) if t == texts.error_try_again()]
-    for voter, cq in zip(voters, pressed):
+    for voter, cq in zip(voters, pressed, strict=True):
         assert voter.callback_answer(cq)["text"] == "رأی شما ثبت شد ✅ (۱ از ۳ رأی)"
     answers = e2e.state.calls(method="answerCallbackQuery")
     assert [c["status"] for c in answers] == [200] * len(answers)  # no press answered twice

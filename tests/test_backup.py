@@ -13,8 +13,8 @@ import pytest
 
 from bot.__main__ import main
 from messages_fa import buttons as b
-from storage import Database
 from storage.backup import BackupError, backup, check
+from storage.db import Database
 from tests.conftest import ROOT
 from tests.support.e2e import Harness, text_of
 from tests.support.e2e_journeys import choose_neighbourhood, write_proposal

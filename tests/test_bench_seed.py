@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bench.common import bench_config
 from bench.journey import seed_database
-from storage import Database, Repositories
+from storage.db import Database
+from storage.repositories import Repositories
 
 
 async def test_bench_seeding_produces_approved_ballots(tmp_path):

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from bot.messenger.broadcast.worker import LEASE_TTL, BroadcastWorker
+from domain import SENDING, Audience
 from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_number
-from domain import SENDING, Audience
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
 from tests.support.journeys import citizens
 from tests.support.recording_request import _ApiError
@@ -436,9 +436,10 @@ async def test_two_processes_on_one_database_do_not_both_send(bot, config):
 
 @pytest.mark.parametrize("rate", [0, -1, 20_000, "fast"])
 async def test_broadcast_rate_is_checked_in_config(rate):
+    import tomllib
+
     from bot.campaign.config import ConfigError, load_config, parse_config
     from tests.conftest import ROOT
-    import tomllib
     root = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
     root["telegram"]["broadcast_rate"] = rate
     with pytest.raises(ConfigError, match="telegram.broadcast_rate"):
@@ -563,9 +564,9 @@ async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_
 
     from bot.messenger.broadcast.content import Content
     from bot.messenger.broadcast.sender import PlatformSender
-    from storage import Database
     from storage.backup import backup
     from storage.broadcasts import BroadcastRepository
+    from storage.db import Database
     chats = list(range(100, 108))
     await citizens(bot, "telegram", chats)
     services, repo = bot.services, bot.services.repos.broadcasts
@@ -677,9 +678,9 @@ async def test_progress_of_broadcasts_sent_before_the_counts_existed(tmp_path):
     """Migration 9 counts the delivery rows already there once, then keeps the counts."""
     import sqlite3
 
+    from storage.broadcasts import BroadcastRepository
     from storage.db import Database
     from storage.migrations import MIGRATIONS
-    from storage.broadcasts import BroadcastRepository
 
     path = tmp_path / "old.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)

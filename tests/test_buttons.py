@@ -87,11 +87,10 @@ def test_every_keyboard_carries_data_one_family_reads_back(config):
     family, into what packs back to the same data."""
     from types import SimpleNamespace
 
-    from bot.messenger.keyboards import ambassadors as ambassador_keyboards
-
-    from bot.messenger import keyboards
-    from bot.messenger.keyboards import broadcasts as broadcast_keyboards
     from bot.campaign.services.voting import BallotView
+    from bot.messenger import keyboards
+    from bot.messenger.keyboards import ambassadors as ambassador_keyboards
+    from bot.messenger.keyboards import broadcasts as broadcast_keyboards
     from domain import AMB_APPROVED, AMB_SUSPENDED
 
     hoods = config.neighbourhoods

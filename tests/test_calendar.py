@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from bot.messenger.broadcast.worker import BroadcastWorker
-from domain import Phase
 from bot.campaign.calendar import Fired
 from bot.campaign.clock import ManualClock
+from bot.messenger.broadcast.worker import BroadcastWorker
+from domain import Phase
 from messages_fa import broadcasts as t
 from tests.conftest import BALE_ADMIN, STAFF_CHAT, TELEGRAM_ADMIN, Bot, phase_moments
 from tests.support.journeys import citizens
@@ -267,10 +267,12 @@ async def test_worker_waits_for_a_broadcast_made_by_another_process(config):
 
 
 def test_calendar_config_keys():
+    import tomllib
+
+    import pytest
+
     from bot.campaign.config import ConfigError, parse_config
     from tests.conftest import ROOT
-    import tomllib
-    import pytest
     root = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
     root["campaign"]["results_announced"] = "1405/10/19 12:00"
     with pytest.raises(ConfigError, match="campaign.results_announced"):

@@ -6,8 +6,8 @@ import asyncio
 import sqlite3
 import threading
 
-from storage import Database
 from storage import db as storage_db
+from storage.db import Database
 
 ROW = b"x" * 100_000  # 25 pages a write
 

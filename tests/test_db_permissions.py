@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from storage import Database
+from storage.db import Database
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import pytest
 from bot.__main__ import main
 from bot.campaign.config import DEFAULT_BUDGET, Results, parse_config
 from messages_fa import results as t
-from storage import Database
+from storage.db import Database
 from tests.conftest import ROOT, TELEGRAM_ADMIN, make_config
 
 EXAMPLE_TEXT = (ROOT / "config.example.toml").read_text(encoding="utf-8")

@@ -325,7 +325,7 @@ async def test_concurrent_users_each_get_their_own_replies_in_order(e2e, caplog)
         return await person.state.wait_for(person.token, person.id, lambda msgs: len(msgs) >= 3)
 
     results = await asyncio.wait_for(asyncio.gather(*(burst(p, hood) for p, hood in people)), 10)
-    for (person, hood), msgs in zip(people, results):
+    for (person, hood), msgs in zip(people, results, strict=True):
         texts = [text_of(m) for m in msgs]
         assert len(texts) == 3, (person.platform, person.id, texts)
         assert WELCOME in texts[0] and "لطفاً محلهٔ خود را" in texts[0]

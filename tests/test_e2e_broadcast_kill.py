@@ -27,12 +27,13 @@ import pytest
 from bench.broadcast import MARKER, STAFF_ID, TEXT, seed_citizens
 from bench.common import BOT_USERNAME, TOKEN, bench_config, voting_clock, voting_moment
 from bench.journey import PYTHON, Child
-from bot.messenger.broadcast.worker import LEASE_TTL
-from bot.devtools.localapi import LocalBotApi
 from bot.campaign.services import Services
-from messages_fa import broadcasts as t
-from storage import Database, Repositories
+from bot.devtools.localapi import LocalBotApi
+from bot.messenger.broadcast.worker import LEASE_TTL
 from domain import DONE, EVERYONE, UNCERTAIN, Audience
+from messages_fa import broadcasts as t
+from storage.db import Database
+from storage.repositories import Repositories
 
 # slow: starts the loopback Bot API server and the bot's real polling loop (`pytest -m "not slow"` skips it).
 pytestmark = [pytest.mark.slow,

@@ -214,7 +214,7 @@ async def test_journeys_complete_through_timeouts_drops_5xx_and_429(faulty, capl
     for application in h.runtime.applications.values():
         application.add_error_handler(errors)
     journeys = [Journey(h, p, errors) for p in people]
-    await asyncio.wait_for(asyncio.gather(*(j.run("نیاوران", f"پیشنهاد {p.id}") for j, p in zip(journeys, people))),
+    await asyncio.wait_for(asyncio.gather(*(j.run("نیاوران", f"پیشنهاد {p.id}") for j, p in zip(journeys, people, strict=True))),
                            60)
     calls = state.calls(since=seq)
     fired = collections.Counter((c["method"], c["fault"]) for c in calls if c["fault"])

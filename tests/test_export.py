@@ -10,11 +10,11 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from bot.outputs import export
 from bot.__main__ import main
-from messages_fa import stats as t
-from storage import Repositories
+from bot.outputs import export
 from domain import AMB_APPROVED, AMB_PENDING
+from messages_fa import stats as t
+from storage.repositories import Repositories
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.stats_campaign import (
     DAY1,

@@ -12,11 +12,11 @@ import dataclasses
 import pytest
 
 from bot.campaign.config import DESCRIPTION_LENGTH, LIST_MOST, NAME_MOST, TITLE_LENGTH, Category, Neighbourhood
-from bot.devtools.localapi.validate import render_text
 from bot.campaign.money import MAX_COST
 from bot.campaign.roles import Actor
 from bot.campaign.services.ambassadors import NAME_LENGTH
 from bot.campaign.services.proposals import MAX_REASON, TextCheck
+from bot.devtools.localapi.validate import render_text
 from messages_fa import ambassadors as amb
 from messages_fa import broadcasts as bc
 from messages_fa import buttons as b
@@ -244,7 +244,7 @@ async def test_a_ballot_of_the_longest_titles_page_by_page(bot):
     await tg.update(tg.updates.contact(voter, "+989121234567"))
     for n in range(1, 6):
         await tg.press(voter, b.vote_button(fa_digits(n), False))
-    for label, data in tg.buttons(voter):
+    for _label, data in tg.buttons(voter):
         if data and data.startswith("p:") and data != "p:0":
             await tg.press_data(voter, data)
             break

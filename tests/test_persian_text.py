@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.campaign.calendar import days_left, phase_at
-
-from domain import Phase
 from bot.campaign.config import Calendar, ConfigError, Neighbourhood, load_config, parse_jalali
 from bot.campaign.services.citizens import CitizenService
+from domain import Phase
 from messages_fa import buttons as b
 from messages_fa.dates import jalali_date, jalali_datetime, jalali_short
 from messages_fa.normalize import clean_text, match_key, normalize_input, to_ascii_digits, typed_moment

@@ -15,12 +15,12 @@ import dataclasses
 import pytest
 
 from bot.campaign.roles import ACTIONS, Actor, Role
+from domain import Audience
 from messages_fa import ambassadors as at
 from messages_fa import broadcasts as bt
 from messages_fa import staff as st
 from messages_fa import stats as stt
 from messages_fa import texts
-from domain import Audience
 from tests.conftest import STAFF_CHAT, Bot, ManualClock, make_config, phase_moments
 
 ADMIN, MODERATOR, REVIEWER, CITIZEN, AMBASSADOR = 900, 910, 920, 930, 940

@@ -6,8 +6,8 @@ import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import AIORateLimiter
 
-from bot.messenger.sent_messages import SentMessage
 from bot.messenger.messenger_bot import MessengerBot
+from bot.messenger.sent_messages import SentMessage
 from tests.support.recording_request import RecordingRequest
 
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("محلهٔ یک", callback_data="n:1")],

@@ -12,8 +12,9 @@ from bot.campaign.roles import Actor
 from bot.campaign.services import Services
 from bot.campaign.services.proposals import Decision
 from bot.campaign.services.staff_questions import QUESTION_LIFETIME
-from storage import Database, Repositories
 from domain import APPROVED, FEASIBLE, PENDING
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.conftest import TELEGRAM_ADMIN, phase_moments
 
 MODERATOR, REVIEWER, CITIZEN = 910, 920, 5555

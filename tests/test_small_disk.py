@@ -13,8 +13,8 @@ from collections import namedtuple
 
 import pytest
 
-from storage import Database
 from storage import db as storage_db
+from storage.db import Database
 
 ROW = b"x" * 16_000  # four pages: each write makes the database grow
 

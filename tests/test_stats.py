@@ -10,16 +10,16 @@ import pytest
 from PIL import Image
 from telegram.ext import CommandHandler
 
-from bot.outputs import charts
 from bot.__main__ import main
 from bot.campaign.services.stats import DayStats, continuous_days, report_text
+from bot.outputs import charts
+from domain import APPROVED, FEASIBLE, REJECTED, DayCounts
 from handlers import stats as stats_handlers
 from handlers.common import NEW_MESSAGE
 from messages_fa import stats as t
 from messages_fa.markup import PlainMarkup
-from storage import Repositories
-from domain import APPROVED, FEASIBLE, REJECTED
-from storage.stats import DayCounts, StatsRepository
+from storage.repositories import Repositories
+from storage.stats import StatsRepository
 from tests.conftest import TELEGRAM_ADMIN
 from tests.support.stats_campaign import (
     DAY1,
@@ -70,7 +70,7 @@ async def seed_many(repos: Repositories, config, citizens: int, days: int = 20, 
                     await repos.proposals.set_cost(pid, rng.randrange(1, 50) * 100_000_000, STAFF,
                                                    at + dt.timedelta(days=1))
                     by_hood[hood].append(pid)
-    for cid, hood, verified, at, platform in people:
+    for cid, hood, verified, at, _platform in people:
         if hood and verified and by_hood[hood] and rng.random() < 0.6:
             when = DAY1 + dt.timedelta(days=rng.randrange(max(8, (at - DAY1).days), days), hours=1)
             for pid in rng.sample(by_hood[hood], min(len(by_hood[hood]), rng.randint(1, 3))):
@@ -238,7 +238,7 @@ def test_chart_labels_read_right_to_left_like_the_poster(text):
 
 def test_charts_draw_nothing_but_a_note_without_data(config):
     from bot.campaign.services.stats import StatsReport
-    from storage.stats import NeighbourhoodCounts
+    from domain import NeighbourhoodCounts
     empty = StatsReport(at=DAY1, today=DAY1.date(), neighbourhoods=(), unassigned=NeighbourhoodCounts(None),
                         total=NeighbourhoodCounts(None), platforms=(), days=())
     assert _png(charts.neighbourhoods_chart(empty, "—")).size == (1350, 1800)

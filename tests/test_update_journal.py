@@ -10,10 +10,11 @@ import sqlite3
 import pytest
 from telegram import Update
 
-from bot.messenger import update_journal
 from bot.campaign.clock import ManualClock
+from bot.messenger import update_journal
 from bot.messenger.update_journal import UpdateJournal
-from storage import Database, Repositories
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.support.e2e import TOKENS, Harness, text_of
 
 T0 = dt.datetime(2026, 12, 1, 6, 30, tzinfo=dt.UTC)

@@ -20,11 +20,11 @@ import jdatetime
 
 from bot.campaign.clock import Clock
 from bot.campaign.config import Calendar, Config, ConfigError, parse_jalali
+from domain import EVERYONE, NON_VOTERS, Audience, Phase
 from messages_fa import broadcasts as t
 from messages_fa.dates import jalali_datetime
 from messages_fa.normalize import typed_moment
-from storage import Repositories
-from domain import EVERYONE, NON_VOTERS, Audience, Phase
+from storage.interface import Repositories
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from telegram.ext import CallbackContext
 
-from bot.messenger.platforms import Platform
 from bot.campaign.services import Services
+from bot.messenger.platforms import Platform
 
 if TYPE_CHECKING:
     from bot.messenger.broadcast.worker import BroadcastWorker

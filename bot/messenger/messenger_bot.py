@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from telegram import Bot, TelegramObject, Update
+
 # PTB's own markers for "not given" (private, but the signature must match Bot.get_updates').
 from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram._utils.types import JSONDict, ODVInput, TimePeriod
@@ -24,7 +25,6 @@ from telegram.request import RequestData
 from bot.messenger import sent_messages
 from bot.messenger.markup_dicts import JsonReady, MarkupDicts
 from bot.messenger.update_decoding import decode_updates
-
 
 _SENT_AS_DICTS = ("reply_markup", "link_preview_options")
 _PLAIN = (str, int, float, bool, JsonReady)

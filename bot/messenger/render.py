@@ -4,14 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.campaign.calendar import PhaseInfo, days_left
-
-from domain import Phase
 from bot.campaign.config import Config
-from bot.messenger.platforms import PLATFORMS, Platform, map_url
 from bot.campaign.services.voting import BallotView
+from bot.messenger.platforms import PLATFORMS, Platform, map_url
+from domain import Draft, Phase, Proposal
 from messages_fa import fit, texts
 from messages_fa.dates import jalali_datetime
-from domain import Draft, Proposal
 
 SHORT_DESCRIPTION = 160
 

@@ -30,12 +30,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData

@@ -23,8 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from bot.outputs.persian_render import font_path
 from bot.campaign.services.stats import DayStats, StatsReport
+from bot.outputs.persian_render import font_path
 from messages_fa import stats as t
 from messages_fa.numbers import fa_digits, fa_number
 
@@ -143,7 +143,7 @@ def neighbourhoods_chart(report: StatsReport, when: str) -> bytes:
     ax.set_xlabel(_fa(t.CHART_PEOPLE), fontproperties=_font(10), color=SOFT)
     ax.grid(axis="x", color=GRID, linewidth=0.6)
     ax.set_axisbelow(True)
-    for row, h in zip(rows, hoods):
+    for row, h in zip(rows, hoods, strict=True):
         if h.counts.citizens:
             ax.text(h.counts.citizens + top * 0.015, row, _fa(t.fa_percent(h.participation)), ha="right",
                     va="center", fontproperties=_font(8.5), color=INK)

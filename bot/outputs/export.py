@@ -60,7 +60,7 @@ def tables(config: Config, data: ExportData) -> list[Table]:
 def _proposals(config: Config, data: ExportData) -> Table:
     kinds = (ID, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, COUNT, TEXT, TEXT)
     widths = (8, 12, 16, 18, 40, 14, 30, 12, 30, 16, 8, 14, 18)
-    columns = tuple(Column(h, k, w) for h, k, w in zip(t.proposal_headers(config.money_unit), kinds, widths))
+    columns = tuple(Column(h, k, w) for h, k, w in zip(t.proposal_headers(config.money_unit), kinds, widths, strict=True))
     rows = []
     for p in data.proposals:
         category = config.category(p.category_id)
@@ -170,7 +170,7 @@ def csv_bytes(table: Table) -> bytes:
     writer.writerow([c.header for c in table.columns])
     kinds = [c.kind for c in table.columns]
     for row in table.rows:
-        writer.writerow([_csv_cell(value, kind) for value, kind in zip(row, kinds)])
+        writer.writerow([_csv_cell(value, kind) for value, kind in zip(row, kinds, strict=True)])
     return (BOM + out.getvalue()).encode("utf-8")
 
 

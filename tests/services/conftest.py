@@ -7,7 +7,8 @@ import pytest
 
 from bot.campaign.clock import ManualClock
 from bot.campaign.services import Services
-from storage import Database, Repositories
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.conftest import phase_moments
 
 

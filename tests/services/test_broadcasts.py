@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from bot.campaign.services.broadcasts import ScheduleResult, too_long
-from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT
 from domain import (
     AMBASSADORS,
     CANCELLED,
@@ -19,6 +18,7 @@ from domain import (
     SUBSCRIBERS,
     Audience,
 )
+from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN
 from tests.support.services import at, citizen
 

@@ -18,7 +18,6 @@ class Store:
     """One connection's repositories, as the services get them."""
 
     repos: interface.Repositories
-    stats: interface.StatsRepository
     close: Callable[[], Awaitable[None]]
 
 
@@ -30,12 +29,12 @@ class SqliteBackend:
 
     async def open(self, address: str) -> Store:
         # Imported here: picking a backend must not load every engine's driver.
-        from storage import Database, Repositories
-        from storage.stats import StatsRepository
+        from storage.db import Database
+        from storage.repositories import Repositories
 
         db = Database(Path(address))
         await db.open()
-        return Store(Repositories(db), StatsRepository(db), db.close)
+        return Store(Repositories(db), db.close)
 
 
 BACKENDS = {backend.name: backend for backend in (SqliteBackend(),)}

@@ -5,10 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from storage import interface
 from domain import (
-    AMB_APPROVED, AMB_PENDING, APPROVED, FEASIBLE, NEIGHBOURHOODS, Ambassador, Audience, Citizen, Proposal, Watcher,
+    AMB_APPROVED,
+    AMB_PENDING,
+    APPROVED,
+    FEASIBLE,
+    NEIGHBOURHOODS,
+    Ambassador,
+    Audience,
+    Citizen,
+    Proposal,
+    Watcher,
 )
+from storage import interface
 
 NOW = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.UTC)
 HOOD, OTHER_HOOD, BROADCAST_HOOD = "tajrish", "darband", "elahiyeh"

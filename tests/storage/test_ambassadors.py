@@ -60,6 +60,7 @@ async def test_first_touch_wins_when_two_processes_attribute_together(repos, bac
                                                                          (newcomer.id, link("s"))])
     assert sum(answer is not None for answer in answers) == 1
     (winner,) = [answer for answer in answers if answer is not None]
+    assert winner in {first.citizen_id, second.citizen_id}
     figures = await repos.ambassadors.all_figures()
     assert figures == {winner: Figures(joined=1)}
 

@@ -40,7 +40,7 @@ async def test_one_phone_per_voter_when_two_connections_verify_together(repos, o
     people = [await seed.citizen(repos, platform) for platform in ("telegram", "bale", "telegram", "bale")]
     other = (await open_store()).repos
     answers = await asyncio.gather(*(r.citizens.set_phone_hash(p.id, "h-same", NOW)
-                                     for p, r in zip(people, (repos, other) * 2)))
+                                     for p, r in zip(people, (repos, other) * 2, strict=True)))
     assert answers.count(True) == 1
     verified = [p for p in people if (await repos.citizens.get(p.id)).verified]
     assert [p.id for p in verified] == [people[answers.index(True)].id]

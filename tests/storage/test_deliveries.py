@@ -5,8 +5,17 @@ import asyncio
 import datetime as dt
 
 from domain import (
-    CANCELLED, DONE, DRAFT, NEIGHBOURHOODS, SCHEDULED, SENDING, SENT, UNREACHABLE, Audience,
-    DeliveryResult, Watcher,
+    CANCELLED,
+    DONE,
+    DRAFT,
+    NEIGHBOURHOODS,
+    SCHEDULED,
+    SENDING,
+    SENT,
+    UNREACHABLE,
+    Audience,
+    DeliveryResult,
+    Watcher,
 )
 from tests.storage import seed
 from tests.storage.races import race_processes

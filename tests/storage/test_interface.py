@@ -18,7 +18,7 @@ DRIVERS = {"sqlite3", "aiosqlite", "asyncpg", "psycopg", "psycopg2", "sqlalchemy
 # domain dataclasses. Nothing of the project's engines.
 RUNTIME_IMPORTS = {"__future__", "datetime", "collections.abc", "typing", "domain"}
 # For type checkers only, until the statistics' rows move into domain/__init__.py.
-TYPE_CHECKING_IMPORTS = {"storage.stats"}
+TYPE_CHECKING_IMPORTS: set[str] = set()
 
 
 def _imports() -> tuple[set[str], set[str]]:
@@ -64,9 +64,8 @@ def test_the_interface_loads_with_every_driver_missing():
 
 
 def _protocols() -> dict[str, type]:
-    """The aggregate's repositories by attribute name, and the statistics."""
-    hints = typing.get_type_hints(interface.Repositories)
-    return {**hints, "stats": interface.StatsRepository}
+    """The aggregate's repositories by attribute name."""
+    return typing.get_type_hints(interface.Repositories)
 
 
 def _methods(cls: type) -> dict[str, object]:
@@ -94,7 +93,6 @@ def _type_checking_names() -> dict:
 def test_every_repository_implements_its_protocol_with_the_same_signatures(store):
     localns = _type_checking_names()
     implementations = {name: getattr(store.repos, name, None) for name in _protocols()}
-    implementations["stats"] = store.stats
     problems = []
     for name, protocol in _protocols().items():
         implementation = implementations[name]

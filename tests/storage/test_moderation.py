@@ -6,8 +6,17 @@ import asyncio
 import pytest
 
 from domain import (
-    AMB_APPROVED, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, AMB_SUSPENDED, APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING,
-    REJECTED, StaffCard,
+    AMB_APPROVED,
+    AMB_PENDING,
+    AMB_REJECTED,
+    AMB_REMOVED,
+    AMB_SUSPENDED,
+    APPROVED,
+    FEASIBLE,
+    NOT_FEASIBLE,
+    PENDING,
+    REJECTED,
+    StaffCard,
 )
 from tests.storage import seed
 from tests.storage.seed import NOW

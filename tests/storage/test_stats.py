@@ -13,7 +13,7 @@ async def test_a_snapshot_counts_citizens_proposals_and_votes_per_neighbourhood_
     me = await seed.voter(repos)
     await seed.citizen(repos, "bale", neighbourhood=None)
     await repos.votes.cast(me.id, pid, HOOD, 3, NOW)
-    hoods, platforms, days = await store.stats.snapshot(TEHRAN)
+    hoods, platforms, days = await store.repos.stats.snapshot(TEHRAN)
     by_hood = {row.neighbourhood_id: row for row in hoods}
     assert (by_hood[HOOD].citizens, by_hood[HOOD].verified, by_hood[HOOD].on_ballot) == (2, 1, 1)
     assert (by_hood[HOOD].votes, by_hood[HOOD].voters) == (1, 1)
@@ -28,7 +28,7 @@ async def test_the_export_rows_carry_no_author_and_agree_with_the_snapshot(store
     (pid,) = await seed.ballot(repos, 1)
     me = await seed.voter(repos)
     await repos.votes.cast(me.id, pid, HOOD, 3, NOW)
-    hoods, _, _, rows = await store.stats.snapshot_with_proposals(TEHRAN)
+    hoods, _, _, rows = await store.repos.stats.snapshot_with_proposals(TEHRAN)
     (row,) = rows
     assert (row.id, row.votes, row.duplicate_of) == (pid, 1, None)
     assert not {"citizen_id", "user_id", "chat_id", "photo_file_id", "latitude"} & set(vars(row))

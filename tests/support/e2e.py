@@ -103,7 +103,7 @@ class Person:
             pressed = self.state.press_button(self.token, self.id, label, chat_id=chat_id)
             cq_id = pressed["callback_query_id"]
 
-            def settled(msgs):
+            def settled(msgs, cq_id=cq_id):
                 answers = self.answers(cq_id)
                 return (answers and until(msgs)) or len(answers) >= 2
 

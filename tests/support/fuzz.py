@@ -45,16 +45,15 @@ from dataclasses import dataclass
 
 import jdatetime
 
-from domain import Phase
 from bot.campaign.phone import normalize_iranian_mobile, phone_hash
 from bot.campaign.roles import COMMAND_ACTIONS, Actor, actor, may, roles_of
+from domain import APPROVED, FEASIBLE, Phase
 from messages_fa import ambassadors as amb_t
 from messages_fa import broadcasts as bc_t
 from messages_fa import buttons as b
 from messages_fa import staff as staff_t
 from messages_fa import texts
 from messages_fa.markup import HtmlMarkup, PlainMarkup
-from domain import APPROVED, FEASIBLE
 from tests.support.recording_request import BOT_USER
 
 # -- markers -----------------------------------------------------------------------------------

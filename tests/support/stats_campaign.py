@@ -13,9 +13,10 @@ from telegram.ext import CommandHandler
 
 from bot.campaign.clock import ManualClock
 from bot.campaign.services.stats import StatsService
-from handlers import stats as stats_handlers
-from storage import Database, Repositories
 from domain import APPROVED, FEASIBLE, NOT_FEASIBLE
+from handlers import stats as stats_handlers
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.conftest import ROOT, Bot, make_config, phase_moments
 
 TEHRAN = dt.timezone(dt.timedelta(hours=3, minutes=30))

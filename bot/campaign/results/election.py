@@ -114,6 +114,6 @@ class Election:
             else:  # already encoded for Equal Shares: one bincount (exact: far fewer than 2**53 voters)
                 lengths, approved_at, voters = self._arrays
                 counts = np.bincount(approved_at, weights=np.repeat(voters, lengths), minlength=len(self.projects))
-                votes = dict(zip(self._by_id, counts.astype(np.int64).tolist()))
+                votes = dict(zip(self._by_id, counts.astype(np.int64).tolist(), strict=True))
             object.__setattr__(self, "_votes", votes)
         return dict(self._votes)  # type: ignore[arg-type]

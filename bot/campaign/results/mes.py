@@ -81,7 +81,7 @@ class _Funded:
         if counts is None:
             row = self.per_class[j]
             classes = row.nonzero()[0]
-            counts = self._counts[j] = dict(zip(classes.tolist(), map(int, row[classes].tolist())))
+            counts = self._counts[j] = dict(zip(classes.tolist(), map(int, row[classes].tolist()), strict=True))
         return counts
 
 

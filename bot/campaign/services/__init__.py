@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.campaign.calendar import PhaseInfo
-from bot.campaign.calendar import CampaignCalendar
+from bot.campaign.calendar import CampaignCalendar, PhaseInfo
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config
 from bot.campaign.flood import FloodControl, Kind, Verdict
@@ -15,10 +14,10 @@ from bot.campaign.services.citizens import CitizenService
 from bot.campaign.services.proposals import ProposalService
 from bot.campaign.services.results import ResultsService
 from bot.campaign.services.staff_questions import StaffQuestions
-from bot.campaign.services.voting import VotingService
 from bot.campaign.services.stats import StatsService
-from storage import Repositories
+from bot.campaign.services.voting import VotingService
 from domain import Announcement, AuditEntry
+from storage.interface import Repositories
 
 
 @dataclass

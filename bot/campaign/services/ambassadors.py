@@ -11,13 +11,21 @@ from bot.campaign.clock import Clock
 from bot.campaign.config import Config
 from bot.campaign.phone import normalize_iranian_mobile, phone_hash
 from bot.campaign.roles import Actor, may_act
+from domain import (
+    AMB_APPROVED,
+    AMB_DRAFT,
+    AMB_PENDING,
+    AMB_REJECTED,
+    AMB_REMOVED,
+    AMB_SUSPENDED,
+    Ambassador,
+    Citizen,
+    DayFigures,
+    Figures,
+)
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, visible_length
-from storage import Repositories
-from domain import (
-    AMB_APPROVED, AMB_DRAFT, AMB_PENDING, AMB_REJECTED, AMB_REMOVED, AMB_SUSPENDED, Ambassador, Citizen,
-    DayFigures, Figures,
-)
+from storage.interface import Repositories
 
 # "a" + 32 characters of a 192-bit random token: ≤ 64 characters of [A-Za-z0-9_-], as both
 # messengers require, and not guessable.

@@ -5,13 +5,10 @@ import datetime as dt
 import enum
 import json
 
-from domain import Phase
 from bot.campaign.calendar import CampaignCalendar
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config
 from bot.campaign.roles import actor
-from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT, units
-from storage import Repositories
 from domain import (
     AMBASSADORS,
     EVERYONE,
@@ -19,9 +16,12 @@ from domain import (
     SUBSCRIBERS,
     Audience,
     Broadcast,
+    Phase,
     Progress,
     Watcher,
 )
+from messages_fa.fit import CAPTION_LIMIT, TEXT_LIMIT, units
+from storage.interface import Repositories
 
 KINDS = ("text", "photo", "video", "document")
 RECENT = 10

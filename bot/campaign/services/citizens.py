@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import enum
 
-from domain import Phase
 from bot.campaign.calendar import CampaignCalendar
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config, Neighbourhood
 from bot.campaign.phone import normalize_iranian_mobile, phone_hash
+from domain import Citizen, Phase
 from messages_fa.normalize import match_key
-from storage import Repositories
-from domain import Citizen
+from storage.interface import Repositories
 
 # The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
 # paragraph is not a name.

@@ -6,16 +6,15 @@ import enum
 import secrets
 from dataclasses import dataclass
 
-from domain import Phase
 from bot.campaign.calendar import CampaignCalendar
 from bot.campaign.clock import Clock
 from bot.campaign.config import DESCRIPTION_LENGTH, TITLE_LENGTH, Config
 from bot.campaign.money import parse_cost
 from bot.campaign.roles import Actor, may_act
+from domain import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Phase, Proposal
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
-from storage import Repositories
-from domain import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Proposal
+from storage.interface import Repositories
 
 MIN_TITLE, MIN_DESCRIPTION = TITLE_LENGTH[0], DESCRIPTION_LENGTH[0]  # check-config holds the limits to them
 MAX_REASON = 500  # a typed rejection reason or feasibility explanation, in UTF-16 units

@@ -10,9 +10,9 @@ from bot.campaign.config import Config, ConfigError
 from bot.campaign.results import rules
 from bot.campaign.results.election import Election, Project
 from bot.campaign.results.pabulib import write_pb
-from storage import Repositories
-from messages_fa import results as texts
 from domain import EVERYONE, Audience, NeighbourhoodBallots, ResultRun, Winner
+from messages_fa import results as texts
+from storage.interface import Repositories
 
 ANNOUNCEMENT = "results"  # the key of messages_fa.broadcasts.ANNOUNCEMENT_NAMES
 

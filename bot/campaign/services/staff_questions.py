@@ -10,7 +10,7 @@ import datetime as dt
 
 from bot.campaign.clock import Clock
 from bot.campaign.roles import Actor
-from storage import Repositories
+from storage.interface import Repositories
 
 # An unanswered question expires: an admin who walked away is not surprised by it the next day.
 QUESTION_LIFETIME = dt.timedelta(minutes=30)

@@ -12,12 +12,20 @@ from dataclasses import dataclass
 
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config
+from domain import (
+    AMB_APPROVED,
+    AMB_REMOVED,
+    AMB_SUSPENDED,
+    DayCounts,
+    Figures,
+    NeighbourhoodCounts,
+    PlatformCounts,
+    ProposalRow,
+)
 from messages_fa import stats as t
 from messages_fa.dates import jalali_datetime
 from messages_fa.markup import Markup
-from storage import Repositories
-from domain import AMB_APPROVED, AMB_REMOVED, AMB_SUSPENDED, Figures
-from storage.stats import DayCounts, NeighbourhoodCounts, PlatformCounts, ProposalRow, StatsRepository
+from storage.interface import Repositories
 
 RANKED = 3  # neighbourhoods named as best and worst in the short text
 DAYS_IN_TEXT = 14  # days listed by the full (command line) text
@@ -119,7 +127,7 @@ class StatsService:
     def __init__(self, config: Config, clock: Clock, repos: Repositories) -> None:
         self.config, self.clock, self.repos = config, clock, repos
         # Stateless: built here so nothing else has to know about it.
-        self.stats = StatsRepository(repos.db)
+        self.stats = repos.stats
 
     def _tz_minutes(self) -> int:
         offset = self.clock.now().astimezone(self.config.timezone).utcoffset()

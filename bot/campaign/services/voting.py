@@ -4,12 +4,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from domain import Phase
 from bot.campaign.calendar import CampaignCalendar
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config
-from storage import Repositories
-from domain import Citizen, Proposal
+from domain import Citizen, Phase, Proposal
+from storage.interface import Repositories
 
 PAGE_SIZE = 5
 

@@ -25,10 +25,10 @@ import signal
 import sys
 from typing import TextIO
 
-from bot.messenger import render
 from bot.campaign.clock import Clock, ShiftedClock, SystemClock
 from bot.campaign.config import PLATFORMS, Config, ConfigError, parse_jalali
 from bot.devtools.localapi import LocalBotApi
+from bot.messenger import render
 from messages_fa import texts
 from messages_fa.dates import jalali_datetime
 

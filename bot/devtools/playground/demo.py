@@ -5,12 +5,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from bot.messenger import render
-from bot.campaign.roles import Actor
 from bot.campaign.calendar import phase_at
-from domain import Phase
 from bot.campaign.clock import ManualClock
 from bot.campaign.config import BALE, TELEGRAM, Config
+from bot.campaign.roles import Actor
+from bot.messenger import render
+from domain import Phase
 from messages_fa import samples
 from messages_fa.samples import DEMO_PROPOSAL_TEXTS
 
@@ -59,7 +59,7 @@ async def seed_demo(config: Config, db, now: dt.datetime) -> SeedReport:
     time). Citizens that already have a proposal are left alone, so seeding twice adds nothing.
     """
     from bot.campaign.services import Services
-    from storage import Repositories
+    from storage.repositories import Repositories
 
     calendar = config.calendar
     inside = phase_at(calendar, now).phase is Phase.PROPOSALS

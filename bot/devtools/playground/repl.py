@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from bot.messenger import render
 from bot.campaign.calendar import phase_at
 from bot.campaign.config import PLATFORMS
 from bot.devtools.localapi.users import DEFAULT_LOCATION
+from bot.messenger import render
 from messages_fa import samples
 from messages_fa.dates import jalali_datetime
 from messages_fa.normalize import to_ascii_digits

@@ -15,8 +15,8 @@ import logging
 
 from telegram import Bot, InputFile, Message, MessageEntity
 
-from storage.broadcasts import BroadcastRepository
 from domain import Broadcast
+from storage.broadcasts import BroadcastRepository
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,11 @@ import datetime as dt
 
 from telegram import InlineKeyboardMarkup
 
-from bot.messenger.keyboards import broadcasts as keyboards
 from bot.campaign.services import Services
+from bot.messenger.keyboards import broadcasts as keyboards
+from domain import CANCELLED, SENDING, Broadcast, Progress
 from messages_fa import broadcasts as t
 from messages_fa.dates import jalali_datetime
-from domain import CANCELLED, SENDING, Broadcast, Progress
 
 
 def total(by_platform: dict[str, Progress]) -> Progress:

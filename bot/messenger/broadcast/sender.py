@@ -30,10 +30,10 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.messenger.broadcast.content import Content
 from bot.campaign.clock import Clock
-from storage.broadcasts import BroadcastRepository
+from bot.messenger.broadcast.content import Content
 from domain import FAILED, SENT, UNREACHABLE, Delivery, DeliveryResult
+from storage.broadcasts import BroadcastRepository
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.campaign.services import Services
 from bot.messenger.broadcast import report
 from bot.messenger.broadcast.content import Content
 from bot.messenger.broadcast.sender import PlatformSender
-from bot.campaign.services import Services
 from domain import CANCELLED, SENDING, Broadcast, Watcher
 
 log = logging.getLogger(__name__)

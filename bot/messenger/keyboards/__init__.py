@@ -10,13 +10,12 @@ from functools import cache
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.messenger import buttons as bt
-from domain import Phase
 from bot.campaign.config import Category, Neighbourhood
 from bot.campaign.services.voting import BallotView
+from bot.messenger import buttons as bt
+from domain import Phase
 from messages_fa import buttons as b
 from messages_fa.numbers import fa_digits
-
 
 _PREVIEW_CANCEL = bt.Preview(bt.Preview.CANCEL).pack()
 

@@ -11,10 +11,10 @@ from functools import cache
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
 
-from bot.messenger import buttons as bt
 from bot.campaign.config import Neighbourhood
-from messages_fa import ambassadors as t
+from bot.messenger import buttons as bt
 from domain import AMB_APPROVED, AMB_SUSPENDED
+from messages_fa import ambassadors as t
 
 PAGE = 8
 

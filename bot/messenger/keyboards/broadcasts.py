@@ -14,8 +14,8 @@ from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup
 
 from bot.campaign.config import Neighbourhood
-from messages_fa import broadcasts as t
 from domain import AMBASSADORS, EVERYONE, NON_VOTERS, SUBSCRIBERS
+from messages_fa import broadcasts as t
 
 AUDIENCE_CODES = {"e": EVERYONE, "s": SUBSCRIBERS, "m": AMBASSADORS, "v": NON_VOTERS}
 PLATFORM_CODES = {"a": None, "t": "telegram", "b": "bale"}

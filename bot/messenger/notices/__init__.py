@@ -10,14 +10,14 @@ import logging
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
-from bot.messenger.keyboards import ambassadors as amb_keyboards
-from bot.messenger import keyboards, render
-from bot.messenger.platforms import PLATFORMS
 from bot.campaign.services import Services
+from bot.messenger import keyboards, render
+from bot.messenger.keyboards import ambassadors as amb_keyboards
+from bot.messenger.platforms import PLATFORMS
+from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 from messages_fa import ambassadors as amb_texts
 from messages_fa import staff as staff_texts
 from messages_fa import texts
-from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 
 log = logging.getLogger(__name__)
 

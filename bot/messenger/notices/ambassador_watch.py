@@ -1,9 +1,9 @@
 """Staff hear, once per ambassador, about joins that look manufactured (a JobQueue job)."""
 from __future__ import annotations
 
-from bot.messenger import render
 from bot.campaign.services import Services
 from bot.campaign.services.ambassadors import BURST_JOINS, BURST_WINDOW
+from bot.messenger import render
 from messages_fa import ambassadors as t
 
 CHECK_EVERY = 600  # seconds
