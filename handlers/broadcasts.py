@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from bot.campaign.roles import NOT_STAFF
 from bot.campaign.services.broadcasts import ScheduleResult, too_long
 from bot.messenger import buttons as bt
 from bot.messenger.broadcast.content import Content
@@ -103,10 +104,13 @@ async def take_content(update: Update, context: Context, app: AppContext) -> Non
     if over := too_long(kind, text):  # the question stays open for a shorter one
         await _send(context, update.message.chat_id, t.content_too_long(kind == "text", *over))
         return
-    services = app.services
-    broadcast = await services.broadcasts.draft(app.platform.name, update.effective_user.id, kind, text, entities, file_id)
-    await services.questions.close(acting(app, update))
-    await services.broadcasts.choose(broadcast.id, Audience())
+    services, who = app.services, acting(app, update)
+    broadcast = await services.broadcasts.draft(who, kind, text, entities, file_id)
+    if broadcast is NOT_STAFF:  # the service's own check (on_staff_input's came first): a role just taken away
+        await _send(context, update.message.chat_id, t.staff_command_only())
+        return
+    await services.questions.close(who)
+    await services.broadcasts.choose(who, broadcast.id, Audience())
     text, markup = await _audience_menu(app, broadcast.id, None)
     await _send(context, update.message.chat_id, text, markup)
 
@@ -115,8 +119,11 @@ async def take_time(update: Update, context: Context, app: AppContext, broadcast
     services = app.services
     example = services.calendar.example_time()
     result, moment = await services.broadcasts.schedule(
-        broadcast_id, update.message.text or "", app.platform.name, update.message.chat_id)
+        acting(app, update), broadcast_id, update.message.text or "", app.platform.name, update.message.chat_id)
     chat_id = update.message.chat_id
+    if result is ScheduleResult.NOT_STAFF:
+        await _send(context, chat_id, t.staff_command_only())
+        return
     if result is ScheduleResult.INVALID:
         await _send(context, chat_id, t.send_time_invalid(fa_digits(example)))
         return
@@ -162,6 +169,15 @@ async def _edit(update: Update, text: str, markup) -> None:
         await update.callback_query.edit_message_text(text, reply_markup=markup)
 
 
+async def _choose(update: Update, app: AppContext, broadcast: Broadcast, audience: Audience) -> bool:
+    """Sets the draft's audience; False when refused (the press is then answered). A draft that
+    stopped being one meanwhile goes on as before: the next step finds it and says so."""
+    if await app.services.broadcasts.choose(acting(app, update), broadcast.id, audience) is NOT_STAFF:
+        await answer(update, texts.staff_only(), alert=True)
+        return False
+    return True
+
+
 async def _audience_menu(app: AppContext, broadcast_id: int, platform: str | None):
     services = app.services.broadcasts
     counts = await services.menu_counts(platform)
@@ -184,7 +200,8 @@ async def _choose_platform(update, context, app, broadcast, code) -> None:
         return
     platform = kb.PLATFORM_CODES[code]
     current = broadcast.audience or Audience()
-    await app.services.broadcasts.choose(broadcast.id, Audience(current.kind, current.neighbourhoods, platform))
+    if not await _choose(update, app, broadcast, Audience(current.kind, current.neighbourhoods, platform)):
+        return
     await answer(update)
     await _edit(update, *await _audience_menu(app, broadcast.id, platform))
 
@@ -211,7 +228,8 @@ async def _picker(update, context, app, broadcast, chosen: set[str]) -> None:
 async def _open_picker(update, context, app, broadcast, arg) -> None:
     current = broadcast.audience or Audience()
     chosen = set(current.neighbourhoods) if current.kind == NEIGHBOURHOODS else set()
-    await app.services.broadcasts.choose(broadcast.id, Audience(NEIGHBOURHOODS, tuple(sorted(chosen)), current.platform))
+    if not await _choose(update, app, broadcast, Audience(NEIGHBOURHOODS, tuple(sorted(chosen)), current.platform)):
+        return
     await answer(update)
     await _picker(update, context, app, broadcast, chosen)
 
@@ -224,7 +242,8 @@ async def _toggle(update, context, app, broadcast, arg) -> None:
     current = broadcast.audience or Audience()
     chosen = set(current.neighbourhoods) if current.kind == NEIGHBOURHOODS else set()
     chosen ^= {hoods[int(arg)].id}
-    await app.services.broadcasts.choose(broadcast.id, Audience(NEIGHBOURHOODS, tuple(sorted(chosen)), current.platform))
+    if not await _choose(update, app, broadcast, Audience(NEIGHBOURHOODS, tuple(sorted(chosen)), current.platform)):
+        return
     await answer(update)
     await _picker(update, context, app, broadcast, chosen)
 
@@ -244,7 +263,8 @@ async def _preview(update, context, app, broadcast, audience: Audience) -> None:
     if count == 0:
         await answer(update, t.audience_empty(), alert=True)
         return
-    await services.broadcasts.choose(broadcast.id, audience)
+    if not await _choose(update, app, broadcast, audience):
+        return
     await answer(update)
     chat_id = update.effective_chat.id
     async with unless_unchanged():
@@ -260,8 +280,10 @@ async def _preview(update, context, app, broadcast, audience: Audience) -> None:
 
 async def _send_now(update, context, app, broadcast, arg) -> None:
     services = app.services
-    if not await services.broadcasts.send_now(broadcast.id, app.platform.name, update.effective_chat.id):
-        await answer(update, t.not_a_draft(), alert=True)
+    sent = await services.broadcasts.send_now(acting(app, update), broadcast.id, app.platform.name,
+                                              update.effective_chat.id)
+    if not sent:
+        await answer(update, texts.staff_only() if sent is NOT_STAFF else t.not_a_draft(), alert=True)
         return
     # A time asked for earlier is no longer wanted.
     await services.questions.close(acting(app, update))
@@ -280,7 +302,10 @@ async def _ask_time(update, context, app, broadcast, arg) -> None:
 
 
 async def _cancel(update: Update, context: Context, app: AppContext, broadcast: Broadcast) -> None:
-    was = await app.services.broadcasts.cancel(broadcast.id, app.platform.name, update.effective_user.id)
+    was = await app.services.broadcasts.cancel(acting(app, update), broadcast.id)
+    if was is NOT_STAFF:
+        await answer(update, texts.staff_only(), alert=True)
+        return
     if was is None:
         await answer(update, t.nothing_to_cancel(), alert=True)
         return

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from bot.campaign.roles import Actor
 from bot.messenger.broadcast.worker import LEASE_TTL, BroadcastWorker
 from domain import SENDING, Audience
 from messages_fa import broadcasts as t
@@ -388,9 +389,9 @@ async def test_blocked_recipients_and_counts_after_a_crash_in_flight(tmp_path, c
     try:
         await citizens(first, "telegram", range(100, 110))
         repos = first.services.repos
-        draft = await first.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-        await first.services.broadcasts.choose(draft.id, Audience())
-        await first.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+        draft = await first.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+        await first.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
+        await first.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
         assert await first.worker.hold_lease()
         await repos.broadcasts.start(draft.id, clock.now())
         # The dead process had three requests in flight, and one of them had arrived.
@@ -421,9 +422,9 @@ async def test_two_processes_on_one_database_do_not_both_send(bot, config):
     other = BroadcastWorker(bot.services, dict(bot.worker.bots), bot.notifier)
     assert await bot.worker.hold_lease()
     assert not await other.hold_lease()
-    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(draft.id, Audience())
-    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
+    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
     assert not await other.hold_lease()  # renewal by the first is what keeps it
     assert await other.pass_once() is False  # without the lease it sends nothing
     assert all(received(bot.telegram, chat) == 0 for chat in range(100, 120))
@@ -523,9 +524,9 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
     await citizens(bot, "telegram", range(100, 125))
     await citizens(bot, "telegram", [90, 130], remind=True)
     repo = bot.services.repos.broadcasts
-    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(draft.id, Audience())
-    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
+    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
     assert await repo.start(draft.id, bot.clock.now(), span=4) == 27
     assert await repo.start(draft.id, bot.clock.now(), span=4) is None  # once
     due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
@@ -570,9 +571,9 @@ async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_
     chats = list(range(100, 108))
     await citizens(bot, "telegram", chats)
     services, repo = bot.services, bot.services.repos.broadcasts
-    draft = await services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-    await services.broadcasts.choose(draft.id, Audience())
-    await services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+    await services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
+    await services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
     await repo.start(draft.id, bot.clock.now())
 
     dead = _Recorder()
@@ -646,9 +647,9 @@ async def test_progress_is_kept_with_every_outcome_and_rolled_back_with_it(bot):
     await citizens(bot, "telegram", range(100, 110))
     await citizens(bot, "bale", range(200, 205))
     repo, db = bot.services.repos.broadcasts, bot.services.repos.broadcasts.db
-    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(draft.id, Audience())
-    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
+    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
     now = bot.clock.now()
     assert await repo.start(draft.id, now, span=3) == 15
     assert _as_counts(await repo.progress(draft.id)) == {"telegram": {"pending": 10}, "bale": {"pending": 5}}
@@ -713,9 +714,9 @@ async def test_a_neighbourhoods_recipients_are_written_span_by_span(bot):
     await citizens(bot, "telegram", [120, 121], hood="darband", remind=True)
     repo = bot.services.repos.broadcasts
     assert await bot.services.broadcasts.count(Audience("neighbourhoods", ("darband",))) == {"telegram": 12}
-    draft = await bot.services.broadcasts.draft("telegram", TELEGRAM_ADMIN, "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(draft.id, Audience("neighbourhoods", ("darband",)))
-    await bot.services.broadcasts.send_now(draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
+    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience("neighbourhoods", ("darband",)))
+    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
     assert await repo.start(draft.id, bot.clock.now(), span=3) == 12
     due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
     assert [d.chat_id for d in due] == [120, 121, *range(110, 120)]

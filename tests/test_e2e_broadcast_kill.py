@@ -24,7 +24,7 @@ from collections import Counter
 
 import pytest
 
-from bench.broadcast import MARKER, STAFF_ID, TEXT, seed_citizens
+from bench.broadcast import MARKER, STAFF, STAFF_ID, TEXT, seed_citizens
 from bench.common import BOT_USERNAME, TOKEN, bench_config, voting_clock, voting_moment
 from bench.journey import PYTHON, Child
 from bot.campaign.services import Services
@@ -74,9 +74,9 @@ async def test_sigkill_during_a_paced_broadcast_repeats_and_loses_nobody(tmp_pat
         bots: list[Child] = []
         try:
             services = Services.build(config, voting_clock(config, epoch), Repositories(db))
-            draft = await services.broadcasts.draft("telegram", STAFF_ID, "text", TEXT, None, None)
-            assert await services.broadcasts.choose(draft.id, Audience(EVERYONE))
-            assert await services.broadcasts.send_now(draft.id, "telegram", STAFF_ID)
+            draft = await services.broadcasts.draft(STAFF, "text", TEXT, None, None)
+            assert await services.broadcasts.choose(STAFF, draft.id, Audience(EVERYONE))
+            assert await services.broadcasts.send_now(STAFF, draft.id, "telegram", STAFF_ID)
 
             async def start() -> Child:
                 bot = Child(f"bot-{len(bots)}", [

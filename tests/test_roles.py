@@ -93,8 +93,8 @@ async def staffed(tmp_path):
         await services.proposals.set_category(citizen, config.categories[0].id)
         ids[key] = (await services.proposals.submit(citizen)).proposal.id
     await services.proposals.decide(Actor.person("telegram", 900), ids["approved"], True)
-    draft = await services.broadcasts.draft("telegram", ADMIN, "text", "آزمایش", None, None)
-    await services.broadcasts.choose(draft.id, Audience())
+    draft = await services.broadcasts.draft(Actor.person("telegram", ADMIN), "text", "آزمایش", None, None)
+    await services.broadcasts.choose(Actor.person("telegram", ADMIN), draft.id, Audience())
     ids["draft"] = draft.id
     applicant, _ = await services.citizens.enter("telegram", 1803, 1803)
     await services.repos.ambassadors.start_draft(applicant.id, bot.clock.now())

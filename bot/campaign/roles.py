@@ -94,6 +94,20 @@ class Actor:
         return cls(name, is_tool=True)
 
 
+class Refused(enum.Enum):
+    """What a service returns, in place of its usual value, to an actor who may not take the action
+    (``may_act``): an ordinary answer for the caller to give, not an error. Falsy, so a caller that
+    tests ``if not done`` reads it as what it is — nothing changed. Services whose outcome is already
+    an enum add a NOT_STAFF member to it instead (proposals' Decision, results' Publish)."""
+    NOT_STAFF = "not_staff"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_STAFF = Refused.NOT_STAFF
+
+
 def may_act(config: Config, who: Actor, action: str) -> bool:
     if who.is_tool:
         return True  # the operator's own (see Actor)

@@ -1,4 +1,8 @@
-"""The staff side of broadcasts: drafts, audiences and their counts, sending now or later, cancel."""
+"""The staff side of broadcasts: drafts, audiences and their counts, sending now or later, cancel.
+
+Every method that changes a broadcast takes the acting ``Actor`` and checks the "broadcast" right
+itself (roles.may_act, the config of now): without it, it returns ``roles.NOT_STAFF`` and changes
+nothing, whatever its caller checked before."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +12,7 @@ import json
 from bot.campaign.calendar import CampaignCalendar
 from bot.campaign.clock import Clock
 from bot.campaign.config import Config
-from bot.campaign.roles import actor
+from bot.campaign.roles import NOT_STAFF, Actor, Refused, may_act
 from domain import (
     AMBASSADORS,
     EVERYONE,
@@ -41,21 +45,28 @@ class ScheduleResult(enum.Enum):
     INVALID = "invalid"
     PAST = "past"
     NOT_DRAFT = "not_draft"
+    NOT_STAFF = "not_staff"  # the actor may not broadcast
 
 
 class BroadcastService:
     def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
         self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
-    async def draft(self, platform: str, user_id: int, kind: str, text: str | None, entities: list[dict] | None,
-                    file_id: str | None) -> Broadcast:
+    def _may(self, by: Actor) -> bool:
+        return may_act(self.config, by, "broadcast")
+
+    async def draft(self, by: Actor, kind: str, text: str | None, entities: list[dict] | None,
+                    file_id: str | None) -> Broadcast | Refused:
+        """A new draft by ``by`` (their earlier drafts are cancelled); ``file_id`` is on their messenger."""
         if kind not in KINDS or too_long(kind, text):
-            raise ValueError(kind)
-        staff = actor(platform, user_id)
+            raise ValueError(kind)  # the handler checks both first: reaching here is a bug
+        if not self._may(by):
+            return NOT_STAFF
+        staff = by.ref
         broadcast = await self.repos.broadcasts.create(
             staff, kind, text, self.clock.now(),
             entities=json.dumps(entities, ensure_ascii=False) if entities else None,
-            source_platform=platform, file_id=file_id,
+            source_platform=by.platform, file_id=file_id,
         )
         await self.repos.broadcasts.cancel_drafts(staff, broadcast.id, staff, self.clock.now())
         return broadcast
@@ -79,33 +90,43 @@ class BroadcastService:
     async def count(self, audience: Audience) -> dict[str, int]:
         return await self.repos.broadcasts.count_audience(audience)
 
-    async def choose(self, broadcast_id: int, audience: Audience) -> bool:
+    async def choose(self, by: Actor, broadcast_id: int, audience: Audience) -> bool | Refused:
         """False when the broadcast is no longer a draft."""
+        if not self._may(by):
+            return NOT_STAFF
         return await self.repos.broadcasts.set_audience(broadcast_id, audience)
 
-    async def send_now(self, broadcast_id: int, watcher_platform: str, watcher_chat: int) -> bool:
-        return await self._schedule(broadcast_id, self.clock.now(), watcher_platform, watcher_chat)
+    async def send_now(self, by: Actor, broadcast_id: int, watcher_platform: str, watcher_chat: int) -> bool | Refused:
+        """False when the broadcast is no longer a draft. The watcher's chat gets the progress."""
+        if not self._may(by):
+            return NOT_STAFF
+        return await self._schedule(by, broadcast_id, self.clock.now(), watcher_platform, watcher_chat)
 
-    async def schedule(self, broadcast_id: int, typed: str, watcher_platform: str,
+    async def schedule(self, by: Actor, broadcast_id: int, typed: str, watcher_platform: str,
                        watcher_chat: int) -> tuple[ScheduleResult, dt.datetime | None]:
+        if not self._may(by):
+            return ScheduleResult.NOT_STAFF, None
         moment = self.calendar.parse_time(typed)
         if moment is None:
             return ScheduleResult.INVALID, None
         if moment <= self.clock.now():
             return ScheduleResult.PAST, moment
-        if not await self._schedule(broadcast_id, moment, watcher_platform, watcher_chat):
+        if not await self._schedule(by, broadcast_id, moment, watcher_platform, watcher_chat):
             return ScheduleResult.NOT_DRAFT, moment
         return ScheduleResult.OK, moment
 
-    async def _schedule(self, broadcast_id: int, moment: dt.datetime, platform: str, chat_id: int) -> bool:
+    async def _schedule(self, by: Actor, broadcast_id: int, moment: dt.datetime, platform: str, chat_id: int) -> bool:
         done = await self.repos.broadcasts.schedule(broadcast_id, moment, Watcher(broadcast_id, platform, chat_id, None))
         if done:
-            await self.repos.audit.record(f"{platform}:{chat_id}", "broadcast", f"broadcast {broadcast_id}", "draft",
+            await self.repos.audit.record(by.ref, "broadcast", f"broadcast {broadcast_id}", "draft",
                                           f"scheduled for {moment.isoformat()}", self.clock.now())
         return done
 
-    async def cancel(self, broadcast_id: int, platform: str, user_id: int) -> str | None:
-        staff = actor(platform, user_id)
+    async def cancel(self, by: Actor, broadcast_id: int) -> str | Refused | None:
+        """The status the broadcast had; None when there was nothing to stop (done, cancelled, gone)."""
+        if not self._may(by):
+            return NOT_STAFF
+        staff = by.ref
         was = await self.repos.broadcasts.cancel(broadcast_id, staff, self.clock.now())
         if was is not None and was != "draft":
             await self.repos.audit.record(staff, "broadcast", f"broadcast {broadcast_id}", was, "cancelled",
