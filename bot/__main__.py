@@ -129,6 +129,7 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _results(config: Config, args: argparse.Namespace) -> int:
+    from bot.campaign.roles import Actor
     from bot.campaign.services import Services
     from messages_fa.markup import PlainMarkup
     from messages_fa.results import winners_block
@@ -142,7 +143,8 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
     try:
         await db.open()
         services = Services.build(config, SystemClock(), Repositories(db))
-        run = await services.results.compute("operator", args.rule, save=False)
+        # The operator holds the database already: their own tool, named "operator" as before.
+        run = await services.results.compute(Actor.tool("operator"), args.rule, save=False)
         _utf8_stdout()
         for hood in config.neighbourhoods:
             budget, spent, voters = run.neighbourhoods[hood.id]

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from telegram import InlineKeyboardButton as Button
 from telegram import InlineKeyboardMarkup, Update
 
+from bot.campaign.roles import NOT_STAFF
 from bot.campaign.services.results import Publish, UnfundedNeighbourhoods
 from bot.messenger import buttons as bt
 from bot.messenger.context import AppContext, app_context
 from domain import ResultRun
-from handlers.common import Context, allowed, answer, enter, reply, show_menu, staff_place, staff_ref
+from handlers.common import Context, acting, allowed, answer, enter, reply, show_menu, staff_place
 from handlers.presses import data_of, staff_press
 from messages_fa import results as t
 from messages_fa import staff as st
@@ -71,13 +72,18 @@ async def on_results_command(update: Update, context: Context) -> None:
 
 
 async def _compute(update: Update, context: Context, app: AppContext) -> ResultRun | None:
-    """A fresh computation; None (staff told why) while a neighbourhood's budget is 0."""
+    """A fresh computation; None (staff told why) while a neighbourhood's budget is 0, or when the
+    presser's role was taken away since the command's own check."""
     try:
-        return await app.services.results.compute(staff_ref(app, update))
+        run = await app.services.results.compute(acting(app, update))
     except UnfundedNeighbourhoods as exc:
         names = [n.name for n in app.services.config.neighbourhoods if n.id in exc.neighbourhood_ids]
         await reply(update, context, t.budget_missing(names))
         return None
+    if run is NOT_STAFF:
+        await reply(update, context, st.not_for_you())
+        return None
+    return run
 
 
 async def on_pressed(update: Update, context: Context) -> None:
@@ -107,9 +113,10 @@ async def on_pressed(update: Update, context: Context) -> None:
         await answer(update)
         await _reply_pages(update, context, _block(app, run, index))
         return
-    outcome = await services.results.publish(staff_ref(app, update), result_id)
+    outcome = await services.results.publish(acting(app, update), result_id)
     if outcome is not Publish.DONE:
         refusals = {Publish.ALREADY: t.already_published, Publish.STALE: t.computed_before_close,
+                    Publish.NOT_STAFF: st.not_for_you,
                     Publish.TOO_EARLY: lambda: t.voting_not_closed(
                         services.calendar.when(services.calendar.current.voting_closes))}
         await answer(update, refusals[outcome](), alert=True)

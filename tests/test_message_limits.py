@@ -277,7 +277,7 @@ async def test_results_of_many_neighbourhoods_and_many_winners(bot):
     bot.at("closed")
     tg = bot.telegram
     await tg.send(TELEGRAM_ADMIN, "/results")
-    run = await bot.services.results.compute("telegram:900")
+    run = await bot.services.results.compute(Actor.person("telegram", TELEGRAM_ADMIN))
     assert len([w for w in run.winners if w.neighbourhood_id == "tajrish"]) == 80
     await tg.press_data(TELEGRAM_ADMIN, f"rs:v:{run.id}:{[n.id for n in bot.config.neighbourhoods].index('tajrish')}")
     shown = "\n".join(t or "" for t in tg.request.texts(TELEGRAM_ADMIN))

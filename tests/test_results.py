@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.campaign.config import Results
+from bot.campaign.roles import Actor
 from messages_fa import buttons as b
 from messages_fa import results as t
 from tests.conftest import TELEGRAM_ADMIN
@@ -75,7 +76,7 @@ async def test_greedy_skips_what_no_longer_fits(bot, config):
     bot.services.results.config = dataclasses.replace(
         config, results=Results("greedy", 20_000_000, ()))  # room for one 12.5 M project only
     await _voted(bot)
-    run = await bot.services.results.compute("test", save=False)
+    run = await bot.services.results.compute(Actor.tool("test"), save=False)
     tajrish = [w for w in run.winners if w.neighbourhood_id == "tajrish"]
     assert len(tajrish) == 1 and tajrish[0].votes == 3  # the most voted one
     budget, spent, voters = run.neighbourhoods["tajrish"]

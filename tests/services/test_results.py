@@ -6,11 +6,12 @@ import dataclasses
 
 import pytest
 
+from bot.campaign.roles import Actor
 from bot.campaign.services.results import ANNOUNCEMENT, Publish, UnfundedNeighbourhoods
-from tests.conftest import make_config
+from tests.conftest import TELEGRAM_ADMIN, make_config
 from tests.support.services import at, citizen, on_ballot, phone_of, proposal
 
-BY = "telegram:900"
+BY = Actor.person("telegram", TELEGRAM_ADMIN)
 BILLION = 1_000_000_000
 
 
@@ -46,7 +47,7 @@ async def test_greedy_funds_the_most_voted_that_still_fit(services):
     assert tajrish == [(1, ids["A"], 3), (2, ids["C"], 1)]  # B does not fit after A
     assert run.neighbourhoods["tajrish"] == (5 * BILLION, 4 * BILLION, 3)
     assert run.neighbourhoods["darband"] == (services.config.results.budget("darband"), 0, 0)
-    assert (run.rule, run.computed_by, run.published_at) == ("greedy", BY, None)
+    assert (run.rule, run.computed_by, run.published_at) == ("greedy", BY.ref, None)
     assert await services.results.get(run.id) == run
 
 

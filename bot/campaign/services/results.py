@@ -10,6 +10,7 @@ from bot.campaign.config import Config, ConfigError
 from bot.campaign.results import rules
 from bot.campaign.results.election import Election, Project
 from bot.campaign.results.pabulib import write_pb
+from bot.campaign.roles import NOT_STAFF, Actor, Refused, may_act
 from domain import EVERYONE, Audience, NeighbourhoodBallots, ResultRun, Winner
 from messages_fa import results as texts
 from storage.interface import Repositories
@@ -27,6 +28,7 @@ class Publish(enum.Enum):
     ALREADY = "already"  # published before (by a colleague, or a double tap)
     TOO_EARLY = "too_early"  # voting has not closed: no count is final yet
     STALE = "stale"  # computed before voting closed: votes cast after it are missing
+    NOT_STAFF = "not_staff"  # the actor may not take "results"
 
 
 class UnfundedNeighbourhoods(ConfigError):
@@ -68,10 +70,13 @@ class ResultsService:
     def __init__(self, config: Config, clock: Clock, repos: Repositories, calendar: CampaignCalendar) -> None:
         self.config, self.clock, self.repos, self.calendar = config, clock, repos, calendar
 
-    async def compute(self, by: str, rule: str | None = None, save: bool = True) -> ResultRun:
+    async def compute(self, by: Actor, rule: str | None = None, save: bool = True) -> ResultRun | Refused:
         """Runs the rule for every neighbourhood and stores the outcome (not published);
         ``save=False`` only computes (the operator's ``python -m bot results``). Raises
-        UnfundedNeighbourhoods (a ConfigError: the CLI's one line) if any budget is 0."""
+        UnfundedNeighbourhoods (a ConfigError: the CLI's one line) if any budget is 0; NOT_STAFF
+        (nothing computed) when ``by`` may not take "results"."""
+        if not may_act(self.config, by, "results"):
+            return NOT_STAFF
         if unfunded := [h.id for h in self.config.neighbourhoods if self.config.results.budget(h.id) <= 0]:
             raise UnfundedNeighbourhoods(unfunded)
         rule = rule or self.config.results.rule
@@ -88,19 +93,21 @@ class ResultsService:
             spent = sum(by_code[code].cost for code in chosen)
             hoods[hood.id] = (budget, spent, sum(count for _, count in ballots.ballots))
         if not save:
-            return ResultRun(0, rule, self.clock.now(), by, None, hoods, tuple(winners))
-        result_id = await self.repos.results.save(rule, by, self.clock.now(), hoods, winners)
-        await self.repos.audit.record(by, "results", f"results {result_id}", None, rule, self.clock.now())
+            return ResultRun(0, rule, self.clock.now(), by.ref, None, hoods, tuple(winners))
+        result_id = await self.repos.results.save(rule, by.ref, self.clock.now(), hoods, winners)
+        await self.repos.audit.record(by.ref, "results", f"results {result_id}", None, rule, self.clock.now())
         return await self.repos.results.get(result_id)
 
     async def get(self, result_id: int) -> ResultRun | None:
         return await self.repos.results.get(result_id)
 
-    async def publish(self, by: str, result_id: int) -> Publish:
+    async def publish(self, by: Actor, result_id: int) -> Publish:
         """Once, and only a count of every vote: after voting has closed (the calendar's close, as
         admins may have moved it), of a computation made after it. Everyone is told
         through the broadcast engine, as a recorded announcement (so that too happens once); the
         caller wakes the sender."""
+        if not may_act(self.config, by, "results"):
+            return Publish.NOT_STAFF
         now = self.clock.now()
         voting_closes = self.calendar.current.voting_closes
         if now < voting_closes:
@@ -108,9 +115,9 @@ class ResultsService:
         run = await self.repos.results.get(result_id)
         if run is not None and run.published_at is None and run.computed_at < voting_closes:
             return Publish.STALE
-        if not await self.repos.results.publish(result_id, by, now):
+        if not await self.repos.results.publish(result_id, by.ref, now):
             return Publish.ALREADY
-        await self.repos.audit.record(by, "results", f"results {result_id}", "computed", "published", now)
+        await self.repos.audit.record(by.ref, "results", f"results {result_id}", "computed", "published", now)
         await self.repos.calendar.announce(ANNOUNCEMENT, now, now, texts.announcement(), Audience(EVERYONE))
         return Publish.DONE
 
