@@ -6,7 +6,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.campaign.calendar import MOVABLE, MoveRefused
 from bot.messenger import buttons as bt
 from bot.messenger.context import AppContext, app_context
-from handlers.common import Context, acting, allowed, answer, staff_ref
+from handlers.common import Context, acting, allowed, answer
 from handlers.presses import staff_press
 from messages_fa import broadcasts as t
 from messages_fa import texts
@@ -75,7 +75,10 @@ async def take_boundary_time(update: Update, context: Context, app: AppContext, 
         await context.bot.send_message(chat_id, t.send_time_invalid(fa_digits(calendar.example_time())))
         return
     old = getattr(calendar.current, name, None)
-    refused = await calendar.move(name, moment, staff_ref(app, update))
+    refused = await calendar.move(name, moment, acting(app, update))
+    if refused is MoveRefused.NOT_STAFF:  # the role was taken away since on_staff_input's check
+        await context.bot.send_message(chat_id, t.staff_command_only())
+        return
     if refused is MoveRefused.PAST:
         await context.bot.send_message(chat_id, t.move_refused(refused.value))
         return  # the question stays open: they can type another time

@@ -9,6 +9,7 @@ import pytest
 
 from bot.campaign.calendar import Fired
 from bot.campaign.clock import ManualClock
+from bot.campaign.roles import Actor
 from bot.messenger.broadcast.worker import BroadcastWorker
 from domain import Phase
 from messages_fa import broadcasts as t
@@ -294,7 +295,7 @@ async def test_a_move_in_another_process_is_followed(config):
     try:
         await citizens(a, "telegram", [11])
         later = OPENS + dt.timedelta(days=1)
-        assert await a.services.calendar.move("proposals_opens", later, "telegram:900") is None
+        assert await a.services.calendar.move("proposals_opens", later, Actor.person("telegram", TELEGRAM_ADMIN)) is None
         clock.set(OPENS + dt.timedelta(minutes=1))
         # b still has the old calendar in memory, but looks before announcing.
         assert await b.announcer.fire("proposals_open") is Fired.NOT_DUE
@@ -313,7 +314,7 @@ async def test_a_reminder_that_a_move_puts_in_the_past_goes_out_now(bot, config)
     await bot.announcer.start()
     await bot.broadcast()  # voting_open, within grace? no: two days late, reported instead
     soon = bot.clock.now() + dt.timedelta(hours=12)  # close brought forward: the 24 h reminder is past
-    assert await bot.services.calendar.move("voting_closes", soon, "telegram:900") is None
+    assert await bot.services.calendar.move("voting_closes", soon, Actor.person("telegram", TELEGRAM_ADMIN)) is None
     for _ in range(50):
         if await bot.services.repos.calendar.announcements() and "voting_reminder" in await bot.services.repos.calendar.announcements():
             break

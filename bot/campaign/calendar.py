@@ -20,6 +20,7 @@ import jdatetime
 
 from bot.campaign.clock import Clock
 from bot.campaign.config import Calendar, Config, ConfigError, parse_jalali
+from bot.campaign.roles import Actor, may_act
 from domain import EVERYONE, NON_VOTERS, Audience, Phase
 from messages_fa import broadcasts as t
 from messages_fa.dates import jalali_datetime
@@ -80,6 +81,7 @@ class MoveRefused(enum.Enum):
     PASSED = "passed"
     PAST = "past"
     ORDER = "order"
+    NOT_STAFF = "not_staff"  # the actor may not take "schedule" (the handler answers; move_refused has no text)
 
 
 def _in_order(c: Calendar) -> bool:
@@ -127,7 +129,10 @@ class CampaignCalendar:
 
     # -- moving a boundary --------------------------------------------------------------------
 
-    async def move(self, boundary: str, new_at: dt.datetime, by: str) -> MoveRefused | None:
+    async def move(self, boundary: str, new_at: dt.datetime, by: Actor) -> MoveRefused | None:
+        """None when moved; otherwise why not, and nothing changed."""
+        if not may_act(self.config, by, "schedule"):
+            return MoveRefused.NOT_STAFF
         now = self.clock.now()
         if boundary not in MOVABLE:
             return MoveRefused.UNKNOWN
@@ -139,11 +144,11 @@ class CampaignCalendar:
         moved = dataclasses.replace(self.current, **{boundary: new_at})
         if not _in_order(moved):
             return MoveRefused.ORDER
-        await self.repos.calendar.move(boundary, old_at or new_at, new_at, by, now)
-        await self.repos.audit.record(by, "calendar", boundary, old_at.isoformat() if old_at else None,
+        await self.repos.calendar.move(boundary, old_at or new_at, new_at, by.ref, now)
+        await self.repos.audit.record(by.ref, "calendar", boundary, old_at.isoformat() if old_at else None,
                                       new_at.isoformat(), now)
         self.current = moved
-        log.info("calendar: %s moved from %s to %s by %s", boundary, old_at, new_at, by)
+        log.info("calendar: %s moved from %s to %s by %s", boundary, old_at, new_at, by.ref)
         for listener in self.on_change:
             listener()
         return None
