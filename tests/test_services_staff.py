@@ -7,15 +7,13 @@ import dataclasses
 
 import pytest
 
-from bot.campaign.clock import ManualClock
 from bot.campaign.roles import Actor
 from bot.campaign.services import Services
 from bot.campaign.services.proposals import Decision
 from bot.campaign.services.staff_questions import QUESTION_LIFETIME
 from domain import APPROVED, FEASIBLE, PENDING
-from storage.db import Database
-from storage.repositories import Repositories
-from tests.conftest import TELEGRAM_ADMIN, phase_moments
+from tests.conftest import TELEGRAM_ADMIN
+from tests.support.services import built
 
 MODERATOR, REVIEWER, CITIZEN = 910, 920, 5555
 ADMIN = Actor.person("telegram", TELEGRAM_ADMIN)
@@ -26,12 +24,8 @@ async def services(config):
     telegram = dataclasses.replace(config.platforms["telegram"], moderators=frozenset({MODERATOR}),
                                    reviewers=frozenset({REVIEWER}))
     config = dataclasses.replace(config, platforms={**config.platforms, "telegram": telegram})
-    database = Database(config.database)
-    await database.open()
-    services = Services.build(config, ManualClock(phase_moments(config)["proposals"]), Repositories(database))
-    await services.calendar.load()
-    yield services
-    await database.close()
+    async with built(config) as services:
+        yield services
 
 
 async def _pending(services: Services, user_id: int = 1001) -> int:

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.campaign.clock import ManualClock
-from bot.campaign.services import Services
-from storage.db import Database
-from storage.repositories import Repositories
-from tests.conftest import phase_moments
+from storage.interface import Repositories
+from tests.support.services import built
 
 
 @pytest.fixture
 async def services(config):
     """During registration (tests/support/services.at moves the clock)."""
-    database = Database(config.database)
-    await database.open()
-    services = Services.build(config, ManualClock(phase_moments(config)["proposals"]), Repositories(database))
-    await services.calendar.load()
-    yield services
-    await database.close()
+    async with built(config) as services:
+        yield services
 
 
 @pytest.fixture

@@ -2,16 +2,36 @@
 services themselves, on the manual clock, with no messenger anywhere."""
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+from bot.campaign.clock import ManualClock
+from bot.campaign.config import Config
 from bot.campaign.roles import Actor
 from bot.campaign.services import Services
 from bot.campaign.services.citizens import ChooseResult, PhoneResult
 from bot.campaign.services.proposals import Decision, Gate, TextCheck
 from domain import Citizen, Proposal
+from storage.db import Database
+from storage.repositories import Repositories
 from tests.conftest import TELEGRAM_ADMIN, phase_moments
 
 DESCRIPTION = "در پیاده‌رو خیابان اصلی درخت کاشته شود تا سایه داشته باشیم."
 # The admin of conftest's config: every staff right (bot/campaign/roles.py).
 ADMIN = Actor.person("telegram", TELEGRAM_ADMIN)
+
+
+@contextlib.asynccontextmanager
+async def built(config: Config) -> AsyncIterator[Services]:
+    """The services on the config's database, during registration, with no messenger."""
+    database = Database(config.database)
+    await database.open()
+    try:
+        services = Services.build(config, ManualClock(phase_moments(config)["proposals"]), Repositories(database))
+        await services.calendar.load()
+        yield services
+    finally:
+        await database.close()
 
 
 def at(services: Services, phase: str) -> None:
