@@ -127,7 +127,7 @@ DEFAULT_BUDGET = 5_000_000_000
 
 @dataclass(frozen=True)
 class Results:
-    """How each neighbourhood's budget is allocated by its votes (bot/results)."""
+    """How each neighbourhood's budget is allocated by its votes (bot/campaign/results)."""
 
     rule: str = "equal-shares"
     default_budget: int = DEFAULT_BUDGET

@@ -20,7 +20,7 @@ the server at the press — who presses, in which phase, for which proposal — 
                                       unjudged, feasible, not feasible — two reviewers never overwrite each other)
   fz:c|s:<proposal id>                type the cost…, skip
   au:<offset>                         older audit entries
-  cal:mv:<i>                          move calendar boundary i (bot/campaign_calendar.MOVABLE)
+  cal:mv:<i>                          move calendar boundary i (bot/campaign/calendar.MOVABLE)
   an:<neighbourhood id>|-             the ambassador form's neighbourhood;  an:-  back to the name
   ap:links|card|poster|stats|new      an ambassador's own panel
   amb:a|r|s|u|x|k|v:<citizen id>      staff: approve, reject, suspend, reinstate, remove, revoke the link, view
@@ -355,7 +355,7 @@ class AuditPage(ButtonData):
 
 @dataclass(frozen=True)
 class MoveBoundary(ButtonData):
-    index: int  # into bot/campaign_calendar.MOVABLE
+    index: int  # into bot/campaign/calendar.MOVABLE
 
     PREFIX: ClassVar[str] = "cal"
     PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"mv:(?P<index>\d)")

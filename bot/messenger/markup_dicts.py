@@ -30,7 +30,8 @@ class JsonReady(dict):
 
     __slots__ = ()
 
-# What every reply of the bot passes instead of disable_web_page_preview=True, for which PTB makes
+
+# What every message of the bot passes instead of disable_web_page_preview=True, for which PTB makes
 # a new LinkPreviewOptions, and turns it into a dict, at every send; this one is made and turned
 # into JSON once.
 NO_LINK_PREVIEW = LinkPreviewOptions(is_disabled=True)

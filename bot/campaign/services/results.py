@@ -1,4 +1,4 @@
-"""Results: each neighbourhood's budget allocated by its votes (bot/results has the rules)."""
+"""Results: each neighbourhood's budget allocated by its votes (bot/campaign/results has the rules)."""
 from __future__ import annotations
 
 import enum

@@ -13,6 +13,7 @@ from telegram.error import Forbidden, TelegramError
 from bot.campaign.services import Services
 from bot.messenger import keyboards, render
 from bot.messenger.keyboards import ambassadors as amb_keyboards
+from bot.messenger.markup_dicts import NO_LINK_PREVIEW
 from bot.messenger.platforms import PLATFORMS
 from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 from messages_fa import ambassadors as amb_texts
@@ -44,7 +45,7 @@ class Notifier:
                         await bot.send_photo(chat_id, proposal.photo_file_id, caption=texts.staff_photo_caption(proposal.code))
                     message = await bot.send_message(
                         chat_id, text, parse_mode=platform.markup.parse_mode,
-                        reply_markup=keyboards.moderation(proposal.id), disable_web_page_preview=True,
+                        reply_markup=keyboards.moderation(proposal.id), link_preview_options=NO_LINK_PREVIEW,
                     )
                 except TelegramError as exc:
                     log.warning("staff card for proposal %d not delivered on %s: %s", proposal.id, name, exc.__class__.__name__)
@@ -75,7 +76,7 @@ class Notifier:
             try:
                 await bot.edit_message_text(
                     render.staff_card(platform, config, proposal, footer=outcome), chat_id=card.chat_id,
-                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, disable_web_page_preview=True,
+                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, link_preview_options=NO_LINK_PREVIEW,
                 )
             except TelegramError as exc:
                 log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
@@ -134,7 +135,7 @@ class Notifier:
                 try:
                     message = await bot.send_message(chat_id, text, parse_mode=markup.parse_mode,
                                                      reply_markup=amb_keyboards.application(ambassador.citizen_id),
-                                                     disable_web_page_preview=True)
+                                                     link_preview_options=NO_LINK_PREVIEW)
                 except TelegramError as exc:
                     log.warning("ambassador application not delivered on %s: %s", name, exc.__class__.__name__)
                     continue
@@ -155,7 +156,7 @@ class Notifier:
             try:
                 await bot.edit_message_text(f"{text}\n\n{amb_texts.decided(markup.esc(by), ambassador.status)}",
                                             chat_id=card.chat_id, message_id=card.message_id,
-                                            parse_mode=markup.parse_mode, disable_web_page_preview=True)
+                                            parse_mode=markup.parse_mode, link_preview_options=NO_LINK_PREVIEW)
             except TelegramError as exc:
                 log.info("ambassador card %d/%s not updated: %s", ambassador.citizen_id, card.platform,
                          exc.__class__.__name__)
