@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.campaign.roles import Actor
 from bot.messenger.broadcast.content import Content
 from bot.messenger.broadcast.sender import PlatformSender
-from domain import Audience
-from tests.conftest import TELEGRAM_ADMIN
-from tests.support.journeys import citizens
+from tests.support.journeys import citizens, sent_now
 
 NOTICE = "جلسهٔ هم‌اندیشی محله: پنجشنبه ساعت ۱۸"
 
@@ -30,9 +27,7 @@ class _Held:
 async def _started(bot, chats: list[int]):
     await citizens(bot, "telegram", chats)
     services, repo = bot.services, bot.services.repos.broadcasts
-    draft = await services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-    await services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-    await services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await sent_now(services, NOTICE)
     await repo.start(draft.id, bot.clock.now())
     return draft.id, repo
 

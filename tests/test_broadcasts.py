@@ -13,7 +13,7 @@ from messages_fa import broadcasts as t
 from messages_fa import texts
 from messages_fa.numbers import fa_number
 from tests.conftest import BALE_ADMIN, TELEGRAM_ADMIN, Bot, phase_moments
-from tests.support.journeys import citizens
+from tests.support.journeys import citizens, sent_now
 from tests.support.recording_request import _ApiError
 
 NOTICE = "آب منطقه فردا از ساعت ۸ تا ۱۲ قطع است."
@@ -389,9 +389,7 @@ async def test_blocked_recipients_and_counts_after_a_crash_in_flight(tmp_path, c
     try:
         await citizens(first, "telegram", range(100, 110))
         repos = first.services.repos
-        draft = await first.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-        await first.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-        await first.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+        draft = await sent_now(first.services, NOTICE)
         assert await first.worker.hold_lease()
         await repos.broadcasts.start(draft.id, clock.now())
         # The dead process had three requests in flight, and one of them had arrived.
@@ -422,9 +420,7 @@ async def test_two_processes_on_one_database_do_not_both_send(bot, config):
     other = BroadcastWorker(bot.services, dict(bot.worker.bots), bot.notifier)
     assert await bot.worker.hold_lease()
     assert not await other.hold_lease()
-    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+    await sent_now(bot.services, NOTICE)
     assert not await other.hold_lease()  # renewal by the first is what keeps it
     assert await other.pass_once() is False  # without the lease it sends nothing
     assert all(received(bot.telegram, chat) == 0 for chat in range(100, 120))
@@ -524,9 +520,7 @@ async def test_recipients_are_written_in_chunks_subscribers_first(bot):
     await citizens(bot, "telegram", range(100, 125))
     await citizens(bot, "telegram", [90, 130], remind=True)
     repo = bot.services.repos.broadcasts
-    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await sent_now(bot.services, NOTICE)
     assert await repo.start(draft.id, bot.clock.now(), span=4) == 27
     assert await repo.start(draft.id, bot.clock.now(), span=4) is None  # once
     due = await repo.next_due(draft.id, "telegram", 30, bot.clock.now())
@@ -571,9 +565,7 @@ async def test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody(bot, tmp_
     chats = list(range(100, 108))
     await citizens(bot, "telegram", chats)
     services, repo = bot.services, bot.services.repos.broadcasts
-    draft = await services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-    await services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-    await services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await sent_now(services, NOTICE)
     await repo.start(draft.id, bot.clock.now())
 
     dead = _Recorder()
@@ -647,9 +639,7 @@ async def test_progress_is_kept_with_every_outcome_and_rolled_back_with_it(bot):
     await citizens(bot, "telegram", range(100, 110))
     await citizens(bot, "bale", range(200, 205))
     repo, db = bot.services.repos.broadcasts, bot.services.repos.broadcasts.db
-    draft = await bot.services.broadcasts.draft(Actor.person("telegram", TELEGRAM_ADMIN), "text", NOTICE, None, None)
-    await bot.services.broadcasts.choose(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, Audience())
-    await bot.services.broadcasts.send_now(Actor.person("telegram", TELEGRAM_ADMIN), draft.id, "telegram", TELEGRAM_ADMIN)
+    draft = await sent_now(bot.services, NOTICE)
     now = bot.clock.now()
     assert await repo.start(draft.id, now, span=3) == 15
     assert _as_counts(await repo.progress(draft.id)) == {"telegram": {"pending": 10}, "bale": {"pending": 5}}

@@ -4,6 +4,7 @@ phone verified."""
 from __future__ import annotations
 
 from bot.campaign.roles import Actor
+from domain import Audience
 from messages_fa import buttons as b
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN
 
@@ -63,6 +64,15 @@ async def make_votable(bot, cost: str = "۱۲٬۵۰۰٬۰۰۰"):
 async def verify(bot, user=VOTER, phone=PHONE, messenger=None):
     m = messenger or bot.telegram
     await m.update(m.updates.contact(user, phone))
+
+
+async def sent_now(services, text: str):
+    """A text broadcast to everyone, sent now by the Telegram admin, as /broadcast does: the draft."""
+    admin = Actor.person("telegram", TELEGRAM_ADMIN)
+    draft = await services.broadcasts.draft(admin, "text", text, None, None)
+    await services.broadcasts.choose(admin, draft.id, Audience())
+    await services.broadcasts.send_now(admin, draft.id, "telegram", TELEGRAM_ADMIN)
+    return draft
 
 
 async def citizens(bot, platform: str, ids, hood: str = "tajrish", remind: bool = False) -> None:
