@@ -84,38 +84,31 @@ def _mtime(path: str) -> int:
         return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    path = os.environ["LOOP_LAG_FILE"]
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--server"]:
-        from bot.devtools.localapi import __main__ as server
-
-        serve = server._serve
-
-        async def serve_server(args) -> None:
-            watcher = asyncio.create_task(watch(path))
-            try:
-                await serve(args)
-            finally:
-                watcher.cancel()
-
-        server._serve = serve_server
-        server.main(argv[1:])
-        return 0
-
-    from bench import run_bot
-
-    serve = run_bot._serve
-
+def _watched(serve, path: str):
+    """``serve`` with the loop watch running beside it for as long as it serves."""
     async def serve_watched(args) -> None:
         watcher = asyncio.create_task(watch(path))
         try:
             await serve(args)
         finally:
             watcher.cancel()
+    return serve_watched
+
+
+def main(argv: list[str] | None = None) -> int:
+    path = os.environ["LOOP_LAG_FILE"]
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--server"]:
+        from bot.devtools.localapi import __main__ as server
+
+        server._serve = _watched(server._serve, path)
+        server.main(argv[1:])
+        return 0
+
+    from bench import run_bot
 
     watch_transactions(path)
-    run_bot._serve = serve_watched
+    run_bot._serve = _watched(run_bot._serve, path)
     return run_bot.main(argv)
 
 
