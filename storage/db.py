@@ -49,7 +49,26 @@ CHECKPOINT_CATCH_UP = 20
 FULL_RETRY_SECONDS = 5.0
 
 
+class Connection(sqlite3.Connection):
+    """The connection a repository function gets on SQLite: sqlite3's, plus the two things the
+    PostgreSQL engine's (storage/postgres.py) also has, so one function serves both engines."""
+
+    dialect = "sqlite"
+
+    def unless_duplicate(self, sql: str, params: Any = ()) -> int | None:
+        """Runs a statement that may break a UNIQUE constraint: its rowcount, or None (nothing
+        changed; SQLite undoes the statement only, the transaction goes on) if it did."""
+        try:
+            return self.execute(sql, params).rowcount
+        except sqlite3.IntegrityError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY):
+                return None
+            raise
+
+
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self._conn: aiosqlite.Connection | None = None
@@ -65,7 +84,7 @@ class Database:
             if isinstance(self.path, Path):
                 _prepare_files(self.path)
             # isolation_level=None: we issue BEGIN ourselves, so a read never opens a transaction.
-            connecting = aiosqlite.connect(str(self.path), isolation_level=None)
+            connecting = aiosqlite.connect(str(self.path), isolation_level=None, factory=Connection)
             try:
                 self._conn = await connecting
             except BaseException:
@@ -237,7 +256,7 @@ class _Checkpointer:
     def __init__(self, path: Path, every: float) -> None:
         self.path, self.every = path, every
         self._stopping = threading.Event()
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, factory=Connection)
         self._thread = threading.Thread(target=self._run, name=f"checkpoint {path.name}", daemon=True)
         self._thread.start()
 
@@ -265,7 +284,7 @@ class _Checkpointer:
 
 
 def _on_own_connection(path: Path, fn: Callable[..., T], args: tuple) -> T:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, factory=Connection)
     try:
         conn.execute("PRAGMA busy_timeout = 5000")
         conn.execute("BEGIN")
