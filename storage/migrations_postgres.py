@@ -338,4 +338,14 @@ MIGRATIONS: list[str] = [
         SELECT to_char((moment::timestamptz AT TIME ZONE 'UTC') + modifier::interval, 'YYYY-MM-DD')
     $body$;
     """),
+    # 2: one send-rate budget per bot, shared by every process (storage/rate_budget.py).
+    _collate_c("""
+    CREATE TABLE rate_budgets (
+        name TEXT PRIMARY KEY,
+        -- The next free sending slot, in the database's clock (seconds since the epoch).
+        next_at DOUBLE PRECISION NOT NULL,
+        -- When a broadcast last got a slot in line ahead of replies (its minimum share).
+        bulk_forced_at DOUBLE PRECISION NOT NULL
+    );
+    """),
 ]
