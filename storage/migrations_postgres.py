@@ -348,4 +348,27 @@ MIGRATIONS: list[str] = [
         bulk_forced_at DOUBLE PRECISION NOT NULL
     );
     """),
+    # 3: the inbox between `manshahrdaram receive` and the workers (storage/inbox.py). Its moments are
+    # timestamptz in the database's clock (claims are compared with now() by every machine); it is
+    # PostgreSQL's alone, never copied from SQLite.
+    _collate_c("""
+    CREATE TABLE inbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        platform TEXT NOT NULL,
+        update_id BIGINT NOT NULL,
+        -- The effective user's id, else the chat's, else 0: one person's updates run in id order.
+        person BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        claimed_by TEXT,
+        claimed_until timestamptz,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        done_at timestamptz,
+        UNIQUE (platform, update_id)
+    );
+    -- What claim scans: the updates not done, oldest first, and whether a person has an earlier one.
+    CREATE INDEX inbox_waiting ON inbox (id) WHERE done_at IS NULL;
+    CREATE INDEX inbox_person_waiting ON inbox (platform, person, id) WHERE done_at IS NULL;
+    CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL;
+    """),
 ]

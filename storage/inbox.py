@@ -1,0 +1,209 @@
+"""The inbox: updates received from the messengers, waiting for a worker (PostgreSQL only).
+
+``manshahrdaram receive`` adds each update here before it answers the messenger (bot/cluster/receiver.py);
+``manshahrdaram worker`` processes claim them (bot/cluster/worker.py). The rules the table keeps:
+
+- an update is stored once: (platform, update_id) is unique and a re-delivery is ON CONFLICT DO NOTHING;
+- a person's updates are handled one at a time, in the order they arrived: ``claim`` takes, for each
+  person, only their oldest update not done, and only when nobody holds a live claim on it. A
+  person's next update therefore waits until the previous one is *done*, which is committed in the
+  transaction that records it in the processed-updates journal and saves the conversation states it
+  left (``InboxJournalRepository.record``): whichever worker takes the next one reads those states;
+- different people's updates go to different workers: ``FOR UPDATE SKIP LOCKED``, so two workers
+  claiming at the same moment never wait for each other and never take the same row;
+- a claim lasts ``ttl`` seconds of the database's clock and is renewed while its worker is alive; a
+  dead worker's claims expire and are taken over (``attempts`` counts the takes).
+
+Done rows are kept for a day (``prune``): a messenger that re-delivers an update (its webhook call
+timed out after we had committed) finds it stored. Telegram keeps an undelivered update 24 hours.
+
+Person key: the platform and the effective user's id, else the chat's (0 for the rare update with
+neither: those run one at a time among themselves), as bot/messenger/update_processor.py keys them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from storage.processed_updates import ProcessedUpdateRepository, States, _write_states
+from storage.rows import _ts
+
+# The table: storage/migrations_postgres.py, entry 3.
+
+# How long a done update is kept for re-deliveries to find.
+KEEP_DONE = dt.timedelta(days=1)
+
+# Update kinds whose object names the person in "from" (or "user"), else in "chat".
+_PERSON_FIELDS = ("from", "user")
+
+
+def person_of(update: dict) -> int:
+    """The person an update (as the Bot API sends it) belongs to: the effective user, else the chat,
+    else 0. Read from the raw update, so the receiver needs no PTB to store it."""
+    for field, value in update.items():
+        if field == "update_id" or not isinstance(value, dict):
+            continue
+        for name in _PERSON_FIELDS:
+            who = value.get(name)
+            if isinstance(who, dict) and isinstance(who.get("id"), int):
+                return who["id"]
+        chat = value.get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return chat["id"]
+        # A callback query's chat is its message's; a poll answer's "voter_chat".
+        for nested in ("message", "voter_chat", "actor_chat"):
+            inner = value.get(nested)
+            if isinstance(inner, dict):
+                chat = inner.get("chat", inner)
+                if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                    return chat["id"]
+    return 0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    platform: str
+    update_id: int
+    person: int
+    body: dict
+    attempts: int
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    waiting: int  # not done and not claimed (or the claim expired)
+    claimed: int  # held by a live worker's claim
+    oldest_seconds: float  # how long the oldest update not done has waited (0: none)
+
+
+def _add(conn: Any, rows: Sequence[tuple[str, int, int, str]]) -> int:
+    added = 0
+    for row in rows:
+        added += conn.execute(
+            "INSERT INTO inbox (platform, update_id, person, body) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (platform, update_id) DO NOTHING", row).rowcount
+    return added
+
+
+_CLAIM = """
+WITH ready AS (
+    SELECT i.id FROM inbox i
+    WHERE i.done_at IS NULL AND i.platform = ANY(?)
+      AND (i.claimed_until IS NULL OR i.claimed_until <= now())
+      AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.platform = i.platform AND e.person = i.person
+                      AND e.done_at IS NULL AND e.id < i.id)
+    ORDER BY i.id
+    LIMIT ?
+    FOR UPDATE OF i SKIP LOCKED
+)
+UPDATE inbox SET claimed_by = ?, claimed_until = now() + ? * interval '1 second', attempts = inbox.attempts + 1
+FROM ready WHERE inbox.id = ready.id
+RETURNING inbox.id, inbox.platform, inbox.update_id, inbox.person, inbox.body, inbox.attempts
+"""
+
+
+def _claim(conn: Any, platforms: list[str], limit: int, worker: str, ttl: float) -> list[Claimed]:
+    rows = conn.execute(_CLAIM, (platforms, limit, worker, ttl)).fetchall()
+    claimed = [Claimed(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+def _finish(conn: Any, platform: str, update_ids: list[int]) -> int:
+    return conn.execute(
+        "UPDATE inbox SET done_at = now(), claimed_by = NULL, claimed_until = NULL "
+        "WHERE platform = ? AND update_id = ANY(?) AND done_at IS NULL", (platform, update_ids)).rowcount
+
+
+class InboxRepository:
+    """The inbox on a PostgreSQL database (storage.postgres.PgDatabase)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    async def add(self, platform: str, updates: Iterable[dict]) -> int:
+        """Stores updates as received (each once); returns how many were new. One transaction:
+        committed when this returns, so the messenger may be told they arrived."""
+        rows = [(platform, update["update_id"], person_of(update), json.dumps(update, ensure_ascii=False))
+                for update in updates]
+        return await self.db.write(_add, rows) if rows else 0
+
+    async def claim(self, platforms: Sequence[str], limit: int, worker: str, ttl: float) -> list[Claimed]:
+        """Up to ``limit`` updates, each the oldest not done of its person, none claimed live by
+        anyone; claimed for ``worker`` for ``ttl`` seconds. Oldest first."""
+        return await self.db.write(_claim, list(platforms), limit, worker, ttl)
+
+    async def renew(self, worker: str, ttl: float) -> int:
+        """Extends every claim ``worker`` holds on updates not done yet; returns how many."""
+        return await self.db.write(lambda conn: conn.execute(
+            "UPDATE inbox SET claimed_until = now() + ? * interval '1 second' "
+            "WHERE claimed_by = ? AND done_at IS NULL", (ttl, worker)).rowcount)
+
+    async def release(self, worker: str, ids: Sequence[int]) -> int:
+        """Gives claims back at once (the worker could not handle them): the next claim takes them."""
+        return await self.db.write(lambda conn: conn.execute(
+            "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL "
+            "WHERE claimed_by = ? AND id = ANY(?) AND done_at IS NULL", (worker, list(ids))).rowcount)
+
+    async def finish(self, platform: str, update_ids: Sequence[int]) -> int:
+        """Marks updates done without handling them (given up on); returns how many."""
+        return await self.db.write(_finish, platform, list(update_ids))
+
+    async def counts(self) -> InboxCounts:
+        row = await self.db.read(lambda conn: conn.execute(
+            "SELECT count(*) FILTER (WHERE claimed_until IS NULL OR claimed_until <= now()), "
+            "count(*) FILTER (WHERE claimed_until > now()), "
+            "coalesce(extract(epoch FROM now() - min(received_at)), 0) "
+            "FROM inbox WHERE done_at IS NULL").fetchone())
+        return InboxCounts(int(row[0]), int(row[1]), float(row[2]))
+
+    async def ping(self) -> None:
+        await self.db.read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def prune(self, keep: dt.timedelta = KEEP_DONE) -> int:
+        """Forgets updates done more than ``keep`` ago; returns how many."""
+        return await self.db.write(lambda conn: conn.execute(
+            "DELETE FROM inbox WHERE done_at < now() - ? * interval '1 second'",
+            (keep.total_seconds(),)).rowcount)
+
+
+class InboxJournalRepository(ProcessedUpdateRepository):
+    """The update journal's storage in a worker (bot/messenger/update_journal.py): an update is marked
+    handled, its conversation states saved and its inbox row done, in one transaction. ``on_done``
+    hears which update ids are done once that transaction has committed."""
+
+    def __init__(self, db: Any, platform: str, on_done: Callable[[str, list[int]], None] | None = None) -> None:
+        super().__init__(db)
+        self.platform = platform
+        self.on_done = on_done
+
+    async def record(self, key: str, update_ids: Iterable[int], states: States, now: dt.datetime) -> None:
+        ids = list(update_ids)
+        markers = [(key, update_id, _ts(now)) for update_id in ids]
+        platform = self.platform
+
+        def record(conn: Any) -> None:
+            if markers:
+                conn.executemany(
+                    "INSERT INTO processed_updates (platform, update_id, processed_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING", markers)
+                _finish(conn, platform, ids)
+            _write_states(conn, states)
+        await self.db.write(record)
+        if ids and self.on_done is not None:
+            self.on_done(platform, ids)
+
+    async def states(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored state of each (conversation name, key) asked for; absent: no conversation."""
+        def states(conn: Any) -> dict[tuple[str, str], str]:
+            found: dict[tuple[str, str], str] = {}
+            for name, key in wanted:
+                row = conn.execute("SELECT state FROM conversations WHERE name = ? AND key = ?", (name, key)).fetchone()
+                if row is not None:
+                    found[(name, key)] = row[0]
+            return found
+        return await self.db.read(states)
