@@ -138,6 +138,26 @@ class Results:
 
 
 @dataclass(frozen=True)
+class Receiver:
+    """``manshahrdaram receive`` (bot/cluster/receiver.py): where it listens, the address the messengers
+    post webhooks to, and the secrets that prove a post came from them."""
+
+    listen: str = "127.0.0.1:8088"  # host:port; a TLS reverse proxy forwards public_url here
+    public_url: str = ""  # https://bot.example.ir (no trailing slash): webhooks go to <public_url>/telegram …
+    telegram_secret: str = ""  # Telegram's secret_token header: 1-256 of A-Z a-z 0-9 _ -
+    bale_secret: str = ""  # Bale has no secret header: the path /bale/<bale_secret>, 32+ of A-Z a-z 0-9 _ -
+    max_connections: int = 40  # Telegram's simultaneous webhook deliveries (1-100)
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
 class Config:
     platforms: dict[str, PlatformConfig]
     database: Path
@@ -153,6 +173,7 @@ class Config:
     # Ready reasons offered to moderators when they reject (they may also type one).
     reject_reasons: tuple[str, ...] = ()
     results: Results = Results()
+    receiver: Receiver = Receiver()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -296,7 +317,7 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
     known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "results", "neighbourhoods",
-                    "categories"}
+                    "categories", "receiver"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -392,8 +413,38 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         money_unit=money_unit,
         reject_reasons=tuple(r.strip() for r in reasons),
         results=results,
+        receiver=_receiver(root),
         source=source,
     )
+
+
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+BALE_SECRET_LEAST = 32
+
+
+def _receiver(root: dict) -> Receiver:
+    section = _Section(root.get("receiver", {}), "receiver")
+    listen = section.get("listen", str, Receiver.listen).strip()
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(section.key("listen"), f"must be host:port (e.g. 127.0.0.1:8088), not {_show(listen)}")
+    public_url = section.get("public_url", str, "").strip().rstrip("/")
+    if public_url and not public_url.startswith("https://"):
+        raise ConfigError(section.key("public_url"), "must start with https:// (the messengers post webhooks over TLS only)")
+    telegram_secret = section.get("telegram_secret", str, "").strip()
+    if telegram_secret and (len(telegram_secret) > 256 or not _SECRET_RE.match(telegram_secret)):
+        raise ConfigError(section.key("telegram_secret"), "must be 1 to 256 of the characters A-Z a-z 0-9 _ -")
+    bale_secret = section.get("bale_secret", str, "").strip()
+    if bale_secret and (len(bale_secret) < BALE_SECRET_LEAST or not _SECRET_RE.match(bale_secret)):
+        raise ConfigError(section.key("bale_secret"),
+                          f"must be at least {BALE_SECRET_LEAST} of the characters A-Z a-z 0-9 _ - (it is the only proof "
+                          "that a post came from Bale)")
+    max_connections = section.get("max_connections", int, Receiver.max_connections)
+    if not 1 <= max_connections <= 100:
+        raise ConfigError(section.key("max_connections"), f"must be 1 to 100, not {max_connections}")
+    section.finish()
+    return Receiver(listen=listen, public_url=public_url, telegram_secret=telegram_secret, bale_secret=bale_secret,
+                    max_connections=max_connections)
 
 
 # key: (default, least). Below the least a real person would be slowed down: a forwarded album is
