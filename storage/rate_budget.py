@@ -49,7 +49,10 @@ def _take(conn, name: str, rate: float, want: int, horizon: float, bulk: bool, m
             conn.execute("UPDATE rate_budgets SET next_at = ?, bulk_forced_at = ? WHERE name = ?",
                          (start + interval, now, name))
             return Grant(now, start, interval, 1, start)
-        return Grant(now, start, interval, 0, start - horizon)
+        retry_at = start - horizon
+        if bulk and min_share > 0:
+            retry_at = min(retry_at, forced_at + 1.0 / (rate * min_share))
+        return Grant(now, start, interval, 0, retry_at)
     count = max(1, min(want, math.floor((now + horizon - start) / interval) + 1))
     conn.execute("UPDATE rate_budgets SET next_at = ? WHERE name = ?", (start + count * interval, name))
     return Grant(now, start, interval, count, start + count * interval)

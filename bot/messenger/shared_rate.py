@@ -1,0 +1,201 @@
+"""The bot's send rate shared by every process: slots taken from the database a batch at a time.
+
+Telegram allows about 30 messages a second per bot in bulk; with several worker processes and a
+broadcast sender, only a budget they all take from keeps the sum under it. storage/rate_budget.py
+keeps the budget (one row per bot, the next free slot, slots ``1 / rate`` apart); each process
+holds a ``SharedBudget`` per bot and kind that takes a few slots at a time (one transaction for
+about BATCH_WINDOW seconds of sending) and lets each message go at its slot.
+
+Why the combined rate stays under the budget in every second, not only on average:
+- every slot is handed out once, and consecutive slots are at least ``1 / rate`` apart;
+- a message leaves at its slot or at most LATE after it; a slot missed by more is thrown away
+  (a busy event loop loses a message's turn, never bunches two);
+- slots are in the database's clock; each process maps them to its own with the offset measured
+  over its fastest round trip (error: half of that round trip, well under a millisecond locally);
+- the slots are spaced for the configured rate less MARGIN, which covers LATE and that error:
+  (1 + LATE + 2 * error) * rate * (1 - MARGIN) stays below the rate.
+
+Replies before broadcasts: replies book slots up to REPLY_HORIZON ahead and wait in line; a
+broadcast books only while the line is shorter than BULK_HORIZON, so replies that keep it longer
+hold the broadcast back, down to its MIN_SHARE (storage/rate_budget.py).
+
+Only on PostgreSQL (``shared_budgets``): on SQLite one process has the whole rate and keeps
+today's pacing (PTB's AIORateLimiter for replies, the broadcast sender's own clock).
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram.ext import AIORateLimiter
+
+from storage.rate_budget import Grant, RateBudgetRepository
+
+log = logging.getLogger(__name__)
+
+MARGIN = 0.025
+LATE = 0.012  # seconds a message may leave after its slot
+REPLY_HORIZON = 1.0  # a reply waits in line at most this long
+BULK_HORIZON = 0.05  # a broadcast books only while the line is shorter than this
+BATCH_WINDOW = 0.1  # seconds of sending taken in one transaction
+MIN_SHARE = 0.2  # a broadcast's share of the rate while replies take all of it
+OFFSET_FRESH = 30.0  # seconds an offset measurement is trusted before a slower one may replace it
+DEMAND_WINDOW = 1.0  # seconds of recent acquisitions that size the next batch of replies
+
+
+def shared_budgets(db: Any) -> bool:
+    """Whether the bot's rate is shared through the database: on PostgreSQL, where several
+    processes may send for one bot."""
+    return getattr(db, "dialect", "sqlite") == "postgresql"
+
+
+def budget_name(platform: str, token: str) -> str:
+    """One budget per bot: the messenger and the bot's id (the token's part before the colon)."""
+    return f"{platform}:{token.split(':', 1)[0]}"
+
+
+class SharedBudget:
+    """One process's share of one bot's budget, for one kind of message (replies or a broadcast)."""
+
+    def __init__(self, repo: RateBudgetRepository, name: str, rate: float, *, bulk: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.repo, self.name, self.bulk = repo, name, bulk
+        self.configured = rate
+        self.rate = rate * (1 - MARGIN)
+        self._clock = clock
+        self._slots: collections.deque[float] = collections.deque()  # local clock, ascending
+        self._offset = 0.0  # database clock minus local clock
+        self._offset_rtt = math.inf
+        self._offset_at = -math.inf
+        self._fetch: asyncio.Task | None = None
+        self._waiting = 0
+        self._recent: collections.deque[float] = collections.deque()  # acquisitions, local clock
+        self.taken = self.used = self.wasted = 0  # slots: granted, used, thrown away
+
+    # -- sending --------------------------------------------------------------------------------
+
+    async def acquire(self) -> None:
+        """Returns when one message may leave (the caller sends it at once)."""
+        while True:
+            now = self._clock()
+            self._drop_late(now)
+            if not self._slots:
+                await self._refill()
+                continue
+            slot = self._slots.popleft()
+            self._prefetch(now)
+            if slot > now:
+                await asyncio.sleep(slot - now)
+                now = self._clock()
+            if now > slot + LATE:
+                self.wasted += 1
+                continue
+            self.used += 1
+            self._note_demand(now)
+            return
+
+    def next_slot(self) -> float | None:
+        """The next slot this process holds, in its clock (None: it holds none)."""
+        self._drop_late(self._clock())
+        return self._slots[0] if self._slots else None
+
+    def _drop_late(self, now: float) -> None:
+        while self._slots and self._slots[0] + LATE < now:
+            self._slots.popleft()
+            self.wasted += 1
+
+    def _note_demand(self, now: float) -> None:
+        self._recent.append(now)
+        while self._recent and self._recent[0] < now - DEMAND_WINDOW:
+            self._recent.popleft()
+
+    # -- taking slots ---------------------------------------------------------------------------
+
+    def _want(self) -> int:
+        most = max(1, math.ceil(self.rate * BATCH_WINDOW))
+        if self.bulk:
+            return most  # a broadcast sends as fast as it is let
+        recent = len(self._recent) / DEMAND_WINDOW
+        return max(1, min(most, max(self._waiting, math.ceil(recent * BATCH_WINDOW))))
+
+    def _prefetch(self, now: float) -> None:
+        """A broadcast takes its next batch before this one runs out: the line stays unbroken."""
+        if not self.bulk or self._fetch is not None:
+            return
+        # Behind a line of replies a broadcast holds slots far ahead (its minimum share): it
+        # keeps asking, so that they come one after another rather than one per line.
+        if not self._slots or self._slots[-1] <= now + BULK_HORIZON * 0.8 or self._slots[-1] > now + 2 * BULK_HORIZON:
+            self._fetch = asyncio.create_task(self._take())
+
+    async def _refill(self) -> None:
+        self._waiting += 1
+        try:
+            if self._fetch is None:
+                self._fetch = asyncio.create_task(self._take())
+            await asyncio.shield(self._fetch)
+        finally:
+            self._waiting -= 1
+
+    async def _take(self) -> None:
+        try:
+            while True:
+                before = self._clock()
+                grant = await self.repo.take(self.name, self.rate, self._want(),
+                                             horizon=BULK_HORIZON if self.bulk else REPLY_HORIZON,
+                                             bulk=self.bulk, min_share=MIN_SHARE)
+                after = self._clock()
+                self._measure_offset(grant, before, after)
+                if grant.count:
+                    self.taken += grant.count
+                    local = grant.first_at - self._offset
+                    slots = [local + i * grant.interval for i in range(grant.count)]
+                    # A grant that crossed an older one in flight still goes in order.
+                    if self._slots and self._slots[-1] > slots[0]:
+                        self._slots = collections.deque(sorted([*self._slots, *slots]))
+                    else:
+                        self._slots.extend(slots)
+                    if self.bulk and self._behind_replies(grant):
+                        continue
+                    return
+                await asyncio.sleep(max(0.001, grant.retry_at - self._offset - self._clock()))
+        finally:
+            self._fetch = None
+
+    def _behind_replies(self, grant: Grant) -> bool:
+        """A broadcast's slot far back in the replies' line (its minimum share) while it is
+        still sending: it asks for the next one at once, so that they keep coming at that share,
+        not one per line; a few at most, and not after the broadcast has stopped asking."""
+        now = self._clock()
+        return (grant.first_at - grant.db_now > 2 * BULK_HORIZON
+                and len(self._slots) < math.ceil(REPLY_HORIZON * self.rate * MIN_SHARE) + 1
+                and bool(self._recent) and self._recent[-1] > now - REPLY_HORIZON)
+
+    def _measure_offset(self, grant: Grant, before: float, after: float) -> None:
+        """The database read its clock between ``before`` and ``after``: the fastest round trip
+        bounds the error best; an old measurement gives way, so drift is followed."""
+        rtt = after - before
+        if rtt <= self._offset_rtt or after - self._offset_at > OFFSET_FRESH:
+            self._offset = grant.db_now - (before + after) / 2
+            self._offset_rtt, self._offset_at = rtt, after
+
+
+class SharedRateLimiter(AIORateLimiter):
+    """PTB's AIORateLimiter (groups' 20 a minute, RetryAfter waited out and retried) whose every
+    call first takes a slot of the bot's shared budget; a retried call takes another."""
+
+    def __init__(self, budget: SharedBudget, max_retries: int = 3) -> None:
+        super().__init__(overall_max_rate=0, max_retries=max_retries)
+        self.budget = budget
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        budget = self.budget
+
+        async def paced(*call_args, **call_kwargs):
+            await budget.acquire()
+            return await callback(*call_args, **call_kwargs)
+        return await super().process_request(paced, args, kwargs, endpoint, data, rate_limit_args)

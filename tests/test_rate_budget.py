@@ -1,0 +1,147 @@
+"""One send-rate budget per bot across processes (issue 15, item 5): bot/messenger/shared_rate.py
+on storage/rate_budget.py, on PostgreSQL.
+
+Several processes, each with its own connection pool, take from one budget for a few seconds and
+write down the moment each message was let go. Together they never pass the configured rate in
+any one-second window (sliding, not only whole seconds), and they use at least 95% of it.
+"""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+import uuid
+
+import pytest
+
+from tests.storage import pg
+
+SCHEMA_PREFIX = "rate_jobs_t_"
+RATE = 30.0
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh schema on the test server, dropped afterwards."""
+    pg.require()
+    import psycopg
+    schema = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield pg.with_search_path(pg.server_url(), schema)
+    finally:
+        with psycopg.connect(pg.server_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def _open(url: str):
+    from storage.postgres import PgDatabase
+    db = PgDatabase(url, pool_size=2)
+    await db.open()
+    return db
+
+
+async def _send_for(url: str, bulk: bool, seconds: float, senders: int, ready, go) -> list[float]:
+    """One process: ``senders`` tasks send through one SharedBudget for ``seconds`` from the
+    moment the test says go (every process connected by then)."""
+    from bot.messenger.shared_rate import SharedBudget
+    from storage.rate_budget import RateBudgetRepository
+
+    db = await _open(url)
+    try:
+        budget = SharedBudget(RateBudgetRepository(db), "telegram:1", RATE, bulk=bulk)
+        sent: list[float] = []
+        ready.put(True)
+        await asyncio.to_thread(go.wait, 120)
+        end = time.time() + seconds
+
+        async def sender() -> None:
+            while time.time() < end:
+                await budget.acquire()
+                sent.append(time.time())
+        await asyncio.gather(*(sender() for _ in range(senders)))
+        return sent
+    finally:
+        await db.close()
+
+
+def _process(index: int, url: str, bulk: bool, seconds: float, senders: int, ready, go, out) -> None:
+    out.put((index, asyncio.run(_send_for(url, bulk, seconds, senders, ready, go))))
+
+
+def _most_in_a_second(moments: list[float]) -> int:
+    """The most moments in any window [t, t + 1 s), t sliding over every moment."""
+    moments = sorted(moments)
+    most, first = 0, 0
+    for last, moment in enumerate(moments):
+        while moments[first] <= moment - 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_most_in_a_second_slides():
+    # [0.5, 1.5) holds four moments, though no whole second (0–1, 1–2) holds more than three.
+    assert _most_in_a_second([0.0, 0.5, 0.99, 1.0, 1.4, 2.6]) == 4
+
+
+def _run_processes(url: str, plan: list[tuple[bool, int]], seconds: float) -> list[list[float]]:
+    context = multiprocessing.get_context("spawn")
+    ready, go, out = context.Queue(), context.Event(), context.Queue()
+    processes = [context.Process(target=_process, args=(index, url, bulk, seconds, senders, ready, go, out))
+                 for index, (bulk, senders) in enumerate(plan)]
+    for process in processes:
+        process.start()
+    try:
+        for _ in processes:
+            ready.get(timeout=120)
+        go.set()
+        # In the plan's order, whichever finished first.
+        return [sent for _, sent in sorted(out.get(timeout=seconds + 60) for _ in processes)]
+    finally:
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+
+def _check(results: list[list[float]], seconds: float) -> float:
+    """Asserts the budget held in every second; returns achieved / configured over the run's
+    first ``seconds`` (afterwards only the messages already waiting in line leave)."""
+    assert all(results), "every process sent something"
+    moments = sorted(m for result in results for m in result)
+    most = _most_in_a_second(moments)
+    assert most <= RATE, f"{most} messages within one second, budget {RATE:g}"
+    achieved = sum(1 for m in moments if m < moments[0] + seconds) / seconds
+    assert achieved / RATE >= 0.95, f"achieved {achieved:.2f}/s of {RATE:g}/s"
+    print(f"most in one second {most} of {RATE:g}; achieved {achieved:.2f}/s = {achieved / RATE:.3f} of the budget")
+    return achieved / RATE
+
+
+@pytest.mark.slow
+def test_replies_of_three_workers_and_a_broadcast_share_one_budget(pg_url):
+    """Three worker processes answering citizens (eight replies at once each: more than the
+    budget) and a broadcast sender, five seconds on one budget of 30 a second. The broadcast
+    gets about its minimum share, the replies the rest."""
+    asyncio.run(_migrate(pg_url))
+    seconds = 5.0
+    results = _run_processes(pg_url, [(False, 8), (False, 8), (False, 8), (True, 1)], seconds)
+    _check(results, seconds)
+    broadcast = len(results[3])
+    share = broadcast / sum(map(len, results))
+    assert 0.1 <= share <= 0.3, f"the broadcast had {share:.0%} of the messages"
+
+
+@pytest.mark.slow
+def test_a_broadcast_takes_what_replies_leave(pg_url):
+    """A broadcast sender beside one worker answering one citizen at a time: together they use
+    the whole budget, and never more."""
+    asyncio.run(_migrate(pg_url))
+    seconds = 4.0
+    _check(_run_processes(pg_url, [(True, 1), (False, 1)], seconds), seconds)
+
+
+async def _migrate(url: str) -> None:
+    db = await _open(url)
+    await db.close()
