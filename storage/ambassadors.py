@@ -17,16 +17,17 @@ from domain import (
     Figures,
 )
 from storage.db import Database
-from storage.rows import _dt, _one, _ts
+from storage.rows import _dt, _locked, _one, _ts
 
 _SELECT = ("SELECT a.*, c.platform, c.user_id, c.chat_id FROM ambassadors a "
            "JOIN citizens c ON c.id = a.citizen_id")
 _DRAFT_FIELDS = ("full_name", "neighbourhood_id", "groups", "phone", "phone_hash")
 # Figures of the people who joined through one ambassador (c: those citizens).
+# COUNT … FILTER, not SUM(condition): one text for both engines (PostgreSQL sums no booleans).
 _FIGURES = ("COUNT(*), "
-            "COALESCE(SUM(c.phone_hash IS NOT NULL), 0), "
-            "COALESCE(SUM(EXISTS (SELECT 1 FROM proposals p WHERE p.citizen_id = c.id)), 0), "
-            "COALESCE(SUM(EXISTS (SELECT 1 FROM votes v WHERE v.citizen_id = c.id)), 0)")
+            "COUNT(c.phone_hash), "
+            "COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM proposals p WHERE p.citizen_id = c.id)), "
+            "COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM votes v WHERE v.citizen_id = c.id))")
 
 
 def _ambassador(row: sqlite3.Row | None) -> Ambassador | None:
@@ -40,6 +41,12 @@ def _ambassador(row: sqlite3.Row | None) -> Ambassador | None:
         told_at=_dt(row["told_at"]),
         platform=row["platform"], user_id=row["user_id"], chat_id=row["chat_id"],
     )
+
+
+def _shared(conn: sqlite3.Connection) -> str:
+    """On PostgreSQL the link and its ambassador are read FOR SHARE: a revocation or a suspension
+    committing meanwhile waits for this attribution, or this one waits and sees it."""
+    return "" if conn.dialect == "sqlite" else " FOR SHARE OF l, a"
 
 
 def _offset(tz_minutes: int) -> str:
@@ -60,10 +67,10 @@ class AmbassadorRepository:
         """A fresh form, unless they already applied or are an ambassador (returned as they are).
         Someone rejected or removed may apply again."""
         def start(conn: sqlite3.Connection) -> Ambassador:
-            row = _one(conn, "SELECT status FROM ambassadors WHERE citizen_id = ?", (citizen_id,))
+            row = _one(conn, "SELECT status FROM ambassadors WHERE citizen_id = ?" + _locked(conn), (citizen_id,))
             if row is None:
-                conn.execute("INSERT INTO ambassadors (citizen_id, status, created_at) VALUES (?, ?, ?)",
-                             (citizen_id, AMB_DRAFT, _ts(now)))
+                conn.execute("INSERT INTO ambassadors (citizen_id, status, created_at) VALUES (?, ?, ?) "
+                             "ON CONFLICT (citizen_id) DO NOTHING", (citizen_id, AMB_DRAFT, _ts(now)))
             elif row["status"] in (AMB_REJECTED, AMB_REMOVED):
                 conn.execute(
                     "UPDATE ambassadors SET status = ?, full_name = NULL, neighbourhood_id = NULL, groups = NULL, "
@@ -135,7 +142,8 @@ class AmbassadorRepository:
 
     async def add_card(self, card: AmbassadorCard) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO ambassador_cards (ambassador_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO ambassador_cards (ambassador_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (ambassador_id, platform, chat_id) DO UPDATE SET message_id = excluded.message_id",
             (card.ambassador_id, card.platform, card.chat_id, card.message_id)))
 
     async def cards(self, ambassador_id: int) -> list[AmbassadorCard]:
@@ -159,7 +167,8 @@ class AmbassadorRepository:
     async def replace_link(self, ambassador_id: int, payload: str, now: dt.datetime) -> bool:
         """Revokes the current link and makes ``payload`` the new one (only for an approved ambassador)."""
         def replace(conn: sqlite3.Connection) -> bool:
-            if _one(conn, "SELECT 1 FROM ambassadors WHERE citizen_id = ? AND status = ?",
+            # Locked: two replacements at once leave one live link, not two.
+            if _one(conn, "SELECT 1 FROM ambassadors WHERE citizen_id = ? AND status = ?" + _locked(conn),
                     (ambassador_id, AMB_APPROVED)) is None:
                 return False
             conn.execute("UPDATE invite_links SET revoked_at = ? WHERE ambassador_id = ? AND revoked_at IS NULL",
@@ -177,7 +186,7 @@ class AmbassadorRepository:
         link was revoked or its ambassador suspended a moment ago. Returns that ambassador."""
         def attribute(conn: sqlite3.Connection) -> Ambassador | None:
             row = _one(conn, "SELECT l.ambassador_id FROM invite_links l JOIN ambassadors a ON a.citizen_id = l.ambassador_id "
-                             "WHERE l.payload = ? AND l.revoked_at IS NULL AND a.status = ?", (payload, AMB_APPROVED))
+                             "WHERE l.payload = ? AND l.revoked_at IS NULL AND a.status = ?" + _shared(conn), (payload, AMB_APPROVED))
             if row is None or row[0] == citizen_id:
                 return None
             if conn.execute("UPDATE citizens SET referred_by = ?, referred_at = ? WHERE id = ? AND referred_by IS NULL",

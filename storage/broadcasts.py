@@ -35,7 +35,7 @@ from domain import (
     Watcher,
 )
 from storage.db import Database
-from storage.rows import _dt, _one, _ts
+from storage.rows import _dt, _locked, _one, _ts
 
 _PENDING, _SENDING = "pending", "sending"
 # Citizen ids looked at per transaction when a broadcast starts: at most this many rows written,
@@ -99,12 +99,12 @@ class BroadcastRepository:
                      entities: str | None = None, source_platform: str | None = None,
                      file_id: str | None = None) -> Broadcast:
         def create(conn: sqlite3.Connection) -> Broadcast:
-            cur = conn.execute(
+            return _broadcast(_one(
+                conn,
                 "INSERT INTO broadcasts (status, created_by, kind, text, entities, source_platform, file_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (DRAFT, created_by, kind, text, entities, source_platform, file_id, _ts(now)),
-            )
-            return _broadcast(_one(conn, "SELECT * FROM broadcasts WHERE id = ?", (cur.lastrowid,)))
+            ))
         return await self.db.write(create)
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
@@ -134,8 +134,8 @@ class BroadcastRepository:
                     "UPDATE broadcasts SET status = ?, send_at = ? WHERE id = ? AND status = ? AND audience IS NOT NULL",
                     (SCHEDULED, _ts(send_at), broadcast_id, DRAFT)).rowcount != 1:
                 return False
-            conn.execute("INSERT OR IGNORE INTO broadcast_watchers (broadcast_id, platform, chat_id, message_id) "
-                         "VALUES (?, ?, ?, NULL)", (broadcast_id, watcher.platform, watcher.chat_id))
+            conn.execute("INSERT INTO broadcast_watchers (broadcast_id, platform, chat_id, message_id) "
+                         "VALUES (?, ?, ?, NULL) ON CONFLICT DO NOTHING", (broadcast_id, watcher.platform, watcher.chat_id))
             return True
         return await self.db.write(update)
 
@@ -151,7 +151,7 @@ class BroadcastRepository:
     async def cancel(self, broadcast_id: int, by: str, now: dt.datetime) -> str | None:
         """Stops a draft, scheduled or running broadcast; returns the status it had, or None."""
         def update(conn: sqlite3.Connection) -> str | None:
-            row = _one(conn, "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
+            row = _one(conn, "SELECT status FROM broadcasts WHERE id = ?" + _locked(conn), (broadcast_id,))
             if row is None or row["status"] not in (DRAFT, SCHEDULED, SENDING):
                 return None
             conn.execute("UPDATE broadcasts SET status = ?, cancelled_by = ?, finished_at = ? WHERE id = ?",
@@ -169,23 +169,28 @@ class BroadcastRepository:
         """scheduled → sending, writing one delivery row per recipient, the "remind me"
         subscribers first. Rows are written a span of citizen ids at a time, each its own short
         transaction, so that citizens' own updates are not held up at 500,000 recipients; a crash
-        half-way is resumed (INSERT OR IGNORE). Citizens who join meanwhile are not recipients.
+        half-way is resumed (ON CONFLICT DO NOTHING). Citizens who join meanwhile are not recipients.
         Returns how many, or None if it was not scheduled."""
         row = await self.db.read(_one, "SELECT status, audience, (SELECT MAX(id) FROM citizens) AS last "
                                        "FROM broadcasts WHERE id = ?", (broadcast_id,))
         if row is None or row["status"] != SCHEDULED:
             return None
         where, params = audience_filter(_audience(row["audience"]))
-        # NOT INDEXED: walk the span by rowid; an index on the audience's column (a neighbourhood)
-        # would read all of its citizens for every span.
-        add = (f"INSERT OR IGNORE INTO deliveries (broadcast_id, citizen_id, platform, chat_id) "
-               f"SELECT ?, c.id, c.platform, c.chat_id FROM citizens c NOT INDEXED "
-               f"WHERE {where} AND c.remind_me = ? AND c.id > ? AND c.id <= ? ORDER BY c.id")
+        # SQLite: NOT INDEXED walks the span by rowid; an index on the audience's column (a
+        # neighbourhood) would read all of its citizens for every span. PostgreSQL's planner takes
+        # the primary key's range by itself.
+        add = (f"INSERT INTO deliveries (broadcast_id, citizen_id, platform, chat_id) "
+               f"SELECT ?, c.id, c.platform, c.chat_id FROM citizens c{{hint}} "
+               f"WHERE {where} AND c.remind_me = ? AND c.id > ? AND c.id <= ? ORDER BY c.id "
+               f"ON CONFLICT DO NOTHING")
+        adds = {"sqlite": add.format(hint=" NOT INDEXED"), "postgresql": add.format(hint="")}
 
         def add_span(conn: sqlite3.Connection, subscribers: int, after: int) -> bool:
-            if _one(conn, "SELECT 1 FROM broadcasts WHERE id = ? AND status = ?", (broadcast_id, SCHEDULED)) is None:
+            # Locked (PostgreSQL): a cancel waits for this span, and the next span finds it cancelled.
+            if _one(conn, "SELECT 1 FROM broadcasts WHERE id = ? AND status = ?" + _locked(conn),
+                    (broadcast_id, SCHEDULED)) is None:
                 return False  # cancelled meanwhile
-            conn.execute(add, [broadcast_id, *params, subscribers, after, after + span])
+            conn.execute(adds[conn.dialect], [broadcast_id, *params, subscribers, after, after + span])
             return True
 
         for subscribers in (1, 0):
@@ -194,7 +199,7 @@ class BroadcastRepository:
                     return None
 
         def finish(conn: sqlite3.Connection) -> int | None:
-            total = conn.execute("SELECT COALESCE(SUM(n), 0) FROM delivery_counts WHERE broadcast_id = ?",
+            total = conn.execute("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM delivery_counts WHERE broadcast_id = ?",
                                  (broadcast_id,)).fetchone()[0]
             if conn.execute("UPDATE broadcasts SET status = ?, started_at = ?, total = ? WHERE id = ? AND status = ?",
                             (SENDING, _ts(now), total, broadcast_id, SCHEDULED)).rowcount != 1:
@@ -300,12 +305,14 @@ class BroadcastRepository:
 
     async def set_file_id(self, broadcast_id: int, platform: str, file_id: str) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO broadcast_files (broadcast_id, platform, file_id) VALUES (?, ?, ?)",
+            "INSERT INTO broadcast_files (broadcast_id, platform, file_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (broadcast_id, platform) DO UPDATE SET file_id = excluded.file_id",
             (broadcast_id, platform, file_id)))
 
     async def add_watcher(self, watcher: Watcher) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO broadcast_watchers (broadcast_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO broadcast_watchers (broadcast_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (broadcast_id, platform, chat_id) DO UPDATE SET message_id = excluded.message_id",
             (watcher.broadcast_id, watcher.platform, watcher.chat_id, watcher.message_id)))
 
     async def watchers(self, broadcast_id: int) -> list[Watcher]:
@@ -324,14 +331,15 @@ class LeaseRepository:
                       take_over: str | None = None) -> bool:
         """Take or renew the lease; False while another holder's lease has not expired, unless
         that holder is ``take_over`` (the caller knows it is dead)."""
+        # One statement: the check and the take are one step on both engines (on PostgreSQL two
+        # processes' upserts of one name queue on its row, and the second's WHERE sees the first's).
+        # expires_at is UTC ISO text: comparing the strings compares the moments.
         def acquire(conn: sqlite3.Connection) -> bool:
-            row = _one(conn, "SELECT holder, expires_at FROM leases WHERE name = ?", (name,))
-            if (row is not None and row["holder"] not in (holder, take_over)
-                    and _dt(row["expires_at"]) > now):
-                return False
-            conn.execute("INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES (?, ?, ?)",
-                         (name, holder, _ts(now + ttl)))
-            return True
+            return conn.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE "
+                "SET holder = excluded.holder, expires_at = excluded.expires_at "
+                "WHERE leases.holder = ? OR leases.holder = ? OR leases.expires_at <= ?",
+                (name, holder, _ts(now + ttl), holder, take_over, _ts(now))).rowcount == 1
         return await self.db.write(acquire)
 
     async def holder(self, name: str) -> tuple[str, dt.datetime] | None:
@@ -369,21 +377,24 @@ class CalendarRepository:
         """Records the announcement and creates its broadcast, due now, in one transaction.
         None when it was already recorded (by an earlier run or another process)."""
         def announce(conn: sqlite3.Connection) -> int | None:
-            if _one(conn, "SELECT 1 FROM announcements WHERE key = ?", (key,)):
+            # The announcement's row first: its primary key decides between two processes (the
+            # later one's insert waits for the first's commit on PostgreSQL, then does nothing).
+            if conn.execute("INSERT INTO announcements (key, due_at, outcome, decided_at) VALUES (?, ?, 'sent', ?) "
+                            "ON CONFLICT (key) DO NOTHING", (key, _ts(due_at), _ts(now))).rowcount != 1:
                 return None
-            cur = conn.execute(
+            broadcast_id = conn.execute(
                 "INSERT INTO broadcasts (status, announcement, created_by, kind, text, audience, send_at, created_at) "
-                "VALUES (?, ?, 'calendar', 'text', ?, ?, ?, ?)",
-                (SCHEDULED, key, text, _audience_json(audience), _ts(now), _ts(now)))
-            conn.execute("INSERT INTO announcements (key, due_at, outcome, broadcast_id, decided_at) VALUES (?, ?, 'sent', ?, ?)",
-                         (key, _ts(due_at), cur.lastrowid, _ts(now)))
-            return cur.lastrowid
+                "VALUES (?, ?, 'calendar', 'text', ?, ?, ?, ?) RETURNING id",
+                (SCHEDULED, key, text, _audience_json(audience), _ts(now), _ts(now))).fetchone()[0]
+            conn.execute("UPDATE announcements SET broadcast_id = ? WHERE key = ?", (broadcast_id, key))
+            return broadcast_id
         return await self.db.write(announce)
 
     async def record_missed(self, key: str, due_at: dt.datetime, now: dt.datetime) -> bool:
         """True if this call recorded it (so the caller reports it to staff, once)."""
         def record(conn: sqlite3.Connection) -> bool:
             return conn.execute(
-                "INSERT OR IGNORE INTO announcements (key, due_at, outcome, decided_at) VALUES (?, ?, 'missed', ?)",
+                "INSERT INTO announcements (key, due_at, outcome, decided_at) VALUES (?, ?, 'missed', ?) "
+                "ON CONFLICT (key) DO NOTHING",
                 (key, _ts(due_at), _ts(now))).rowcount == 1
         return await self.db.write(record)

@@ -40,9 +40,10 @@ class ProcessedUpdateRepository:
 
         def record(conn: sqlite3.Connection) -> None:
             if markers:
-                # OR IGNORE: an update handled again within the window the journal documents.
+                # DO NOTHING: an update handled again within the window the journal documents.
                 conn.executemany(
-                    "INSERT OR IGNORE INTO processed_updates (platform, update_id, processed_at) VALUES (?, ?, ?)",
+                    "INSERT INTO processed_updates (platform, update_id, processed_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     markers,
                 )
             _write_states(conn, states)

@@ -28,7 +28,7 @@ from storage.broadcasts import BroadcastRepository, CalendarRepository, LeaseRep
 from storage.db import Database
 from storage.processed_updates import ProcessedUpdateRepository, _write_states
 from storage.results import ResultsRepository
-from storage.rows import ON_BALLOT, _count, _dt, _one, _ts
+from storage.rows import ON_BALLOT, _count, _dt, _locked, _one, _ts
 from storage.staff_inputs import StaffInputRepository
 from storage.stats import StatsRepository
 
@@ -74,11 +74,19 @@ class CitizenRepository:
             # Someone who writes to the bot can be reached again: broadcasts include them again.
             conn.execute("UPDATE citizens SET chat_id = ?, unreachable_since = NULL WHERE id = ?", (chat_id, row["id"]))
             return _citizen(_one(conn, "SELECT * FROM citizens WHERE id = ?", (row["id"],))), False
-        cur = conn.execute(
-            "INSERT INTO citizens (platform, user_id, chat_id, created_at) VALUES (?, ?, ?, ?)",
+        created = _one(
+            conn, "INSERT INTO citizens (platform, user_id, chat_id, created_at) VALUES (?, ?, ?, ?) "
+                  "ON CONFLICT (platform, user_id) DO NOTHING RETURNING *",
             (platform, user_id, chat_id, now),
         )
-        return _citizen(_one(conn, "SELECT * FROM citizens WHERE id = ?", (cur.lastrowid,))), True
+        if created is None:
+            # Another process created them since the SELECT above (PostgreSQL, READ COMMITTED: this
+            # INSERT waited for its commit). SQLite's write lock makes this unreachable there.
+            conn.execute("UPDATE citizens SET chat_id = ?, unreachable_since = NULL WHERE platform = ? AND user_id = ?",
+                         (chat_id, platform, user_id))
+            return _citizen(_one(conn, "SELECT * FROM citizens WHERE platform = ? AND user_id = ?",
+                                 (platform, user_id))), False
+        return _citizen(created), True
 
     async def find(self, platform: str, user_id: int) -> Citizen | None:
         return _citizen(await self.db.read(
@@ -107,8 +115,11 @@ class CitizenRepository:
             owner = _one(conn, "SELECT id FROM citizens WHERE phone_hash = ?", (phone_hash,))
             if owner is not None:
                 return owner["id"] == citizen_id
-            conn.execute("UPDATE citizens SET phone_hash = ?, verified_at = ? WHERE id = ?",
-                         (phone_hash, _ts(now), citizen_id))
+            # The UNIQUE constraint decides between two citizens verifying one number at once in
+            # two processes: the later one's UPDATE breaks it and changes nothing.
+            if conn.unless_duplicate("UPDATE citizens SET phone_hash = ?, verified_at = ? WHERE id = ?",
+                                     (phone_hash, _ts(now), citizen_id)) is None:
+                return False
             return True
         return await self.db.write(update)
 
@@ -118,6 +129,12 @@ _DRAFT_FIELDS = [f.name for f in fields(Draft)]
 
 def _draft(row: sqlite3.Row | None) -> Draft | None:
     return None if row is None else Draft(**{name: row[name] for name in _DRAFT_FIELDS})
+
+
+# One statement, so two starts at once (two processes) cannot both insert.
+_START_DRAFT = ("INSERT INTO drafts (citizen_id, updated_at) VALUES (?, ?) ON CONFLICT (citizen_id) DO UPDATE SET "
+                + ", ".join(f"{name} = NULL" for name in _DRAFT_FIELDS[1:] if name != "updated_at")
+                + ", updated_at = excluded.updated_at")
 
 
 class DraftRepository:
@@ -145,10 +162,7 @@ class DraftRepository:
 
     async def start(self, citizen_id: int, now: dt.datetime) -> None:
         """A fresh, empty draft (an abandoned one is discarded)."""
-        def reset(conn: sqlite3.Connection) -> None:
-            conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
-            conn.execute("INSERT INTO drafts (citizen_id, updated_at) VALUES (?, ?)", (citizen_id, _ts(now)))
-        await self.db.write(reset)
+        await self.db.write(lambda conn: conn.execute(_START_DRAFT, (citizen_id, _ts(now))))
 
     async def delete(self, citizen_id: int) -> None:
         await self.db.write(lambda conn: conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,)))
@@ -180,7 +194,8 @@ class ProposalRepository:
         complete draft.
         """
         def submit(conn: sqlite3.Connection) -> Proposal | None:
-            draft = _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?", (citizen_id,))
+            # Locked: of two submissions at once only one finds the draft (and counts the limits).
+            draft = _one(conn, "SELECT * FROM drafts WHERE citizen_id = ?" + _locked(conn), (citizen_id,))
             if draft is None or not (draft["category_id"] and draft["title"] and draft["description"]):
                 raise LookupError("no complete draft")
             active = _count(conn, "SELECT count(*) FROM proposals WHERE citizen_id = ? AND status != ?",
@@ -192,14 +207,16 @@ class ProposalRepository:
             code = new_code()
             while _one(conn, "SELECT 1 FROM proposals WHERE code = ?", (code,)):
                 code = new_code()
-            cur = conn.execute(
+            created = _one(
+                conn,
                 "INSERT INTO proposals (code, citizen_id, platform, neighbourhood_id, category_id, title, description,"
-                " photo_file_id, latitude, longitude, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " photo_file_id, latitude, longitude, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING *",
                 (code, citizen_id, platform, neighbourhood_id, draft["category_id"], draft["title"],
                  draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now)),
             )
             conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
-            return _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (cur.lastrowid,)))
+            return _proposal(created)
         return await self.db.write(submit)
 
     async def get(self, proposal_id: int) -> Proposal | None:
@@ -229,7 +246,8 @@ class ProposalRepository:
 
     async def add_staff_card(self, card: StaffCard) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO staff_cards (proposal_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?)",
+            "INSERT INTO staff_cards (proposal_id, platform, chat_id, message_id) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (proposal_id, platform, chat_id) DO UPDATE SET message_id = excluded.message_id",
             (card.proposal_id, card.platform, card.chat_id, card.message_id)))
 
     async def pending_without_staff_cards(self) -> list[Proposal]:
@@ -251,8 +269,9 @@ class ProposalRepository:
     async def add_reason_prompt(self, platform: str, chat_id: int, message_id: int, proposal_id: int,
                                 now: dt.datetime) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO reason_prompts (platform, chat_id, message_id, proposal_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)", (platform, chat_id, message_id, proposal_id, _ts(now))))
+            "INSERT INTO reason_prompts (platform, chat_id, message_id, proposal_id, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (platform, chat_id, message_id) DO UPDATE SET proposal_id = excluded.proposal_id, "
+            "created_at = excluded.created_at", (platform, chat_id, message_id, proposal_id, _ts(now))))
 
     async def reason_prompt(self, platform: str, chat_id: int, message_id: int) -> int | None:
         """The proposal a reason question was about, or None if the message was no such question."""
@@ -271,7 +290,8 @@ class ProposalRepository:
     async def set_category(self, proposal_id: int, category_id: str) -> tuple[str, Proposal] | None:
         """Only while pending; returns the category it had and the proposal as it is now."""
         def update(conn: sqlite3.Connection):
-            row = _one(conn, "SELECT category_id FROM proposals WHERE id = ? AND status = ?", (proposal_id, PENDING))
+            row = _one(conn, "SELECT category_id FROM proposals WHERE id = ? AND status = ?" + _locked(conn),
+                       (proposal_id, PENDING))
             if row is None:
                 return None
             conn.execute("UPDATE proposals SET category_id = ? WHERE id = ?", (category_id, proposal_id))
@@ -283,7 +303,11 @@ class ProposalRepository:
         """A pending proposal rejected as a duplicate of another, once."""
         def update(conn: sqlite3.Connection) -> Proposal | None:
             # The original must itself stand (pending or approved): never a chain of duplicates,
-            # never two proposals marked as each other's copy.
+            # never two proposals marked as each other's copy. Both rows locked, in id order (two
+            # staff marking A a copy of B and B of A at once: the second waits, then finds it taken).
+            if conn.dialect != "sqlite":
+                conn.execute("SELECT id FROM proposals WHERE id IN (?, ?) ORDER BY id FOR UPDATE",
+                             (proposal_id, original_id)).fetchall()
             if _one(conn, "SELECT 1 FROM proposals WHERE id = ? AND status IN (?, ?)",
                     (original_id, PENDING, APPROVED)) is None:
                 return None
@@ -303,13 +327,15 @@ class ProposalRepository:
         A changed verdict clears
         the cost. Returns (before, after)."""
         def update(conn: sqlite3.Connection):
-            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ?", (proposal_id, APPROVED)))
+            # Locked: two reviewers at once, the second sees the first's verdict (and ``seen`` differs).
+            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ?" + _locked(conn),
+                                    (proposal_id, APPROVED)))
             if before is not None and seen is not ... and before.feasibility != seen:
                 return None  # ``...``: whatever it was (the operator's tools, seeding)
             if before is None:
                 return None
             conn.execute("UPDATE proposals SET feasibility = ?, feasibility_note = ?, "
-                         "cost = CASE WHEN feasibility IS ? THEN cost END, reviewed_by = ?, reviewed_at = ?, "
+                         "cost = CASE WHEN feasibility IS NOT DISTINCT FROM ? THEN cost END, reviewed_by = ?, reviewed_at = ?, "
                          "review_told_at = NULL WHERE id = ?",
                          (feasibility, note, feasibility, by, _ts(now), proposal_id))
             return before, _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
@@ -318,8 +344,8 @@ class ProposalRepository:
     async def set_cost(self, proposal_id: int, cost: int, by: str, now: dt.datetime) -> tuple[Proposal, Proposal] | None:
         """Only on a feasible proposal. Returns (before, after)."""
         def update(conn: sqlite3.Connection):
-            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ? AND feasibility = ?",
-                                    (proposal_id, APPROVED, FEASIBLE)))
+            before = _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ? AND status = ? AND feasibility = ?"
+                                    + _locked(conn), (proposal_id, APPROVED, FEASIBLE)))
             if before is None:
                 return None
             conn.execute("UPDATE proposals SET cost = ?, reviewed_by = ?, reviewed_at = ?, review_told_at = NULL "
@@ -399,8 +425,12 @@ class VoteRepository:
                 return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
             # The neighbourhood the citizen has now, not only the one the caller read with them:
             # another process may have changed it since (it locks only at the first vote).
+            # On PostgreSQL the citizen's row is locked here: their votes are cast one at a time,
+            # so the count below is theirs alone (the limit and "already" hold across processes),
+            # and a change of neighbourhood waits for this vote (then finds first_vote_at set).
             eligible = _one(conn, f"SELECT 1 FROM proposals JOIN citizens c ON c.id = ? WHERE proposals.id = ? "
-                                  f"AND proposals.neighbourhood_id = ? AND c.neighbourhood_id = ? AND {ON_BALLOT}",
+                                  f"AND proposals.neighbourhood_id = ? AND c.neighbourhood_id = ? AND {ON_BALLOT}"
+                                  + _locked(conn, "c"),
                             (citizen_id, proposal_id, neighbourhood_id, neighbourhood_id))
             if eligible is None:
                 return "ineligible", used()

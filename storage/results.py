@@ -36,14 +36,16 @@ class ResultsRepository:
     async def save(self, rule: str, by: str, now: dt.datetime, neighbourhoods: dict[str, tuple[int, int, int]],
                    winners: list[Winner]) -> int:
         def save(conn: sqlite3.Connection) -> int:
-            cur = conn.execute("INSERT INTO results (rule, computed_at, computed_by) VALUES (?, ?, ?)",
-                               (rule, _ts(now), by))
-            conn.executemany("INSERT INTO result_neighbourhoods VALUES (?, ?, ?, ?, ?)",
-                             [(cur.lastrowid, hood, *figures) for hood, figures in neighbourhoods.items()])
-            conn.executemany("INSERT INTO result_winners VALUES (?, ?, ?, ?, ?, ?)",
-                             [(cur.lastrowid, w.neighbourhood_id, w.rank, w.proposal_id, w.cost, w.votes)
-                              for w in winners])
-            return cur.lastrowid
+            result_id = conn.execute("INSERT INTO results (rule, computed_at, computed_by) VALUES (?, ?, ?) RETURNING id",
+                                     (rule, _ts(now), by)).fetchone()[0]
+            if neighbourhoods:
+                conn.executemany("INSERT INTO result_neighbourhoods VALUES (?, ?, ?, ?, ?)",
+                                 [(result_id, hood, *figures) for hood, figures in neighbourhoods.items()])
+            if winners:
+                conn.executemany("INSERT INTO result_winners VALUES (?, ?, ?, ?, ?, ?)",
+                                 [(result_id, w.neighbourhood_id, w.rank, w.proposal_id, w.cost, w.votes)
+                                  for w in winners])
+            return result_id
         return await self.db.write(save)
 
     async def publish(self, result_id: int, by: str, now: dt.datetime) -> bool:
@@ -51,8 +53,10 @@ class ResultsRepository:
         def publish(conn: sqlite3.Connection) -> bool:
             if _one(conn, "SELECT 1 FROM results WHERE published_at IS NOT NULL"):
                 return False
-            return conn.execute("UPDATE results SET published_at = ?, published_by = ? WHERE id = ? "
-                                "AND published_at IS NULL", (_ts(now), by, result_id)).rowcount == 1
+            # Two staff publishing two runs at once on PostgreSQL: the partial UNIQUE index
+            # results_one_published lets one of them through.
+            return conn.unless_duplicate("UPDATE results SET published_at = ?, published_by = ? WHERE id = ? "
+                                         "AND published_at IS NULL", (_ts(now), by, result_id)) == 1
         return await self.db.write(publish)
 
     async def get(self, result_id: int) -> ResultRun | None:

@@ -22,3 +22,13 @@ def _one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Row 
 
 def _count(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> int:
     return conn.execute(sql, params).fetchone()[0]
+
+
+def _locked(conn: sqlite3.Connection, of: str = "") -> str:
+    """`` FOR UPDATE`` (of the given tables) on PostgreSQL, nothing on SQLite: a read that a write
+    in the same transaction depends on. SQLite's write transaction (BEGIN IMMEDIATE) already holds
+    the database's one write lock; PostgreSQL under READ COMMITTED needs the row lock, or two
+    transactions read the same row, both decide, and both write."""
+    if conn.dialect == "sqlite":
+        return ""
+    return f" FOR UPDATE OF {of}" if of else " FOR UPDATE"

@@ -13,7 +13,9 @@ class StaffInputRepository:
 
     async def expect(self, platform: str, user_id: int, kind: str, target: str | None, now: dt.datetime) -> None:
         await self.db.write(lambda conn: conn.execute(
-            "INSERT OR REPLACE INTO staff_inputs (platform, user_id, kind, target, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO staff_inputs (platform, user_id, kind, target, created_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (platform, user_id) DO UPDATE SET kind = excluded.kind, target = excluded.target, "
+            "created_at = excluded.created_at",
             (platform, user_id, kind, target, _ts(now))))
 
     async def expected(self, platform: str, user_id: int, since: dt.datetime) -> tuple[str, str | None] | None:

@@ -53,7 +53,7 @@ def _snapshot(conn: sqlite3.Connection, offset: str):
     # first vote on); a voter's day is that of their earliest vote still standing, so the days add
     # up to today's voters (citizens.first_vote_at stays set when someone withdraws every vote).
     for hood, platform, day, voters, votes in conn.execute(
-            "SELECT c.neighbourhood_id, c.platform, date(v.first, ?) AS day, COUNT(*), SUM(v.n) "
+            "SELECT c.neighbourhood_id, c.platform, date(v.first, ?) AS day, COUNT(*), CAST(SUM(v.n) AS BIGINT) "
             "FROM (SELECT citizen_id, COUNT(*) AS n, MIN(created_at) AS first FROM votes GROUP BY citizen_id) v "
             "JOIN citizens c ON c.id = v.citizen_id GROUP BY c.neighbourhood_id, c.platform, day", (offset,)):
         add(hoods, hood, voters=voters, votes=votes)
@@ -62,8 +62,9 @@ def _snapshot(conn: sqlite3.Connection, offset: str):
     for day, votes in conn.execute("SELECT date(created_at, ?) AS day, COUNT(*) FROM votes GROUP BY day", (offset,)):
         add(days, day, votes=votes)
     for hood, platform, day, pending, approved, rejected, on_ballot in conn.execute(
-            "SELECT neighbourhood_id, platform, date(created_at, ?) AS day, SUM(status = ?), SUM(status = ?), "
-            "SUM(status = ?), SUM(status = ? AND feasibility = ? AND cost IS NOT NULL) FROM proposals "
+            "SELECT neighbourhood_id, platform, date(created_at, ?) AS day, COUNT(*) FILTER (WHERE status = ?), "
+            "COUNT(*) FILTER (WHERE status = ?), COUNT(*) FILTER (WHERE status = ?), "
+            "COUNT(*) FILTER (WHERE status = ? AND feasibility = ? AND cost IS NOT NULL) FROM proposals "
             "GROUP BY neighbourhood_id, platform, day", (offset, PENDING, APPROVED, REJECTED, APPROVED, FEASIBLE)):
         add(hoods, hood, pending=pending, approved=approved, rejected=rejected, on_ballot=on_ballot)
         add(platforms, platform, proposals=pending + approved + rejected)

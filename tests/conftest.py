@@ -188,3 +188,16 @@ async def bot(config: Config):
     yield running
     await running.stop()
     assert not running.errors, running.errors
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """How many PostgreSQL tests were skipped, and why: a machine without PostgreSQL still passes
+    the README's test command, and says what it did not run."""
+    from tests.storage.pg import SKIP_PREFIX
+
+    reasons = [str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+               for report in terminalreporter.stats.get("skipped", [])]
+    skipped = [reason for reason in reasons if SKIP_PREFIX in reason]
+    if skipped:
+        reason = skipped[0].removeprefix("Skipped: ")
+        terminalreporter.write_line(f"{len(skipped)} PostgreSQL tests skipped: {reason}")

@@ -12,12 +12,16 @@ from tests.storage.backends import BACKENDS, Store
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request):
-    return BACKENDS[request.param]
+    chosen = BACKENDS[request.param]
+    chosen.available()  # PostgreSQL unreachable: skip, or fail when CI=true
+    return chosen
 
 
 @pytest.fixture
-def address(backend, tmp_path) -> str:
-    return backend.new_address(tmp_path)
+def address(backend, tmp_path):
+    address = backend.new_address(tmp_path)
+    yield address
+    backend.discard(address)
 
 
 @pytest.fixture
