@@ -55,6 +55,16 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--check", type=Path, metavar="FILE",
                       help="check an existing copy (integrity, foreign keys) and print its row counts; writes nothing")
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    receive = commands.add_parser("receive", help="store every update in the PostgreSQL inbox for the workers "
+                                                  "(webhooks, set and removed by itself; [receiver] in the config)")
+    receive.add_argument("--polling", action="store_true",
+                         help="fetch updates with getUpdates instead of webhooks (only one such receiver per bot)")
+    worker = commands.add_parser("worker", help="handle updates from the PostgreSQL inbox (run as many as you like)")
+    worker.add_argument("--concurrency", type=int, default=None, metavar="N",
+                        help="updates handled at once in this process (default: as the single process)")
+    worker.add_argument("--claim-seconds", type=float, default=None, metavar="S",
+                        help="how long a claimed update is held for this worker; a killed worker's updates "
+                             "are taken over after this (default: 30)")
     return parser
 
 
@@ -224,6 +234,8 @@ def _main(args: argparse.Namespace) -> int:
             return _backup(config, args)
         if args.command in ("stats", "export", "results"):
             return asyncio.run(_offline_report(config, args))
+        if args.command in ("receive", "worker"):
+            return _cluster(config, args)
         if args.command == "shell" or not config.enabled_platforms:
             from bot.devtools.playground import run_playground
 
@@ -243,6 +255,42 @@ def _main(args: argparse.Namespace) -> int:
         return _cannot_start(exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _cluster(config: Config, args: argparse.Namespace) -> int:
+    """``receive`` and ``worker`` (bot/cluster/): PostgreSQL only."""
+    from bot.cluster import require_postgres
+
+    url = require_postgres(config, args.command)
+    if args.command == "worker":
+        _check_production(config)
+        if not config.enabled_platforms:
+            raise ConfigError("telegram.token", "no messenger has a token: a worker has nothing to serve")
+        from bot.app import CONCURRENT_UPDATES
+        from bot.cluster.worker import CLAIM_SECONDS, serve_worker
+        from bot.runtime import Runtime, StartupError
+
+        concurrency = args.concurrency or CONCURRENT_UPDATES
+        runtime = Runtime(config, SystemClock(), updater=False, concurrent_updates=concurrency)
+        try:
+            asyncio.run(serve_worker(runtime, concurrency=concurrency,
+                                     claim_seconds=args.claim_seconds or CLAIM_SECONDS))
+        except StartupError as exc:
+            return _cannot_start(exc)
+        return 0
+    from bot.cluster.receiver import serve_receiver
+    from storage.engine import open_database
+    from storage.inbox import InboxRepository
+
+    async def receive() -> None:
+        db = open_database(url)
+        await db.open()
+        try:
+            await serve_receiver(config, InboxRepository(db), polling=args.polling)
+        finally:
+            await db.close()
+    asyncio.run(receive())
+    return 0
 
 
 def _cannot_start(exc: Exception) -> int:

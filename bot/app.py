@@ -17,11 +17,13 @@ from bot.messenger.messenger_bot import MessengerBot
 from bot.messenger.notices import Notifier
 from bot.messenger.persistence import ConversationStatePersistence, StatesOnlyApplication
 from bot.messenger.platforms import PLATFORMS
+from bot.messenger.shared_rate import SharedBudget, SharedRateLimiter, budget_name, shared_budgets
 from bot.messenger.transport import AiohttpRequest
 from bot.messenger.update_journal import UpdateJournal
 from bot.messenger.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
 from messages_fa.texts import COMMANDS, STAFF_COMMANDS
+from storage.rate_budget import RateBudgetRepository
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +56,15 @@ def make_request(transport: str, pool_size: int) -> BaseRequest:
 def build_application(services: Services, notifier: Notifier, platform_config: PlatformConfig, *,
                       request=None, get_updates_request=None, rate_limiter: bool = True,
                       concurrent_updates: int = CONCURRENT_UPDATES, transport: str = "aiohttp",
-                      worker=None) -> Application:
-    """concurrent_updates=1 is PTB's one-at-a-time processing (the benchmark's baseline)."""
+                      worker=None, updater: bool = True) -> Application:
+    """concurrent_updates=1 is PTB's one-at-a-time processing (the benchmark's baseline).
+    updater=False: no Updater (no getUpdates); updates come from elsewhere (bot/cluster/worker.py)."""
     platform = PLATFORMS[platform_config.name]
     # Skips re-delivered updates, and marks each update handled together with the conversation
     # states it changed; it sits in the update processor, which only polled updates go through.
     journal = UpdateJournal(services.repos.processed_updates, platform.name, services.clock,
                             bot_id=platform_config.token.split(":", 1)[0])
-    # No overall cap on replies (that is for broadcasts); the rate limiter keeps groups under
-    # 20/min and waits out RetryAfter instead of failing the reply.
-    limiter = AIORateLimiter(overall_max_rate=0, max_retries=3) if rate_limiter else None
+    limiter = _rate_limiter(services, platform_config) if rate_limiter else None
     # Flood control decides on each update once, as early as it can: before a press is built or
     # queued (bot/messenger/flood_door.py).
     door = FloodDoor(lambda user_id, kind, can_notify: services.flood_check(platform.name, user_id, kind, can_notify))
@@ -83,6 +84,8 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         .persistence(ConversationStatePersistence(services.repos.conversations, journal, platform.name))
         .post_init(_register_commands)
     )
+    if not updater:
+        builder.updater(None)
     application = builder.build()
     journal.application = application
     application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker)
@@ -90,6 +93,19 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
 
     register_handlers(application)
     return application
+
+
+def _rate_limiter(services: Services, platform_config: PlatformConfig) -> AIORateLimiter:
+    """Keeps groups under 20/min and waits out RetryAfter instead of failing the reply. On SQLite
+    no overall cap on replies (the broadcast sender, in this process, gives way to them); on
+    PostgreSQL every call first takes a slot of the bot's budget that every process shares
+    (bot/messenger/shared_rate.py), ``broadcast_rate`` a second for replies and broadcasts together."""
+    db = services.repos.db
+    if shared_budgets(db):
+        budget = SharedBudget(RateBudgetRepository(db), budget_name(platform_config.name, platform_config.token),
+                              platform_config.broadcast_rate)
+        return SharedRateLimiter(budget, max_retries=3)
+    return AIORateLimiter(overall_max_rate=0, max_retries=3)
 
 
 async def _register_commands(application: Application) -> None:

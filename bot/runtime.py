@@ -22,6 +22,7 @@ from bot.messenger.notices import Notifier
 from bot.messenger.notices.ambassador_watch import CHECK_EVERY, report_suspicious
 from bot.messenger.notices.announcements import Announcer
 from storage.db import Database
+from storage.engine import open_database
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Runtime:
     # Benchmarks compare against PTB's defaults: one update at a time, httpx.
     concurrent_updates: int = CONCURRENT_UPDATES
     transport: str = "aiohttp"
+    # False: the applications have no Updater (a worker: updates come from the inbox, bot/cluster/worker.py).
+    updater: bool = True
     db: Database | None = None
     services: Services | None = None
     notifier: Notifier | None = None
@@ -55,7 +58,7 @@ class Runtime:
 
     async def open(self) -> None:
         """Database and applications, without fetching updates (tests drive process_update)."""
-        self.db = Database(self.config.database)
+        self.db = open_database(self.config.database)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         await self.services.calendar.load()
@@ -69,7 +72,7 @@ class Runtime:
             self._requests += [request, poll_request]
             self.applications[platform_config.name] = build_application(
                 self.services, self.notifier, platform_config, request=request, get_updates_request=poll_request,
-                concurrent_updates=self.concurrent_updates, worker=self.worker,
+                concurrent_updates=self.concurrent_updates, worker=self.worker, updater=self.updater,
             )
             if hasattr(request, "calls_made"):
                 self.worker.replies_made[platform_config.name] = lambda r=request: r.calls_made
@@ -95,7 +98,7 @@ class Runtime:
             if application.post_init:
                 await application.post_init(application)
             await application.start()
-            if polling:
+            if polling and application.updater is not None:
                 await application.updater.start_polling(
                     timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from telegram.ext import Application, BasePersistence, Job, PersistenceInput
+from telegram.ext import Application, BasePersistence, ConversationHandler, Job, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.messenger.update_journal import UpdateJournal
@@ -35,6 +35,7 @@ class ConversationStatePersistence(BasePersistence):
         self.journal = journal
         # User ids of Telegram and Bale overlap: each platform's states live under its own name.
         self.namespace = namespace
+        self._conversations: list[ConversationHandler] | None = None  # reload_states' (found once)
 
     def _name(self, name: str) -> str:
         return f"{self.namespace}:{name}"
@@ -60,6 +61,38 @@ class ConversationStatePersistence(BasePersistence):
 
     def done_ahead(self, name: str, key: ConversationKey) -> None:
         self.journal.done_ahead(self._name(name), json.dumps(list(key)))
+
+    async def reload_states(self, update: object) -> None:
+        """This update's conversations take the states the database holds now, replacing what this
+        process remembers of them (a worker, bot/cluster/worker.py: another worker may have moved the
+        person on since). PTB's ConversationHandler reads states from persistence once, at start, and
+        then trusts its memory; here the one person about to be served is read again, each time."""
+        wanted: dict[tuple[str, str], tuple[ConversationHandler, ConversationKey]] = {}
+        for conversation in self._persistent_conversations():
+            try:
+                # PTB's own key (per chat / user / message, as the handler is configured).
+                key = conversation._get_key(update)  # type: ignore[arg-type]
+            except (AttributeError, RuntimeError):  # not an Update, or without the chat or user it is keyed by
+                continue
+            wanted[(self._name(conversation.name), json.dumps(list(key)))] = (conversation, key)
+        if not wanted:
+            return
+        stored = await self.journal.repo.states(list(wanted))
+        for (name, stored_key), (conversation, key) in wanted.items():
+            state = stored.get((name, stored_key))
+            self.journal.loaded(name, stored_key, state)
+            states = conversation._conversations
+            if state is None:
+                states.data.pop(key, None)  # untracked: nothing to write back
+            else:
+                states.update_no_track({key: json.loads(state)})
+
+    def _persistent_conversations(self) -> list[ConversationHandler]:
+        if self._conversations is None:
+            application = self.journal.application
+            self._conversations = [handler for group in application.handlers.values() for handler in group
+                                   if isinstance(handler, ConversationHandler) and handler.persistent and handler.name]
+        return self._conversations
 
     # Nothing else is stored: these satisfy the interface.
     async def get_user_data(self) -> dict:

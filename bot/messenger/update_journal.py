@@ -86,6 +86,17 @@ class UpdateJournal:
         self._loading: asyncio.Future | None = None
         self._pruned_at: dt.datetime | None = None
         self._marked_since_prune = 0
+        self._from_inbox = False  # take_from_inbox()
+
+    def take_from_inbox(self, repo: ProcessedUpdateRepository) -> None:
+        """A worker's journal (bot/cluster/worker.py). Updates come from the shared inbox
+        (storage/inbox.py), which stores each once and hands out a person's next update only after the
+        commit that marks the previous one here: ``repo`` (an InboxJournalRepository) marks its inbox
+        row done in that same transaction. So no update needs looking up before it runs; but another
+        worker may have moved the person's conversation since this process last served them, so their
+        states are read from the database before each update (persistence.reload_states)."""
+        self.repo = repo
+        self._from_inbox = True
 
     # -- around each update (PerUserUpdateProcessor calls this in the citizen's turn) ------------
 
@@ -93,6 +104,16 @@ class UpdateJournal:
         update_id = update.update_id if isinstance(update, Update) else None
         if update_id is None:
             await handle
+            return
+        if self._from_inbox:
+            try:
+                await self.application.persistence.reload_states(update)
+            except BaseException:
+                handle.close()  # not run: the worker gives the update back to the inbox
+                raise
+            await handle
+            self._markers.append(update_id)
+            self._kick()
             return
         try:
             seen = await self._handled_before(update_id)
@@ -129,6 +150,10 @@ class UpdateJournal:
     def saved(self, name: str, states: dict[str, str]) -> None:
         """The states of one conversation as loaded at start (bot/messenger/persistence.py)."""
         self._saved.update(((name, key), state) for key, state in states.items())
+
+    def loaded(self, name: str, key: str, state: str | None) -> None:
+        """One conversation's state as just read from the database (persistence.reload_states)."""
+        self._remember({(name, key): state})
 
     def saved_state(self, name: str, key: str) -> str | None:
         return self._saved.get((name, key))

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from telegram import Update
 
-from bench.common import BOT_USERNAME, TOKEN, bench_config
+from bench.common import BOT_USERNAME, ROOT, TOKEN, bench_config
 from bot.campaign.config import ConfigError, Receiver
 from bot.cluster import receiver as rc
 from bot.devtools.localapi import LocalBotApi
@@ -212,3 +212,16 @@ async def test_polling_confirms_only_what_is_committed(pg_open, tmp_path, monkey
         claimed = await inbox.claim(["telegram"], 10, "w", 60)
         assert sorted(c.update_id for c in claimed) == [*sent, more]
         assert receiver.received == 6
+
+
+def test_receive_and_worker_need_postgresql(tmp_path, capsys):
+    from bot.__main__ import main
+
+    config = tmp_path / "config.toml"
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config.write_text(example.replace('token = ""', 'token = "123:abc"', 1), encoding="utf-8")
+    for command in ("receive", "worker"):
+        assert main(["--config", str(config), command]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("config error: database.url: is needed by `manshahrdaram " + command)
+        assert 'postgresql://' in line

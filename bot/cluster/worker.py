@@ -1,0 +1,219 @@
+"""``manshahrdaram worker``: handles updates taken from the inbox, beside other workers.
+
+Each worker process builds the same Applications as the single-process bot (bot/runtime.py), without
+an Updater, and feeds them updates it claims from the inbox (storage/inbox.py):
+
+- the inbox hands out, for each person, only their oldest update not done, and only when no live
+  claim holds it: one person's updates run one at a time and in arrival order, whichever worker
+  takes them; different people's run in parallel here (up to ``concurrency`` at once) and in every
+  other worker;
+- an update runs through the application's update processor and update journal exactly as a polled
+  one does (flood control, the per-person order, the handlers); the journal then commits, in one
+  transaction, its processed-updates marker, the conversation states it left and its inbox row as
+  done (storage/inbox.InboxJournalRepository). Only after that commit can the person's next update
+  be claimed, by any worker;
+- conversation state comes from the database: before an update runs, its person's states are read
+  again (bot/messenger/persistence.reload_states), since PTB's ConversationHandler would otherwise
+  go on with what this process remembered — stale when another worker served the person's last step;
+- claims last ``claim_seconds`` and are renewed every third of that while the worker lives; a
+  killed worker's claims expire and another worker takes its updates over. An update taken over was
+  not marked (the marker and the "done" are one commit), so it runs again: the few milliseconds
+  between a handler's reply and that commit are the only window where a reply can be sent twice
+  (as in bot/messenger/update_journal.py for the single process).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from bot.messenger.update_decoding import decode_updates
+from bot.runtime import Runtime
+from storage.inbox import Claimed, InboxJournalRepository, InboxRepository
+
+log = logging.getLogger(__name__)
+
+# How long a claim holds an update for its worker (renewed every third of it while the worker lives):
+# a killed worker's updates wait this long at most before another worker takes them.
+CLAIM_SECONDS = 30.0
+# Updates claimed in one statement at most.
+CLAIM_BATCH = 64
+# An idle worker looks at the inbox again after this long, doubling up to POLL_MAX while it stays empty.
+POLL_MIN, POLL_MAX = 0.005, 0.1
+# An update claimed this many times was started that often by workers that died on it: given up on,
+# so the person's later updates are not held behind it forever.
+MAX_ATTEMPTS = 5
+# How often a worker forgets inbox rows done more than a day ago.
+PRUNE_EVERY = 3600.0
+
+
+def worker_name() -> str:
+    """Unique per process, readable in the inbox: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class InboxWorker:
+    runtime: Runtime
+    inbox: InboxRepository
+    name: str = field(default_factory=worker_name)
+    concurrency: int = 256
+    claim_seconds: float = CLAIM_SECONDS
+    handled: int = 0
+    given_up: int = 0
+    _held: dict[tuple[str, int], Claimed] = field(default_factory=dict)
+    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _loops: list[asyncio.Task] = field(default_factory=list)
+    _stopping: bool = False
+
+    async def start(self) -> None:
+        for platform, application in self.runtime.applications.items():
+            journal = application.persistence.journal
+            journal.take_from_inbox(InboxJournalRepository(self.runtime.db, platform, on_done=self._done))
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
+                       loop.create_task(self._renew_loop(), name="inbox:renew")]
+        log.info("worker %s: taking updates from the inbox (%d at once, claims for %g s)",
+                 self.name, self.concurrency, self.claim_seconds)
+
+    async def stop(self, within: float = 20.0) -> None:
+        """Stops claiming, lets the updates in hand finish and be committed, gives back the rest."""
+        self._stopping = True
+        self._wake.set()
+        if self._loops:
+            claim, renew = self._loops
+            claim.cancel()
+            await asyncio.gather(claim, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=within)
+        for application in self.runtime.applications.values():
+            await application.persistence.journal.flush()
+        if self._loops:
+            renew.cancel()
+            await asyncio.gather(renew, return_exceptions=True)
+            self._loops = []
+        if self._held:
+            left = [claimed.id for claimed in self._held.values()]
+            try:
+                await self.inbox.release(self.name, left)
+            except Exception as exc:  # noqa: BLE001 — they expire by themselves
+                log.warning("worker %s: could not give back %d claim(s) (%s); they expire in %g s",
+                            self.name, len(left), exc.__class__.__name__, self.claim_seconds)
+
+    # -- claiming ---------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        platforms = list(self.runtime.applications)
+        wait = POLL_MIN
+        while not self._stopping:
+            free = self.concurrency - len(self._held)
+            if free <= 0:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            want = min(free, CLAIM_BATCH)
+            self._wake.clear()
+            try:
+                claimed = await self.inbox.claim(platforms, want, self.name, self.claim_seconds)
+            except Exception as exc:  # noqa: BLE001 — the database may come back
+                log.warning("worker %s: claiming from the inbox failed (%s); trying again", self.name,
+                            exc.__class__.__name__)
+                await asyncio.sleep(POLL_MAX * 10)
+                continue
+            for update in claimed:
+                self._held[(update.platform, update.update_id)] = update
+                task = asyncio.get_running_loop().create_task(self._handle(update))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(claimed) == want:
+                wait = POLL_MIN
+                continue
+            # Drained: wait for a finished update (its person's next may be claimable now) or a while.
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+                wait = POLL_MIN
+            except TimeoutError:
+                wait = min(wait * 2, POLL_MAX)
+
+    async def _handle(self, claimed: Claimed) -> None:
+        application = self.runtime.applications[claimed.platform]
+        if claimed.attempts > MAX_ATTEMPTS:
+            log.error("%s: update %d was taken %d times by workers that did not finish it; given up",
+                      claimed.platform, claimed.update_id, claimed.attempts - 1,
+                      extra={"update_id": claimed.update_id, "platform": claimed.platform})
+            try:
+                await self.inbox.finish(claimed.platform, [claimed.update_id])
+                self.given_up += 1
+                self._done(claimed.platform, [claimed.update_id])
+            except Exception:  # noqa: BLE001 — it expires and is tried again
+                pass
+            return
+        try:
+            [update] = decode_updates([claimed.body], application.bot, claimed.platform)
+            # As PTB's own dispatch does: the processor (per-person order, flood verdict, the journal)
+            # around process_update.
+            await application.update_processor.process_update(update, application.process_update(update))
+            self.handled += 1
+        except Exception as exc:  # noqa: BLE001 — e.g. the states could not be read: given back, tried again
+            log.warning("%s: update %d not handled (%s); given back to the inbox", claimed.platform,
+                        claimed.update_id, exc.__class__.__name__,
+                        extra={"update_id": claimed.update_id, "platform": claimed.platform})
+            self._held.pop((claimed.platform, claimed.update_id), None)
+            try:
+                await self.inbox.release(self.name, [claimed.id])
+            except Exception:  # noqa: BLE001 — it expires instead
+                pass
+            self._wake.set()
+
+    def _done(self, platform: str, update_ids: list[int]) -> None:
+        """The journal committed these as done: their persons' next updates are claimable."""
+        for update_id in update_ids:
+            self._held.pop((platform, update_id), None)
+        self._wake.set()
+
+    # -- claims kept alive ------------------------------------------------------------------------
+
+    async def _renew_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        pruned_at = loop.time()
+        while True:
+            await asyncio.sleep(self.claim_seconds / 3)
+            try:
+                if self._held:
+                    await self.inbox.renew(self.name, self.claim_seconds)
+                # A commit that failed (database away) is tried again here, not only at the next update.
+                for application in self.runtime.applications.values():
+                    await application.persistence.journal.flush()
+                if loop.time() - pruned_at > PRUNE_EVERY:
+                    pruned_at = loop.time()
+                    await self.inbox.prune()
+            except Exception as exc:  # noqa: BLE001 — next round; the claims last three rounds
+                log.warning("worker %s: renewing claims failed (%s)", self.name, exc.__class__.__name__)
+
+
+async def serve_worker(runtime: Runtime, *, concurrency: int, claim_seconds: float = CLAIM_SECONDS,
+                       ready=None) -> None:
+    """Starts the runtime (no Updater) and a worker on it; runs until SIGTERM/SIGINT. ``ready`` is
+    called once it takes updates."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    worker = None
+    try:
+        await runtime.start(polling=False)
+        worker = InboxWorker(runtime, InboxRepository(runtime.db), concurrency=concurrency, claim_seconds=claim_seconds)
+        await worker.start()
+        if ready is not None:
+            ready()
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        if worker is not None:
+            await worker.stop()
+        await runtime.stop()

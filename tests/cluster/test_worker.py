@@ -1,0 +1,92 @@
+"""bot/cluster/worker.py: two workers (two Runtimes, each with its own connections and its own PTB
+ConversationHandler in memory) take turns on one citizen's ambassador form. Each step is handled by
+the worker that did NOT handle the previous one, so each continues a conversation it either never saw
+or remembers one step behind: only states read from the database before each update get it right."""
+from __future__ import annotations
+
+import asyncio
+
+from bench.common import BOT_USERNAME, TOKEN, bench_config, voting_clock
+from bot.cluster.receiver import Receiver, make_bots
+from bot.cluster.worker import InboxWorker
+from bot.devtools.localapi import LocalBotApi
+from bot.runtime import Runtime
+from messages_fa import ambassadors as amb
+from storage.inbox import InboxRepository
+
+USER = 4_200_001
+WITHIN = 20.0
+
+
+async def until(predicate, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WITHIN
+    while not predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_the_next_worker_continues_the_conversation(pg_url, pg_open):
+    async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
+        state = api.state
+        config = bench_config(api.url, pg_url)  # the database is the test's PostgreSQL schema
+        clock = voting_clock(config)
+        inbox = InboxRepository(await pg_open())
+        runtimes = [Runtime(config, clock, updater=False), Runtime(config, clock, updater=False)]
+        [bot] = make_bots(config).values()
+        await bot.initialize()
+        receiver = Receiver(config, inbox)
+        polling = asyncio.ensure_future(receiver.poll("telegram", bot, timeout=1))
+        try:
+            for runtime in runtimes:
+                await runtime.start(polling=False)
+            handled = [0, 0]
+
+            async def step(on: int, send) -> dict:
+                """``send()`` the citizen's step, handled by worker ``on`` alone; its answer."""
+                before = len(state.messages(TOKEN, USER))
+                worker = InboxWorker(runtimes[on], InboxRepository(runtimes[on].db), name=f"w{on}",
+                                     concurrency=8)
+                await worker.start()
+                try:
+                    send()
+                    await until(lambda: len(state.messages(TOKEN, USER)) > before, "the answer")
+                    # Done (marker, states, inbox row: one commit) before the other worker may look.
+                    await until(lambda: not worker._held, "the update marked done")
+                finally:
+                    await worker.stop()
+                handled[on] += worker.handled
+                assert worker.handled == 1
+                return state.messages(TOKEN, USER)[-1]
+
+            await step(0, lambda: state.send_text(TOKEN, USER, "/start"))
+            asked = await step(0, lambda: state.send_text(TOKEN, USER, "/ambassador"))
+            assert asked["text"] == amb.ask_name()
+            # Worker 1 has never seen this citizen: in its memory there is no conversation.
+            asked = await step(1, lambda: state.send_text(TOKEN, USER, "شهروند آزمایشی"))
+            assert asked["text"] == amb.ask_neighbourhood()
+            hood = config.neighbourhoods[3].id
+            # Worker 0 remembers "name asked"; the database says "neighbourhood asked".
+            asked = await step(0, lambda: state.press(TOKEN, USER, asked["message_id"], f"an:{hood}"))
+            assert asked["text"] == amb.ask_groups()
+            asked = await step(1, lambda: state.send_text(TOKEN, USER, "گروه همسایگان کوچهٔ ما"))
+            assert asked["text"] == amb.ask_phone()
+            asked = await step(0, lambda: state.send_contact(TOKEN, USER))
+            assert asked["text"] == amb.submitted()
+            assert handled == [4, 2]
+            counts = await inbox.counts()
+            assert (counts.waiting, counts.claimed) == (0, 0)
+            # The form ended: no state left behind, and the application is stored.
+            rows = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT count(*) FROM conversations").fetchone()[0])
+            assert rows == 0
+            applied = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT a.status FROM ambassadors a JOIN citizens c ON c.id = a.citizen_id WHERE c.user_id = ?",
+                (USER,)).fetchall())
+            assert [r[0] for r in applied] == ["pending"]
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            await bot.shutdown()
+            for runtime in runtimes:
+                await runtime.stop()
