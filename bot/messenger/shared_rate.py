@@ -104,6 +104,12 @@ class SharedBudget:
         self._drop_late(self._clock())
         return self._slots[0] if self._slots else None
 
+    def due_within(self, seconds: float) -> bool:
+        """Whether this process holds a slot that comes within ``seconds`` from now."""
+        now = self._clock()
+        self._drop_late(now)
+        return bool(self._slots) and self._slots[0] <= now + seconds
+
     def _drop_late(self, now: float) -> None:
         while self._slots and self._slots[0] + LATE < now:
             self._slots.popleft()

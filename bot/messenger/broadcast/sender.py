@@ -8,6 +8,10 @@ it may have arrived, so it is reported as uncertain and never sent again. A row 
 waiting for its slot, is still pending and is sent by the next process. The mark is one commit
 for the slots that come within BATCH_SPAN of each other, so a high rate costs a commit per batch,
 not per message; outcomes are written as soon as the previous write is done.
+
+On PostgreSQL the slots come from the bot's budget shared with every process's replies
+(bot/messenger/shared_rate.py: ``budget``), which also gives replies their priority; on SQLite
+this process keeps the rate itself and gives way to the replies it counts (``replies_made``).
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.campaign.clock import Clock
 from bot.messenger.broadcast.content import Content
+from bot.messenger.shared_rate import SharedBudget
 from domain import FAILED, SENT, UNREACHABLE, Delivery, DeliveryResult
 from storage.broadcasts import BroadcastRepository
 
@@ -74,9 +79,11 @@ def _retry_after(exc: RetryAfter) -> float:
 
 class PlatformSender:
     def __init__(self, platform: str, bot: Bot, repo: BroadcastRepository, clock: Clock, rate: float,
-                 replies_made: Callable[[], int] | None = None) -> None:
-        """``replies_made``: how many API calls the bot has made for citizens so far (a counter)."""
+                 replies_made: Callable[[], int] | None = None, budget: SharedBudget | None = None) -> None:
+        """``replies_made``: how many API calls the bot has made for citizens so far (a counter).
+        ``budget``: the bot's rate shared across processes; the slots come from it then."""
         self.platform, self.bot, self.repo, self.clock = platform, bot, repo, clock
+        self.budget = budget
         self.rate = rate
         self.replies_made = replies_made
         self._replies_seen: tuple[float, int] | None = None
@@ -190,6 +197,9 @@ class PlatformSender:
 
     def _slot_due(self, moment: float) -> bool:
         """Whether the next slot comes by ``moment`` (loop time)."""
+        if self.budget is not None:
+            return self.paused_until <= moment and (
+                moment == math.inf or self.budget.due_within(moment - asyncio.get_running_loop().time()))
         return self.paused_until <= moment and self._next_slot <= moment
 
     async def _pace(self, loop: asyncio.AbstractEventLoop, keep_going: Callable[[], bool]) -> bool:
@@ -200,6 +210,9 @@ class PlatformSender:
             if not keep_going():
                 return False
             now = loop.time()
+        if self.budget is not None:
+            await self.budget.acquire()
+            return True
         # Slots missed while waiting for the database are not made up in a burst beyond CATCH_UP.
         self._next_slot = max(self._next_slot, now - CATCH_UP)
         if self._next_slot > now:

@@ -22,7 +22,9 @@ from bot.campaign.services import Services
 from bot.messenger.broadcast import report
 from bot.messenger.broadcast.content import Content
 from bot.messenger.broadcast.sender import PlatformSender
+from bot.messenger.shared_rate import SharedBudget, budget_name, shared_budgets
 from domain import CANCELLED, SENDING, Broadcast, Watcher
+from storage.rate_budget import RateBudgetRepository
 
 log = logging.getLogger(__name__)
 
@@ -206,9 +208,14 @@ class BroadcastWorker:
     def sender(self, platform: str) -> PlatformSender:
         """One per messenger for the worker's life: pacing and 429 pauses carry across passes."""
         if platform not in self._senders:
-            rate = self.services.config.platforms[platform].broadcast_rate
-            self._senders[platform] = PlatformSender(platform, self.bots[platform], self.repo, self.services.clock, rate,
-                                                     self.replies_made.get(platform))
+            config = self.services.config.platforms[platform]
+            budget = None
+            if shared_budgets(db := self.services.repos.db):
+                # Every process's replies and this broadcast take from one budget per bot.
+                budget = SharedBudget(RateBudgetRepository(db), budget_name(platform, config.token),
+                                      config.broadcast_rate, bulk=True)
+            self._senders[platform] = PlatformSender(platform, self.bots[platform], self.repo, self.services.clock,
+                                                     config.broadcast_rate, self.replies_made.get(platform), budget)
         return self._senders[platform]
 
     async def _send_on(self, platform: str, active: list[Broadcast], keep_going, until: float | None) -> None:
