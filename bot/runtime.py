@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gc
 import logging
+import os
+import secrets
 import signal
+import socket
 from dataclasses import dataclass, field
 
 from telegram import Bot, Update
@@ -31,6 +35,15 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 25
 # Broadcasts have their own connections, so citizens' replies never queue behind them.
 BROADCAST_POOL = 128
+# The scheduled duties (start-up catch-up, the calendar's announcements, the ambassador watch) run
+# in one process at a time when several share a PostgreSQL database: the holder of this lease,
+# renewed every DUTIES_RENEW seconds; when the holder dies another takes over once it expires.
+DUTIES_LEASE = "scheduled-duties"
+DUTIES_TTL = dt.timedelta(seconds=30)
+DUTIES_RENEW = 5.0
+
+
+AMBASSADOR_JOB = "ambassadors:bursts"
 
 
 class StartupError(Exception):
@@ -55,6 +68,9 @@ class Runtime:
     applications: dict[str, Application] = field(default_factory=dict)
     _requests: list[BaseRequest] = field(default_factory=list)
     _froze: bool = False
+    # Whether this process runs the scheduled duties (see DUTIES_LEASE), and its name as their holder.
+    duties_held: bool = False
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
 
     async def open(self) -> None:
         """Database and applications, without fetching updates (tests drive process_update)."""
@@ -103,17 +119,18 @@ class Runtime:
                     timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False,
                 )
             log.info("%s: serving as @%s", name, application.bot.username)
-        await self._catch_up()
+        self.duties_held = await self._hold_duties()
+        if self.duties_held:
+            await self._catch_up()
         if self.applications:
             for bot in self.worker.bots.values():
                 await bot.initialize()
             self.worker.start()
-            # The calendar needs one scheduler; any messenger's JobQueue will do.
-            job_queue = next(iter(self.applications.values())).job_queue
-            self.announcer = Announcer(self.services.calendar, self.worker, self.notifier, job_queue)
-            await self.announcer.start()
-            job_queue.run_repeating(self._watch_ambassadors, interval=CHECK_EVERY, first=CHECK_EVERY,
-                                    name="ambassadors:bursts")
+            if self.duties_held:
+                await self._start_duties()
+            if self._shared():
+                self._job_queue().run_repeating(self.renew_duties, interval=DUTIES_RENEW, first=DUTIES_RENEW,
+                                                name="duties:lease")
         # What start-up built (PTB, the handlers, the config, imported modules) lives as long as the
         # process. Every full collection would walk all of it again — tens of milliseconds that hold
         # the event loop, and a broadcast sends a message a millisecond, each one's objects pushing
@@ -122,6 +139,52 @@ class Runtime:
         gc.collect()
         gc.freeze()
         self._froze = True
+
+    def _job_queue(self):
+        # The calendar needs one scheduler; any messenger's JobQueue will do.
+        return next(iter(self.applications.values())).job_queue
+
+    def _shared(self) -> bool:
+        """Several processes may run on this database (PostgreSQL); SQLite has one."""
+        return getattr(self.db, "dialect", "sqlite") == "postgresql"
+
+    async def _hold_duties(self) -> bool:
+        """Takes or renews the duties' lease: always ours on SQLite, as before."""
+        if not self._shared():
+            return True
+        return await self.services.repos.leases.acquire(DUTIES_LEASE, self.holder, self.clock.now(), DUTIES_TTL)
+
+    async def renew_duties(self, context=None) -> None:
+        """A JobQueue job: keeps the duties' lease, takes the duties over when their holder has
+        stopped renewing it (catching up on what it left undone), gives them up when lost."""
+        try:
+            held = await self._hold_duties()
+        except Exception:  # noqa: BLE001 — the database away: another process may take over meanwhile
+            log.exception("scheduled duties: renewing the lease failed; pausing them here")
+            held = False
+        if held and not self.duties_held:
+            self.duties_held = True
+            log.info("scheduled duties: this process runs them now (lease %s)", self.holder)
+            await self._catch_up()
+            await self._start_duties()
+        elif self.duties_held and not held:
+            self.duties_held = False
+            log.warning("scheduled duties: lost the lease; another process runs them")
+            self._stop_duties()
+
+    async def _start_duties(self) -> None:
+        job_queue = self._job_queue()
+        self.announcer = Announcer(self.services.calendar, self.worker, self.notifier, job_queue)
+        await self.announcer.start()
+        job_queue.run_repeating(self._watch_ambassadors, interval=CHECK_EVERY, first=CHECK_EVERY,
+                                name=AMBASSADOR_JOB)
+
+    def _stop_duties(self) -> None:
+        if self.announcer is not None:
+            self.announcer.stop()
+            self.announcer = None
+        for job in self._job_queue().get_jobs_by_name(AMBASSADOR_JOB):
+            job.schedule_removal()
 
     async def _catch_up(self) -> None:
         """What the last run left undone: cards never posted, outcomes never delivered."""
@@ -160,6 +223,14 @@ class Runtime:
             await request.shutdown()
         self._requests.clear()
         if self.db is not None:
+            if self.duties_held and self._shared():
+                # Another process takes the duties at its next renewal, not after the lease's expiry.
+                try:
+                    await self.services.repos.leases.release(DUTIES_LEASE, self.holder)
+                except Exception:  # noqa: BLE001 — it expires by itself
+                    log.warning("scheduled duties: the lease could not be released; it expires in %d s",
+                                DUTIES_TTL.total_seconds())
+            self.duties_held = False
             await self.db.close()
             self.db = None
         if self._froze:

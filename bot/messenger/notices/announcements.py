@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 JOB_PREFIX = "announce:"
 RETRY_AFTER = 30  # seconds, when making an announcement failed (a locked database)
 REFRESH_EVERY = 60  # seconds between looks at moves made by another process
+REFRESH_JOB = "calendar:refresh"
 
 
 class Announcer:
@@ -29,7 +30,7 @@ class Announcer:
         await self.catch_up()
         self.schedule()
         self.calendar.on_change.append(self._moved)
-        self.job_queue.run_repeating(self._refresh, interval=REFRESH_EVERY, first=REFRESH_EVERY, name="calendar:refresh")
+        self.job_queue.run_repeating(self._refresh, interval=REFRESH_EVERY, first=REFRESH_EVERY, name=REFRESH_JOB)
 
     def _moved(self) -> None:
         """A boundary moved here: jobs follow, and an announcement the move put in the past
@@ -48,7 +49,17 @@ class Announcer:
     async def _refresh(self, context: CallbackContext) -> None:
         """Moves made in another process on the same database: phase gating and jobs follow."""
         if await self.calendar.load():
-            self.schedule()
+            # As for a move made here: one the move put in the past goes out now.
+            self._moved()
+
+    def stop(self) -> None:
+        """Another process runs the scheduled duties now (bot/runtime.py): this one's jobs go,
+        and a move made here is left to that process's refresh."""
+        for job in self.job_queue.jobs():
+            if job.name and (job.name.startswith(JOB_PREFIX) or job.name == REFRESH_JOB):
+                job.schedule_removal()
+        if self._moved in self.calendar.on_change:
+            self.calendar.on_change.remove(self._moved)
 
     async def catch_up(self) -> None:
         for planned in await self.calendar.due_unrecorded():
