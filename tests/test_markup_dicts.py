@@ -87,6 +87,38 @@ def test_the_bots_inline_keyboards_are_sent_as_ptb_would(config):
         assert markup_dicts._plain_inline(markup) == markup.to_dict()
 
 
+async def test_the_ballot_is_written_as_json_and_sent_as_ptb_would_send_its_buttons():
+    """keyboards.ballot writes the Bot API's JSON itself (a keyboard made for one message): the
+    same as PTB's InlineKeyboardMarkup of those buttons, and sent as it is."""
+    from types import SimpleNamespace
+
+    from bot.campaign.services.voting import BallotView
+    from bot.messenger import buttons as bt
+    from messages_fa import buttons as b
+    from messages_fa.numbers import fa_digits
+
+    view = BallotView(page=1, pages=3, proposals=[SimpleNamespace(id=12), SimpleNamespace(id=13)],
+                      vote_counts=None, my_votes={13}, used=1, limit=3)
+    ptbs = InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.vote_button(fa_digits(6), False), callback_data=bt.Vote(12, 1).pack())],
+        [InlineKeyboardButton(b.vote_button(fa_digits(7), True), callback_data=bt.Vote(13, 1, withdraw=True).pack())],
+        [InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=bt.BallotPage(0).pack()),
+         InlineKeyboardButton(b.NEXT_PAGE, callback_data=bt.BallotPage(2).pack())],
+    ])
+    written = keyboards.ballot(view)
+    assert isinstance(written, markup_dicts.JsonReady)
+    assert written == ptbs.to_dict()
+    last = keyboards.ballot(BallotView(page=2, pages=3, proposals=[SimpleNamespace(id=14)], vote_counts=None,
+                                       my_votes=set(), used=0, limit=3))
+    assert last["inline_keyboard"][-1] == [{"text": b.PREVIOUS_PAGE, "callback_data": "p:1"}]  # no "next"
+    request = RecordingRequest()
+    async with MessengerBot("1:unit-token", platform="telegram", request=request) as bot:
+        await bot.send_message(5, "برگهٔ رأی", reply_markup=written)
+        await bot.edit_message_text("برگهٔ رأی (۱ از ۳)", chat_id=5, message_id=1, reply_markup=written)
+    assert request.calls_to("sendMessage")[0].params["reply_markup"] == ptbs.to_dict()
+    assert request.calls_to("editMessageText")[0].params["reply_markup"] == ptbs.to_dict()
+
+
 async def test_the_link_preview_stays_off_and_its_options_are_serialised_once(monkeypatch):
     from telegram import LinkPreviewOptions
     calls = count_to_dict(monkeypatch, LinkPreviewOptions)

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 from bot.campaign.config import Category, Neighbourhood
 from bot.campaign.services.voting import BallotView
 from bot.messenger import buttons as bt
+from bot.messenger.markup_dicts import JsonReady
 from domain import Phase
 from messages_fa import buttons as b
 from messages_fa.numbers import fa_digits
@@ -100,24 +101,23 @@ def edit_fields() -> InlineKeyboardMarkup:
     ])
 
 
-def ballot(view: BallotView) -> InlineKeyboardMarkup:
-    vote_buttons = [
-        InlineKeyboardButton(
-            b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
-            # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
-            callback_data=bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack(),
-        )
+def ballot(view: BallotView) -> JsonReady:
+    """Made for one message and sent at once: written as the Bot API's JSON directly
+    (bot/messenger/markup_dicts.py), without building PTB's buttons only to turn them back into it."""
+    rows: list[list[dict[str, str]]] = [
+        # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
+        [{"text": b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
+          "callback_data": bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack()}]
         for p in view.proposals
     ]
-    rows = [[button] for button in vote_buttons]
     nav = []
     if view.page > 0:
-        nav.append(InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=bt.BallotPage(view.page - 1).pack()))
+        nav.append({"text": b.PREVIOUS_PAGE, "callback_data": bt.BallotPage(view.page - 1).pack()})
     if view.page + 1 < view.pages:
-        nav.append(InlineKeyboardButton(b.NEXT_PAGE, callback_data=bt.BallotPage(view.page + 1).pack()))
+        nav.append({"text": b.NEXT_PAGE, "callback_data": bt.BallotPage(view.page + 1).pack()})
     if nav:
         rows.append(nav)
-    return InlineKeyboardMarkup(rows)
+    return JsonReady(inline_keyboard=rows)
 
 
 def moderation(proposal_id: int) -> InlineKeyboardMarkup:
