@@ -75,6 +75,13 @@ async def enter(update: Update, context: Context, fresh: bool = False) -> tuple[
     return app, citizen
 
 
+def changed(context: Context, citizen: Citizen) -> Citizen:
+    """The citizen as a service has just changed them (bot/campaign/services/citizens.py
+    after_choosing, after_verifying), kept for the rest of this update instead of read again."""
+    context._citizen = citizen
+    return citizen
+
+
 def first_contact(context: Context) -> bool:
     """Whether this update created the citizen (call enter() first)."""
     return getattr(context, "_citizen_new", False)

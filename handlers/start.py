@@ -7,7 +7,7 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
-from bot.campaign.services.citizens import ChooseResult, ReminderResult
+from bot.campaign.services.citizens import ChooseResult, ReminderResult, after_choosing
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import app_context
@@ -16,6 +16,7 @@ from handlers import states as S
 from handlers.common import (
     Context,
     answer,
+    changed,
     current_phase_line,
     enter,
     first_contact,
@@ -78,7 +79,7 @@ async def _choose(update: Update, context: Context, neighbourhood_id: str):
         else:
             await show_menu(update, context, citizen, locked)
         return END
-    _, citizen = await enter(update, context, fresh=True)
+    citizen = changed(context, after_choosing(citizen, neighbourhood_id))
     confirm = show_menu(update, context, citizen, texts.neighbourhood_set(app.platform.markup, name))
     if update.callback_query:
         await asyncio.gather(answer(update), confirm)

@@ -5,7 +5,7 @@ import asyncio
 
 from telegram import Update
 
-from bot.campaign.services.citizens import PhoneResult
+from bot.campaign.services.citizens import PhoneResult, after_verifying
 from bot.campaign.services.voting import BallotGate, VoteOutcome
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
@@ -13,6 +13,7 @@ from handlers import states as S
 from handlers.common import (
     Context,
     answer,
+    changed,
     current_phase_line,
     enter,
     offer_neighbourhoods,
@@ -70,7 +71,7 @@ async def on_contact(update: Update, context: Context):
     if result in refusals:
         await reply(update, context, refusals[result](), keyboards.share_phone())
         return None
-    _, citizen = await enter(update, context, fresh=True)
+    citizen = changed(context, after_verifying(citizen))
     done = texts.phone_verified() if result is PhoneResult.VERIFIED else texts.phone_already_verified()
     await show_menu(update, context, citizen, done)
     if app.services.voting.gate(citizen) is BallotGate.OK:

@@ -1,7 +1,14 @@
 """CitizenService: first contact, the neighbourhood and its lock, the reminder, the verified phone."""
 from __future__ import annotations
 
-from bot.campaign.services.citizens import MAX_NAME_TYPED, ChooseResult, PhoneResult, ReminderResult
+from bot.campaign.services.citizens import (
+    MAX_NAME_TYPED,
+    ChooseResult,
+    PhoneResult,
+    ReminderResult,
+    after_choosing,
+    after_verifying,
+)
 from tests.support.services import at, citizen, on_ballot, phone_of, proposal
 
 
@@ -75,3 +82,18 @@ async def test_one_phone_verifies_one_person_across_messengers(services, repos):
     on_bale = await citizen(services, 5, platform="bale")
     assert await services.citizens.verify_phone(on_bale, 5, 5, phone_of(5)) is PhoneResult.IN_USE
     assert not (await repos.citizens.get(on_bale.id)).verified
+
+
+async def test_the_citizen_after_a_change_is_what_reading_them_again_returns(services, repos):
+    """Handlers keep after_choosing / after_verifying instead of reading the citizen again."""
+    person, _ = await services.citizens.enter("telegram", 9, 9)
+    assert await services.citizens.choose_neighbourhood(person, "darband") is ChooseResult.CHOSEN
+    person = after_choosing(person, "darband")
+    assert person == await repos.citizens.get(person.id)
+    assert await services.citizens.choose_neighbourhood(person, "darband") is ChooseResult.CHOSEN  # no change
+    assert after_choosing(person, "darband") == await repos.citizens.get(person.id)
+    assert await services.citizens.verify_phone(person, 9, 9, phone_of(9)) is PhoneResult.VERIFIED
+    person = after_verifying(person)
+    assert person == await repos.citizens.get(person.id)
+    assert await services.citizens.verify_phone(person, 9, 9, phone_of(9)) is PhoneResult.ALREADY
+    assert after_verifying(person) == await repos.citizens.get(person.id)

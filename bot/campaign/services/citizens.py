@@ -1,6 +1,7 @@
 """Citizens: who they are, their neighbourhood, their verified phone."""
 from __future__ import annotations
 
+import dataclasses
 import enum
 
 from bot.campaign.calendar import CampaignCalendar
@@ -34,6 +35,18 @@ class PhoneResult(enum.Enum):
     NOT_YOURS = "not_yours"
     NOT_IRANIAN = "not_iranian"
     IN_USE = "in_use"
+
+
+def after_choosing(citizen: Citizen, neighbourhood_id: str) -> Citizen:
+    """The citizen as ``choose_neighbourhood`` leaves them when it answers CHOSEN: what reading
+    them again would return (a citizen changes only through their own updates, which are
+    processed one at a time), without the read."""
+    return dataclasses.replace(citizen, neighbourhood_id=neighbourhood_id)
+
+
+def after_verifying(citizen: Citizen) -> Citizen:
+    """The citizen as ``verify_phone`` leaves them when it answers VERIFIED or ALREADY (as above)."""
+    return citizen if citizen.verified else dataclasses.replace(citizen, verified=True)
 
 
 class CitizenService:
