@@ -174,6 +174,9 @@ class Config:
     reject_reasons: tuple[str, ...] = ()
     results: Results = Results()
     receiver: Receiver = Receiver()
+    # [database] url: a postgresql:// address selects PostgreSQL (storage/engine.py); None: the
+    # SQLite file ``database``.
+    database_url: str | None = None
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -317,7 +320,7 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
     known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "results", "neighbourhoods",
-                    "categories", "receiver"}
+                    "categories", "receiver", "database"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -414,8 +417,21 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         reject_reasons=tuple(r.strip() for r in reasons),
         results=results,
         receiver=_receiver(root),
+        database_url=_database_url(root),
         source=source,
     )
+
+
+def _database_url(root: dict) -> str | None:
+    section = _Section(root.get("database", {}), "database")
+    url = section.get("url", str, "").strip()
+    section.finish()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(section.key("url"), "must be a PostgreSQL address, postgresql://user@host:5432/dbname "
+                                              "(leave it out for the SQLite file general.database)")
+    return url
 
 
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]+$")
