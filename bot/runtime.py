@@ -74,7 +74,7 @@ class Runtime:
 
     async def open(self) -> None:
         """Database and applications, without fetching updates (tests drive process_update)."""
-        self.db = open_database(self.config.database)
+        self.db = open_database(self.config.database_url or self.config.database)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         await self.services.calendar.load()
