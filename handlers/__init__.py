@@ -204,6 +204,10 @@ def register(application: Application) -> None:
         ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),
         ("stats", stats.on_stats), ("export", stats.on_export), ("results", results.on_results_command))]
     application.add_handlers([
+        # The presses a citizen makes most (three votes a journey) first: PTB tries a group's
+        # handlers in order, and no other handler of this group reads these families' data.
+        CallbackQueryHandler(voting.on_vote_pressed, pattern=bt.Vote.PATTERN),
+        CallbackQueryHandler(voting.on_page_pressed, pattern=bt.BallotPage.PATTERN),
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=bt.Moderation.PATTERN),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=bt.Broadcast.PATTERN),
         CallbackQueryHandler(schedule.on_move_pressed, pattern=bt.MoveBoundary.PATTERN),
@@ -221,8 +225,6 @@ def register(application: Application) -> None:
         _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
         _msg(filters.CONTACT, voting.on_contact),
         CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
-        CallbackQueryHandler(voting.on_vote_pressed, pattern=bt.Vote.PATTERN),
-        CallbackQueryHandler(voting.on_page_pressed, pattern=bt.BallotPage.PATTERN),
         # Every family's handler takes only the data its family parses (bot/messenger/buttons.py): the rest,
         # forged, truncated or from a version that no longer exists, is refused here, in one place.
         CallbackQueryHandler(start.on_unknown_button),

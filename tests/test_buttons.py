@@ -121,3 +121,29 @@ def test_every_keyboard_carries_data_one_family_reads_back(config):
     assert {"n:tajrish", "c:sport", "pv:cancel", "pe:back", "v:12:1", "w:13:1", "p:0", "p:2", "m:r:7", "an:-",
             "ap:new", "amb:k:42", "amb:u:42", "amb:p:0", "amb:p:2", f"bc:t:14:{len(hoods) - 1}", "bc:p:14:a",
             "bc:a:14:v", "bc:back:14", "bc:x:15"} <= set(sent)
+
+
+async def test_the_presses_tried_before_the_citizens_conversation_are_none_it_reads(bot):
+    """handlers/__init__.py tries the citizen's most frequent presses (votes) before the
+    conversation and the staff's buttons: that changes nothing only while no handler tried later
+    in the group reads the same data."""
+    from telegram.ext import CallbackQueryHandler, ConversationHandler
+
+    group = bot.telegram.app.handlers[0]
+    at = next(i for i, h in enumerate(group) if isinstance(h, ConversationHandler))
+    conversation = group[at]
+    later = [*group[at + 1:], *conversation.entry_points, *conversation.fallbacks,
+             *(h for hs in conversation.states.values() for h in hs)]
+    staff = [h for h in group[:at] if isinstance(h, CallbackQueryHandler)]
+    ahead = staff[:2]
+    assert [h.callback.__name__ for h in ahead] == ["on_vote_pressed", "on_page_pressed"]
+    samples = ["v:12:0", "w:13:1", "p:0", "p:2", "n:tajrish", "c:sport", "pv:cancel", "pv:ok", "pe:back",
+               "m:r:7", "an:-", "ap:new", "amb:k:42", "amb:p:0", "bc:p:14:a", "bc:x:15", "unknown"]
+    for data in samples:
+        takers = [h for h in ahead if h.pattern is not None and h.pattern.match(data)]
+        if takers:
+            others = [h for h in [*staff[2:], *later]
+                      if isinstance(h, CallbackQueryHandler) and (h.pattern is None or h.pattern.match(data))]
+            # Only the catch-all for unknown data (pattern None) comes after, and it is last.
+            assert all(h.pattern is None for h in others), (data, others)
+    assert any(h.pattern.match("v:12:0") for h in ahead) and any(h.pattern.match("p:2") for h in ahead)
