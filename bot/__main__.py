@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--check", type=Path, metavar="FILE",
                       help="check an existing copy (integrity, foreign keys) and print its row counts; writes nothing")
     backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    move = commands.add_parser("move-to-postgres", help="copy the SQLite campaign (general.database; the bot stopped) "
+                                                        "into an empty PostgreSQL database, check the copy, and exit")
+    move.add_argument("--to", required=True, metavar="URL", help="the empty database, postgresql://user@host:5432/dbname")
     receive = commands.add_parser("receive", help="store every update in the PostgreSQL inbox for the workers "
                                                   "(webhooks, set and removed by itself; [receiver] in the config)")
     receive.add_argument("--polling", action="store_true",
@@ -103,10 +106,11 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     from bot.campaign.services.stats import StatsService, report_text
     from bot.outputs.export import write_files
     from messages_fa.markup import PlainMarkup
-    from storage.db import Database
+    from storage.engine import is_postgres, open_database
     from storage.repositories import Repositories
 
-    if not Path(config.database).is_file():
+    where = _database_of(config)
+    if not is_postgres(where) and not Path(where).is_file():
         # Opening would create an empty database: say where we looked instead.
         print(f"database error: {config.database} not found (general.database in the config)", file=sys.stderr)
         return 1
@@ -115,7 +119,7 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     if args.command == "export" and not args.out.parent.is_dir():
         print(f"export error: folder {args.out.parent} does not exist", file=sys.stderr)
         return 1
-    db = Database(config.database)
+    db = open_database(where)
     try:
         await db.open()
         service = StatsService(config, SystemClock(), Repositories(db))
@@ -128,8 +132,9 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
         for path in await asyncio.to_thread(write_files, config, data, args.out):
             print(path)
         return 0
-    except (sqlite3.Error, RuntimeError) as exc:
-        print(f"database error: {config.database}: {exc}", file=sys.stderr)
+    except (sqlite3.Error, RuntimeError, *_driver_errors(where)) as exc:
+        print(f"database error: {db.path}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}",
+              file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"export error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
@@ -138,18 +143,35 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
         await db.close()
 
 
+def _database_of(config: Config):
+    """``[database] url`` when set (PostgreSQL), else the SQLite file general.database."""
+    from bot.cluster import database_of
+
+    return database_of(config)
+
+
+def _driver_errors(where) -> tuple[type[BaseException], ...]:
+    from storage.engine import is_postgres
+
+    if not is_postgres(where):
+        return ()
+    import psycopg
+
+    return (psycopg.Error,)
+
+
 async def _results(config: Config, args: argparse.Namespace) -> int:
     from bot.campaign.roles import Actor
     from bot.campaign.services import Services
     from messages_fa.markup import PlainMarkup
     from messages_fa.results import winners_block
-    from storage.db import Database
+    from storage.engine import open_database
     from storage.repositories import Repositories
 
     if args.pb_dir is not None and not args.pb_dir.is_dir():
         print(f"results error: folder {args.pb_dir} does not exist", file=sys.stderr)
         return 1
-    db = Database(config.database)
+    db = open_database(_database_of(config))
     try:
         await db.open()
         services = Services.build(config, SystemClock(), Repositories(db))
@@ -169,13 +191,22 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
 
 
 def _backup(config: Config | None, args: argparse.Namespace) -> int:
-    from storage.backup import BackupError, backup, check
+    from storage.backup import BackupError, backup, check, is_pg_dump, pg_backup, pg_check
+    from storage.engine import is_postgres
 
     try:
-        if args.check is not None:
+        if args.check is not None and is_pg_dump(args.check):
+            report = pg_check(args.check)
+            print(f"checked {report.path}: {report.size:,} bytes, a pg_dump archive (custom format) that pg_restore "
+                  f"reads: {len(report.tables):,} table(s) with data")
+        elif args.check is not None:
             report = check(args.check)
             print(f"checked {report.path}: {report.size:,} bytes, {report.pages:,} pages; "
                   "integrity and foreign keys ok")
+        elif is_postgres(where := _database_of(config)):
+            report = pg_backup(str(where), args.out, force=args.force)
+            print(f"wrote {report.path}: {report.size:,} bytes in {report.seconds:.1f} s with pg_dump (custom format, "
+                  "one snapshot); pg_restore reads it back. Rows in that snapshot:")
         else:
             report = backup(config.database, args.out, force=args.force)
             print(f"wrote {report.path}: {report.size:,} bytes, {report.pages:,} pages in {report.seconds:.1f} s; "
@@ -185,8 +216,33 @@ def _backup(config: Config | None, args: argparse.Namespace) -> int:
         return 1
     width = max(map(len, report.tables), default=0)
     for table, rows in report.tables.items():
-        print(f"  {table:<{width}}  {rows:>10,}")
+        print(f"  {table:<{width}}  {rows:>10,}" if rows >= 0 else f"  {table}")  # an archive's: no count
     return 0
+
+
+async def _move_to_postgres(config: Config, args: argparse.Namespace) -> int:
+    """The SQLite file general.database, copied into the empty database --to, and checked."""
+    from storage.engine import is_postgres
+    from storage.move import MoveError, move_to_postgres
+
+    if not is_postgres(args.to):
+        print("move-to-postgres error: --to must be a PostgreSQL address, postgresql://user@host:5432/dbname",
+              file=sys.stderr)
+        return 2
+    seen: dict[str, int] = {}
+
+    def progress(table: str, rows: int) -> None:
+        if rows - seen.get(table, 0) >= 100_000:
+            seen[table] = rows
+            log.info("move-to-postgres: %s: %d rows copied", table, rows)
+    try:
+        report = await move_to_postgres(config.database, args.to, progress=progress)
+    except MoveError as exc:
+        print(f"move-to-postgres error: {exc}", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
 
 
 def _utf8_stdout() -> None:
@@ -232,6 +288,8 @@ def _main(args: argparse.Namespace) -> int:
             return 0
         if args.command == "backup":
             return _backup(config, args)
+        if args.command == "move-to-postgres":
+            return asyncio.run(_move_to_postgres(config, args))
         if args.command in ("stats", "export", "results"):
             return asyncio.run(_offline_report(config, args))
         if args.command in ("receive", "worker"):

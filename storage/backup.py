@@ -11,12 +11,20 @@ How a copy stays consistent without stopping the bot:
   (journal_mode DELETE: no -wal beside it), checked (integrity_check, foreign_key_check), synced,
   and only then given its name. A failed backup leaves nothing under the final name.
 - It opens the source read-only and never runs migrations: backing up never changes the database.
+
+On PostgreSQL ([database] url), ``pg_backup`` runs pg_dump in its custom format (restore with
+pg_restore) from one exported snapshot, whose row counts it reports: the counts are those of the
+dump. It needs PostgreSQL's client programs (pg_dump, pg_restore) of the server's major version or
+newer, and a direct connection (not through pgbouncer in transaction mode: a snapshot is exported
+by one session and imported by another).
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -200,3 +208,109 @@ def _fsync_folder(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# -- PostgreSQL: pg_dump's custom format ----------------------------------------------------------
+
+PG_DUMP_MAGIC = b"PGDMP"
+
+
+def is_pg_dump(path: Path | str) -> bool:
+    """Whether ``path`` is a pg_dump archive in the custom format (by its first bytes)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(PG_DUMP_MAGIC)) == PG_DUMP_MAGIC
+    except OSError:
+        return False
+
+
+def _client_program(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise BackupError(f"{name} not found on PATH: a PostgreSQL backup needs PostgreSQL's client programs "
+                          "(Debian/Ubuntu: apt install postgresql-client), of the server's major version or newer")
+    return found
+
+
+def pg_backup(url: str, target: Path | str, *, force: bool = False) -> BackupReport:
+    """pg_dump of the database at ``url`` into ``target`` (custom format), from one snapshot whose
+    row counts are reported; written to a temporary file, read back with pg_restore --list, then
+    given its name. Raises BackupError with one line."""
+    import psycopg
+
+    from storage.postgres import display_url
+
+    target, shown = Path(target), display_url(url)
+    started = time.monotonic()
+    pg_dump, pg_restore = _client_program("pg_dump"), _client_program("pg_restore")
+    _check_target(target, force)
+    fd, name = _temp_file(target)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        try:
+            with psycopg.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=10) as conn:
+                # The dump reads the snapshot this transaction exported, while it stays open.
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+                schema = conn.execute("SELECT current_schema()").fetchone()[0]
+                tables = _pg_counts(conn)
+                command = [pg_dump, "--format=custom", f"--file={temp}", f"--snapshot={snapshot}", "--no-password"]
+                if schema != "public":  # a deployment in a schema of its own (search_path in the URL)
+                    command.append(f"--schema={schema}")
+                done = subprocess.run([*command, url], capture_output=True, text=True)
+                conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise BackupError(f"database {shown}: {_first_line(str(exc), type(exc).__name__)}") from None
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump of {shown} failed: {_first_line(done.stderr.replace(url, shown), 'no message')}")
+        _pg_list(pg_restore, temp, f"the dump of {shown}")
+        _fsync(temp)
+        _put_in_place(temp, target, force)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return BackupReport(target, target.stat().st_size, 0, time.monotonic() - started, tables)
+
+
+def pg_check(path: Path | str) -> BackupReport:
+    """An existing pg_dump archive read through by pg_restore --list; its tables with data."""
+    path = Path(path)
+    started = time.monotonic()
+    if not path.is_file():
+        raise BackupError(f"{path} not found")
+    listed = _pg_list(_client_program("pg_restore"), path, str(path))
+    return BackupReport(path, path.stat().st_size, 0, time.monotonic() - started, {name: -1 for name in listed})
+
+
+def _pg_list(pg_restore: str, path: Path, what: str) -> list[str]:
+    """The tables whose data the archive holds; BackupError if pg_restore cannot read it."""
+    done = subprocess.run([pg_restore, "--list", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise BackupError(f"{what} is not readable by pg_restore: {_first_line(done.stderr, 'no message')}")
+    # Lines like "3401; 0 16390 TABLE DATA public votes postgres".
+    return [line.split()[-2] for line in done.stdout.splitlines()
+            if not line.startswith(";") and " TABLE DATA " in line]
+
+
+def _pg_counts(conn) -> dict[str, int]:
+    names = [row[0] for row in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        "AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+    return {name: conn.execute(f'SELECT count(*) FROM "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
+            for name in names}
+
+
+def _check_target(target: Path, force: bool) -> None:
+    if target.is_dir():
+        raise BackupError(f"{target} is a folder; give the backup's file name, e.g. {target / 'manshahrdaram.dump'}")
+    if not target.parent.is_dir():
+        raise BackupError(f"folder {target.parent} does not exist")
+    if target.exists() and not force:
+        raise BackupError(f"{target} already exists (use --force to replace it)")
+
+
+def _first_line(text: str, default: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0] if text else default

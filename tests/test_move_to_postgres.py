@@ -1,0 +1,191 @@
+"""Moving a campaign from SQLite to PostgreSQL mid-way (issue 15, item 6): storage/move.py and
+``manshahrdaram move-to-postgres``.
+
+A campaign on SQLite in its voting phase — proposals on the ballot, votes, an ambassador and a
+citizen who joined through their link, citizens stopped at several steps of their conversations,
+a broadcast half sent — is moved; the bot then opens on PostgreSQL and everyone continues.
+"""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+import tests.conftest
+from bot.__main__ import main
+from bot.campaign.clock import ManualClock
+from domain import SENT, DeliveryResult
+from messages_fa import buttons as b
+from messages_fa.numbers import fa_digits
+from storage.move import MoveError, move_to_postgres, row_digest
+from tests.conftest import Bot, phase_moments
+from tests.storage import pg
+from tests.support.journeys import VOTER, choose_tajrish, seed_approved, sent_now, verify
+from tests.test_ambassadors import approved_ambassador
+
+SCHEMA_PREFIX = "rate_jobs_t_"
+WAITING_PHONE = 2002  # asked to verify their phone before voting
+CHOOSING = 2003  # started the bot, has not chosen a neighbourhood yet
+JOINED = 2004  # came through the ambassador's link
+BROADCAST = "نتیجهٔ نشست محله‌ای روز پنجشنبه اعلام می‌شود."
+
+
+@pytest.fixture
+def pg_url():
+    pg.require()
+    import psycopg
+    schema = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield pg.with_search_path(pg.server_url(), schema)
+    finally:
+        with psycopg.connect(pg.server_url(), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def on_postgres(monkeypatch, url: str) -> None:
+    """tests/conftest.Bot opens its database by name: it gets the PostgreSQL one."""
+    from storage.postgres import PgDatabase
+    monkeypatch.setattr(tests.conftest, "Database", lambda _path: PgDatabase(url, pool_size=4))
+
+
+async def campaign_mid_way(config) -> tuple[Bot, ManualClock, set[int], set[int]]:
+    """The bot stopped mid-campaign; also the chats the broadcast reached, and those it did not yet."""
+    clock = ManualClock(phase_moments(config)["proposals"])
+    bot = await Bot(config, clock).start()
+    await approved_ambassador(bot)
+    payload = await bot.services.ambassadors.link(
+        await bot.services.repos.ambassadors.get((await bot.services.repos.citizens.find("telegram", 3001)).id))
+    await bot.telegram.send(JOINED, f"/start {payload}")
+    await seed_approved(bot)  # four proposals on the ballot; voting is open
+    tg = bot.telegram
+    await choose_tajrish(bot, VOTER)
+    await tg.send(VOTER, b.VOTE)
+    await verify(bot)
+    for n in (1, 2):
+        await tg.press(VOTER, b.vote_button(fa_digits(n), False))
+    await choose_tajrish(bot, WAITING_PHONE)
+    await tg.send(WAITING_PHONE, b.VOTE)
+    assert "شمارهٔ تلفن همراه" in tg.last_text(WAITING_PHONE)
+    await tg.send(CHOOSING, "/start")
+    # A broadcast to everyone, half sent when the bot stopped.
+    draft = await sent_now(bot.services, BROADCAST)
+    repo, now = bot.services.repos.broadcasts, clock.now()
+    assert await repo.start(draft.id, now) is not None
+    due = await repo.next_due(draft.id, "telegram", 100, now)
+    half = due[: len(due) // 2]
+    assert half and await repo.mark_sending(draft.id, [d.id for d in half])
+    await repo.record([DeliveryResult(d.id, SENT) for d in half], now)
+    await bot.worker.stop()  # a clean stop releases the broadcast lease
+    await bot.stop()
+    return bot, clock, {d.chat_id for d in half}, {d.chat_id for d in due[len(half):]}
+
+
+async def press_old(first: Bot, second: Bot, user: int, label: str) -> None:
+    """Press a button on a message the bot sent before the move (the new bot never recorded it)."""
+    old = first.telegram.request
+    for message in reversed(old.messages(user)):
+        for text, data in old.inline_buttons(message):
+            if text == label:
+                await second.telegram.update(second.telegram.updates.callback(user, message, data))
+                return
+    raise AssertionError(f"no button {label!r} for {user}")
+
+
+def broadcast_copies(bot: Bot, chat_id: int) -> int:
+    return sum(BROADCAST in (m["text"] or "") for m in bot.telegram.request.messages(chat_id))
+
+
+async def test_a_campaign_moved_mid_way_continues_on_postgresql(config, pg_url, monkeypatch):
+    first, clock, reached, not_yet = await campaign_mid_way(config)
+    assert not first.errors and not_yet
+
+    report = await move_to_postgres(config.database, pg_url, batch=3, now=clock.now())
+    assert report.ok, "\n".join(report.lines())
+    tables = {t.name: t for t in report.tables}
+    assert tables["votes"].source_rows == 2 and tables["proposals"].source_rows == 4
+    assert tables["deliveries"].source_rows >= 2 and tables["audit"].source_rows > 0
+    assert tables["citizens"].source_rows == tables["citizens"].target_rows
+
+    on_postgres(monkeypatch, pg_url)
+    second = await Bot(config, clock).start()
+    try:
+        assert second.db.dialect == "postgresql"
+        tg = second.telegram
+        # The voter's two votes are there: a third is allowed, a fourth refused.
+        await tg.send(VOTER, b.VOTE)
+        await tg.press(VOTER, b.vote_button(fa_digits(3), False))
+        voter = await second.services.repos.citizens.find("telegram", VOTER)
+        assert await second.services.repos.votes.count_by_citizen(voter.id) == 3
+        # Asked for a phone on SQLite, they send it on PostgreSQL and get their ballot.
+        await verify(second, WAITING_PHONE, "+989121234599")
+        assert "۰ از ۳ رأی" in tg.last_with_buttons(WAITING_PHONE)["text"]
+        # Choosing a neighbourhood on SQLite, they choose it on PostgreSQL.
+        await press_old(first, second, CHOOSING, "تجریش")
+        chooser = await second.services.repos.citizens.find("telegram", CHOOSING)
+        assert chooser.neighbourhood_id == "tajrish"
+        # The ambassador's join is still theirs.
+        ambassador = await second.services.repos.ambassadors.get(
+            (await second.services.repos.citizens.find("telegram", 3001)).id)
+        figures, _ = await second.services.ambassadors.figures(ambassador)
+        assert figures.joined == 1
+        # New rows get ids after the copied ones (the sequences were moved past them).
+        await tg.send(4001, "/start")
+        newcomer = await second.services.repos.citizens.find("telegram", 4001)
+        assert newcomer.id == tables["citizens"].source_rows + 1
+        # The broadcast goes on with the other half; nobody gets it twice.
+        await second.broadcast()
+        assert all(broadcast_copies(second, chat) == 0 for chat in reached)
+        assert all(broadcast_copies(second, chat) == 1 for chat in not_yet)
+        progress = await second.services.repos.broadcasts.progress(1)
+        assert not any(p.pending or p.sending for p in progress.values())
+    finally:
+        await second.stop()
+    assert not second.errors
+
+
+async def test_a_database_with_rows_is_refused_in_one_line(config, pg_url, tmp_path):
+    import psycopg
+    first, clock, _, _ = await campaign_mid_way(config)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE notes (id int)")
+        conn.execute("INSERT INTO notes VALUES (1)")
+    with pytest.raises(MoveError) as refused:
+        await move_to_postgres(config.database, pg_url, now=clock.now())
+    assert "not empty (table notes has 1 row(s))" in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+async def test_a_running_bot_is_refused(config, pg_url):
+    clock = ManualClock(phase_moments(config)["voting"])
+    bot = await Bot(config, clock).start()
+    try:
+        assert await bot.worker.hold_lease()
+        with pytest.raises(MoveError, match="seems to be running"):
+            await move_to_postgres(config.database, pg_url, now=clock.now())
+    finally:
+        await bot.stop()
+
+
+def test_the_checksum_sees_a_changed_value_and_not_the_row_order():
+    rows = [(1, "a", None, 2.5), (2, "b", 7, 0.0)]
+    total = sum(map(row_digest, rows))
+    assert sum(map(row_digest, reversed(rows))) == total
+    assert row_digest((1, "a", None, 2.5)) != row_digest((1, "a", 0, 2.5))
+    assert row_digest((1, "ab", "c")) != row_digest((1, "a", "bc"))
+
+
+def test_the_command_moves_and_prints_the_report(config, pg_url, tmp_path, capsys):
+    import asyncio
+
+    asyncio.run(campaign_mid_way(config))
+    config_file = tmp_path / "config.toml"
+    source = (tests.conftest.ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config_file.write_text(source.replace('database = "data/manshahrdaram.sqlite3"',
+                                          f'database = "{config.database}"'), encoding="utf-8")
+    assert main(["--config", str(config_file), "move-to-postgres", "--to", pg_url]) == 0
+    out = capsys.readouterr().out
+    assert "every table is equal" in out and "votes" in out
+    assert main(["--config", str(config_file), "move-to-postgres", "--to", pg_url]) == 1
+    assert "is not empty" in capsys.readouterr().err
