@@ -189,3 +189,68 @@ def test_the_command_moves_and_prints_the_report(config, pg_url, tmp_path, capsy
     assert "every table is equal" in out and "votes" in out
     assert main(["--config", str(config_file), "move-to-postgres", "--to", pg_url]) == 1
     assert "is not empty" in capsys.readouterr().err
+
+
+def _config_file(tmp_path, database: str, url: str | None = None):
+    path = tmp_path / ("config-pg.toml" if url else "config-sqlite.toml")
+    source = (tests.conftest.ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = source.replace('database = "data/manshahrdaram.sqlite3"', f'database = "{database}"')
+    if url:
+        marker = '# url = "postgresql://'
+        assert marker in text
+        text = text.replace(marker, f'url = "{url}"\n{marker}', 1)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_stats_export_results_and_backup_on_both_engines(config, pg_url, tmp_path, capsys):
+    """The same campaign on SQLite and, moved, on PostgreSQL: the commands print the same
+    statistics and results; backup writes a pg_dump archive that pg_restore brings back."""
+    import asyncio
+    import subprocess
+
+    import psycopg
+
+    asyncio.run(campaign_mid_way(config))
+    on_sqlite = _config_file(tmp_path, config.database)
+    on_pg = _config_file(tmp_path, config.database, pg_url)
+    assert main(["--config", on_sqlite, "move-to-postgres", "--to", pg_url]) == 0
+    capsys.readouterr()
+
+    outputs = {}
+    for name, config_file in (("sqlite", on_sqlite), ("postgresql", on_pg)):
+        assert main(["--config", config_file, "stats"]) == 0
+        stats = capsys.readouterr().out
+        assert main(["--config", config_file, "results"]) == 0
+        results = capsys.readouterr().out
+        out = tmp_path / f"export-{name}.xlsx"
+        assert main(["--config", config_file, "export", "--out", str(out)]) == 0
+        capsys.readouterr()
+        csvs = {p.name.removeprefix(f"export-{name}"): p.read_text(encoding="utf-8")
+                for p in sorted(tmp_path.glob(f"export-{name}-*.csv"))}
+        # The report's own time (its first line) differs by the seconds between the two runs.
+        outputs[name] = (stats.splitlines()[1:], results, csvs)
+    assert outputs["sqlite"] == outputs["postgresql"]
+    assert outputs["postgresql"][2], "the export wrote its CSVs"
+
+    dump = tmp_path / "campaign.dump"
+    assert main(["--config", on_pg, "backup", "--out", str(dump)]) == 0
+    written = capsys.readouterr().out
+    assert "pg_dump" in written and "votes" in written
+    assert main(["backup", "--check", str(dump)]) == 0
+    assert "votes" in capsys.readouterr().out
+    # Restored (into the schema it came from, dropped first), the votes are all there.
+    schema = pg_url.rsplit("%3D", 1)[1]
+    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    subprocess.run(["pg_restore", "--dbname", pg.server_url(), str(dump)], check=True, capture_output=True)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM votes").fetchone()[0] == 2
+
+
+def test_backup_without_pg_dump_says_so_in_one_line(config, pg_url, tmp_path, capsys, monkeypatch):
+    on_pg = _config_file(tmp_path, config.database, pg_url)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no client programs here
+    assert main(["--config", on_pg, "backup", "--out", str(tmp_path / "x.dump")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("backup error: pg_dump not found on PATH") and "\n" not in err
