@@ -42,7 +42,43 @@ async def _announce(repos, key: str) -> int | None:
     return await repos.calendar.announce(key, NOW, NOW, "ثبت پیشنهاد آغاز شد", Audience())
 
 
-JOBS = {"cast": _cast, "set_phone": _set_phone, "claim": _claim, "attribute": _attribute, "announce": _announce}
+async def _enter(repos, platform: str, user_ids: list[int]) -> list[bool]:
+    return [(await repos.citizens.get_or_create(platform, user_id, user_id, NOW))[1] for user_id in user_ids]
+
+
+async def _decide(repos, proposal_ids: list[int], status: str, by: str, reason: str | None) -> list[bool]:
+    return [await repos.proposals.decide(pid, status, by, NOW, reason) is not None for pid in proposal_ids]
+
+
+async def _duplicate(repos, pairs: list[tuple[int, int]], by: str) -> list[bool]:
+    return [await repos.proposals.mark_duplicate(copy, original, "تکراری", by, NOW) is not None
+            for copy, original in pairs]
+
+
+async def _feasibility(repos, proposal_ids: list[int], verdict: str, by: str) -> list[bool]:
+    # seen=None: what each reviewer's card showed, no verdict yet.
+    return [await repos.proposals.set_feasibility(pid, verdict, "", by, NOW, seen=None) is not None
+            for pid in proposal_ids]
+
+
+async def _judge_ambassadors(repos, citizen_ids: list[int], status: str, by: str) -> list[bool]:
+    from domain import AMB_PENDING
+    return [await repos.ambassadors.change_status(cid, status, (AMB_PENDING,), by, NOW) is not None
+            for cid in citizen_ids]
+
+
+async def _publish(repos, result_id: int, by: str) -> bool:
+    return await repos.results.publish(result_id, by, NOW)
+
+
+async def _lease(repos, names: list[str], holder: str) -> list[bool]:
+    import datetime as dt
+    return [await repos.leases.acquire(name, holder, NOW, dt.timedelta(minutes=1)) for name in names]
+
+
+JOBS = {"cast": _cast, "set_phone": _set_phone, "claim": _claim, "attribute": _attribute, "announce": _announce,
+        "enter": _enter, "decide": _decide, "duplicate": _duplicate, "feasibility": _feasibility,
+        "judge_ambassadors": _judge_ambassadors, "publish": _publish, "lease": _lease}
 
 
 async def _work(backend: str, address: str, job: str, args: tuple, barrier) -> object:
