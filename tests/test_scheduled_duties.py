@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import uuid
 
 import pytest
 
+from bot.campaign.clock import ManualClock
+from bot.campaign.roles import Actor
 from bot.runtime import AMBASSADOR_JOB, DUTIES_TTL, Runtime
-from tests.conftest import STAFF_CHAT
+from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN, Bot, phase_moments
 from tests.storage import pg
 from tests.support.e2e import TOKENS, Harness
+from tests.support.journeys import citizens
 
 SCHEMA_PREFIX = "rate_jobs_t_"
 DUTY_JOBS = (AMBASSADOR_JOB, "calendar:refresh")
@@ -111,3 +115,27 @@ async def test_catch_up_at_start_runs_in_one_runtime(tmp_path, pg_url):
         finally:
             for runtime in runtimes:
                 await runtime.stop()
+
+
+async def test_a_reminder_that_another_process_moves_into_the_past_goes_out_at_the_refresh(config):
+    """The holder of the duties learns of a move made in another process at its refresh; a
+    reminder the move put in the past goes out then, as it does when the move is made here."""
+    moments = phase_moments(config)
+    clock = ManualClock(moments["voting"] + dt.timedelta(days=2))
+    holder, elsewhere = await Bot(config, clock).start(), await Bot(config, clock).start()
+    try:
+        await citizens(holder, "telegram", [11])
+        await holder.announcer.start()
+        soon = clock.now() + dt.timedelta(hours=12)  # close brought forward: the 24 h reminder is past
+        assert await elsewhere.services.calendar.move("voting_closes", soon,
+                                                      Actor.person("telegram", TELEGRAM_ADMIN)) is None
+        assert "voting_reminder" not in await holder.services.repos.calendar.announcements()
+        await holder.announcer._refresh(None)
+        for _ in range(50):
+            if "voting_reminder" in await holder.services.repos.calendar.announcements():
+                break
+            await asyncio.sleep(0.02)  # the JobQueue runs it at once
+        assert (await holder.services.repos.calendar.announcements())["voting_reminder"].outcome == "sent"
+    finally:
+        await holder.stop()
+        await elsewhere.stop()
