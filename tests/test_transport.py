@@ -282,3 +282,27 @@ def test_environment_proxy_is_honoured_per_host_like_httpx(monkeypatch):
     assert request._proxy_for("http://127.0.0.1:8081/bot1:x/getMe") is None
     assert AiohttpRequest(trust_env=False)._proxy_for("https://api.telegram.org/bot1:x/getMe") is None
     assert AiohttpRequest(proxy="http://explicit:1")._proxy_for("https://tapi.bale.ai/bot1:x/getMe") == "http://explicit:1"
+    # Looked up once per URL (issue 13: no per-call work that can be done once), for a bounded number of URLs.
+    monkeypatch.setattr(transport_module(), "urlsplit", lambda url: pytest.fail(f"{url} split again"))
+    assert request._proxy_for("https://api.telegram.org/bot1:x/getMe") == "http://proxy.example:3128"
+    assert request._proxy_for("http://127.0.0.1:8081/bot1:x/getMe") is None
+    monkeypatch.undo()
+    for n in range(transport_module()._URLS_KEPT * 2):
+        request._proxy_for(f"https://api.telegram.org/file/bot1:x/photos/{n}.jpg")
+    assert len(request._proxy_by_url) == transport_module()._URLS_KEPT
+
+
+def transport_module():
+    import bot.messenger.transport
+    return bot.messenger.transport
+
+
+def test_timeouts_are_made_once_per_pair():
+    from bot.messenger.transport import AiohttpRequest
+
+    request = AiohttpRequest()
+    first = request._client_timeout(5.0, 30.0)
+    assert request._client_timeout(5.0, 30.0) is first
+    assert (first.total, first.sock_connect, first.sock_read) == (None, 5.0, 30.0)
+    other = request._client_timeout(5.0, None)
+    assert other is not first and other.sock_read is None

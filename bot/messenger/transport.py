@@ -90,6 +90,7 @@ class AiohttpRequest(BaseRequest):
     """
 
     __slots__ = (
+        "_client_timeouts",
         "_connect_timeout",
         "_gate",
         "_media_write_timeout",
@@ -97,6 +98,7 @@ class AiohttpRequest(BaseRequest):
         "_pool_timeout",
         "_env_proxies",
         "_proxy",
+        "_proxy_by_url",
         "_read_timeout",
         "_retries",
         "_session",
@@ -133,6 +135,10 @@ class AiohttpRequest(BaseRequest):
         # running loop, and PTB constructs requests before the loop exists.
         self._session: aiohttp.ClientSession | None = None
         self._env_proxies: dict[tuple[str, str | None], str | None] = {}
+        # Made once, not at every call (issue 13): the proxy of each Bot API URL (a few dozen
+        # methods; file URLs are not kept) and aiohttp's timeout object of each pair of timeouts.
+        self._proxy_by_url: dict[str, str | None] = {}
+        self._client_timeouts: dict[tuple[float | None, float | None], aiohttp.ClientTimeout] = {}
         self._gate: asyncio.Semaphore | None = None
         # Read by the broadcast sender: citizens' replies take precedence over broadcast slots.
         self.calls_made = 0
@@ -165,16 +171,33 @@ class AiohttpRequest(BaseRequest):
 
     def _proxy_for(self, url: str) -> str | None:
         """The explicit proxy, else the environment's (HTTPS_PROXY/ALL_PROXY, honouring
-        NO_PROXY) for this host, as httpx would pick it; cached per host."""
+        NO_PROXY) for this host, as httpx would pick it; cached per host, and per URL for the
+        first ``_URLS_KEPT`` URLs (the Bot API's methods)."""
         if self._proxy is not None or not self._trust_env:
             return self._proxy
+        try:
+            return self._proxy_by_url[url]
+        except KeyError:
+            pass
         parts = urlsplit(url)
         key = (parts.scheme, parts.hostname)
         if key not in self._env_proxies:
             proxies = urllib.request.getproxies()
             bypass = parts.hostname is not None and urllib.request.proxy_bypass(parts.hostname)
             self._env_proxies[key] = None if bypass else proxies.get(parts.scheme) or proxies.get("all")
-        return self._env_proxies[key]
+        proxy = self._env_proxies[key]
+        if len(self._proxy_by_url) < _URLS_KEPT:
+            self._proxy_by_url[url] = proxy
+        return proxy
+
+    def _client_timeout(self, connect_timeout: float | None, read_timeout: float | None) -> aiohttp.ClientTimeout:
+        key = (connect_timeout, read_timeout)
+        timeout = self._client_timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout)
+            if len(self._client_timeouts) < _URLS_KEPT:
+                self._client_timeouts[key] = timeout
+        return timeout
 
     async def shutdown(self) -> None:
         session, self._session = self._session, None
@@ -286,22 +309,16 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None,
         connect_timeout: float | None,
     ) -> tuple[int, bytes]:
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
-        )
+        timeout = self._client_timeout(connect_timeout, read_timeout)
         data: Any = None
-        headers = None
         if request_data is not None:
-            if has_files:
-                data = _build_form(request_data)
-            else:
-                data, headers = _json_body(request_data), _JSON_HEADERS
+            data = _build_form(request_data) if has_files else _json_body(request_data)
 
         budgets = (connect_timeout, write_timeout, read_timeout)
         ceiling = None if None in budgets else sum(budgets)  # type: ignore[arg-type]
         async with asyncio.timeout(ceiling):
             response = await session.request(
-                method, url, data=data, headers=headers, timeout=timeout, proxy=self._proxy_for(url)
+                method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
             )
         # Body: bounded per chunk by sock_read (like httpx's read timeout),
         # not by the ceiling, so big file downloads that make progress finish.
@@ -323,18 +340,21 @@ def _already_done(body: bytes) -> bool:
     return any(text in description for text in _ALREADY_DONE)
 
 
-_JSON_HEADERS = {"Content-Type": "application/json"}
+_URLS_KEPT = 256
+# One encoder for every call (json.dumps with options makes a new one each time).
+_ENCODE_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _json_body(request_data: RequestData) -> bytes:
+def _json_body(request_data: RequestData) -> aiohttp.BytesPayload:
     """A call without files as a JSON body, which Telegram and Bale both document.
 
     A form would percent-encode every byte of Persian text (three bytes out per byte in) and
     carry the keyboards as JSON strings inside it: a tenth of the bot's CPU under load went to
     that. ``parameters`` are PTB's values made JSON-ready (objects as dicts); ensure_ascii=False
-    keeps Persian as raw UTF-8, not six-byte escapes.
+    keeps Persian as raw UTF-8, not six-byte escapes. The payload carries its content type, so
+    no headers are merged for it at every call.
     """
-    return json.dumps(request_data.parameters, ensure_ascii=False, separators=(",", ":")).encode()
+    return aiohttp.BytesPayload(_ENCODE_JSON(request_data.parameters).encode(), content_type="application/json")
 
 
 def _build_form(request_data: RequestData) -> aiohttp.FormData:
