@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from bot.messenger.shared_rate import BATCH_WINDOW, BULK_HORIZON
 from tests.storage import pg
 
 SCHEMA_PREFIX = "rate_jobs_t_"
@@ -42,9 +43,10 @@ async def _open(url: str):
     return db
 
 
-async def _send_for(url: str, bulk: bool, seconds: float, senders: int, ready, go) -> list[float]:
+async def _send_for(url: str, bulk: bool, seconds: float, senders: int, ready, go) -> tuple[list[float], list[float]]:
     """One process: ``senders`` tasks send through one SharedBudget for ``seconds`` from the
-    moment the test says go (every process connected by then)."""
+    moment the test says go (every process connected by then). The moments messages left, and
+    how long each waited for its slot."""
     from bot.messenger.shared_rate import SharedBudget
     from storage.rate_budget import RateBudgetRepository
 
@@ -52,16 +54,19 @@ async def _send_for(url: str, bulk: bool, seconds: float, senders: int, ready, g
     try:
         budget = SharedBudget(RateBudgetRepository(db), "telegram:1", RATE, bulk=bulk)
         sent: list[float] = []
+        waits: list[float] = []
         ready.put(True)
         await asyncio.to_thread(go.wait, 120)
         end = time.time() + seconds
 
         async def sender() -> None:
             while time.time() < end:
+                asked = time.time()
                 await budget.acquire()
                 sent.append(time.time())
+                waits.append(sent[-1] - asked)
         await asyncio.gather(*(sender() for _ in range(senders)))
-        return sent
+        return sent, waits
     finally:
         await db.close()
 
@@ -86,7 +91,7 @@ def test_most_in_a_second_slides():
     assert _most_in_a_second([0.0, 0.5, 0.99, 1.0, 1.4, 2.6]) == 4
 
 
-def _run_processes(url: str, plan: list[tuple[bool, int]], seconds: float) -> list[list[float]]:
+def _run_processes(url: str, plan: list[tuple[bool, int]], seconds: float) -> list[tuple[list[float], list[float]]]:
     context = multiprocessing.get_context("spawn")
     ready, go, out = context.Queue(), context.Event(), context.Queue()
     processes = [context.Process(target=_process, args=(index, url, bulk, seconds, senders, ready, go, out))
@@ -98,7 +103,7 @@ def _run_processes(url: str, plan: list[tuple[bool, int]], seconds: float) -> li
             ready.get(timeout=120)
         go.set()
         # In the plan's order, whichever finished first.
-        return [sent for _, sent in sorted(out.get(timeout=seconds + 60) for _ in processes)]
+        return [result for _, result in sorted(out.get(timeout=seconds + 60) for _ in processes)]
     finally:
         for process in processes:
             process.join(timeout=10)
@@ -126,7 +131,7 @@ def test_replies_of_three_workers_and_a_broadcast_share_one_budget(pg_url):
     gets about its minimum share, the replies the rest."""
     asyncio.run(_migrate(pg_url))
     seconds = 5.0
-    results = _run_processes(pg_url, [(False, 8), (False, 8), (False, 8), (True, 1)], seconds)
+    results = [sent for sent, _ in _run_processes(pg_url, [(False, 8), (False, 8), (False, 8), (True, 1)], seconds)]
     _check(results, seconds)
     broadcast = len(results[3])
     share = broadcast / sum(map(len, results))
@@ -139,7 +144,13 @@ def test_a_broadcast_takes_what_replies_leave(pg_url):
     the whole budget, and never more."""
     asyncio.run(_migrate(pg_url))
     seconds = 4.0
-    _check(_run_processes(pg_url, [(True, 1), (False, 1)], seconds), seconds)
+    (broadcast, _), (replies, waits) = _run_processes(pg_url, [(True, 1), (False, 1)], seconds)
+    _check([broadcast, replies], seconds)
+    # A reply waits behind what the broadcast has booked (about BATCH_WINDOW), never a second.
+    waits.sort()
+    median, worst = waits[len(waits) // 2], waits[-1]
+    print(f"a reply beside a broadcast waited {median * 1000:.0f} ms (median), {worst * 1000:.0f} ms at most")
+    assert worst <= BATCH_WINDOW + BULK_HORIZON + 0.1
 
 
 async def _migrate(url: str) -> None:
