@@ -137,6 +137,7 @@ class SharedBudget:
         # keeps asking, so that they come one after another rather than one per line.
         if not self._slots or self._slots[-1] <= now + BULK_HORIZON * 0.8 or self._slots[-1] > now + 2 * BULK_HORIZON:
             self._fetch = asyncio.create_task(self._take())
+            self._fetch.add_done_callback(_unawaited)
 
     async def _refill(self) -> None:
         self._waiting += 1
@@ -188,6 +189,13 @@ class SharedBudget:
         if rtt <= self._offset_rtt or after - self._offset_at > OFFSET_FRESH:
             self._offset = grant.db_now - (before + after) / 2
             self._offset_rtt, self._offset_at = rtt, after
+
+
+def _unawaited(task: asyncio.Task) -> None:
+    """A batch taken ahead that failed (the database away): the next acquire() asks again and
+    meets the fault itself; here it is only logged, not left as "never retrieved"."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("rate budget: taking slots ahead failed: %s", exc.__class__.__name__)
 
 
 class SharedRateLimiter(AIORateLimiter):
