@@ -1,11 +1,14 @@
-"""Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export|results|backup]``
-(also ``manshahrdaram``).
+"""Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export|results|backup|
+receive|worker|move-to-postgres]`` (also ``manshahrdaram``).
 
 With no command it serves the messengers configured in config.toml; with no token there (or no
 config.toml at all) it starts the local playground instead, so a fresh checkout does something.
 ``stats`` and ``export`` read the configured database without any messenger, through the same
 services as /stats and /export, and may run while the bot serves (SQLite's WAL lets them read);
 so may ``backup``, which copies the database with SQLite's online backup (storage/backup.py).
+On PostgreSQL ([database] url) they read it the same way, and ``backup`` runs pg_dump.
+``move-to-postgres --to URL`` copies the SQLite campaign into an empty PostgreSQL database and
+checks the copy (storage/move.py), with the bot stopped.
 Every command logs through bot/logs.py: JSON lines on stderr, with secrets and citizens' data kept out.
 """
 from __future__ import annotations
