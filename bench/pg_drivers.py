@@ -32,8 +32,10 @@ Figures, one a line: operations per second; the client's CPU per operation (this
 all threads, ÷ operations); PostgreSQL's CPU per operation (utime+stime from /proc of the server backends
 serving this run's pools, found by application_name in pg_stat_activity, ÷ operations). The server's
 background processes (WAL writer, checkpointer) are not counted: other users of the server share them.
-Through pgbouncer the backends are pgbouncer's, not tagged with our application_name: the server figure
-is then absent (the pgbouncer process is counted as `proxy_cpu_ms_per_op` when it runs on this machine).
+Through pgbouncer (``--url`` its address, ``--setup-url`` the server's) the backends are pgbouncer's and
+their application_name changes as clients take turns: the server figure then counts every client backend
+on the run's database (give the run a database of its own), and the pgbouncer process on this machine is
+counted as `proxy_cpu_ms_per_op`.
 """
 from __future__ import annotations
 
@@ -103,12 +105,20 @@ def _proc_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) * TICK_S
 
 
-def backend_pids(url: str, application_name: str) -> list[int]:
+def backend_pids(url: str, application_name: str | None) -> list[int]:
+    """The server processes serving this run: by application_name when the pools connect directly;
+    through pgbouncer (``application_name`` None) every client backend on the run's own database
+    but this query's (pgbouncer rewrites application_name as clients take turns)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,)).fetchall()
+        if application_name is not None:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application_name,)).fetchall()
+        else:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchall()
     return [row[0] for row in rows]
 
 
@@ -259,7 +269,7 @@ class Results:
 
 
 async def measure(operation: Callable[[], Awaitable[None]], tasks: int, seconds: float, warmup: float,
-                  server_pids: list[int], proxy_pids: list[int]) -> Figure:
+                  find_server_pids: Callable[[], Awaitable[list[int]]], proxy_pids: list[int]) -> Figure:
     done = 0
     errors = 0
     stop = False
@@ -279,6 +289,8 @@ async def measure(operation: Callable[[], Awaitable[None]], tasks: int, seconds:
     workers = [asyncio.create_task(worker()) for _ in range(tasks)]
     try:
         await asyncio.sleep(warmup)
+        # After the warm-up: pgbouncer opens its server connections as the load asks for them.
+        server_pids = await find_server_pids()
         done0, wall0, cpu0 = done, time.perf_counter(), time.process_time()
         server0, proxy0 = cpu_of(server_pids), cpu_of(proxy_pids)
         await asyncio.sleep(seconds)
@@ -339,8 +351,10 @@ def summary(results: Results, task_counts: list[int]) -> list[str]:
                 if on.server_cpu_ms_per_op and off.server_cpu_ms_per_op is not None:
                     lines.append(f"{key}.server_cpu_ratio {off.server_cpu_ms_per_op / on.server_cpu_ms_per_op:.2f}")
     lines.append("")
-    lines.append("| op | driver | statements | tasks | ops/s | client CPU ms/op | server CPU ms/op |")
-    lines.append("|---|---|---|---|---:|---:|---:|")
+    proxied = any(m.proxy_cpu_ms_per_op is not None for m in medians.values())
+    lines.append("| op | driver | statements | tasks | ops/s | client CPU ms/op | server CPU ms/op |"
+                 + (" pgbouncer CPU ms/op |" if proxied else ""))
+    lines.append("|---|---|---|---|---:|---:|---:|" + ("---:|" if proxied else ""))
     for tasks in task_counts:
         for op in OPS:
             for variant in VARIANTS:
@@ -349,8 +363,10 @@ def summary(results: Results, task_counts: list[int]) -> list[str]:
                     if m is None:
                         continue
                     server = "–" if m.server_cpu_ms_per_op is None else f"{m.server_cpu_ms_per_op:.3f}"
+                    proxy = "" if not proxied else (
+                        " – |" if m.proxy_cpu_ms_per_op is None else f" {m.proxy_cpu_ms_per_op:.3f} |")
                     lines.append(f"| {op} | {driver} | {variant} | {tasks} | {m.ops_per_s:,.0f} |"
-                                 f" {m.client_cpu_ms_per_op:.3f} | {server} |")
+                                 f" {m.client_cpu_ms_per_op:.3f} | {server} |{proxy}")
     return lines
 
 
@@ -368,6 +384,9 @@ async def run(args: argparse.Namespace) -> int:
     results = Results()
     server_url = args.setup_url or args.url
     through_proxy = args.setup_url is not None and args.setup_url != args.url
+    if through_proxy:
+        print("# through a proxy: the server CPU counts every client backend on the run's database;"
+              " give the run a database of its own", flush=True)
     print(f"# url={args.url} pool={args.pool} tasks={args.tasks} seconds={args.seconds} rounds={args.rounds}"
           f" cpus={os.cpu_count()}", flush=True)
     try:
@@ -381,11 +400,13 @@ async def run(args: argparse.Namespace) -> int:
                         app = f"pgbench_{driver_name}_{os.getpid()}"
                         driver = await OPENERS[driver_name](args.url, app, args.pool, variant == "prepared")
                         try:
-                            pids = [] if through_proxy else await asyncio.to_thread(backend_pids, server_url, app)
+                            async def find_server_pids(app: str = app) -> list[int]:
+                                return await asyncio.to_thread(backend_pids, server_url,
+                                                               None if through_proxy else app)
                             proxy = pgbouncer_pids() if through_proxy else []
                             for op in ops:
                                 figure = await measure(getattr(driver, op), tasks, args.seconds, args.warmup,
-                                                       pids, proxy)
+                                                       find_server_pids, proxy)
                                 key = (op, driver_name, variant, tasks)
                                 results.runs.setdefault(key, []).append(figure)
                                 for line in figure_lines(f"round{round_}.{op}.{driver_name}.{variant}.tasks{tasks}",
@@ -406,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=DEFAULT_URL, help="where the pools connect (default: env"
                         " MANSHAHRDARAM_TEST_PG or postgresql://postgres@127.0.0.1:5432/test)")
     parser.add_argument("--setup-url", default=None, help="the server itself, when --url is a pgbouncer in front"
-                        " of it (tables are made there; the server's CPU is then not measured)")
+                        " of it (tables are made there; give the run a database of its own)")
     parser.add_argument("--pool", type=int, default=32, help="connections per pool (and threads for psycopg_threads)")
     parser.add_argument("--tasks", default="64", help="concurrent asyncio tasks, comma-separated list")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per figure")
