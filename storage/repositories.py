@@ -421,32 +421,33 @@ class VoteRepository:
         Returns ("voted" | "already" | "limit" | "ineligible", the citizen's vote count after).
         """
         def cast(conn: sqlite3.Connection) -> tuple[str, int]:
-            def used() -> int:
-                return _count(conn, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))
             # The neighbourhood the citizen has now, not only the one the caller read with them:
             # another process may have changed it since (it locks only at the first vote).
             # On PostgreSQL the citizen's row is locked here: their votes are cast one at a time,
-            # so the count below is theirs alone (the limit and "already" hold across processes),
-            # and a change of neighbourhood waits for this vote (then finds first_vote_at set).
-            eligible = _one(conn, f"SELECT 1 FROM proposals JOIN citizens c ON c.id = ? WHERE proposals.id = ? "
-                                  f"AND proposals.neighbourhood_id = ? AND c.neighbourhood_id = ? AND {ON_BALLOT}"
-                                  + _locked(conn, "c"),
+            # so the counts below, read after the lock, are theirs alone (the limit and "already"
+            # hold across processes), and a change of neighbourhood waits for this vote (then
+            # finds first_vote_at set). SQLite's write transaction is the lock there.
+            eligible = _one(conn, f"SELECT c.first_vote_at FROM proposals JOIN citizens c ON c.id = ? "
+                                  f"WHERE proposals.id = ? AND proposals.neighbourhood_id = ? "
+                                  f"AND c.neighbourhood_id = ? AND {ON_BALLOT}" + _locked(conn, "c"),
                             (citizen_id, proposal_id, neighbourhood_id, neighbourhood_id))
+            # A statement of its own, after the lock: on PostgreSQL a subquery of the locking
+            # statement would count from before the wait.
+            used, already = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE proposal_id = ?) FROM votes WHERE citizen_id = ?",
+                (proposal_id, citizen_id)).fetchone()
             if eligible is None:
-                return "ineligible", used()
-            if _one(conn, "SELECT 1 FROM votes WHERE citizen_id = ? AND proposal_id = ?", (citizen_id, proposal_id)):
-                return "already", used()
-            # The limit is part of the INSERT itself, so no interleaving can exceed it.
-            cur = conn.execute(
-                "INSERT INTO votes (citizen_id, proposal_id, created_at) SELECT ?, ?, ? "
-                "WHERE (SELECT count(*) FROM votes WHERE citizen_id = ?) < ?",
-                (citizen_id, proposal_id, _ts(now), citizen_id, limit),
-            )
-            if cur.rowcount != 1:
-                return "limit", used()
-            conn.execute("UPDATE citizens SET first_vote_at = ? WHERE id = ? AND first_vote_at IS NULL",
-                         (_ts(now), citizen_id))
-            return "voted", used()
+                return "ineligible", used
+            if already:
+                return "already", used
+            if used >= limit:
+                return "limit", used
+            conn.execute("INSERT INTO votes (citizen_id, proposal_id, created_at) VALUES (?, ?, ?)",
+                         (citizen_id, proposal_id, _ts(now)))
+            if eligible[0] is None:
+                conn.execute("UPDATE citizens SET first_vote_at = ? WHERE id = ? AND first_vote_at IS NULL",
+                             (_ts(now), citizen_id))
+            return "voted", used + 1
         return await self.db.write(cast)
 
     async def withdraw(self, citizen_id: int, proposal_id: int) -> int:

@@ -58,12 +58,14 @@ def test_placeholders_are_translated_outside_quotes_and_percent_signs_doubled():
 def test_rows_answer_by_name_and_by_position():
     from storage.postgres import _row_factory
 
-    class Column:
-        def __init__(self, name):
-            self.name = name
+    class Result:
+        nfields = 3
+
+        def fname(self, i):
+            return (b"id", b"name", b"id")[i]
 
     class Cursor:
-        description = [Column("id"), Column("name"), Column("id")]
+        pgresult = Result()
     row = _row_factory(Cursor())((7, "tajrish", 8))
     assert (row["id"], row["name"], row[0], row[2], row[1:]) == (7, "tajrish", 7, 8, ("tajrish", 8))
     assert row.keys() == ["id", "name"] and tuple(row) == (7, "tajrish", 8)
