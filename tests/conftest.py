@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.messenger.broadcast.worker import BroadcastWorker
 from bot.messenger.notices import Notifier
 from bot.messenger.notices.announcements import Announcer
 from storage.db import Database
+from storage.engine import open_database
 from storage.repositories import Repositories
 from tests.support import RecordingRequest, UpdateFactory
 
@@ -23,6 +25,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_ADMIN = 900
 BALE_ADMIN = 901
 STAFF_CHAT = -1000
+
+
+# Env MANSHAHRDARAM_TEST_DATABASE=postgresql://…: every test's bot runs on a fresh schema of that
+# PostgreSQL server instead of its SQLite file (tests that read the SQLite file itself then fail).
+TEST_DATABASE = os.environ.get("MANSHAHRDARAM_TEST_DATABASE")
+_schemas: list[str] = []
+
+
+def _test_database_url() -> str | None:
+    if not TEST_DATABASE:
+        return None
+    from tests.storage import pg
+    name, url = pg.new_schema(TEST_DATABASE)
+    _schemas.append(name)
+    return url
+
+
+def pytest_sessionfinish(session) -> None:
+    from tests.storage import pg
+    while _schemas:
+        pg.drop_schema(_schemas.pop(), TEST_DATABASE)
 
 
 def make_config(tmp_path: Path, **limits) -> Config:
@@ -35,6 +58,7 @@ def make_config(tmp_path: Path, **limits) -> Config:
     return dataclasses.replace(
         config, platforms=platforms, database=tmp_path / "bot.sqlite3",
         phone_hash_secret=b"test-secret-0123456789", limits=dataclasses.replace(config.limits, **limits),
+        database_url=_test_database_url(),
     )
 
 
@@ -116,7 +140,8 @@ class Bot:
         self.errors: list[BaseException] = []
 
     async def start(self) -> "Bot":
-        self.db = Database(self.config.database)
+        self.db = (Database(self.config.database) if self.config.database_url is None
+                   else open_database(self.config.database_url))
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         await self.services.calendar.load()

@@ -56,17 +56,19 @@ def with_search_path(url: str, schema: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def new_schema() -> tuple[str, str]:
-    """A fresh, empty schema: (its name, a URL whose connections use it)."""
+def new_schema(server: str | None = None) -> tuple[str, str]:
+    """A fresh, empty schema on ``server`` (default: server_url()): (its name, a URL whose
+    connections use it)."""
     import psycopg
+    server = server or server_url()
     name = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
-    with psycopg.connect(server_url(), autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
-    return name, with_search_path(server_url(), name)
+    return name, with_search_path(server, name)
 
 
-def drop_schema(name: str) -> None:
+def drop_schema(name: str, server: str | None = None) -> None:
     import psycopg
     assert name.startswith(SCHEMA_PREFIX)
-    with psycopg.connect(server_url(), autocommit=True) as conn:
+    with psycopg.connect(server or server_url(), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

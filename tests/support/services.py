@@ -12,7 +12,7 @@ from bot.campaign.services import Services
 from bot.campaign.services.citizens import ChooseResult, PhoneResult
 from bot.campaign.services.proposals import Decision, Gate, TextCheck
 from domain import Citizen, Proposal
-from storage.db import Database
+from storage.engine import open_database
 from storage.repositories import Repositories
 from tests.conftest import TELEGRAM_ADMIN, phase_moments
 
@@ -24,7 +24,7 @@ ADMIN = Actor.person("telegram", TELEGRAM_ADMIN)
 @contextlib.asynccontextmanager
 async def built(config: Config) -> AsyncIterator[Services]:
     """The services on the config's database, during registration, with no messenger."""
-    database = Database(config.database)
+    database = open_database(config.database_url or config.database)
     await database.open()
     try:
         services = Services.build(config, ManualClock(phase_moments(config)["proposals"]), Repositories(database))
