@@ -22,7 +22,9 @@ The drivers:
 - `psycopg_async`: psycopg_pool.AsyncConnectionPool, the operation awaited on the event loop;
 - `asyncpg`: asyncpg.create_pool, the operation awaited on the event loop;
 - `asyncpg_noreset`: the same with ``reset=`` a no-op: asyncpg's pool otherwise sends one more query
-  (pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL) each time a connection goes back.
+  (pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL) each time a connection goes back;
+- `storage_engine`: storage.postgres.PgDatabase itself (``read`` for pk, ``write`` for vote): the
+  `psycopg_threads` shape plus the engine's own work; it never prepares (unprepared variant only).
 
 And two variants: `prepared` (each driver's default: psycopg prepares a statement on a connection after
 5 executions, asyncpg prepares and caches every statement) and `unprepared` (what pgbouncer in
@@ -62,7 +64,7 @@ PK_SQL_ASYNCPG = "SELECT id, name, votes_left FROM pgbench_voters WHERE id = $1"
 LOCK_SQL_ASYNCPG = "SELECT votes_left FROM pgbench_voters WHERE id = $1 FOR UPDATE"
 INSERT_SQL_ASYNCPG = "INSERT INTO pgbench_votes (voter_id, proposal_id) VALUES ($1, $2)"
 
-DRIVERS = ("psycopg_threads", "psycopg_async", "asyncpg", "asyncpg_noreset")
+DRIVERS = ("psycopg_threads", "psycopg_async", "asyncpg", "asyncpg_noreset", "storage_engine")
 VARIANTS = ("prepared", "unprepared")
 OPS = ("pk", "vote")
 
@@ -91,6 +93,7 @@ def teardown(url: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS pgbench_votes, pgbench_voters")
+        conn.execute(f"DROP SCHEMA IF EXISTS {ENGINE_SCHEMA} CASCADE")
 
 
 # ---------------------------------------------------------------- CPU of the server's backends
@@ -244,12 +247,49 @@ async def open_asyncpg(url: str, app: str, pool_size: int, prepared: bool, reset
     return Driver(pk, vote, pool.close)
 
 
+ENGINE_SCHEMA = "pgbench_engine"
+
+
+async def open_storage_engine(url: str, app: str, pool_size: int, prepared: bool) -> Driver | None:
+    """storage.postgres.PgDatabase itself: the thread shape plus what the engine adds (``?`` texts
+    translated, rows by name, its BEGIN/COMMIT); it never prepares, so only the unprepared variant.
+    Its migrations go to a schema of their own (search_path), dropped by teardown()."""
+    if prepared:
+        return None
+    import psycopg
+
+    from storage.postgres import PgDatabase
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {ENGINE_SCHEMA}")
+    db = PgDatabase(_conninfo(url, app) + f"&options=-csearch_path%3D{ENGINE_SCHEMA},public", pool_size=pool_size)
+    await db.open()
+    pk_sql = PK_SQL_PSYCOPG.replace("%s", "?")
+    lock_sql = LOCK_SQL_PSYCOPG.replace("%s", "?")
+    insert_sql = INSERT_SQL_PSYCOPG.replace("%s", "?")
+
+    def pk_fn(conn, voter: int) -> None:
+        conn.execute(pk_sql, (voter,)).fetchone()["name"]
+
+    def vote_fn(conn, voter: int, proposal: int) -> None:
+        conn.execute(lock_sql, (voter,)).fetchone()["votes_left"]
+        conn.execute(insert_sql, (voter, proposal))
+
+    async def pk() -> None:
+        await db.read(pk_fn, _voter())
+
+    async def vote() -> None:
+        await db.write(vote_fn, _voter(), _proposal())
+
+    return Driver(pk, vote, db.close)
+
+
 async def open_asyncpg_noreset(url: str, app: str, pool_size: int, prepared: bool) -> Driver:
     return await open_asyncpg(url, app, pool_size, prepared, reset=False)
 
 
 OPENERS = {"psycopg_threads": open_psycopg_threads, "psycopg_async": open_psycopg_async,
-           "asyncpg": open_asyncpg, "asyncpg_noreset": open_asyncpg_noreset}
+           "asyncpg": open_asyncpg, "asyncpg_noreset": open_asyncpg_noreset, "storage_engine": open_storage_engine}
 
 
 # ---------------------------------------------------------------- measuring
@@ -398,7 +438,11 @@ async def run(args: argparse.Namespace) -> int:
                     order = drivers if round_ % 2 else list(reversed(drivers))
                     for driver_name in order:
                         app = f"pgbench_{driver_name}_{os.getpid()}"
+                        if driver_name == "storage_engine" and through_proxy:
+                            continue  # its schema is chosen by the `options` start-up parameter pgbouncer refuses
                         driver = await OPENERS[driver_name](args.url, app, args.pool, variant == "prepared")
+                        if driver is None:
+                            continue
                         try:
                             async def find_server_pids(app: str = app) -> list[int]:
                                 return await asyncio.to_thread(backend_pids, server_url,
