@@ -1,7 +1,7 @@
 """The bot as its own process, for the benchmark: the driver measures this process alone.
 
     python -m bench.run_bot --api http://127.0.0.1:PORT --db PATH [--concurrency 256] [--transport aiohttp]
-                            [--broadcast-rate 1000] [--clock-epoch UNIX_TIME] [--echo]
+                            [--broadcast-rate 1000] [--clock-epoch UNIX_TIME] [--echo | --skeleton]
 
 Builds the config from config.example.toml (Telegram token and base_url pointed at the loopback
 server, Bale off; ``--broadcast-rate`` replaces Telegram's broadcast_rate), starts ``Runtime``
@@ -214,6 +214,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--log-level", default="WARNING")
     ap.add_argument("--echo", action="store_true",
                     help="run a bare PTB echo bot instead (bench.journey's echo run); --db is not used")
+    ap.add_argument("--skeleton", action="store_true",
+                    help="run the journey's I/O with PTB alone instead (bench.journey's skeleton run); --db is "
+                         "read once for the ballots")
     return ap.parse_args(argv)
 
 
@@ -239,6 +242,125 @@ async def _echo(args: argparse.Namespace) -> None:
                    .get_updates_request(AiohttpRequest(connection_pool_size=2))
                    .concurrent_updates(args.concurrency).build())
     application.add_handler(MessageHandler(filters.TEXT, echo))
+    await _run_until_stopped(application, args)
+
+
+async def _skeleton(args: argparse.Namespace) -> None:
+    """The journey's I/O with python-telegram-bot alone (bench.journey's skeleton run): the same
+    updates answered with the same calls, texts and keyboards as the bot's (12 calls a journey), but
+    what the bot keeps in its database (the neighbourhood, the verified phone, the votes) kept in
+    this process's memory, and nothing else of ours on the path: no update journal, conversation
+    persistence, flood control, rate limiter or database. PTB's objects as a bare PTB bot uses
+    them (keyboards built per message, answers decoded into Messages), the bot's transport and
+    concurrency as the echo bot. What it costs above the echo bot is the journey's shape (more
+    calls, bigger updates); what the bot costs above it is the project's own work."""
+    from telegram import (
+        InlineKeyboardButton,
+        InlineKeyboardMarkup,
+        KeyboardButton,
+        LinkPreviewOptions,
+        ReplyKeyboardMarkup,
+        Update,
+    )
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+    from bench.common import voting_moment
+    from bot.app import CONNECTION_POOL
+    from bot.campaign.calendar import phase_at
+    from bot.campaign.services.voting import PAGE_SIZE, BallotView
+    from bot.messenger.platforms import PLATFORMS
+    from bot.messenger.render import ballot as render_ballot
+    from bot.messenger.render import phase_line
+    from bot.messenger.transport import AiohttpRequest
+    from messages_fa import buttons as b
+    from messages_fa import texts
+    from messages_fa.numbers import fa_digits
+    from storage.db import Database
+    from storage.repositories import Repositories
+
+    config = bench_config(args.api, args.db)
+    telegram = config.platforms["telegram"]
+    platform = PLATFORMS["telegram"]
+    moment = voting_moment(config)
+    markup = platform.markup  # as the bot's replies: HTML on Telegram, no link previews
+    sent = {"parse_mode": markup.parse_mode}
+    welcome = texts.welcome(markup, phase_line(config, phase_at(config.calendar, moment), moment), None)
+    limit = config.limits.votes_per_citizen
+    db = Database(config.database)
+    await db.open()
+    try:  # each neighbourhood's first ballot page, read once before the drive
+        repos = Repositories(db)
+        pages = {hood.id: (await repos.votes.ballot_page(0, hood.id, 0, PAGE_SIZE, False))
+                 for hood in config.neighbourhoods}
+    finally:
+        await db.close()
+    hood_of: dict[int, str] = {}
+    votes_of: dict[int, set[int]] = {}
+
+    def ballot(user_id: int) -> tuple[str, InlineKeyboardMarkup]:
+        page, mine = pages[hood_of[user_id]], votes_of.setdefault(user_id, set())
+        view = BallotView(page=0, pages=max(1, -(-page.total // PAGE_SIZE)), proposals=page.proposals,
+                          vote_counts=None, my_votes=mine, used=len(mine), limit=limit)
+        text = render_ballot(platform, config, hood_of[user_id], view)
+        rows = [[InlineKeyboardButton(b.vote_button(fa_digits(view.number_of(p)), p.id in mine),
+                                      callback_data=f"{'w' if p.id in mine else 'v'}:{p.id}:0")]
+                for p in view.proposals]
+        return text, InlineKeyboardMarkup(rows)
+
+    def no_preview() -> LinkPreviewOptions:
+        return LinkPreviewOptions(is_disabled=True)
+
+    def menu() -> ReplyKeyboardMarkup:
+        return ReplyKeyboardMarkup([[b.VOTE], [b.MY_PROPOSALS], [b.CHANGE_NEIGHBOURHOOD, b.HELP], [b.AMBASSADOR]],
+                                   resize_keyboard=True, is_persistent=True)
+
+    async def on_start(update: Update, _context) -> None:
+        buttons = [InlineKeyboardButton(n.name, callback_data=f"n:{n.id}") for n in config.neighbourhoods]
+        await update.message.reply_text(welcome, reply_markup=InlineKeyboardMarkup(
+            [buttons[i:i + 3] for i in range(0, len(buttons), 3)]), **sent, link_preview_options=no_preview())
+
+    async def on_hood(update: Update, _context) -> None:
+        query = update.callback_query
+        hood = config.neighbourhood(query.data[2:])
+        hood_of[query.from_user.id] = hood.id
+        await asyncio.gather(query.answer(), query.message.chat.send_message(
+            texts.neighbourhood_set(markup, hood.name), reply_markup=menu(), **sent, link_preview_options=no_preview()))
+
+    async def on_vote_menu(update: Update, _context) -> None:
+        await update.message.reply_text(texts.ask_phone(), reply_markup=ReplyKeyboardMarkup(
+            [[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]], resize_keyboard=True,
+            one_time_keyboard=True), **sent, link_preview_options=no_preview())
+
+    async def on_contact(update: Update, _context) -> None:
+        await update.message.reply_text(texts.phone_verified(), reply_markup=menu(), **sent,
+                                        link_preview_options=no_preview())
+        text, keyboard = ballot(update.effective_user.id)
+        await update.message.reply_text(text, reply_markup=keyboard, **sent, link_preview_options=no_preview())
+
+    async def on_vote(update: Update, _context) -> None:
+        query = update.callback_query
+        user_id = query.from_user.id
+        votes_of.setdefault(user_id, set()).add(int(query.data.split(":")[1]))
+        used = len(votes_of[user_id])
+        text, keyboard = ballot(user_id)
+        await asyncio.gather(query.answer(texts.vote_recorded(used, limit)),
+                             query.edit_message_text(text, reply_markup=keyboard, **sent,
+                                                     link_preview_options=no_preview()))
+
+    application = (ApplicationBuilder().token(telegram.token).base_url(telegram.base_url)
+                   .base_file_url(telegram.base_file_url)
+                   .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL))
+                   .get_updates_request(AiohttpRequest(connection_pool_size=2))
+                   .concurrent_updates(args.concurrency).build())
+    application.add_handlers([
+        CallbackQueryHandler(on_vote, pattern=r"^v:"), CallbackQueryHandler(on_hood, pattern=r"^n:"),
+        CommandHandler("start", on_start), MessageHandler(filters.CONTACT, on_contact),
+        MessageHandler(filters.Text([b.VOTE]), on_vote_menu),
+    ])
+    await _run_until_stopped(application, args)
+
+
+async def _run_until_stopped(application, args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -255,6 +377,9 @@ async def _echo(args: argparse.Namespace) -> None:
 async def _serve(args: argparse.Namespace) -> None:
     if args.echo:
         await _echo(args)
+        return
+    if args.skeleton:
+        await _skeleton(args)
         return
     config = bench_config(args.api, args.db, args.broadcast_rate)
     runtime = Runtime(config, voting_clock(config, args.clock_epoch), poll_timeout=args.poll_timeout,
