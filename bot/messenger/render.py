@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from bot.campaign.calendar import PhaseInfo, days_left
 from bot.campaign.config import Config
@@ -48,8 +49,10 @@ def preview(platform: Platform, config: Config, neighbourhood_id: str, draft: Dr
     )
 
 
+@lru_cache(maxsize=4096)
 def shorten(text: str, limit: int = SHORT_DESCRIPTION) -> str:
-    """On one line, at most ``limit`` UTF-16 units (as the messengers count)."""
+    """On one line, at most ``limit`` UTF-16 units (as the messengers count). Kept: a ballot shows
+    the same few descriptions to every voter of a neighbourhood, at every vote."""
     return fit.shorten(" ".join(text.split()), limit)
 
 

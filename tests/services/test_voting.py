@@ -91,6 +91,9 @@ async def test_pages_hold_page_size_and_a_stale_page_shows_the_last(services):
     stale = await services.voting.ballot(voter, 7)
     assert (stale.page, len(stale.proposals)) == (1, 2)
     assert [stale.number_of(p) for p in stale.proposals] == [PAGE_SIZE + 1, PAGE_SIZE + 2]
+    # A proposal read again (equal, not the same object) has the same number.
+    import dataclasses
+    assert stale.number_of(dataclasses.replace(stale.proposals[1])) == PAGE_SIZE + 2
     assert {p.id for p in first.proposals + stale.proposals} == set(ids)
 
 

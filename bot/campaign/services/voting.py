@@ -41,7 +41,11 @@ class BallotView:
 
     def number_of(self, proposal: Proposal) -> int:
         """The number shown on the card and its button, stable across pages."""
-        return self.page * PAGE_SIZE + self.proposals.index(proposal) + 1
+        # By identity first: list.index compares every proposal before it field by field.
+        position = next((i for i, shown in enumerate(self.proposals) if shown is proposal), None)
+        if position is None:
+            position = self.proposals.index(proposal)
+        return self.page * PAGE_SIZE + position + 1
 
 
 @dataclass(frozen=True)
