@@ -239,7 +239,7 @@ class AmbassadorRepository:
             "SELECT c.referred_by, c.referred_at, c.phone_hash IS NOT NULL FROM citizens c "
             "JOIN ambassadors a ON a.citizen_id = c.referred_by "
             "WHERE c.referred_by IS NOT NULL AND a.flagged_at IS NULL AND c.referred_at >= ? AND c.referred_at < ? "
-            "ORDER BY c.referred_by, c.referred_at", (_ts(since), _ts(until))).fetchall())
+            "ORDER BY c.referred_by, c.referred_at, c.id", (_ts(since), _ts(until))).fetchall())
         return [(row[0], _dt(row[1]), bool(row[2])) for row in rows]
 
     async def flag(self, ambassador_id: int, now: dt.datetime) -> bool:

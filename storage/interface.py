@@ -598,7 +598,7 @@ class AmbassadorRepository(Protocol):
 
     async def recent_joins(self, since: dt.datetime, until: dt.datetime) -> list[tuple[int, dt.datetime, bool]]:
         """(ambassador, when, verified a phone) of joins in [since, until) through unflagged
-        ambassadors, by ambassador then time."""
+        ambassadors, by ambassador, then time, then the order they joined in (joins at one moment keep it)."""
         ...
 
     async def flag(self, ambassador_id: int, now: dt.datetime) -> bool:

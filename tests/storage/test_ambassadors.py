@@ -124,3 +124,18 @@ async def test_an_ambassador_is_flagged_once(repos):
     assert await repos.ambassadors.flag(ambassador.citizen_id, NOW)
     assert not await repos.ambassadors.flag(ambassador.citizen_id, NOW)
     assert [a.citizen_id for a in await repos.ambassadors.in_status(AMB_APPROVED)] == [ambassador.citizen_id]
+
+
+async def test_joins_at_one_moment_come_in_the_order_they_joined(repos):
+    """The burst check walks joins in order: joins at one moment must not come shuffled (on
+    PostgreSQL a sort of equal times is not stable; the verified few could land last)."""
+    ambassador = await seed.ambassador(repos, link("o"))
+    joined = []
+    for n in range(40):
+        person = await seed.citizen(repos, neighbourhood=None)
+        assert await repos.ambassadors.attribute_by_link(person.id, link("o"), NOW)
+        if n % 7 == 0:
+            assert await repos.citizens.set_phone_hash(person.id, f"order-{person.id}", NOW)
+        joined.append(n % 7 == 0)
+    joins = await repos.ambassadors.recent_joins(NOW, NOW + dt.timedelta(seconds=1))
+    assert [(who, verified) for who, _, verified in joins] == [(ambassador.citizen_id, v) for v in joined]
