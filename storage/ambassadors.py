@@ -131,13 +131,14 @@ class AmbassadorRepository:
     async def untold(self) -> list[Ambassador]:
         """Decisions the person has not heard (the bot stopped, or their messenger failed)."""
         rows = await self.db.read(lambda conn: conn.execute(
-            f"{_SELECT} WHERE a.decided_at IS NOT NULL AND a.told_at IS NULL").fetchall())
+            f"{_SELECT} WHERE a.decided_at IS NOT NULL AND a.told_at IS NULL ORDER BY a.citizen_id").fetchall())
         return [_ambassador(row) for row in rows]
 
     async def pending_without_cards(self) -> list[Ambassador]:
         rows = await self.db.read(lambda conn: conn.execute(
             f"{_SELECT} WHERE a.status = ? AND NOT EXISTS "
-            "(SELECT 1 FROM ambassador_cards k WHERE k.ambassador_id = a.citizen_id)", (AMB_PENDING,)).fetchall())
+            "(SELECT 1 FROM ambassador_cards k WHERE k.ambassador_id = a.citizen_id) ORDER BY a.citizen_id",
+            (AMB_PENDING,)).fetchall())
         return [_ambassador(row) for row in rows]
 
     async def add_card(self, card: AmbassadorCard) -> None:
@@ -148,7 +149,7 @@ class AmbassadorRepository:
 
     async def cards(self, ambassador_id: int) -> list[AmbassadorCard]:
         rows = await self.db.read(lambda conn: conn.execute(
-            "SELECT * FROM ambassador_cards WHERE ambassador_id = ?", (ambassador_id,)).fetchall())
+            "SELECT * FROM ambassador_cards WHERE ambassador_id = ? ORDER BY platform, chat_id", (ambassador_id,)).fetchall())
         return [AmbassadorCard(r["ambassador_id"], r["platform"], r["chat_id"], r["message_id"]) for r in rows]
 
     async def in_status(self, *statuses: str) -> list[Ambassador]:

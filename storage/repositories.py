@@ -382,7 +382,7 @@ class ProposalRepository:
 
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
         rows = await self.db.read(lambda conn: conn.execute(
-            "SELECT * FROM staff_cards WHERE proposal_id = ?", (proposal_id,)).fetchall())
+            "SELECT * FROM staff_cards WHERE proposal_id = ? ORDER BY platform, chat_id", (proposal_id,)).fetchall())
         return [StaffCard(r["proposal_id"], r["platform"], r["chat_id"], r["message_id"]) for r in rows]
 
 
