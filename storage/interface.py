@@ -1,8 +1,9 @@
 """The storage interface: what the application may ask of a database, and what it may rely on.
 
 One Protocol per repository, and ``Repositories``, the aggregate the services are given. Every
-engine (SQLite today: storage/repositories.py and its siblings; PostgreSQL next) implements these
-with the same signatures, and tests/storage/ runs the same contract tests against each.
+engine (SQLite: storage/db.py, PostgreSQL: storage/postgres.py, both under the repositories of
+storage/repositories.py and its siblings) implements these with the same signatures, and
+tests/storage/ runs the same contract tests against each, races of two processes included.
 
 A docstring here is a contract, not a description of SQL: "once", "at most", "never" hold for
 any number of concurrent callers on any number of connections or processes, unless a docstring

@@ -160,6 +160,9 @@ class _PgConnection:
             return None
 
 
+_OPEN = (psycopg.pq.TransactionStatus.INTRANS, psycopg.pq.TransactionStatus.INERROR)
+
+
 class PgDatabase:
     """storage.db.Database's API on PostgreSQL (see the module's docstring)."""
 
@@ -232,7 +235,9 @@ class PgDatabase:
                     time.sleep(0.001 * (attempt + 1))
                     continue
                 except BaseException:
-                    if not raw.closed and raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    # A lost connection (status UNKNOWN) is not rolled back: that would raise in place
+                    # of the fault, and the pool discards it anyway.
+                    if raw.info.transaction_status in _OPEN:
                         raw.execute("ROLLBACK")
                     raise
                 raw.execute("COMMIT")
