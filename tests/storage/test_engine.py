@@ -141,3 +141,53 @@ def test_two_processes_starting_on_an_empty_database_migrate_it_once(schema):
         process.join(60)
     # Without the advisory lock the later ones fail on CREATE TABLE (it exists) or see two rows.
     assert answers == [("ok", [(len(MIGRATIONS),)])] * 3
+
+
+# -- both engines: what the repositories rely on ------------------------------------------------------
+
+async def test_a_write_that_fails_leaves_nothing_and_the_next_one_works(repos):
+    db = repos.db
+
+    def half_then_fail(conn):
+        conn.execute("INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)", ("half", "me", "x"))
+        raise LookupError("the function's own fault")
+    with pytest.raises(LookupError):
+        await db.write(half_then_fail)
+    assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM leases").fetchone()[0]) == 0
+    await db.write(lambda conn: conn.execute("INSERT INTO leases VALUES (?, ?, ?)", ("whole", "me", "x")))
+    assert await db.read(lambda conn: [tuple(r) for r in conn.execute("SELECT name, holder FROM leases")]) == [
+        ("whole", "me")]
+
+
+async def test_a_duplicate_changes_nothing_and_the_transaction_goes_on(repos):
+    db = repos.db
+
+    def twice(conn):
+        first = conn.unless_duplicate("INSERT INTO leases VALUES (?, ?, ?)", ("one", "a", "x"))
+        second = conn.unless_duplicate("INSERT INTO leases VALUES (?, ?, ?)", ("one", "b", "y"))
+        conn.execute("INSERT INTO leases VALUES (?, ?, ?)", ("two", "c", "z"))  # still in a usable transaction
+        return first, second
+    assert await db.write(twice) == (1, None)
+    assert await db.read(lambda conn: [tuple(r) for r in conn.execute(
+        "SELECT name, holder FROM leases ORDER BY name")]) == [("one", "a"), ("two", "c")]
+
+
+async def test_a_write_postgresql_aborts_for_a_deadlock_runs_again_from_the_start(schema):
+    import psycopg.errors
+
+    from storage.postgres import PgDatabase
+    db = PgDatabase(schema, pool_size=1)
+    await db.open()
+    calls = []
+
+    def deadlocked_once(conn):
+        calls.append(1)
+        conn.execute("INSERT INTO leases VALUES (?, ?, ?)", (f"try-{len(calls)}", "me", "x"))
+        if len(calls) == 1:
+            raise psycopg.errors.DeadlockDetected("deadlock detected")
+        return len(calls)
+    try:
+        assert await db.write(deadlocked_once) == 2
+        assert await db.read(lambda conn: [r[0] for r in conn.execute("SELECT name FROM leases")]) == ["try-2"]
+    finally:
+        await db.close()
