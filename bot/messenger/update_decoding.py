@@ -16,7 +16,12 @@ skipped there rather than logged again.
 A pressed button's update carries the whole message it sits under, keyboard included (a ballot's
 rows, the welcome's 27 neighbourhoods). Nothing reads that keyboard (a handler that changes it
 sends a new one), yet building its buttons was most of the cost of reading a press: it is left
-out before the update is built (``_without_pressed_keyboard``).
+out before the update is built (``_without_pressed_keyboard``). So is its formatting (``entities``)
+for the presses whose handlers replace the whole message or send a new one and never read the
+pressed text's formatting (``FORMATTING_UNREAD``: the ballot's votes and pages, the
+neighbourhoods): PTB turns each entity's type into an enum member, slowly, and a ballot has
+several. A press of any other family keeps it (choosing a category, for one, rebuilds the pressed
+text with its bold: handlers/proposals.py).
 """
 from __future__ import annotations
 
@@ -25,7 +30,12 @@ from collections.abc import Callable, Sequence
 
 from telegram import Bot, Update
 
+from bot.messenger import buttons as bt
+
 log = logging.getLogger(__name__)
+
+# The button families whose handlers never read the pressed message's formatting (see above).
+FORMATTING_UNREAD = (bt.Vote, bt.BallotPage, bt.Neighbourhood)
 
 # A top-level key is the server's field name, not content; long ones are cut for the one line.
 _KIND_MAX = 40
@@ -47,15 +57,27 @@ def _why(exc: Exception) -> str:
     return exc.__class__.__name__
 
 
+_KEYBOARD = frozenset({"reply_markup"})
+_KEYBOARD_AND_FORMATTING = frozenset({"reply_markup", "entities"})
+
+
+def _formatting_unread(pressed: object) -> bool:
+    return isinstance(pressed, str) and any(family.PATTERN.match(pressed) for family in FORMATTING_UNREAD)
+
+
 def _without_pressed_keyboard(data: object) -> object:
-    """The update as sent, but a pressed button's message without its keyboard (see above).
-    The server's dicts are left as they are: a copy of the two levels that change."""
+    """The update as sent, but a pressed button's message without its keyboard, and without its
+    formatting where nothing reads it (see above). The server's dicts are left as they are: a copy
+    of the two levels that change."""
     if not isinstance(data, dict) or not isinstance(query := data.get("callback_query"), dict):
         return data
     message = query.get("message")
-    if not isinstance(message, dict) or "reply_markup" not in message:
+    if not isinstance(message, dict):
         return data
-    message = {key: value for key, value in message.items() if key != "reply_markup"}
+    left_out = _KEYBOARD_AND_FORMATTING if _formatting_unread(query.get("data")) else _KEYBOARD
+    if left_out.isdisjoint(message):
+        return data
+    message = {key: value for key, value in message.items() if key not in left_out}
     return {**data, "callback_query": {**query, "message": message}}
 
 
