@@ -555,7 +555,7 @@ async def run_config(label: str, args: argparse.Namespace, workdir: Path, users:
         log(f"{label}: server {url}, seeded {sum(len(x.proposal_ids) for x in ballots)} approved proposals in "
             f"{len(ballots)} neighbourhoods; starting the bot ({transport}, concurrency {concurrency})")
 
-        kind = {"echo": ["--echo"], "skeleton": ["--skeleton"]}.get(label, [])
+        kind = {"echo": ["--echo"], "skeleton": ["--skeleton", "ptb"], "skeleton_io": ["--skeleton", "bot-io"]}.get(label, [])
         bot = Child("bot", [PYTHON, "-m", "bench.run_bot", "--api", url, "--db", str(config.database),
                             "--concurrency", str(concurrency), "--transport", transport] + kind,
                     rundir / "bot.log", env=_investigation_env(args, rundir) if investigate else None)
@@ -810,17 +810,19 @@ def report(args: argparse.Namespace, runs: dict[str, RunResult]) -> list[str]:
         put("echo_other_processes_cpu_cores", echo.foreign_cores, 2)
     if sat and echo and echo.steps and sat.steps:
         put("journey_vs_echo_cpu_ratio", _per(sat.bot_cpu / sat.steps, echo.bot_cpu / echo.steps), 2)
-    skeleton = runs.get("skeleton")
-    if skeleton:
-        put("skeleton_journeys_completed", skeleton.completed)
-        put("skeleton_api_calls_per_journey", _per(skeleton.journey_calls, skeleton.completed), 2)
-        put("skeleton_updates_per_s", skeleton.updates_per_s)
-        put("skeleton_bot_cpu_ms_per_update", _per(skeleton.bot_cpu * 1000, skeleton.steps), 3)
-        put("skeleton_other_processes_cpu_cores", skeleton.foreign_cores, 2)
+    for name in ("skeleton", "skeleton_io"):
+        skeleton = runs.get(name)
+        if not skeleton:
+            continue
+        put(f"{name}_journeys_completed", skeleton.completed)
+        put(f"{name}_api_calls_per_journey", _per(skeleton.journey_calls, skeleton.completed), 2)
+        put(f"{name}_updates_per_s", skeleton.updates_per_s)
+        put(f"{name}_bot_cpu_ms_per_update", _per(skeleton.bot_cpu * 1000, skeleton.steps), 3)
+        put(f"{name}_other_processes_cpu_cores", skeleton.foreign_cores, 2)
         if echo and echo.steps and skeleton.steps:
-            put("skeleton_vs_echo_cpu_ratio", _per(skeleton.bot_cpu / skeleton.steps, echo.bot_cpu / echo.steps), 2)
+            put(f"{name}_vs_echo_cpu_ratio", _per(skeleton.bot_cpu / skeleton.steps, echo.bot_cpu / echo.steps), 2)
         if sat and sat.steps and skeleton.steps:
-            put("journey_vs_skeleton_cpu_ratio", _per(sat.bot_cpu / sat.steps, skeleton.bot_cpu / skeleton.steps), 2)
+            put(f"journey_vs_{name}_cpu_ratio", _per(sat.bot_cpu / sat.steps, skeleton.bot_cpu / skeleton.steps), 2)
     hx = runs.get("httpx")
     if hx:
         put("httpx_users", f"{hx.users} ({'same users as saturation' if sat and hx.users == sat.users else 'subset'})")
@@ -917,7 +919,7 @@ def db_probe_lines(put, r: RunResult) -> None:
 # -------------------------------------------------------------------- main
 
 
-RUNS = ("saturation", "surge", "baseline", "httpx", "echo", "skeleton", "tenk")
+RUNS = ("saturation", "surge", "baseline", "httpx", "echo", "skeleton", "skeleton_io", "tenk")
 DEFAULT_RUNS = ("saturation", "surge", "baseline", "httpx", "echo")  # tenk takes minutes: on request
 TENK_USERS = 10_000
 
@@ -986,6 +988,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
         "httpx": (args.httpx_users, args.concurrency, "httpx"),
         "echo": (args.echo_users, args.concurrency, "aiohttp"),
         "skeleton": (args.users, args.concurrency, "aiohttp"),
+        "skeleton_io": (args.users, args.concurrency, "aiohttp"),
         "tenk": (args.tenk_users, args.concurrency, "aiohttp"),
     }
     for label in RUNS:

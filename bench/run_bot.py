@@ -214,9 +214,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--log-level", default="WARNING")
     ap.add_argument("--echo", action="store_true",
                     help="run a bare PTB echo bot instead (bench.journey's echo run); --db is not used")
-    ap.add_argument("--skeleton", action="store_true",
-                    help="run the journey's I/O with PTB alone instead (bench.journey's skeleton run); --db is "
-                         "read once for the ballots")
+    ap.add_argument("--skeleton", nargs="?", const="ptb", choices=("ptb", "bot-io"), default=None,
+                    help="run the journey's I/O with PTB alone instead (bench.journey's skeleton run; bot-io: "
+                         "with the bot's Bot object and keyboards, its skeleton_io run); --db is read once for the "
+                         "ballots")
     return ap.parse_args(argv)
 
 
@@ -253,7 +254,13 @@ async def _skeleton(args: argparse.Namespace) -> None:
     persistence, flood control, rate limiter or database. PTB's objects as a bare PTB bot uses
     them (keyboards built per message, answers decoded into Messages), the bot's transport and
     concurrency as the echo bot. What it costs above the echo bot is the journey's shape (more
-    calls, bigger updates); what the bot costs above it is the project's own work."""
+    calls, bigger updates); what the bot costs above it is the project's own work.
+
+    ``--skeleton bot-io`` (the skeleton_io run): the same, but with the bot's own I/O layer — its
+    MessengerBot (presses read without the pressed keyboard, answers built only when read, calls
+    of JSON values sent as they are) and its keyboards (made once, the ballot as JSON) — so what is
+    left between it and the bot is the project's state work alone: database, journal, conversation
+    persistence, flood control, rate limiter."""
     from telegram import (
         InlineKeyboardButton,
         InlineKeyboardMarkup,
@@ -268,10 +275,14 @@ async def _skeleton(args: argparse.Namespace) -> None:
     from bot.app import CONNECTION_POOL
     from bot.campaign.calendar import phase_at
     from bot.campaign.services.voting import PAGE_SIZE, BallotView
+    from bot.messenger import keyboards
+    from bot.messenger.markup_dicts import NO_LINK_PREVIEW
+    from bot.messenger.messenger_bot import MessengerBot
     from bot.messenger.platforms import PLATFORMS
     from bot.messenger.render import ballot as render_ballot
     from bot.messenger.render import phase_line
     from bot.messenger.transport import AiohttpRequest
+    from domain import Phase
     from messages_fa import buttons as b
     from messages_fa import texts
     from messages_fa.numbers import fa_digits
@@ -296,46 +307,60 @@ async def _skeleton(args: argparse.Namespace) -> None:
         await db.close()
     hood_of: dict[int, str] = {}
     votes_of: dict[int, set[int]] = {}
+    bot_io = args.skeleton == "bot-io"
 
-    def ballot(user_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    def ballot(user_id: int):
         page, mine = pages[hood_of[user_id]], votes_of.setdefault(user_id, set())
         view = BallotView(page=0, pages=max(1, -(-page.total // PAGE_SIZE)), proposals=page.proposals,
                           vote_counts=None, my_votes=mine, used=len(mine), limit=limit)
         text = render_ballot(platform, config, hood_of[user_id], view)
+        if bot_io:
+            return text, keyboards.ballot(view)
         rows = [[InlineKeyboardButton(b.vote_button(fa_digits(view.number_of(p)), p.id in mine),
                                       callback_data=f"{'w' if p.id in mine else 'v'}:{p.id}:0")]
                 for p in view.proposals]
         return text, InlineKeyboardMarkup(rows)
 
     def no_preview() -> LinkPreviewOptions:
-        return LinkPreviewOptions(is_disabled=True)
+        return NO_LINK_PREVIEW if bot_io else LinkPreviewOptions(is_disabled=True)
 
     def menu() -> ReplyKeyboardMarkup:
+        if bot_io:
+            return keyboards.main_menu(Phase.VOTING, True, True)
         return ReplyKeyboardMarkup([[b.VOTE], [b.MY_PROPOSALS], [b.CHANGE_NEIGHBOURHOOD, b.HELP], [b.AMBASSADOR]],
                                    resize_keyboard=True, is_persistent=True)
 
-    async def on_start(update: Update, _context) -> None:
+    def neighbourhoods() -> InlineKeyboardMarkup:
+        if bot_io:
+            return keyboards.neighbourhoods(config.neighbourhoods)
         buttons = [InlineKeyboardButton(n.name, callback_data=f"n:{n.id}") for n in config.neighbourhoods]
-        await update.message.reply_text(welcome, reply_markup=InlineKeyboardMarkup(
-            [buttons[i:i + 3] for i in range(0, len(buttons), 3)]), **sent, link_preview_options=no_preview())
+        return InlineKeyboardMarkup([buttons[i:i + 3] for i in range(0, len(buttons), 3)])
 
-    async def on_hood(update: Update, _context) -> None:
+    def share_phone() -> ReplyKeyboardMarkup:
+        if bot_io:
+            return keyboards.share_phone()
+        return ReplyKeyboardMarkup([[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+
+    async def send(update: Update, context, text: str, keyboard) -> None:
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=keyboard, **sent,
+                                       link_preview_options=no_preview())
+
+    async def on_start(update: Update, context) -> None:
+        await send(update, context, welcome, neighbourhoods())
+
+    async def on_hood(update: Update, context) -> None:
         query = update.callback_query
         hood = config.neighbourhood(query.data[2:])
         hood_of[query.from_user.id] = hood.id
-        await asyncio.gather(query.answer(), query.message.chat.send_message(
-            texts.neighbourhood_set(markup, hood.name), reply_markup=menu(), **sent, link_preview_options=no_preview()))
+        await asyncio.gather(query.answer(), send(update, context, texts.neighbourhood_set(markup, hood.name), menu()))
 
-    async def on_vote_menu(update: Update, _context) -> None:
-        await update.message.reply_text(texts.ask_phone(), reply_markup=ReplyKeyboardMarkup(
-            [[KeyboardButton(b.SHARE_PHONE, request_contact=True)], [b.BACK]], resize_keyboard=True,
-            one_time_keyboard=True), **sent, link_preview_options=no_preview())
+    async def on_vote_menu(update: Update, context) -> None:
+        await send(update, context, texts.ask_phone(), share_phone())
 
-    async def on_contact(update: Update, _context) -> None:
-        await update.message.reply_text(texts.phone_verified(), reply_markup=menu(), **sent,
-                                        link_preview_options=no_preview())
-        text, keyboard = ballot(update.effective_user.id)
-        await update.message.reply_text(text, reply_markup=keyboard, **sent, link_preview_options=no_preview())
+    async def on_contact(update: Update, context) -> None:
+        await send(update, context, texts.phone_verified(), menu())
+        await send(update, context, *ballot(update.effective_user.id))
 
     async def on_vote(update: Update, _context) -> None:
         query = update.callback_query
@@ -347,11 +372,16 @@ async def _skeleton(args: argparse.Namespace) -> None:
                              query.edit_message_text(text, reply_markup=keyboard, **sent,
                                                      link_preview_options=no_preview()))
 
-    application = (ApplicationBuilder().token(telegram.token).base_url(telegram.base_url)
-                   .base_file_url(telegram.base_file_url)
-                   .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL))
-                   .get_updates_request(AiohttpRequest(connection_pool_size=2))
-                   .concurrent_updates(args.concurrency).build())
+    builder = ApplicationBuilder()
+    if bot_io:  # the bot's own Bot object (bot/messenger/messenger_bot.py), as bot/app.py builds it
+        builder.bot(MessengerBot(telegram.token, base_url=telegram.base_url, base_file_url=telegram.base_file_url,
+                                 request=AiohttpRequest(connection_pool_size=CONNECTION_POOL),
+                                 get_updates_request=AiohttpRequest(connection_pool_size=2), platform="telegram"))
+    else:
+        builder.token(telegram.token).base_url(telegram.base_url).base_file_url(telegram.base_file_url) \
+            .request(AiohttpRequest(connection_pool_size=CONNECTION_POOL)) \
+            .get_updates_request(AiohttpRequest(connection_pool_size=2))
+    application = builder.concurrent_updates(args.concurrency).build()
     application.add_handlers([
         CallbackQueryHandler(on_vote, pattern=r"^v:"), CallbackQueryHandler(on_hood, pattern=r"^n:"),
         CommandHandler("start", on_start), MessageHandler(filters.CONTACT, on_contact),
