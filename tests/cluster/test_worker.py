@@ -90,3 +90,25 @@ async def test_the_next_worker_continues_the_conversation(pg_url, pg_open):
             await bot.shutdown()
             for runtime in runtimes:
                 await runtime.stop()
+
+
+async def test_an_update_that_killed_its_workers_is_given_up_and_the_person_goes_on(pg_open):
+    """Taken MAX_ATTEMPTS times by workers that died on it: finished unhandled (logged), so the
+    person's later updates are not held behind it forever."""
+    from types import SimpleNamespace
+
+    from bot.cluster.worker import MAX_ATTEMPTS
+    from tests.cluster.test_inbox import message
+
+    inbox = InboxRepository(await pg_open())
+    await inbox.add("telegram", [message(1, 100), message(2, 100)])
+    for _ in range(MAX_ATTEMPTS):  # each worker died: its claim ran out (ttl 0)
+        [claimed] = await inbox.claim(["telegram"], 10, "dead", 0)
+        assert claimed.update_id == 1
+    [claimed] = await inbox.claim(["telegram"], 10, "w", 60)
+    assert claimed.attempts == MAX_ATTEMPTS + 1
+    worker = InboxWorker(SimpleNamespace(applications={"telegram": None}), inbox, name="w")
+    worker._held[("telegram", 1)] = claimed
+    await worker._handle(claimed)  # never reaches an application
+    assert worker.given_up == 1 and not worker._held
+    assert [c.update_id for c in await inbox.claim(["telegram"], 10, "w", 60)] == [2]
