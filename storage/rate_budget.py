@@ -35,7 +35,8 @@ class Grant:
     retry_at: float
 
 
-def _take(conn, name: str, rate: float, want: int, horizon: float, bulk: bool, min_share: float) -> Grant:
+def _take(conn, name: str, rate: float, want: int, horizon: float, bulk: bool, min_share: float,
+          lead: float) -> Grant:
     conn.execute("INSERT INTO rate_budgets (name, next_at, bulk_forced_at) VALUES (?, 0, 0) "
                  "ON CONFLICT (name) DO NOTHING", (name,))
     # The row lock makes the takers of one bot queue here, for a few statements each.
@@ -43,17 +44,19 @@ def _take(conn, name: str, rate: float, want: int, horizon: float, bulk: bool, m
                        "FROM rate_budgets WHERE name = ? FOR UPDATE", (name,)).fetchone()
     next_at, forced_at, now = float(row["next_at"]), float(row["bulk_forced_at"]), float(row["now"])
     interval = 1.0 / rate
-    start = max(next_at, now)  # time left unused is gone: no burst after a quiet spell
-    if start > now + horizon:
+    # Time left unused is gone (no burst after a quiet spell); a slot is never sooner than the
+    # grant can reach its process (``lead``).
+    start = max(next_at, now + lead)
+    if start > now + lead + horizon:
         if bulk and min_share > 0 and now - forced_at >= 1.0 / (rate * min_share):
             conn.execute("UPDATE rate_budgets SET next_at = ?, bulk_forced_at = ? WHERE name = ?",
                          (start + interval, now, name))
             return Grant(now, start, interval, 1, start)
-        retry_at = start - horizon
+        retry_at = start - lead - horizon
         if bulk and min_share > 0:
             retry_at = min(retry_at, forced_at + 1.0 / (rate * min_share))
         return Grant(now, start, interval, 0, retry_at)
-    count = max(1, min(want, math.floor((now + horizon - start) / interval) + 1))
+    count = max(1, min(want, math.floor((now + lead + horizon - start) / interval) + 1))
     conn.execute("UPDATE rate_budgets SET next_at = ? WHERE name = ?", (start + count * interval, name))
     return Grant(now, start, interval, count, start + count * interval)
 
@@ -64,9 +67,15 @@ class RateBudgetRepository:
         self.db = db
 
     async def take(self, name: str, rate: float, want: int, *, horizon: float, bulk: bool = False,
-                   min_share: float = 0.0) -> Grant:
+                   min_share: float = 0.0, lead: float = 0.0) -> Grant:
         """Up to ``want`` slots (at least one unless the line is longer than ``horizon``) of the
-        budget ``name``, at ``rate`` slots per second; ``bulk``: a broadcast's, which gives way
-        to replies (see the module's docstring)."""
-        return await self.db.write(_take, name, rate, max(1, want), horizon, bulk, min_share)
+        budget ``name``, at ``rate`` slots per second, none sooner than ``lead`` seconds from
+        now; ``bulk``: a broadcast's, which gives way to replies (see the module's docstring)."""
+        return await self.db.write(_take, name, rate, max(1, want), horizon, bulk, min_share, lead)
+
+    async def clock(self) -> float:
+        """The database's clock (epoch seconds): the one the slots are in."""
+        row = await self.db.read(lambda conn: conn.execute(
+            "SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8").fetchone())
+        return float(row[0])
 

@@ -156,3 +156,66 @@ def test_a_broadcast_takes_what_replies_leave(pg_url):
 async def _migrate(url: str) -> None:
     db = await _open(url)
     await db.close()
+
+
+class _MemoryBudget:
+    """RateBudgetRepository in memory, with a clock ``offset`` seconds ahead of this process's and
+    ``delay`` seconds each way to reach it."""
+
+    def __init__(self, offset: float, delay: float) -> None:
+        self.offset, self.delay, self.next_at = offset, delay, 0.0
+
+    async def clock(self) -> float:
+        await asyncio.sleep(self.delay)
+        now = time.time() + self.offset
+        await asyncio.sleep(self.delay)
+        return now
+
+    async def take(self, name, rate, want, *, horizon, bulk=False, min_share=0.0, lead=0.0):
+        from storage.rate_budget import Grant
+        await asyncio.sleep(self.delay)
+        now = time.time() + self.offset
+        start = max(self.next_at, now + lead)
+        count = max(1, min(want, int((now + lead + horizon - start) * rate) + 1))
+        self.next_at = start + count / rate
+        await asyncio.sleep(self.delay)
+        return Grant(now, start, 1 / rate, count, self.next_at)
+
+
+@pytest.mark.parametrize("offset", [0.0, 3600.0, -0.25])
+async def test_slots_follow_the_database_clock_and_leave_within_their_window(offset):
+    """Whatever the database's clock says, a message leaves no earlier than its slot and at most
+    LATE after it, in the database's time."""
+    from bot.messenger.shared_rate import LATE, SharedBudget
+
+    repo = _MemoryBudget(offset, delay=0.0005)
+    budget = SharedBudget(repo, "telegram:1", 200.0)
+    granted: list[float] = []
+    take = repo.take
+
+    async def recording_take(*args, **kwargs):
+        grant = await take(*args, **kwargs)
+        granted.extend(grant.first_at + i * grant.interval for i in range(grant.count))
+        return grant
+    repo.take = recording_take
+    left = []
+    for _ in range(40):
+        await budget.acquire()
+        left.append(time.time() + offset)
+    slots = iter(granted)
+    for moment in left:  # each message took the next slot not thrown away
+        slot = next(s for s in slots if s + LATE >= moment)
+        assert slot - 0.002 <= moment <= slot + LATE + 0.002
+    assert budget.used == 40
+
+
+async def test_a_far_database_still_lets_messages_go():
+    """No round trip faster than the slots' window (a database 40 ms away): the offset is trusted
+    to MOST_UNCERTAIN and messages still go, paced."""
+    from bot.messenger.shared_rate import SharedBudget
+
+    budget = SharedBudget(_MemoryBudget(0.0, delay=0.02), "telegram:1", 50.0)
+    started = time.time()
+    for _ in range(10):
+        await asyncio.wait_for(budget.acquire(), 5)
+    assert time.time() - started >= 9 / (50.0 * 1.0) - 0.01

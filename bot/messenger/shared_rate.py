@@ -8,12 +8,16 @@ about BATCH_WINDOW seconds of sending) and lets each message go at its slot.
 
 Why the combined rate stays under the budget in every second, not only on average:
 - every slot is handed out once, and consecutive slots are at least ``1 / rate`` apart;
-- a message leaves at its slot or at most LATE after it; a slot missed by more is thrown away
-  (a busy event loop loses a message's turn, never bunches two);
-- slots are in the database's clock; each process maps them to its own with the offset measured
-  over its fastest round trip (error: half of that round trip, well under a millisecond locally);
-- the slots are spaced for the configured rate less MARGIN, which covers LATE and that error:
-  (1 + LATE + 2 * error) * rate * (1 - MARGIN) stays below the rate.
+- slots are in the database's clock. Each process maps them to its own with the offset measured
+  over its fastest round trip: the database read its clock between the request and the answer,
+  so the true offset is known within half that round trip (``uncertainty``, grown by a possible
+  clock drift of DRIFT as the measurement ages; well under a millisecond on one machine);
+- a message leaves no earlier than its slot can be, and no later than LATE after its slot can
+  be, whatever the offset really is within that uncertainty; a slot missed is thrown away (a busy
+  event loop loses a message's turn, never bunches two);
+- so messages leave within LATE of their true slots, and the slots are spaced for the configured
+  rate less MARGIN: (1 + LATE) * (1 - MARGIN) <= 1 keeps every one-second window at or under the
+  configured rate (at most ceil((1 + LATE) * rate * (1 - MARGIN)) slots fall within 1 + LATE s).
 
 Replies before broadcasts: replies book slots up to REPLY_HORIZON ahead and wait in line; a
 broadcast books only while the line is shorter than BULK_HORIZON, so replies that keep it longer
@@ -39,12 +43,20 @@ from storage.rate_budget import Grant, RateBudgetRepository
 log = logging.getLogger(__name__)
 
 MARGIN = 0.025
-LATE = 0.012  # seconds a message may leave after its slot
+LATE = 0.025  # seconds a message may leave after its slot: (1 + LATE) * (1 - MARGIN) <= 1
+DRIFT = 100e-6  # how fast two clocks may drift apart (100 ppm: a bad quartz, no NTP)
+CALIBRATE = 3  # clock readings before the first slots, keeping the fastest round trip
+# The most uncertainty a slot's window gives room for. A database so far away that no round trip
+# is faster than twice this (a few milliseconds) would leave no usable window at all: then the
+# offset measured over the fastest round trip is trusted to this much (clocks kept by NTP on
+# both sides are), and a warning says so once.
+MOST_UNCERTAIN = LATE / 4
+LEAD_EXTRA = 0.003  # beyond a round trip, before a granted slot comes
+MOST_LEAD = 0.25
 REPLY_HORIZON = 1.0  # a reply waits in line at most this long
 BULK_HORIZON = 0.05  # a broadcast books only while the line is shorter than this
 BATCH_WINDOW = 0.1  # seconds of sending taken in one transaction
 MIN_SHARE = 0.2  # a broadcast's share of the rate while replies take all of it
-OFFSET_FRESH = 30.0  # seconds an offset measurement is trusted before a slower one may replace it
 DEMAND_WINDOW = 1.0  # seconds of recent acquisitions that size the next batch of replies
 
 
@@ -70,8 +82,9 @@ class SharedBudget:
         self._clock = clock
         self._slots: collections.deque[float] = collections.deque()  # local clock, ascending
         self._offset = 0.0  # database clock minus local clock
-        self._offset_rtt = math.inf
-        self._offset_at = -math.inf
+        self._offset_error = math.inf  # the measurement's own bound (half its round trip)
+        self._offset_at = 0.0  # when it was measured (local clock)
+        self._warned = False
         self._fetch: asyncio.Task | None = None
         self._waiting = 0
         self._recent: collections.deque[float] = collections.deque()  # acquisitions, local clock
@@ -89,29 +102,33 @@ class SharedBudget:
                 continue
             slot = self._slots.popleft()
             self._prefetch(now)
-            if slot > now:
-                await asyncio.sleep(slot - now)
+            error = self.uncertainty(now)
+            if slot + error > now:
+                await asyncio.sleep(slot + error - now)
                 now = self._clock()
-            if now > slot + LATE:
+            if now > slot - error + LATE:
                 self.wasted += 1
                 continue
             self.used += 1
             self._note_demand(now)
             return
 
-    def next_slot(self) -> float | None:
-        """The next slot this process holds, in its clock (None: it holds none)."""
-        self._drop_late(self._clock())
-        return self._slots[0] if self._slots else None
+    def uncertainty(self, now: float) -> float:
+        """How far this process's reading of a slot may be from the slot's true moment."""
+        return min(MOST_UNCERTAIN, self._measured_error(now))
+
+    def _measured_error(self, now: float) -> float:
+        return self._offset_error + DRIFT * abs(now - self._offset_at)
 
     def due_within(self, seconds: float) -> bool:
         """Whether this process holds a slot that comes within ``seconds`` from now."""
         now = self._clock()
         self._drop_late(now)
-        return bool(self._slots) and self._slots[0] <= now + seconds
+        return bool(self._slots) and self._slots[0] + self.uncertainty(now) <= now + seconds
 
     def _drop_late(self, now: float) -> None:
-        while self._slots and self._slots[0] + LATE < now:
+        error = self.uncertainty(now)
+        while self._slots and self._slots[0] - error + LATE < now:
             self._slots.popleft()
             self.wasted += 1
 
@@ -150,13 +167,18 @@ class SharedBudget:
 
     async def _take(self) -> None:
         try:
+            if self._offset_error == math.inf:
+                for _ in range(CALIBRATE):
+                    before = self._clock()
+                    db_now = await self.repo.clock()
+                    self._measure_offset(db_now, before, self._clock())
             while True:
                 before = self._clock()
                 grant = await self.repo.take(self.name, self.rate, self._want(),
                                              horizon=BULK_HORIZON if self.bulk else REPLY_HORIZON,
-                                             bulk=self.bulk, min_share=MIN_SHARE)
+                                             bulk=self.bulk, min_share=MIN_SHARE, lead=self._lead())
                 after = self._clock()
-                self._measure_offset(grant, before, after)
+                self._measure_offset(grant.db_now, before, after)
                 if grant.count:
                     self.taken += grant.count
                     local = grant.first_at - self._offset
@@ -173,6 +195,11 @@ class SharedBudget:
         finally:
             self._fetch = None
 
+    def _lead(self) -> float:
+        """How far ahead a slot must be to reach this process in time: a round trip, and a
+        little for the event loop."""
+        return min(MOST_LEAD, 2 * self._offset_error + LEAD_EXTRA)
+
     def _behind_replies(self, grant: Grant) -> bool:
         """A broadcast's slot far back in the replies' line (its minimum share) while it is
         still sending: it asks for the next one at once, so that they keep coming at that share,
@@ -182,13 +209,18 @@ class SharedBudget:
                 and len(self._slots) < math.ceil(REPLY_HORIZON * self.rate * MIN_SHARE) + 1
                 and bool(self._recent) and self._recent[-1] > now - REPLY_HORIZON)
 
-    def _measure_offset(self, grant: Grant, before: float, after: float) -> None:
-        """The database read its clock between ``before`` and ``after``: the fastest round trip
-        bounds the error best; an old measurement gives way, so drift is followed."""
-        rtt = after - before
-        if rtt <= self._offset_rtt or after - self._offset_at > OFFSET_FRESH:
-            self._offset = grant.db_now - (before + after) / 2
-            self._offset_rtt, self._offset_at = rtt, after
+    def _measure_offset(self, db_now: float, before: float, after: float) -> None:
+        """The database read its clock between ``before`` and ``after``: a measurement is kept
+        while its bound, grown by the drift since, is tighter than the new one's."""
+        error = (after - before) / 2
+        if error <= self._measured_error(after):
+            if error > MOST_UNCERTAIN and not self._warned:
+                self._warned = True
+                log.warning("rate budget %s: the database's clock is known within %.1f ms only (round trip "
+                            "%.1f ms); trusted to %.1f ms", self.name, error * 1000, 2 * error * 1000,
+                            MOST_UNCERTAIN * 1000)
+            self._offset = db_now - (before + after) / 2
+            self._offset_error, self._offset_at = error, after
 
 
 def _unawaited(task: asyncio.Task) -> None:
