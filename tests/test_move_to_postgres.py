@@ -7,6 +7,7 @@ a broadcast half sent — is moved; the bot then opens on PostgreSQL and everyon
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -18,7 +19,7 @@ from domain import SENT, DeliveryResult
 from messages_fa import buttons as b
 from messages_fa.numbers import fa_digits
 from storage.move import MoveError, move_to_postgres, row_digest
-from tests.conftest import Bot, phase_moments
+from tests.conftest import Bot, make_config, phase_moments
 from tests.storage import pg
 from tests.support.journeys import VOTER, choose_tajrish, seed_approved, sent_now, verify
 from tests.test_ambassadors import approved_ambassador
@@ -44,10 +45,10 @@ def pg_url():
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def on_postgres(monkeypatch, url: str) -> None:
-    """tests/conftest.Bot opens its database by name: it gets the PostgreSQL one."""
-    from storage.postgres import PgDatabase
-    monkeypatch.setattr(tests.conftest, "Database", lambda _path: PgDatabase(url, pool_size=4))
+@pytest.fixture
+def config(tmp_path):
+    """The campaign starts on its SQLite file, whatever env MANSHAHRDARAM_TEST_DATABASE says."""
+    return dataclasses.replace(make_config(tmp_path), database_url=None)
 
 
 async def campaign_mid_way(config) -> tuple[Bot, ManualClock, set[int], set[int]]:
@@ -97,7 +98,7 @@ def broadcast_copies(bot: Bot, chat_id: int) -> int:
     return sum(BROADCAST in (m["text"] or "") for m in bot.telegram.request.messages(chat_id))
 
 
-async def test_a_campaign_moved_mid_way_continues_on_postgresql(config, pg_url, monkeypatch):
+async def test_a_campaign_moved_mid_way_continues_on_postgresql(config, pg_url):
     first, clock, reached, not_yet = await campaign_mid_way(config)
     assert not first.errors and not_yet
 
@@ -108,8 +109,7 @@ async def test_a_campaign_moved_mid_way_continues_on_postgresql(config, pg_url, 
     assert tables["deliveries"].source_rows >= 2 and tables["audit"].source_rows > 0
     assert tables["citizens"].source_rows == tables["citizens"].target_rows
 
-    on_postgres(monkeypatch, pg_url)
-    second = await Bot(config, clock).start()
+    second = await Bot(dataclasses.replace(config, database_url=pg_url), clock).start()
     try:
         assert second.db.dialect == "postgresql"
         tg = second.telegram
