@@ -16,7 +16,8 @@ Every citizen runs the closed-loop journey (no think time, all from t=0): /start
 also checks each answer is the one the step expects: an answer out of order is a violation).
 
 One figure a line: updates/s, p99 of a step's complete answer, CPU ms per update in the bot's
-processes (the workers; the receiver apart) and in PostgreSQL (its server processes), violations.
+processes (the workers; the receiver apart) and in PostgreSQL (the server processes of the run's own
+connections, found by their application_name), violations.
 
 The two process roles (used by this driver and by tests/cluster/test_e2e_cluster.py):
 
@@ -111,7 +112,9 @@ def new_schema(server: str) -> tuple[str, str]:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{name}"')
     parts = urlsplit(server)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"] + [("options", f"-csearch_path={name}")]
+    # Its connections are named after it: postgres_cpu_seconds() finds their server processes.
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("options", "application_name")]
+    query += [("options", f"-csearch_path={name}"), ("application_name", name)]
     return name, urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -135,21 +138,24 @@ async def seed(config, seed_value: int) -> list[journey.Ballot]:
         journey.Database = original
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU seconds of every PostgreSQL server process on this machine (backends come and go with
-    connections: the runs here keep theirs for their whole length)."""
+def backends(server: str, name: str) -> list[int]:
+    """The PostgreSQL server processes of the run's connections (named after its schema)."""
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                               (name,)).fetchall()]
+
+
+def postgres_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds of these server processes so far (one that has gone counts nothing)."""
     total = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
-                head, rest = f.read().rsplit(")", 1)
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if head.split("(", 1)[1] not in ("postgres", "postmaster"):
-            continue
-        fields = rest.split()
         total += (int(fields[11]) + int(fields[12])) / journey.CLK_TCK
     return total
 
@@ -163,6 +169,7 @@ class ClusterResult:
     worker_cpu: float = 0.0
     receiver_cpu: float = 0.0
     postgres_cpu: float = 0.0
+    backends: int = 0
 
 
 async def run_cluster(label: str, args: argparse.Namespace, workdir: Path, workers: int) -> ClusterResult:
@@ -202,14 +209,17 @@ async def run_cluster(label: str, args: argparse.Namespace, workdir: Path, worke
             expect = Expect.build(config)
             citizens = [Citizen(api, uid, ballot, votes, expect, args.step_timeout, []) for uid, ballot, votes in plan]
             cpu0 = [c.cpu_seconds() for c in pool]
-            rcv0, pg0 = receiver.cpu_seconds(), postgres_cpu_seconds()
+            # The pools hold their connections for the whole run: these processes are the run's.
+            pids = backends(args.pg, schema)
+            rcv0, pg0 = receiver.cpu_seconds(), postgres_cpu_seconds(pids)
             loop_t0 = asyncio.get_running_loop().time()
             t0 = time.perf_counter()
             outcomes = await asyncio.gather(*(c.run() for c in citizens))
             r.elapsed = time.perf_counter() - t0
             result.worker_cpu = sum(c.cpu_seconds() - before for c, before in zip(pool, cpu0, strict=True))
             result.receiver_cpu = receiver.cpu_seconds() - rcv0
-            result.postgres_cpu = postgres_cpu_seconds() - pg0
+            result.postgres_cpu = postgres_cpu_seconds(pids) - pg0
+            result.backends = len(pids)
         for outcome in outcomes:
             r.completed += outcome.completed
             r.steps += len(outcome.latencies)
@@ -290,6 +300,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
             _line(f"pg_{n}_postgres_cpu_ms_per_update", result.postgres_cpu * 1000 / steps, 2),
             _line(f"pg_{n}_worker_cpu_vs_sqlite", result.worker_cpu / steps / max(1e-9, single.bot_cpu / max(1, single.steps)), 2),
             f"pg_{n}_violations {len(r.violations)}",
+            f"pg_{n}_postgres_backends {result.backends}",
             f"pg_{n}_completed {r.completed}/{args.users}",
         ]
         for violation in r.violations[:3]:
@@ -305,9 +316,19 @@ def main(argv: list[str] | None = None) -> int:
         from bot import logs
 
         logs.setup(args.log_level)
+        # BENCH_PROFILE=FILE: the event-loop thread under cProfile, dumped to FILE.<pid> at exit.
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         try:
             asyncio.run(_worker(args) if args.role == "worker" else _receiver(args))
         finally:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(f"{os.environ['BENCH_PROFILE']}.{args.role}.{os.getpid()}")
             logs.teardown()
         return 0
     logging.basicConfig(level=logging.WARNING)
