@@ -112,3 +112,19 @@ async def test_an_update_that_killed_its_workers_is_given_up_and_the_person_goes
     await worker._handle(claimed)  # never reaches an application
     assert worker.given_up == 1 and not worker._held
     assert [c.update_id for c in await inbox.claim(["telegram"], 10, "w", 60)] == [2]
+
+
+async def test_a_stopping_worker_gives_back_what_it_could_not_finish(pg_open):
+    """SIGTERM: the claims a worker still holds unfinished are given back at once, not left to expire."""
+    from types import SimpleNamespace
+
+    from tests.cluster.test_inbox import message
+
+    inbox = InboxRepository(await pg_open())
+    await inbox.add("telegram", [message(1, 100), message(2, 200)])
+    worker = InboxWorker(SimpleNamespace(applications={}), inbox, name="w1", claim_seconds=600)
+    for claimed in await inbox.claim(["telegram"], 10, "w1", 600):
+        worker._held[("telegram", claimed.update_id)] = claimed  # as if its handling had failed to commit
+    assert await inbox.claim(["telegram"], 10, "w2", 60) == []
+    await worker.stop()
+    assert sorted(c.update_id for c in await inbox.claim(["telegram"], 10, "w2", 60)) == [1, 2]
