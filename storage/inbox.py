@@ -144,8 +144,13 @@ class InboxRepository:
             "UPDATE inbox SET claimed_until = now() + ? * interval '1 second' "
             "WHERE claimed_by = ? AND done_at IS NULL", (ttl, worker)).rowcount)
 
-    async def release(self, worker: str, ids: Sequence[int]) -> int:
-        """Gives claims back at once (the worker could not handle them): the next claim takes them."""
+    async def release(self, worker: str, ids: Sequence[int] | None = None) -> int:
+        """Gives claims back at once (the worker could not handle them, or stops): the next claim
+        takes them. ``ids`` None: every claim of ``worker`` on an update not done."""
+        if ids is None:
+            return await self.db.write(lambda conn: conn.execute(
+                "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL "
+                "WHERE claimed_by = ? AND done_at IS NULL", (worker,)).rowcount)
         return await self.db.write(lambda conn: conn.execute(
             "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL "
             "WHERE claimed_by = ? AND id = ANY(?) AND done_at IS NULL", (worker, list(ids))).rowcount)

@@ -97,13 +97,14 @@ class InboxWorker:
             renew.cancel()
             await asyncio.gather(renew, return_exceptions=True)
             self._loops = []
-        if self._held:
-            left = [claimed.id for claimed in self._held.values()]
-            try:
-                await self.inbox.release(self.name, left)
-            except Exception as exc:  # noqa: BLE001 — they expire by themselves
-                log.warning("worker %s: could not give back %d claim(s) (%s); they expire in %g s",
-                            self.name, len(left), exc.__class__.__name__, self.claim_seconds)
+        # Everything this worker still holds unfinished, by its name: also what a claim cut short by
+        # the stop took without this worker ever seeing it.
+        try:
+            if given := await self.inbox.release(self.name):
+                log.info("worker %s: gave back %d update(s) it had not finished", self.name, given)
+        except Exception as exc:  # noqa: BLE001 — they expire by themselves
+            log.warning("worker %s: could not give back its claims (%s); they expire in %g s",
+                        self.name, exc.__class__.__name__, self.claim_seconds)
 
     # -- claiming ---------------------------------------------------------------------------------
 
