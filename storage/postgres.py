@@ -23,6 +23,7 @@ import concurrent.futures
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -174,6 +175,9 @@ class PgDatabase:
         self.pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._held: set[psycopg.Connection] = set()
+        self._held_lock = threading.Lock()
 
     async def open(self) -> None:
         """Connects, applies pending migrations (one process at a time); raises
@@ -204,44 +208,71 @@ class PgDatabase:
         return f"{where}: {message.replace(self.url, self.path)}"
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.close)
         if self._executor is not None:
             executor, self._executor = self._executor, None
-            executor.shutdown(wait=False)
+            await asyncio.to_thread(executor.shutdown, True)  # no call is running on a held connection now
+        if self._pool is not None:
+            pool = self._pool
+            with self._held_lock:
+                held, self._held = list(self._held), set()
+            for raw in held:
+                pool.putconn(raw)
+            self._pool = None
+            await asyncio.to_thread(pool.close)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             raise RuntimeError("database is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _with_connection(self, fn: Callable[..., T], args: tuple, transaction: str | bool) -> T:
+    def _connection(self) -> psycopg.Connection:
+        """The connection this executor thread holds. Each thread takes one from the pool the first
+        time and keeps it (threads and connections are as many): a call costs no check-out and
+        check-in (a third of a primary-key read's client CPU). A broken one goes back to the pool,
+        which replaces it, and the thread takes another."""
         pool = self._pool
         if pool is None:
             raise RuntimeError("database is not open")
+        raw = getattr(self._local, "raw", None)
+        if raw is not None and (raw.broken or raw.closed):
+            self._give_back(raw)
+            raw = None
+        if raw is None:
+            raw = self._local.raw = pool.getconn()
+            with self._held_lock:
+                self._held.add(raw)
+        return raw
+
+    def _give_back(self, raw: psycopg.Connection) -> None:
+        self._local.raw = None
+        with self._held_lock:
+            self._held.discard(raw)
+        if self._pool is not None:
+            self._pool.putconn(raw)
+
+    def _with_connection(self, fn: Callable[..., T], args: tuple, transaction: str | bool) -> T:
         for attempt in range(WRITE_RETRIES + 1):
-            with pool.connection() as raw:
-                conn = _PgConnection(raw)
-                if not transaction:
-                    return fn(conn, *args)
-                raw.execute(transaction)
-                try:
-                    result = fn(conn, *args)
-                except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                    raw.execute("ROLLBACK")
-                    if attempt == WRITE_RETRIES:
-                        raise
-                    time.sleep(0.001 * (attempt + 1))
-                    continue
-                except BaseException:
-                    # A lost connection (status UNKNOWN) is not rolled back: that would raise in place
-                    # of the fault, and the pool discards it anyway.
-                    if raw.info.transaction_status in _OPEN:
-                        raw.execute("ROLLBACK")
+            raw = self._connection()
+            conn = _PgConnection(raw)
+            if not transaction:
+                return fn(conn, *args)
+            raw.execute(transaction)
+            try:
+                result = fn(conn, *args)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                raw.execute("ROLLBACK")
+                if attempt == WRITE_RETRIES:
                     raise
-                raw.execute("COMMIT")
-                return result
+                time.sleep(0.001 * (attempt + 1))
+                continue
+            except BaseException:
+                # A lost connection (status UNKNOWN) is not rolled back: that would raise in place
+                # of the fault; the next call replaces it.
+                if raw.info.transaction_status in _OPEN:
+                    raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return result
         raise AssertionError("unreachable")
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
