@@ -254,9 +254,18 @@ class PgDatabase:
         for attempt in range(WRITE_RETRIES + 1):
             raw = self._connection()
             conn = _PgConnection(raw)
-            if not transaction:
-                return fn(conn, *args)
-            raw.execute(transaction)
+            try:
+                if not transaction:
+                    return fn(conn, *args)
+                raw.execute(transaction)
+            except psycopg.OperationalError:
+                # A connection the server or a proxy closed while it was idle (a restart, an idle
+                # timeout): a read, or a write before its first statement, is run again once on a
+                # new one. Nothing was changed.
+                if not raw.broken or attempt > 0:
+                    raise
+                self._give_back(raw)
+                continue
             try:
                 result = fn(conn, *args)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):

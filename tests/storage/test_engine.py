@@ -191,3 +191,24 @@ async def test_a_write_postgresql_aborts_for_a_deadlock_runs_again_from_the_star
         assert await db.read(lambda conn: [r[0] for r in conn.execute("SELECT name FROM leases")]) == ["try-2"]
     finally:
         await db.close()
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failed_call(schema):
+    import psycopg
+
+    from storage.postgres import PgDatabase
+    db = PgDatabase(schema + "&application_name=pgengine_idle_kill", pool_size=1)
+    await db.open()
+    try:
+        await db.write(lambda conn: conn.execute("INSERT INTO leases VALUES (?, ?, ?)", ("a", "me", "x")))
+        with psycopg.connect(pg.server_url(), autocommit=True) as admin:  # what a restart does to it
+            assert admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                 "WHERE application_name = 'pgengine_idle_kill'").fetchone()[0] == 1
+        assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM leases").fetchone()[0]) == 1
+        with psycopg.connect(pg.server_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name = 'pgengine_idle_kill'")
+        await db.write(lambda conn: conn.execute("INSERT INTO leases VALUES (?, ?, ?)", ("b", "me", "x")))
+        assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM leases").fetchone()[0]) == 2
+    finally:
+        await db.close()
