@@ -225,3 +225,70 @@ def test_receive_and_worker_need_postgresql(tmp_path, capsys):
         [line] = capsys.readouterr().err.strip().splitlines()
         assert line.startswith("config error: database.url: is needed by `manshahrdaram " + command)
         assert 'postgresql://' in line
+
+
+class Switch(InboxRepository):
+    """The database, and a switch that takes it away."""
+
+    down = False
+
+    async def add(self, platform, updates):
+        if self.down:
+            raise OSError("database away")
+        return await super().add(platform, updates)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_webhooks_through_the_loopback_server(pg_open, tmp_path):
+    """serve_receiver sets the webhook, the server posts each update to it (oldest first, with the
+    secret), an update the receiver answered 503 for is posted again until it is stored, and the
+    webhook is deleted at stop."""
+    async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
+        state = api.state
+        port = free_port()
+        config = bench_config(api.url, tmp_path / "unused.sqlite3")
+        config = dataclasses.replace(config, receiver=Receiver(
+            listen=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}", telegram_secret=TELEGRAM_SECRET,
+            max_connections=5))
+        inbox = Switch(await pg_open())
+        stop, ready = asyncio.Event(), asyncio.Event()
+        serving = asyncio.ensure_future(rc.serve_receiver(config, inbox, polling=False, ready=ready.set, stop=stop))
+        loop = asyncio.get_running_loop()
+
+        async def until(predicate, what):
+            deadline = loop.time() + 10
+            while not predicate():
+                assert not serving.done(), serving.exception() if serving.done() else None
+                assert loop.time() < deadline, what
+                await asyncio.sleep(0.01)
+        try:
+            await asyncio.wait_for(ready.wait(), 10)
+            hook = state.bot(TOKEN).webhook
+            assert hook["url"] == f"http://127.0.0.1:{port}/telegram" and hook["secret_token"] == TELEGRAM_SECRET
+            assert hook["max_connections"] == 5
+            first = [state.send_text(TOKEN, 800 + n, "/start")["update_id"] for n in range(3)]
+            await until(lambda: not state.pending_updates(TOKEN), "the updates delivered")
+            assert receiver_count(hook) == (3, 0)
+            inbox.down = True
+            later = state.send_text(TOKEN, 900, "/start")["update_id"]
+            await until(lambda: hook.get("failed", 0) >= 2, "deliveries refused with 503")
+            assert [u["update_id"] for u in state.pending_updates(TOKEN)] == [later]  # kept, not lost
+            inbox.down = False
+            await until(lambda: not state.pending_updates(TOKEN), "the update delivered once the database is back")
+        finally:
+            stop.set()
+            await asyncio.wait_for(serving, 10)
+        assert state.bot(TOKEN).webhook is None  # deleted at stop: updates wait at the messenger
+        claimed = await inbox.claim(["telegram"], 10, "w", 60)
+        assert [c.update_id for c in claimed] == [*first, later]
+
+
+def receiver_count(hook: dict) -> tuple[int, int]:
+    return hook.get("delivered", 0), hook.get("failed", 0)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import webhook
 from .errors import ApiError, bad
 from .files import FAKE_JPEG, FileStore
 from .model import Bot, Chat, Msg, World, commands_key
@@ -65,6 +66,9 @@ class BotApi:
         p = coerce_params(params)
         world = self.world
         bot = world.bot(token)
+        if bot.webhook is not None:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
+                                "use deleteWebhook to delete the webhook first")
         world.confirm(bot, p.get("offset"))
         limit = max(1, min(100, int(p.get("limit") or 100)))
         timeout = float(p.get("timeout") or 0)
@@ -339,13 +343,29 @@ class BotApi:
     def _m_delete_webhook(self, bot: Bot, p: dict) -> bool:
         if p.get("drop_pending_updates"):
             self.world.confirm(bot, bot.next_update)
+        bot.webhook = None  # its delivery task ends
+        bot.wake("updates")
         return True
 
     def _m_get_webhook_info(self, bot: Bot, p: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(bot.updates)}
+        return {"url": (bot.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(bot.updates)}
 
     def _m_set_webhook(self, bot: Bot, p: dict) -> bool:
-        raise bad("webhooks are not supported by the loopback Bot API; use getUpdates")
+        """Deliveries to the URL (webhook.py); plain http only to this machine (Telegram: https)."""
+        url = str(p.get("url") or "")
+        if not url:
+            return self._m_delete_webhook(bot, {})
+        if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise bad("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = p.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise bad("bad webhook: secret token contains unallowed characters")
+        bot.webhook = {"url": url, "secret_token": secret, "max_connections": p.get("max_connections", 40),
+                       "allowed_updates": p.get("allowed_updates")}
+        if bot.webhook_task is None or bot.webhook_task.done():
+            bot.webhook_task = asyncio.get_running_loop().create_task(webhook.deliver(self.world, bot))
+        return True
 
     def _m_true(self, bot: Bot, p: dict) -> bool:
         return True

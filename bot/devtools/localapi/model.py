@@ -67,6 +67,10 @@ class Bot:
     # Lazily created events keyed by "updates", "calls" or a chat id; set and
     # dropped on change, so an idle key costs nothing per call.
     waiters: dict[Any, asyncio.Event] = field(default_factory=dict)
+    # setWebhook's url, secret_token, max_connections (and deliveries counted), None: getUpdates; the
+    # task posting the updates there (webhook.py).
+    webhook: dict | None = None
+    webhook_task: Any = None
 
     def waiter(self, key: Any) -> asyncio.Event:
         return self.waiters.get(key) or self.waiters.setdefault(key, asyncio.Event())
