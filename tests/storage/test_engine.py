@@ -212,3 +212,35 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_f
         assert await db.read(lambda conn: conn.execute("SELECT count(*) FROM leases").fetchone()[0]) == 2
     finally:
         await db.close()
+
+
+async def test_postgresql_has_every_sqlite_table_with_its_columns_in_order_and_every_index(schema, tmp_path):
+    """One SQL text serves both engines, and move-to-postgres copies tables column for column: a
+    migration added to one engine's list and not the other's fails here."""
+    import sqlite3
+
+    from storage.postgres import PgDatabase
+    sqlite_db = Database(tmp_path / "schema.sqlite3")
+    await sqlite_db.open()
+    await sqlite_db.close()
+    lite = sqlite3.connect(tmp_path / "schema.sqlite3")
+    tables = {name: [row[1] for row in lite.execute(f'PRAGMA table_info("{name}")')]
+              for (name,) in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    indexes = {name for (name,) in lite.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    lite.close()
+    db = PgDatabase(schema, pool_size=1)
+    await db.open()
+    try:
+        def read(conn):
+            columns: dict[str, list[str]] = {}
+            for table, column in conn.execute(
+                    "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "ORDER BY table_name, ordinal_position"):
+                columns.setdefault(table, []).append(column)
+            return columns, {row[0] for row in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
+        pg_tables, pg_indexes = await db.read(read)
+    finally:
+        await db.close()
+    assert {name: pg_tables.get(name) for name in tables} == tables
+    assert indexes <= pg_indexes
