@@ -42,6 +42,26 @@ def _test_database_url() -> str | None:
     return url
 
 
+# Tests that read the SQLite file itself (its dump, a copy, a command given only its path): on a
+# PostgreSQL pass they are skipped with this reason; they run in the SQLite pass.
+SQLITE_FILE_TESTS = (
+    "tests/test_state_before_reply.py::",  # dumps the file after each step
+    "tests/test_flood.py::test_a_flooder_gets_one_notice_and_the_excess_is_not_processed",  # iterdump
+    "tests/test_broadcasts.py::test_a_kill_while_the_sender_waits_for_its_slot_loses_nobody",  # reopens the file
+    "tests/test_results.py::test_cli_prints_results_and_writes_pb_files",  # a config.toml naming the file only
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not TEST_DATABASE:
+        return
+    skip = pytest.mark.skip(reason="reads the SQLite file itself: runs in the SQLite pass, not on "
+                                   "MANSHAHRDARAM_TEST_DATABASE")
+    for item in items:
+        if item.nodeid.startswith(SQLITE_FILE_TESTS):
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session) -> None:
     from tests.storage import pg
     while _schemas:
