@@ -371,4 +371,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX inbox_person_waiting ON inbox (platform, person, id) WHERE done_at IS NULL;
     CREATE INDEX inbox_done ON inbox (done_at) WHERE done_at IS NOT NULL;
     """),
+    # 4: votes_by_proposal carries the voter, as SQLite's does (votes is WITHOUT ROWID there, so its
+    # index holds the key's citizen_id): a neighbourhood's votes (ResultsRepository.ballots) are then
+    # an index-only scan instead of a heap page per vote. At 2,000,000 citizens that read took 45 ms
+    # (a parallel seq scan of proposals + a bitmap heap scan of votes), growing with the city
+    # (bench/city_scale.py). The old index is a prefix of the new one: replaced, not doubled. The
+    # build holds writes to votes for its seconds (4.4 s for 3.9 million votes here).
+    """
+    DROP INDEX votes_by_proposal;
+    CREATE INDEX votes_by_proposal ON votes (proposal_id, citizen_id);
+    """,
 ]
