@@ -340,6 +340,7 @@ def _cluster(config: Config, args: argparse.Namespace) -> int:
             return _cannot_start(exc)
         return 0
     from bot.cluster.receiver import serve_receiver
+    from bot.runtime import StartupError
     from storage.engine import open_database
     from storage.inbox import InboxRepository
 
@@ -350,7 +351,10 @@ def _cluster(config: Config, args: argparse.Namespace) -> int:
             await serve_receiver(config, InboxRepository(db), polling=args.polling)
         finally:
             await db.close()
-    asyncio.run(receive())
+    try:
+        asyncio.run(receive())
+    except StartupError as exc:
+        return _cannot_start(exc)
     return 0
 
 

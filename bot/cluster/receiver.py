@@ -33,11 +33,12 @@ from collections.abc import Callable
 
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot import logs
 from bot.campaign.config import Config, ConfigError
 from bot.messenger.transport import AiohttpRequest
+from bot.runtime import StartupError
 from storage.inbox import InboxRepository
 
 log = logging.getLogger(__name__)
@@ -220,10 +221,22 @@ async def serve_receiver(config: Config, inbox: InboxRepository, *, polling: boo
     webhooks_set = False
     await runner.setup()
     try:
-        for bot in bots.values():
-            await bot.initialize()
+        for name, bot in bots.items():
+            try:
+                await bot.initialize()
+            except InvalidToken:
+                raise ConfigError(f"{name}.token", "was rejected by the server (check it, or ask BotFather for a new "
+                                                   "one)") from None
+            except NetworkError as exc:
+                raise StartupError(f"{name}: the Bot API at {config.platforms[name].base_url} cannot be reached "
+                                   f"({logs.exception_line(exc)}); check {name}.base_url and this machine's "
+                                   "network") from None
         site = web.TCPSite(runner, config.receiver.host, config.receiver.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(f"receiver.listen {config.receiver.listen}: cannot listen there "
+                               f"({exc.strerror or exc.__class__.__name__})") from None
         if polling:
             pollers = [loop.create_task(receiver.poll(name, bot), name=f"poll:{name}") for name, bot in bots.items()]
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -292,3 +293,59 @@ async def test_webhooks_through_the_loopback_server(pg_open, tmp_path):
 
 def receiver_count(hook: dict) -> tuple[int, int]:
     return hook.get("delivered", 0), hook.get("failed", 0)
+
+
+def cluster_config(tmp_path, api_url: str, pg_url: str, token: str, listen: str) -> Path:
+    """config.example.toml with Telegram on the loopback server, PostgreSQL, and the receiver's address."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    text = text.replace('token = ""', f'token = "{token}"\nbase_url = "{api_url}/bot"\n'
+                                      f'base_file_url = "{api_url}/file/bot"', 1)
+    text = text.replace('phone_hash_secret = "change-me-to-a-long-random-secret"',
+                        'phone_hash_secret = "a-real-secret-for-this-test-0123"')
+    text = text.replace("[database]\n", f'[database]\nurl = "{pg_url}"\n', 1)
+    text += f'\n[receiver]\nlisten = "{listen}"\n'
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def manshahrdaram(*argv: str) -> tuple[int, list[str]]:
+    """``python -m bot ARGV`` (its own process: it sets signal handlers); exit code and stderr lines."""
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *argv, cwd=ROOT,
+                                                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode, err.decode().strip().splitlines()
+
+
+async def test_receive_says_in_one_line_what_keeps_it_from_starting(pg_url, tmp_path):
+    async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
+        with socket_in_use() as busy:
+            config = cluster_config(tmp_path, api.url, pg_url, TOKEN, f"127.0.0.1:{busy}")
+            code, lines = await manshahrdaram("--config", str(config), "receive", "--polling")
+            assert code == 1 and f"receiver.listen 127.0.0.1:{busy}: cannot listen there" in lines[-1], lines
+            assert "Traceback" not in "\n".join(lines)
+        # A token the server does not know (Telegram answers getMe with 404, PTB's InvalidToken).
+        api.state.add_fault(method="getMe", kind="404", token="123:not-this-servers-bot")
+        config = cluster_config(tmp_path, api.url, pg_url, "123:not-this-servers-bot", f"127.0.0.1:{free_port()}")
+        code, lines = await manshahrdaram("--config", str(config), "receive", "--polling")
+        assert code == 2 and lines[-1].startswith("config error: telegram.token: was rejected"), lines
+        # Webhooks need the public address.
+        config = cluster_config(tmp_path, api.url, pg_url, TOKEN, f"127.0.0.1:{free_port()}")
+        code, lines = await manshahrdaram("--config", str(config), "receive")
+        assert code == 2 and lines[-1].startswith("config error: receiver.public_url: is needed by "), lines
+
+
+def socket_in_use():
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def listening():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+            yield s.getsockname()[1]
+    return listening()
