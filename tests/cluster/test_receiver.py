@@ -349,3 +349,34 @@ def socket_in_use():
             s.listen()
             yield s.getsockname()[1]
     return listening()
+
+
+async def test_the_commands_serve_a_citizen_and_stop_on_sigterm(pg_url, tmp_path):
+    """``manshahrdaram receive --polling`` and ``manshahrdaram worker`` as an operator runs them."""
+    import signal
+    import sys
+
+    async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
+        config = cluster_config(tmp_path, api.url, pg_url, TOKEN, f"127.0.0.1:{free_port()}")
+        procs = []
+        try:
+            for command in (["receive", "--polling"], ["worker", "--claim-seconds", "5"]):
+                procs.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", "--config", str(config), *command, cwd=ROOT,
+                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE))
+            api.state.send_text(TOKEN, 4_300_001, "/start")
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while not api.state.messages(TOKEN, 4_300_001):
+                assert all(p.returncode is None for p in procs), [p.returncode for p in procs]
+                assert loop.time() < deadline, "no answer"
+                await asyncio.sleep(0.05)
+        finally:
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.send_signal(signal.SIGTERM)
+            outcomes = [await asyncio.wait_for(proc.communicate(), 30) for proc in procs]
+        for proc, (_, err) in zip(procs, outcomes, strict=True):
+            assert proc.returncode == 0, err.decode()[-2000:]
+            assert b"Traceback" not in err and TOKEN.split(":")[1].encode() not in err
