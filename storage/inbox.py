@@ -31,7 +31,7 @@ from typing import Any
 from storage.processed_updates import ProcessedUpdateRepository, States, _write_states
 from storage.rows import _ts
 
-# The table: storage/migrations_postgres.py, entry 3.
+# The table: storage/migrations_postgres.py, entries 3 and 5.
 
 # How long a done update is kept for re-deliveries to find.
 KEEP_DONE = dt.timedelta(days=1)
@@ -89,14 +89,13 @@ def _add(conn: Any, rows: Sequence[tuple[str, int, int, str]]) -> int:
     return added
 
 
-_CLAIM = """
+_TAKE = """
 WITH ready AS (
     SELECT i.id FROM inbox i
-    WHERE i.done_at IS NULL AND i.platform = ANY(?)
-      AND (i.claimed_until IS NULL OR i.claimed_until <= now())
+    WHERE i.done_at IS NULL AND i.platform = ANY(?) AND {which}
       AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.platform = i.platform AND e.person = i.person
                       AND e.done_at IS NULL AND e.id < i.id)
-    ORDER BY i.id
+    ORDER BY {order}
     LIMIT ?
     FOR UPDATE OF i SKIP LOCKED
 )
@@ -104,10 +103,16 @@ UPDATE inbox SET claimed_by = ?, claimed_until = now() + ? * interval '1 second'
 FROM ready WHERE inbox.id = ready.id
 RETURNING inbox.id, inbox.platform, inbox.update_id, inbox.person, inbox.body, inbox.attempts
 """
+# A dead worker's updates first (the index inbox_claims), then those nobody holds (inbox_unclaimed):
+# neither reads past the updates live workers hold.
+_EXPIRED = _TAKE.format(which="i.claimed_until <= now()", order="i.claimed_until")
+_FREE = _TAKE.format(which="i.claimed_until IS NULL", order="i.id")
 
 
 def _claim(conn: Any, platforms: list[str], limit: int, worker: str, ttl: float) -> list[Claimed]:
-    rows = conn.execute(_CLAIM, (platforms, limit, worker, ttl)).fetchall()
+    rows = conn.execute(_EXPIRED, (platforms, limit, worker, ttl)).fetchall()
+    if len(rows) < limit:
+        rows += conn.execute(_FREE, (platforms, limit - len(rows), worker, ttl)).fetchall()
     claimed = [Claimed(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
     claimed.sort(key=lambda c: c.id)
     return claimed

@@ -381,4 +381,12 @@ MIGRATIONS: list[str] = [
     DROP INDEX votes_by_proposal;
     CREATE INDEX votes_by_proposal ON votes (proposal_id, citizen_id);
     """,
+    # 5: the inbox's claims scan only the updates nobody holds (a claimed one leaves that index until
+    # it is given back), and a dead worker's claims are found by their expiry: with three workers
+    # holding 768 updates, a claim no longer reads past all of them (storage/inbox.py).
+    """
+    CREATE INDEX inbox_unclaimed ON inbox (id) WHERE done_at IS NULL AND claimed_until IS NULL;
+    CREATE INDEX inbox_claims ON inbox (claimed_until) WHERE done_at IS NULL AND claimed_until IS NOT NULL;
+    DROP INDEX inbox_waiting;
+    """,
 ]
