@@ -111,6 +111,7 @@ class InboxWorker:
     async def _claim_loop(self) -> None:
         platforms = list(self.runtime.applications)
         wait = POLL_MIN
+        failing = False
         while not self._stopping:
             free = self.concurrency - len(self._held)
             if free <= 0:
@@ -122,10 +123,15 @@ class InboxWorker:
             try:
                 claimed = await self.inbox.claim(platforms, want, self.name, self.claim_seconds)
             except Exception as exc:  # noqa: BLE001 — the database may come back
-                log.warning("worker %s: claiming from the inbox failed (%s); trying again", self.name,
-                            exc.__class__.__name__)
+                if not failing:  # once per outage
+                    log.error("worker %s: claiming from the inbox failed (%s); trying again every %g s",
+                              self.name, exc.__class__.__name__, POLL_MAX * 10)
+                failing = True
                 await asyncio.sleep(POLL_MAX * 10)
                 continue
+            if failing:
+                failing = False
+                log.info("worker %s: claiming from the inbox again", self.name)
             for update in claimed:
                 self._held[(update.platform, update.update_id)] = update
                 task = asyncio.get_running_loop().create_task(self._handle(update))
