@@ -80,12 +80,20 @@ class InboxCounts:
     oldest_seconds: float  # how long the oldest update not done has waited (0: none)
 
 
+# The channel a commit of new updates notifies (InboxListener): idle workers claim at once instead of
+# at their next look.
+CHANNEL = "manshahrdaram_inbox"
+
+
 def _add(conn: Any, rows: Sequence[tuple[str, int, int, str]]) -> int:
     added = 0
     for row in rows:
         added += conn.execute(
             "INSERT INTO inbox (platform, update_id, person, body) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (platform, update_id) DO NOTHING", row).rowcount
+    if added:
+        # Sent at the commit, to every LISTENing worker (none: nothing happens).
+        conn.execute(f"NOTIFY {CHANNEL}")
     return added
 
 
@@ -218,3 +226,33 @@ class InboxJournalRepository(ProcessedUpdateRepository):
                     found[(name, key)] = row[0]
             return found
         return await self.db.read(states)
+
+
+class InboxListener:
+    """Calls ``news()`` whenever a receiver commits new updates (PostgreSQL LISTEN on a connection of
+    its own). Behind pgbouncer in transaction mode LISTEN is not delivered: the workers then find new
+    updates by looking at the inbox, as they do anyway every POLL_MAX (bot/cluster/worker.py)."""
+
+    def __init__(self, url: str, news: Callable[[], None]) -> None:
+        self.url, self.news = url, news
+        self.listening = False
+
+    async def run(self) -> None:
+        """Until cancelled; reconnects after a failure."""
+        import asyncio
+
+        import psycopg
+
+        wait = 1.0
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening, wait = True, 1.0
+                    self.news()  # whatever came while nobody listened
+                    async for _ in conn.notifies():
+                        self.news()
+            except psycopg.Error:
+                self.listening = False
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 30.0)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from bot.messenger.update_decoding import decode_updates
 from bot.runtime import Runtime
-from storage.inbox import Claimed, InboxJournalRepository, InboxRepository
+from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 30.0
 # Updates claimed in one statement at most.
 CLAIM_BATCH = 64
-# An idle worker looks at the inbox again after this long, doubling up to POLL_MAX while it stays empty.
-POLL_MIN, POLL_MAX = 0.005, 0.1
+# An idle worker looks at the inbox again after this long, doubling up to POLL_MAX while it stays empty;
+# a receiver's commit wakes it before that (storage/inbox.InboxListener), where LISTEN works.
+POLL_MIN, POLL_MAX = 0.005, 0.25
 # An update claimed this many times was started that often by workers that died on it: given up on,
 # so the person's later updates are not held behind it forever.
 MAX_ATTEMPTS = 5
@@ -78,6 +79,9 @@ class InboxWorker:
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
+        url = getattr(self.runtime.db, "url", None)
+        if url is not None:  # a receiver's commit wakes an idle worker at once
+            self._loops.append(loop.create_task(InboxListener(url, self._wake.set).run(), name="inbox:listen"))
         log.info("worker %s: taking updates from the inbox (%d at once, claims for %g s)",
                  self.name, self.concurrency, self.claim_seconds)
 
@@ -86,9 +90,10 @@ class InboxWorker:
         self._stopping = True
         self._wake.set()
         if self._loops:
-            claim, renew = self._loops
-            claim.cancel()
-            await asyncio.gather(claim, return_exceptions=True)
+            claim, renew, *listen = self._loops
+            for task in (claim, *listen):
+                task.cancel()
+            await asyncio.gather(claim, *listen, return_exceptions=True)
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=within)
         for application in self.runtime.applications.values():

@@ -126,3 +126,21 @@ async def test_workers_claiming_at_once_keep_each_persons_order(pg_open):
     assert all(seq == list(range(per_person)) for seq in seen.values()), seen
     counts = await feeder.counts()
     assert (counts.waiting, counts.claimed) == (0, 0)
+
+
+async def test_a_commit_of_new_updates_wakes_the_listeners(pg_open, pg_url):
+    from storage.inbox import InboxListener
+
+    inbox = InboxRepository(await pg_open())
+    news = asyncio.Event()
+    listener = InboxListener(pg_url, news.set)
+    listening = asyncio.ensure_future(listener.run())
+    try:
+        await asyncio.wait_for(news.wait(), 10)  # once listening: "look now"
+        news.clear()
+        assert listener.listening
+        await inbox.add("telegram", [message(1, 100)])
+        await asyncio.wait_for(news.wait(), 10)
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
