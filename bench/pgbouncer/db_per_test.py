@@ -9,7 +9,9 @@ per test needs no session setting at all:
         .venv/bin/python -m pytest -q -p bench.pgbouncer.db_per_test tests/storage -k postgresql
 
 Tests that build their own schema and call ``pg.with_search_path`` (tests/cluster, tests/test_rate_budget.py,
-tests/test_scheduled_duties.py) get a database named as their schema instead, dropped at the end.
+tests/test_scheduled_duties.py) get a database named as their schema instead, dropped at the end. With
+env MANSHAHRDARAM_TEST_DATABASE set too (tests/conftest.py: the bot fixtures on PostgreSQL), the bots'
+databases go through pgbouncer as well.
 
 Databases are made and dropped on the server itself (env MANSHAHRDARAM_TEST_PG, the direct address);
 the tests' connections go through pgbouncer. Without MANSHAHRDARAM_TEST_PGBOUNCER the plugin does nothing.
@@ -24,7 +26,9 @@ PREFIX = "pgbench_bouncer_"
 
 
 def _with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+    # A query part as the schema URLs have (``?options=…``): some tests append ``&application_name=…``.
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name, query=parts.query or "application_name=pgbench_bouncer"))
 
 
 _created: set[str] = set()
@@ -35,6 +39,7 @@ def _create(name: str) -> None:
     from psycopg import errors
 
     from tests.storage import pg
+    # Always on the test server (MANSHAHRDARAM_TEST_PG): pgbouncer passes every database name to it.
     with psycopg.connect(pg.server_url(), autocommit=True) as conn:
         try:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -59,12 +64,12 @@ def pytest_configure(config) -> None:
         return
     from tests.storage import pg
 
-    def new_schema() -> tuple[str, str]:
+    def new_schema(server: str | None = None) -> tuple[str, str]:
         name = PREFIX + uuid.uuid4().hex[:12]
         _create(name)
         return name, _with_database(bouncer, name)
 
-    def drop_schema(name: str) -> None:
+    def drop_schema(name: str, server: str | None = None) -> None:
         assert name.startswith(PREFIX)
         _drop(name)
 
