@@ -182,6 +182,11 @@ class PgDatabase:
     async def open(self) -> None:
         """Connects, applies pending migrations (one process at a time); raises
         DatabaseUnusable with one line naming the address (never its password)."""
+        # One plain connection first: a server that is down, a database or role that does not exist
+        # fails at once with libpq's reason, not after the pool's retries (each a logged warning).
+        reason = await asyncio.to_thread(_why_not, self.url)
+        if reason is not None:
+            raise DatabaseUnusable(self._explain(reason))
         self._executor = concurrent.futures.ThreadPoolExecutor(self.pool_size, thread_name_prefix="pg")
         self._pool = ConnectionPool(
             self.url, min_size=self.pool_size, max_size=self.pool_size, open=False, timeout=CONNECT_TIMEOUT,
@@ -297,7 +302,15 @@ class PgDatabase:
         """``fn(conn, *args)`` in one READ COMMITTED transaction, committed before this returns.
         Invariants hold by constraints and row locks (``FOR UPDATE`` where storage reads, then
         writes); a deadlock or serialization failure runs ``fn`` again from the start."""
-        return await self._run(self._with_connection, fn, args, "BEGIN")
+        return await self._run(self._with_connection, fn, args, "BEGIN ISOLATION LEVEL READ COMMITTED")
+
+
+def _why_not(url: str) -> psycopg.Error | None:
+    try:
+        psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT), prepare_threshold=None).close()
+    except psycopg.Error as exc:
+        return exc
+    return None
 
 
 class _NewerSchema(Exception):

@@ -244,3 +244,13 @@ async def test_postgresql_has_every_sqlite_table_with_its_columns_in_order_and_e
         await db.close()
     assert {name: pg_tables.get(name) for name in tables} == tables
     assert indexes <= pg_indexes
+
+
+async def test_a_database_that_does_not_exist_is_named_at_once_in_one_line(schema):
+    from storage.postgres import PgDatabase
+    url = pg.server_url().rsplit("/", 1)[0] + "/pgengine_no_such_database"
+    with pytest.raises(DatabaseUnusable) as info:
+        await PgDatabase(url, pool_size=1).open()
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"database {url} ([database] url): ")
+    assert 'database "pgengine_no_such_database" does not exist' in message
