@@ -389,4 +389,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX inbox_claims ON inbox (claimed_until) WHERE done_at IS NULL AND claimed_until IS NOT NULL;
     DROP INDEX inbox_waiting;
     """,
+    # 6: the reply ledger (storage/reply_ledger.py): the Bot API calls a worker made for an update and
+    # the messenger's answers, so a worker that handles the update again after a kill answers PTB from
+    # here instead of sending the replies twice. Its rows go with their inbox row (prune).
+    _collate_c("""
+    CREATE TABLE reply_ledger (
+        platform TEXT NOT NULL,
+        update_id BIGINT NOT NULL,
+        seq INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        response TEXT NOT NULL,
+        PRIMARY KEY (platform, update_id, seq),
+        FOREIGN KEY (platform, update_id) REFERENCES inbox (platform, update_id) ON DELETE CASCADE
+    );
+    """),
 ]
