@@ -98,8 +98,9 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
 def _rate_limiter(services: Services, platform_config: PlatformConfig) -> AIORateLimiter:
     """Keeps groups under 20/min and waits out RetryAfter instead of failing the reply. On SQLite
     no overall cap on replies (the broadcast sender, in this process, gives way to them); on
-    PostgreSQL every call first takes a slot of the bot's budget that every process shares
-    (bot/messenger/shared_rate.py), ``broadcast_rate`` a second for replies and broadcasts together."""
+    PostgreSQL every call that sends a message first takes a slot of the bot's budget that every
+    process shares (bot/messenger/shared_rate.py), ``broadcast_rate`` a second for replies and
+    broadcasts together; answers to presses and edits in place take none."""
     db = services.repos.db
     if shared_budgets(db):
         budget = SharedBudget(RateBudgetRepository(db), budget_name(platform_config.name, platform_config.token),

@@ -219,3 +219,31 @@ async def test_a_far_database_still_lets_messages_go():
     for _ in range(10):
         await asyncio.wait_for(budget.acquire(), 5)
     assert time.time() - started >= 9 / (50.0 * 1.0) - 0.01
+
+
+async def test_only_calls_that_send_a_message_take_a_slot():
+    """Telegram's bulk limit counts messages: answering presses, editing in place and reading go
+    on while the budget is spent (before: every call took a slot, so on PostgreSQL a surge of
+    presses was served at broadcast_rate)."""
+    from bot.messenger.shared_rate import SharedRateLimiter
+
+    class CountingBudget:
+        taken = 0
+
+        async def acquire(self):
+            self.taken += 1
+
+    budget = CountingBudget()
+    limiter = SharedRateLimiter(budget)
+    await limiter.initialize()
+
+    async def call(*args, **kwargs):
+        return True
+
+    for endpoint in ("answerCallbackQuery", "editMessageText", "editMessageReplyMarkup", "getMe",
+                     "sendChatAction", "deleteMessage", "getUpdates"):
+        assert await limiter.process_request(call, (), {}, endpoint, {"chat_id": 5}, None) is True
+    assert budget.taken == 0
+    for endpoint in ("sendMessage", "sendPhoto", "copyMessage", "forwardMessage"):
+        await limiter.process_request(call, (), {}, endpoint, {"chat_id": 5}, None)
+    assert budget.taken == 4

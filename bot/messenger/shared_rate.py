@@ -230,15 +230,28 @@ def _unawaited(task: asyncio.Task) -> None:
         log.warning("rate budget: taking slots ahead failed: %s", exc.__class__.__name__)
 
 
+def sends_a_message(endpoint: str) -> bool:
+    """Whether a Bot API method puts a new message into a chat: what Telegram's ~30 a second in
+    bulk counts. Answering a press, editing a message in place, reading (getMe, getFile) and the
+    webhook's own calls do not: a surge of presses must not queue behind a broadcast's budget."""
+    return endpoint.startswith(_SENDING) and endpoint != "sendChatAction"
+
+
+_SENDING = ("send", "copyMessage", "forwardMessage")
+
+
 class SharedRateLimiter(AIORateLimiter):
     """PTB's AIORateLimiter (groups' 20 a minute, RetryAfter waited out and retried) whose every
-    call first takes a slot of the bot's shared budget; a retried call takes another."""
+    call that sends a message (sends_a_message) first takes a slot of the bot's shared budget; a
+    retried one takes another."""
 
     def __init__(self, budget: SharedBudget, max_retries: int = 3) -> None:
         super().__init__(overall_max_rate=0, max_retries=max_retries)
         self.budget = budget
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if not sends_a_message(endpoint):
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         budget = self.budget
 
         async def paced(*call_args, **call_kwargs):
