@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from telegram import Bot, Update
@@ -60,6 +61,9 @@ class Runtime:
     transport: str = "aiohttp"
     # False: the applications have no Updater (a worker: updates come from the inbox, bot/cluster/worker.py).
     updater: bool = True
+    # Wraps each application's transport (not the long poll's, not the broadcasts'): a worker records
+    # its replies through it (bot/cluster/reply_ledger.py).
+    wrap_request: Callable[[str, BaseRequest], BaseRequest] | None = None
     db: Database | None = None
     services: Services | None = None
     notifier: Notifier | None = None
@@ -84,6 +88,8 @@ class Runtime:
             # Kept here so stop() can close them even when initialize() failed half-way (PTB's
             # shutdown() skips an application that never finished initializing).
             request = make_request(self.transport, CONNECTION_POOL)
+            if self.wrap_request is not None:  # a worker's reply ledger (bot/cluster/reply_ledger.py)
+                request = self.wrap_request(platform_config.name, request)
             poll_request = make_request(self.transport, 2)
             self._requests += [request, poll_request]
             self.applications[platform_config.name] = build_application(

@@ -17,9 +17,9 @@ an Updater, and feeds them updates it claims from the inbox (storage/inbox.py):
   go on with what this process remembered — stale when another worker served the person's last step;
 - claims last ``claim_seconds`` and are renewed every third of that while the worker lives; a
   killed worker's claims expire and another worker takes its updates over. An update taken over was
-  not marked (the marker and the "done" are one commit), so it runs again: the few milliseconds
-  between a handler's reply and that commit are the only window where a reply can be sent twice
-  (as in bot/messenger/update_journal.py for the single process).
+  not marked (the marker and the "done" are one commit), so it runs again. Its replies are not sent
+  twice: the calls the first attempt made were recorded with the messenger's answers, and the re-run
+  gets those answers instead of sending (bot/cluster/reply_ledger.py, which says what window remains).
 """
 from __future__ import annotations
 
@@ -29,11 +29,14 @@ import os
 import signal
 import socket
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from bot.cluster.reply_ledger import ReplyLedger
 from bot.messenger.update_decoding import decode_updates
 from bot.runtime import Runtime
 from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
+from storage.reply_ledger import ReplyLedgerRepository
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class InboxWorker:
     name: str = field(default_factory=worker_name)
     concurrency: int = 256
     claim_seconds: float = CLAIM_SECONDS
+    # Records the replies, so an update taken over is not answered twice (None: not recorded).
+    ledger: ReplyLedger | None = None
     handled: int = 0
     given_up: int = 0
     _held: dict[tuple[str, int], Claimed] = field(default_factory=dict)
@@ -76,6 +81,8 @@ class InboxWorker:
         for platform, application in self.runtime.applications.items():
             journal = application.persistence.journal
             journal.take_from_inbox(InboxJournalRepository(self.runtime.db, platform, on_done=self._done))
+        if self.ledger is not None and self.ledger.repo is None:
+            self.ledger.repo = ReplyLedgerRepository(self.runtime.db)
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
@@ -98,6 +105,9 @@ class InboxWorker:
             await asyncio.wait(self._tasks, timeout=within)
         for application in self.runtime.applications.values():
             await application.persistence.journal.flush()
+        if self.ledger is not None:
+            await self.ledger.flush()
+            log.info("worker %s: reply ledger: %s", self.name, self.ledger.figures())
         if self._loops:
             renew.cancel()
             await asyncio.gather(renew, return_exceptions=True)
@@ -167,9 +177,14 @@ class InboxWorker:
             return
         try:
             [update] = decode_updates([claimed.body], application.bot, claimed.platform)
-            # As PTB's own dispatch does: the processor (per-person order, flood verdict, the journal)
-            # around process_update.
-            await application.update_processor.process_update(update, application.process_update(update))
+            ledger = self.ledger
+            # Taken over: what the earlier attempt sent is answered from the ledger, not sent again.
+            handling = nullcontext() if ledger is None else ledger.handling(
+                await ledger.calls_for(claimed.platform, claimed.update_id, claimed.attempts))
+            with handling:
+                # As PTB's own dispatch does: the processor (per-person order, flood verdict, the
+                # journal) around process_update.
+                await application.update_processor.process_update(update, application.process_update(update))
             self.handled += 1
         except Exception as exc:  # noqa: BLE001 — e.g. the states could not be read: given back, tried again
             log.warning("%s: update %d not handled (%s); given back to the inbox", claimed.platform,
@@ -217,9 +232,13 @@ async def serve_worker(runtime: Runtime, *, concurrency: int, claim_seconds: flo
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     worker = None
+    ledger = ReplyLedger()
+    if runtime.db is None:  # its applications are built at start, around the ledger's transport
+        runtime.wrap_request = ledger.wrap
     try:
         await runtime.start(polling=False)
-        worker = InboxWorker(runtime, InboxRepository(runtime.db), concurrency=concurrency, claim_seconds=claim_seconds)
+        worker = InboxWorker(runtime, InboxRepository(runtime.db), concurrency=concurrency, claim_seconds=claim_seconds,
+                             ledger=ledger if runtime.wrap_request is not None else None)
         await worker.start()
         if ready is not None:
             ready()
