@@ -11,9 +11,21 @@ The table: storage/migrations_postgres.py, entry 6.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+log = logging.getLogger(__name__)
+
+# Calls written in one transaction at most.
+BATCH_MAX = 500
+# Calls waiting at most while the database is away: beyond, new ones are not recorded (their
+# updates are not done either, so a re-run sends them again: as without a ledger).
+WAITING_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -52,3 +64,107 @@ class ReplyLedgerRepository:
             "SELECT seq, method, chat_id, status, response FROM reply_ledger "
             "WHERE platform = ? AND update_id = ? ORDER BY seq", (platform, update_id)).fetchall())
         return [LedgerCall(platform, update_id, r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+_INSERT = ("INSERT INTO reply_ledger (platform, update_id, seq, method, chat_id, status, response) "
+           "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING")
+
+
+class LedgerWriter:
+    """Writes recorded calls as soon as they come, on a thread with a PostgreSQL connection of its own:
+    neither behind the pool's queue of the bot's other writes nor behind a busy event loop (measured
+    in the cluster test: through the pool, 150 ms from the answer to the commit at the median, 0.8 s
+    at p99; this way about a round trip). Whatever came while a batch was written goes in the next.
+
+    ``synchronous_commit = off`` for this connection: a commit is visible to the other workers at
+    once and does not wait for the disk; only a crash of PostgreSQL itself loses the last few
+    milliseconds of the ledger (and then the updates handled again send those replies again)."""
+
+    def __init__(self, url: str, on_written: Callable[[list[float]], None] | None = None) -> None:
+        self.url = url
+        self.on_written = on_written  # hears, from the thread, each written call's wait in seconds
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Condition()
+        self._put = self._written = 0
+        self._thread: threading.Thread | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="reply-ledger", daemon=True)
+        self._thread.start()
+
+    def put(self, call: LedgerCall) -> None:
+        with self._lock:
+            if self._put - self._written >= WAITING_MAX:
+                return
+            self._put += 1
+        self._queue.put((call, time.monotonic()))
+
+    def wait_written(self, timeout: float) -> bool:
+        """Blocks until every call put so far is written (True), or ``timeout`` seconds (False)."""
+        with self._lock:
+            goal = self._put
+            return self._lock.wait_for(lambda: self._written >= goal, timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Writes what is waiting (up to ``timeout``), then ends the thread."""
+        self._closing = True
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import psycopg
+
+        conn = None
+        batch: list[tuple[LedgerCall, float]] = []
+        stop = False
+        wait = 0.5
+        while True:
+            if not batch:
+                item = self._queue.get()
+                if item is None:
+                    if conn is not None:
+                        conn.close()
+                    return
+                batch.append(item)
+            while len(batch) < BATCH_MAX:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                if conn is None:
+                    conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=None, connect_timeout=5)
+                    conn.execute("SET synchronous_commit = off")
+                rows = [(c.platform, c.update_id, c.seq, c.method, c.chat_id, c.status, c.response) for c, _ in batch]
+                with conn.transaction():
+                    with conn.cursor() as cursor:
+                        cursor.executemany(_INSERT, rows)
+            except psycopg.Error as exc:
+                log.warning("reply ledger: writing %d call(s) failed (%s); trying again in %g s", len(batch),
+                            exc.__class__.__name__, wait)
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if self._closing:
+                    return
+                time.sleep(wait)
+                wait = min(wait * 2, 10.0)
+                continue
+            wait = 0.5
+            now = time.monotonic()
+            if self.on_written is not None:
+                self.on_written([now - at for _, at in batch])
+            with self._lock:
+                self._written += len(batch)
+                self._lock.notify_all()
+            batch = []
+            if stop:
+                if conn is not None:
+                    conn.close()
+                return

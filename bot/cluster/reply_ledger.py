@@ -21,11 +21,13 @@ Matching: the re-run's k-th call of a (method, chat) pair matches the k-th recor
 pair. Not the bare sequence number: a press's answer and its edit go out together (handlers/voting.py)
 and reach the transport in either order, behind the shared rate budget.
 
-The record is written asynchronously, by one committer per process that takes every call answered
-since its previous commit (a group commit, as the update journal's): a reply costs no wait and a
-fraction of a transaction. What remains:
-- a kill between the messenger's answer and that commit (one transaction's round trip, ~1–3 ms,
-  more when PostgreSQL is busy: ``ReplyLedger.delays`` keeps the measured figures, logged at stop);
+The record is written asynchronously, on a thread with a connection of its own that writes each
+call as soon as it is answered, together with whatever else was answered meanwhile
+(storage/reply_ledger.LedgerWriter): a reply costs no wait and a fraction of a transaction, and the
+write waits neither for the pool's queue nor for a busy event loop. What remains:
+- a kill between the messenger's answer and that commit (the answer's way through the event loop to
+  the transport, then a round trip to PostgreSQL: ``ReplyLedger.delays`` keeps the measured figures
+  from the transport to the commit, logged when the worker stops);
 - a kill while a call is at the messenger (sent, not yet answered): nothing can know whether it
   arrived;
 - a call whose answer was an error is not recorded: it is tried again.
@@ -44,7 +46,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-from storage.reply_ledger import LedgerCall, ReplyLedgerRepository
+from storage.reply_ledger import LedgerCall, LedgerWriter, ReplyLedgerRepository
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +110,35 @@ class ReplyLedger:
     waiting for their commit, and the committer."""
 
     def __init__(self, repo: ReplyLedgerRepository | None = None) -> None:
-        self.repo = repo  # set by the worker once the runtime's database is open
+        self.repo = repo  # set by the worker once the runtime's database is open (attach)
+        self.writer: LedgerWriter | None = None
         self.recorded = 0
         self.replayed = 0
         self.sent_anew = 0
         self.delays: deque[float] = deque(maxlen=DELAYS_KEPT)  # seconds from an answer to its commit
         self._pending: list[tuple[LedgerCall, float]] = []
         self._committer: asyncio.Task | None = None
+
+    def attach(self, db: Any) -> None:
+        """Records on ``db`` (the runtime's, open): on PostgreSQL through a connection and thread of
+        its own (storage/reply_ledger.LedgerWriter), else through ``db``'s writes."""
+        self.repo = ReplyLedgerRepository(db)
+        url = getattr(db, "url", None)
+        if url is not None and self.writer is None:
+            self.writer = LedgerWriter(url, self._written)
+            self.writer.start()
+
+    def _written(self, delays: list[float]) -> None:
+        # On the writer's thread: counters only.
+        self.recorded += len(delays)
+        self.delays.extend(delays)
+
+    async def close(self) -> None:
+        """Writes what is waiting, then lets the writer's connection go."""
+        await self.flush()
+        if self.writer is not None:
+            writer, self.writer = self.writer, None
+            await asyncio.to_thread(writer.close)
 
     def wrap(self, platform: str, request: BaseRequest) -> BaseRequest:
         """For Runtime.wrap_request: the applications' transport, recording."""
@@ -149,6 +173,9 @@ class ReplyLedger:
     # -- recording --------------------------------------------------------------------------------
 
     def record(self, call: LedgerCall) -> None:
+        if self.writer is not None:
+            self.writer.put(call)
+            return
         if self.repo is None:
             return
         self._pending.append((call, time.monotonic()))
@@ -176,6 +203,9 @@ class ReplyLedger:
 
     async def flush(self) -> None:
         """Everything recorded so far, committed (or tried once more)."""
+        if self.writer is not None:
+            if not await asyncio.to_thread(self.writer.wait_written, 5.0):
+                log.warning("reply ledger: calls still not written after 5 s")
         if self._committer is not None:
             await asyncio.shield(self._committer)
         if self._pending:

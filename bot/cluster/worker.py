@@ -36,7 +36,6 @@ from bot.cluster.reply_ledger import ReplyLedger
 from bot.messenger.update_decoding import decode_updates
 from bot.runtime import Runtime
 from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
-from storage.reply_ledger import ReplyLedgerRepository
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class InboxWorker:
             journal = application.persistence.journal
             journal.take_from_inbox(InboxJournalRepository(self.runtime.db, platform, on_done=self._done))
         if self.ledger is not None and self.ledger.repo is None:
-            self.ledger.repo = ReplyLedgerRepository(self.runtime.db)
+            self.ledger.attach(self.runtime.db)
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
@@ -106,7 +105,7 @@ class InboxWorker:
         for application in self.runtime.applications.values():
             await application.persistence.journal.flush()
         if self.ledger is not None:
-            await self.ledger.flush()
+            await self.ledger.close()
             log.info("worker %s: reply ledger: %s", self.name, self.ledger.figures())
         if self._loops:
             renew.cancel()

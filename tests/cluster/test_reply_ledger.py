@@ -191,5 +191,6 @@ async def test_an_update_taken_over_after_its_replies_went_out_is_not_answered_a
             await bot.shutdown()
             for worker in workers[1:]:
                 await worker.stop()
+            await ledgers[0].close()  # A's writer (its worker was "killed", never stopped)
             for runtime in runtimes:
                 await runtime.stop()
