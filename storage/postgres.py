@@ -48,6 +48,8 @@ POOL_SIZE = int(os.environ.get("MANSHAHRDARAM_PG_POOL", "8"))
 PREPARE_THRESHOLD = int(os.environ["MANSHAHRDARAM_PG_PREPARE"]) if os.environ.get("MANSHAHRDARAM_PG_PREPARE") else None
 # How long open() waits for the first connection, and a call for a free one.
 CONNECT_TIMEOUT = 10.0
+# close() waits this long for calls still running before it cancels them on the server.
+CLOSE_WAIT = 10.0
 # A write that PostgreSQL aborted because of a deadlock or a serialization failure is run again
 # (from the start, in a new transaction: its effects were rolled back) at most this many times.
 WRITE_RETRIES = 5
@@ -215,7 +217,19 @@ class PgDatabase:
     async def close(self) -> None:
         if self._executor is not None:
             executor, self._executor = self._executor, None
-            await asyncio.to_thread(executor.shutdown, True)  # no call is running on a held connection now
+            # Calls still running finish first (their connections go back after them); one stuck
+            # on a lock is cancelled on the server after CLOSE_WAIT seconds, so closing never hangs.
+            stopping = asyncio.ensure_future(asyncio.to_thread(executor.shutdown, True))
+            done, _ = await asyncio.wait({stopping}, timeout=CLOSE_WAIT)
+            if not done:
+                with self._held_lock:
+                    held = list(self._held)
+                for raw in held:
+                    try:
+                        raw.cancel_safe(timeout=2.0)
+                    except psycopg.Error:
+                        pass
+                await asyncio.wait({stopping}, timeout=CLOSE_WAIT)
         if self._pool is not None:
             pool = self._pool
             with self._held_lock:
@@ -223,7 +237,7 @@ class PgDatabase:
             for raw in held:
                 pool.putconn(raw)
             self._pool = None
-            await asyncio.to_thread(pool.close)
+            await asyncio.to_thread(pool.close, CLOSE_WAIT)
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:

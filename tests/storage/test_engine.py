@@ -254,3 +254,30 @@ async def test_a_database_that_does_not_exist_is_named_at_once_in_one_line(schem
     message = str(info.value)
     assert "\n" not in message and message.startswith(f"database {url} ([database] url): ")
     assert 'database "pgengine_no_such_database" does not exist' in message
+
+
+async def test_closing_while_a_call_waits_for_a_lock_does_not_hang(schema):
+    import time
+
+    import psycopg
+
+    from storage import postgres
+    db = postgres.PgDatabase(schema, pool_size=1)
+    await db.open()
+    await db.write(lambda conn: conn.execute("INSERT INTO leases VALUES (?, ?, ?)", ("held", "me", "x")))
+    saved, postgres.CLOSE_WAIT = postgres.CLOSE_WAIT, 0.5
+    blocker = psycopg.connect(schema, autocommit=False)
+    try:
+        blocker.execute("SELECT * FROM leases FOR UPDATE").fetchall()  # holds the row
+        waiting = asyncio.ensure_future(db.write(lambda conn: conn.execute(
+            "UPDATE leases SET holder = ? WHERE name = ?", ("other", "held"))))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await db.close()
+        assert time.monotonic() - started < 5
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            await waiting
+    finally:
+        postgres.CLOSE_WAIT = saved
+        blocker.rollback()
+        blocker.close()
