@@ -337,8 +337,11 @@ class Scale:
 
         async def call():
             due = await self.repos.broadcasts.next_due(self.sending, "telegram", rows, NOW)
+            if not due:  # 50,000 citizens: ~39,600 pending telegram rows, ~390 claims of 100
+                raise SystemExit(f"claim: the sending broadcast of {self.n} citizens has no pending rows left; "
+                                 "fewer claim calls (--calls-for claim=N) or rows (--claim)")
             marked = await self.repos.broadcasts.mark_sending(self.sending, [d.id for d in due])
-            assert due and marked == {d.id for d in due}, (len(due), marked)
+            assert marked == {d.id for d in due}, (len(due), marked)
             holder.extend(marked)
 
         async def after():  # the sender records the outcomes: untimed
