@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import sys
 import time
 from collections import deque
 from contextlib import contextmanager
@@ -61,8 +60,6 @@ _TARGETS = ("chat_id", "callback_query_id", "inline_message_id", "inline_query_i
 # Calls waiting for the committer at most: beyond, the oldest are dropped (the database is away;
 # the updates they belong to are not done either and will be handled again, sending them again).
 PENDING_MAX = 50_000
-# The GIL's switch interval in a worker with a ledger (see ReplyLedger.attach).
-SWITCH_INTERVAL = 0.001
 # Delays (answer -> commit) kept for the figures.
 DELAYS_KEPT = 10_000
 
@@ -130,10 +127,6 @@ class ReplyLedger:
         if url is not None and self.writer is None:
             self.writer = LedgerWriter(url, self._written)
             self.writer.start()
-            # The writer's thread waits for the GIL after each wake-up and each answer of PostgreSQL:
-            # up to the switch interval (5 ms by default) each time while the event loop is busy,
-            # which is the window's larger part under load. A worker process only.
-            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
 
     def _written(self, delays: list[float]) -> None:
         # On the writer's thread: counters only.
