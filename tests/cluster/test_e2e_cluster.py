@@ -14,8 +14,11 @@ Checked:
   never confirmed is delivered again and stored once;
 - every step is answered exactly once (its messages, its callback answer: the server refuses a second),
   except the updates a killed worker held at the kill: one claimed, handled (its reply out) and not yet
-  marked done is handled again by the worker that takes it over — the documented window of
-  bot/cluster/worker.py — and those are answered at least once;
+  marked done is handled again by the worker that takes it over, and those are answered at least once.
+  The reply ledger (bot/cluster/reply_ledger.py) answers such a re-run from what the first attempt
+  recorded (updates so answered: > 0, from the workers' logs); what it leaves answered twice — replies
+  answered within its commit's milliseconds before the kill, and the kills here come right after a
+  burst of answers — stays under MAX_ANSWERED_TWICE;
 - no person's answers out of order: each step's answer is the one that step leads to (for the window's
   updates: whatever their re-run answers, the citizen goes on from there);
 - every vote a citizen was told about (the toast, or the ✅ on the ballot) is stored, none twice, none
@@ -28,6 +31,7 @@ The figures are printed (pytest -s).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import sys
@@ -86,6 +90,10 @@ EXPECTED = {
 }
 MESSAGES = {"vote": 0, "contact": 2}  # others: 1
 FORM = ("hood", "name", "amb_hood", "groups", "amb_phone")  # steps that continue a conversation
+# Updates held by killed workers and answered twice, at most. Measured with the reply ledger (2 cores
+# shared with other test runs, load 6-8): 8, 9, 41, 17, 30, 12 of 181, 54, 175, 144, 208, 154 held;
+# without it 36 of 233 here, and 19-60 in earlier runs.
+MAX_ANSWERED_TWICE = 45
 
 
 class Proc:
@@ -209,6 +217,19 @@ class ClusterCrowd(Crowd):
         self.progress.set()
 
 
+def answered_from_ledger(logs: Path) -> set[int]:
+    """Updates whose re-run found calls of the earlier attempt in the reply ledger (workers' logs)."""
+    found = set()
+    for log in logs.glob("worker*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            if "of the earlier attempt recorded" in line:
+                try:
+                    found.add(json.loads(line)["update_id"])
+                except (ValueError, KeyError):
+                    pass
+    return found
+
+
 async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_open, tmp_path):
     rng = random.Random(SEED)
     started = time.monotonic()
@@ -306,8 +327,18 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
             assert 200 in statuses, (press.update_id, statuses)
         else:
             assert statuses == [200], (press.update_id, press.action, statuses)
-    answered_twice = sum(len(crowd.seen[c.uid].answers.get(p.update_id, [])) > MESSAGES.get(p.action, 1)
-                         for c in citizens for p in c.posts)
+    # The kill's window: what the reply ledger (bot/cluster/reply_ledger.py) leaves answered twice.
+    answered_twice = {p.update_id for c in citizens for p in c.posts
+                      if len(crowd.seen[c.uid].answers.get(p.update_id, [])) > MESSAGES.get(p.action, 1)}
+    answered_twice |= {p.update_id for p in presses if len(answered.get(p.cq_id, [])) > 1}
+    for c in citizens:
+        for p in c.posts:
+            if p.update_id in answered_twice:
+                print(f"answered twice: update {p.update_id} {p.action}: messages "
+                      f"{crowd.seen[c.uid].answers.get(p.update_id)}, callback answers {answered.get(p.cq_id)}")
+    replayed = answered_from_ledger(tmp_path) & set(posted)
+    assert replayed, "no update taken over was answered from the reply ledger"
+    assert len(answered_twice) <= MAX_ANSWERED_TWICE, sorted(answered_twice)
 
     # Votes: every confirmed one is in, none twice, none unasked, all three in the end.
     rows = await db.read(lambda conn: conn.execute(
@@ -339,7 +370,8 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
     elapsed = time.monotonic() - started
     print(f"\n{CITIZENS} citizens, {len(posted)} updates, {len(presses)} presses; {KILLS - 1} workers and the receiver "
           f"killed after {kill_after} answers; {len(crowd.window)} updates held by killed workers "
-          f"({answered_twice} of them answered twice), {taken_over} taken over; "
+          f"({len(answered_twice)} of them answered twice, {len(replayed)} answered from the reply ledger), "
+          f"{taken_over} taken over; "
           f"{len(set(redelivered) - redelivered_before)} updates delivered again after the receiver's kill; "
           f"{elsewhere} conversation steps continued on another worker, {after_kill} of them after a kill; "
           f"{elapsed:.1f} s")
