@@ -316,7 +316,13 @@ async def manshahrdaram(*argv: str) -> tuple[int, list[str]]:
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", *argv, cwd=ROOT,
                                                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                                                 stderr=asyncio.subprocess.PIPE)
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+    except TimeoutError:
+        # Never left behind: a receiver that outlives its test polls a closed server for ever.
+        proc.kill()
+        await proc.wait()
+        raise
     return proc.returncode, err.decode().strip().splitlines()
 
 
