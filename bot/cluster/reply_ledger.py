@@ -31,7 +31,7 @@ write waits neither for the pool's queue nor for a busy event loop. What remains
   tests/cluster/test_e2e_cluster.py on 2 cores shared with other runs (load 4-8): p50 5-12 ms,
   p99 50-105 ms; with a worker's pool instead of this thread it was 150 ms / 840 ms. The kills there
   come right after bursts of answers (a claimed batch replies at once), so a whole batch can fall
-  in it: 8-41 held updates per run were still answered twice (36 without the ledger, 19-60 before);
+  in it: 8-48 held updates per run were still answered twice (without the ledger 36, 82, 113);
 - a call recorded when its answer came, not when it went out: with the real messenger's round trip
   (~100 ms) the message is delivered well before it is recorded. Recording the call as it leaves
   would close that part, at the price of guessing an answer for a call whose outcome nobody knows;

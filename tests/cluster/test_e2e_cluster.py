@@ -93,7 +93,7 @@ FORM = ("hood", "name", "amb_hood", "groups", "amb_phone")  # steps that continu
 # Updates held by killed workers and answered twice, at most. Measured with the reply ledger (2 cores
 # shared with other test runs, load 3-8): 8, 9, 41, 17, 30, 12, 21, 12, 48 per run (of 54-208 held;
 # most are presses whose answer went out within the ledger's commit time before the kill, and the
-# messenger refused the second answer); without it 36 of 233 here, 19-60 in earlier runs. The kills
+# messenger refused the second answer); without it 36, 82, 113 (of 233, 126, 136 held). The kills
 # come right after bursts of answers, so the count follows how many replies were milliseconds old.
 MAX_ANSWERED_TWICE = 60
 
