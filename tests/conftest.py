@@ -265,3 +265,17 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if skipped:
         reason = skipped[0].removeprefix("Skipped: ")
         terminalreporter.write_line(f"{len(skipped)} PostgreSQL tests skipped: {reason}")
+
+
+@pytest.fixture
+def pg_url():
+    """A URL whose connections use a fresh, empty PostgreSQL schema of their own, dropped after the
+    test (tests/storage/pg.py: env MANSHAHRDARAM_TEST_PG; unreachable, the test skips with the reason,
+    or fails when CI=true)."""
+    from tests.storage import pg
+    pg.require()
+    name, url = pg.new_schema()
+    try:
+        yield url
+    finally:
+        pg.drop_schema(name)

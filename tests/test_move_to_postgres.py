@@ -8,7 +8,6 @@ a broadcast half sent — is moved; the bot then opens on PostgreSQL and everyon
 from __future__ import annotations
 
 import dataclasses
-import uuid
 
 import pytest
 
@@ -24,25 +23,12 @@ from tests.storage import pg
 from tests.support.journeys import VOTER, choose_tajrish, seed_approved, sent_now, verify
 from tests.test_ambassadors import approved_ambassador
 
-SCHEMA_PREFIX = "rate_jobs_t_"
 WAITING_PHONE = 2002  # asked to verify their phone before voting
 CHOOSING = 2003  # started the bot, has not chosen a neighbourhood yet
 JOINED = 2004  # came through the ambassador's link
 BROADCAST = "نتیجهٔ نشست محله‌ای روز پنجشنبه اعلام می‌شود."
 
 
-@pytest.fixture
-def pg_url():
-    pg.require()
-    import psycopg
-    schema = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield pg.with_search_path(pg.server_url(), schema)
-    finally:
-        with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture

@@ -10,30 +10,14 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-import uuid
 
 import pytest
 
 from bot.messenger.shared_rate import BATCH_WINDOW, BULK_HORIZON
-from tests.storage import pg
 
-SCHEMA_PREFIX = "rate_jobs_t_"
 RATE = 30.0
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh schema on the test server, dropped afterwards."""
-    pg.require()
-    import psycopg
-    schema = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield pg.with_search_path(pg.server_url(), schema)
-    finally:
-        with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 async def _open(url: str):

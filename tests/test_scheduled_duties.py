@@ -10,34 +10,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import uuid
-
-import pytest
 
 from bot.campaign.clock import ManualClock
 from bot.campaign.roles import Actor
 from bot.runtime import AMBASSADOR_JOB, DUTIES_TTL, Runtime
 from tests.conftest import STAFF_CHAT, TELEGRAM_ADMIN, Bot, phase_moments
-from tests.storage import pg
 from tests.support.e2e import TOKENS, Harness
 from tests.support.journeys import citizens
 
-SCHEMA_PREFIX = "rate_jobs_t_"
 DUTY_JOBS = (AMBASSADOR_JOB, "calendar:refresh")
 
 
-@pytest.fixture
-def pg_url():
-    pg.require()
-    import psycopg
-    schema = SCHEMA_PREFIX + uuid.uuid4().hex[:12]
-    with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield pg.with_search_path(pg.server_url(), schema)
-    finally:
-        with psycopg.connect(pg.server_url(), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def duty_jobs(runtime: Runtime) -> set[str]:

@@ -16,17 +16,10 @@ from bot.devtools.localapi import LocalBotApi
 from bot.runtime import Runtime
 from storage.inbox import InboxRepository
 from storage.reply_ledger import LedgerCall, ReplyLedgerRepository
+from tests.support.waiting import until
 
 USER = 4_300_001
-WITHIN = 20.0
 
-
-async def until(predicate, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WITHIN
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def test_which_calls_are_recorded():

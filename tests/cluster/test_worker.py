@@ -13,17 +13,10 @@ from bot.devtools.localapi import LocalBotApi
 from bot.runtime import Runtime
 from messages_fa import ambassadors as amb
 from storage.inbox import InboxRepository
+from tests.support.waiting import until
 
 USER = 4_200_001
-WITHIN = 20.0
 
-
-async def until(predicate, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WITHIN
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 async def test_the_next_worker_continues_the_conversation(pg_url, pg_open):
