@@ -125,17 +125,11 @@ def _quoted(name: str) -> str:
 
 async def _prepare_source(path: Path) -> None:
     """This release's schema, as the bot would apply at start."""
-    from storage.db import Database, DatabaseUnusable
+    from storage.db import Database
 
     if not path.is_file():
         raise MoveError(f"database {path} not found (general.database in the config)")
-    db = Database(path)
-    try:
-        await db.open()
-    except DatabaseUnusable as exc:
-        raise MoveError(str(exc)) from None
-    finally:
-        await db.close()
+    await _migrated(Database(path))
 
 
 def _open_source(path: Path, now: dt.datetime) -> sqlite3.Connection:
@@ -198,10 +192,15 @@ def _refuse_unless_empty(url: str, shown: str) -> None:
 
 
 async def _prepare_target(url: str) -> None:
-    from storage.db import DatabaseUnusable
     from storage.postgres import PgDatabase
 
-    db = PgDatabase(url, pool_size=1)
+    await _migrated(PgDatabase(url, pool_size=1))
+
+
+async def _migrated(db) -> None:
+    """Opening a database brings it to this release's schema; a fault is the operator's one line."""
+    from storage.db import DatabaseUnusable
+
     try:
         await db.open()
     except DatabaseUnusable as exc:
