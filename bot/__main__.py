@@ -112,7 +112,7 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
     from storage.engine import is_postgres, open_database
     from storage.repositories import Repositories
 
-    where = _database_of(config)
+    where = config.database_address
     if not is_postgres(where) and not Path(where).is_file():
         # Opening would create an empty database: say where we looked instead.
         print(f"database error: {config.database} not found (general.database in the config)", file=sys.stderr)
@@ -146,13 +146,6 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
         await db.close()
 
 
-def _database_of(config: Config):
-    """``[database] url`` when set (PostgreSQL), else the SQLite file general.database."""
-    from bot.cluster import database_of
-
-    return database_of(config)
-
-
 def _driver_errors(where) -> tuple[type[BaseException], ...]:
     from storage.engine import is_postgres
 
@@ -174,7 +167,7 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
     if args.pb_dir is not None and not args.pb_dir.is_dir():
         print(f"results error: folder {args.pb_dir} does not exist", file=sys.stderr)
         return 1
-    db = open_database(_database_of(config))
+    db = open_database(config.database_address)
     try:
         await db.open()
         services = Services.build(config, SystemClock(), Repositories(db))
@@ -206,7 +199,7 @@ def _backup(config: Config | None, args: argparse.Namespace) -> int:
             report = check(args.check)
             print(f"checked {report.path}: {report.size:,} bytes, {report.pages:,} pages; "
                   "integrity and foreign keys ok")
-        elif is_postgres(where := _database_of(config)):
+        elif is_postgres(where := config.database_address):
             report = pg_backup(str(where), args.out, force=args.force)
             print(f"wrote {report.path}: {report.size:,} bytes in {report.seconds:.1f} s with pg_dump (custom format, "
                   "one snapshot); pg_restore reads it back. Rows in that snapshot:")

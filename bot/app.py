@@ -17,12 +17,13 @@ from bot.messenger.messenger_bot import MessengerBot
 from bot.messenger.notices import Notifier
 from bot.messenger.persistence import ConversationStatePersistence, StatesOnlyApplication
 from bot.messenger.platforms import PLATFORMS
-from bot.messenger.shared_rate import SharedBudget, SharedRateLimiter, budget_name, shared_budgets
+from bot.messenger.shared_rate import SharedBudget, SharedRateLimiter, budget_name
 from bot.messenger.transport import AiohttpRequest
 from bot.messenger.update_journal import UpdateJournal
 from bot.messenger.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
 from messages_fa.texts import COMMANDS, STAFF_COMMANDS
+from storage.engine import shared_by_processes
 from storage.rate_budget import RateBudgetRepository
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _rate_limiter(services: Services, platform_config: PlatformConfig) -> AIORat
     process shares (bot/messenger/shared_rate.py), ``broadcast_rate`` a second for replies and
     broadcasts together; answers to presses and edits in place take none."""
     db = services.repos.db
-    if shared_budgets(db):
+    if shared_by_processes(db):
         budget = SharedBudget(RateBudgetRepository(db), budget_name(platform_config.name, platform_config.token),
                               platform_config.broadcast_rate)
         return SharedRateLimiter(budget, max_retries=3)

@@ -27,7 +27,7 @@ from bot.messenger.notices import Notifier
 from bot.messenger.notices.ambassador_watch import CHECK_EVERY, report_suspicious
 from bot.messenger.notices.announcements import Announcer
 from storage.db import Database
-from storage.engine import open_database
+from storage.engine import open_database, shared_by_processes
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class Runtime:
 
     async def open(self) -> None:
         """Database and applications, without fetching updates (tests drive process_update)."""
-        self.db = open_database(self.config.database_url or self.config.database)
+        self.db = open_database(self.config.database_address)
         await self.db.open()
         self.services = Services.build(self.config, self.clock, Repositories(self.db))
         await self.services.calendar.load()
@@ -152,7 +152,7 @@ class Runtime:
 
     def _shared(self) -> bool:
         """Several processes may run on this database (PostgreSQL); SQLite has one."""
-        return getattr(self.db, "dialect", "sqlite") == "postgresql"
+        return shared_by_processes(self.db)
 
     async def _hold_duties(self) -> bool:
         """Takes or renews the duties' lease: always ours on SQLite, as before."""

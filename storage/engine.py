@@ -18,6 +18,12 @@ def is_postgres(value: str | Path | None) -> bool:
     return isinstance(value, str) and value.startswith(URL_SCHEMES)
 
 
+def shared_by_processes(db: object) -> bool:
+    """Whether several processes may use this (opened) database at once: PostgreSQL. SQLite here
+    serves one process, which then holds the whole send rate and every scheduled duty."""
+    return getattr(db, "dialect", "sqlite") == "postgresql"
+
+
 def open_database(value: str | Path) -> Database | PgDatabase:
     """The database for ``value`` (``[database] url`` when set, else ``general.database``), not yet
     opened: the caller awaits ``open()`` (which migrates) and later ``close()``. Both engines have

@@ -180,6 +180,12 @@ class Config:
     source: Path | None = field(default=None, compare=False)
 
     @property
+    def database_address(self) -> str | Path:
+        """What the campaign lives in: ``[database] url`` when set (PostgreSQL), else the SQLite
+        file general.database."""
+        return self.database_url or self.database
+
+    @property
     def enabled_platforms(self) -> list[PlatformConfig]:
         return [p for p in self.platforms.values() if p.token]
 

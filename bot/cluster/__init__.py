@@ -9,14 +9,9 @@ from bot.campaign.config import Config, ConfigError
 from storage.engine import is_postgres
 
 
-def database_of(config: Config) -> object:
-    """What config.toml names as the database: ``[database] url`` when set, else general.database."""
-    return getattr(config, "database_url", None) or config.database
-
-
 def require_postgres(config: Config, command: str) -> str:
     """The PostgreSQL URL ``receive`` and ``worker`` need; a ConfigError naming the key otherwise."""
-    value = database_of(config)
+    value = config.database_address
     if not is_postgres(value):
         raise ConfigError("database.url", f'is needed by `manshahrdaram {command}`: set [database] url = '
                                           '"postgresql://…" (the inbox and the workers share one PostgreSQL database; '

@@ -23,8 +23,9 @@ Replies before broadcasts: replies book slots up to REPLY_HORIZON ahead and wait
 broadcast books only while the line is shorter than BULK_HORIZON, so replies that keep it longer
 hold the broadcast back, down to its MIN_SHARE (storage/rate_budget.py).
 
-Only on PostgreSQL (``shared_budgets``): on SQLite one process has the whole rate and keeps
-today's pacing (PTB's AIORateLimiter for replies, the broadcast sender's own clock).
+Only where several processes share the database (storage.engine.shared_by_processes: PostgreSQL);
+on SQLite one process has the whole rate and keeps today's pacing (PTB's AIORateLimiter for
+replies, the broadcast sender's own clock).
 """
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
 
 from telegram.ext import AIORateLimiter
 
@@ -58,12 +58,6 @@ BULK_HORIZON = 0.05  # a broadcast books only while the line is shorter than thi
 BATCH_WINDOW = 0.1  # seconds of sending taken in one transaction
 MIN_SHARE = 0.2  # a broadcast's share of the rate while replies take all of it
 DEMAND_WINDOW = 1.0  # seconds of recent acquisitions that size the next batch of replies
-
-
-def shared_budgets(db: Any) -> bool:
-    """Whether the bot's rate is shared through the database: on PostgreSQL, where several
-    processes may send for one bot."""
-    return getattr(db, "dialect", "sqlite") == "postgresql"
 
 
 def budget_name(platform: str, token: str) -> str:

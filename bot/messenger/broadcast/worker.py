@@ -22,8 +22,9 @@ from bot.campaign.services import Services
 from bot.messenger.broadcast import report
 from bot.messenger.broadcast.content import Content
 from bot.messenger.broadcast.sender import PlatformSender
-from bot.messenger.shared_rate import SharedBudget, budget_name, shared_budgets
+from bot.messenger.shared_rate import SharedBudget, budget_name
 from domain import CANCELLED, SENDING, Broadcast, Watcher
+from storage.engine import shared_by_processes
 from storage.rate_budget import RateBudgetRepository
 
 log = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class BroadcastWorker:
         if platform not in self._senders:
             config = self.services.config.platforms[platform]
             budget = None
-            if shared_budgets(db := self.services.repos.db):
+            if shared_by_processes(db := self.services.repos.db):
                 # Every process's replies and this broadcast take from one budget per bot.
                 budget = SharedBudget(RateBudgetRepository(db), budget_name(platform, config.token),
                                       config.broadcast_rate, bulk=True)
