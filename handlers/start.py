@@ -42,8 +42,8 @@ async def on_start(update: Update, context: Context):
         app, citizen = await enter(update, context, fresh=True)
         hood = config.neighbourhood(citizen.neighbourhood_id)
         if hood is not None:
-            welcome = texts.welcome(markup, current_phase_line(app), hood.name)
-            await show_menu(update, context, citizen, f"{welcome}\n\n{amb_texts.joined_through_link(markup, hood.name)}")
+            joined = amb_texts.joined_through_link(markup, hood.name)
+            await show_menu(update, context, citizen, texts.welcome_through_link(markup, current_phase_line(app), joined))
             return END
     hood = config.neighbourhood(citizen.neighbourhood_id)
     if hood is None:

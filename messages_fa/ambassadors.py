@@ -43,7 +43,7 @@ def ask_neighbourhood() -> str:
 
 
 def ask_groups() -> str:
-    return ("گام ۳ از ۴: گروه‌ها یا کانال‌هایی را که در آن‌ها فعالید بنویسید (نام یا پیوند، هر کدام در یک خط)؛ "
+    return ("گام ۳ از ۴: گروه‌ها یا کانال‌هایی را که در آن‌ها فعالید بنویسید (نام یا لینک، هر کدام در یک خط)؛ "
             "مثلاً گروه همسایگان یا کانال خبری محله.")
 
 
@@ -55,13 +55,13 @@ def ask_phone() -> str:
 
 def name_invalid(too_long: bool, limit: int) -> str:
     if too_long:
-        return f"نام از {fa_number(limit)} نویسه بلندتر است. لطفاً کوتاه‌تر بنویسید."
+        return f"نام از {fa_number(limit)} حرف بلندتر است. لطفاً کوتاه‌تر بنویسید."
     return "لطفاً نام و نام خانوادگی خود را کامل بنویسید."
 
 
 def groups_invalid(too_long: bool, limit: int) -> str:
     if too_long:
-        return f"این متن از {fa_number(limit)} نویسه بلندتر است. لطفاً کوتاه‌تر بنویسید."
+        return f"این متن از {fa_number(limit)} حرف بلندتر است. لطفاً کوتاه‌تر بنویسید."
     return "لطفاً دست‌کم نام یک گروه یا کانال را بنویسید."
 
 
@@ -136,7 +136,7 @@ def invitation(m: Markup, neighbourhood: str, link: str) -> str:
     return (f"📣 {m.bold('همسایه‌های ' + m.esc(neighbourhood) + ' عزیز')}\n\n"
             f"در طرح {PLAN}، ساکنان هر محلهٔ منطقهٔ ۱ تهران خودشان برای محله پیشنهاد می‌دهند و با رأی خودشان "
             f"تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود.\n\n"
-            f"برای ثبت پیشنهاد و رأی، دکمهٔ زیر را بزنید یا این پیوند را باز کنید:\n{link}")
+            f"برای ثبت پیشنهاد و رأی، دکمهٔ زیر را بزنید یا این لینک را باز کنید:\n{link}")
 
 
 def poster_caption(neighbourhood: str, platform: str) -> str:
@@ -155,11 +155,11 @@ def figures(total: tuple[int, int, int, int], days: list[tuple[str, tuple[int, i
     joined, verified, proposed, voted = total
     lines = ["📊 آمار لینک‌های شما:",
              f"پیوسته از طریق شما: {fa_number(joined)} نفر",
-             f"از این میان، شماره تأییدشده: {fa_number(verified)}",
+             f"از این میان، تلفن تأییدشده: {fa_number(verified)}",
              f"پیشنهاد داده‌اند: {fa_number(proposed)}",
              f"رأی داده‌اند: {fa_number(voted)}"]
     if days:
-        lines += ["", "روز به روز (روز پیوستن — پیوسته / تأییدشده / پیشنهاد / رأی):"]
+        lines += ["", "روزبه‌روز (روز پیوستن — پیوسته / تأییدشده / پیشنهاد / رأی):"]
     else:
         lines += ["", "هنوز کسی از طریق لینک‌های شما نپیوسته است. کارت دعوت را به گروه‌های محله بفرستید."]
     # A long campaign has more days than one message holds: the latest ones are shown.

@@ -84,7 +84,7 @@ def content_unsupported() -> str:
 
 def content_too_long(is_text: bool, limit: int, length: int) -> str:
     what = "متن پیام همگانی" if is_text else "توضیح زیر عکس، ویدیو یا فایل"
-    return (f"{what} حداکثر می‌تواند {fa_number(limit)} نویسه باشد، اما این یکی {fa_number(length)} نویسه است. "
+    return (f"{what} حداکثر می‌تواند {fa_number(limit)} حرف باشد، اما این یکی {fa_number(length)} حرف است. "
             "لطفاً کوتاه‌ترش کنید و دوباره بفرستید (یا /cancel).")
 
 
@@ -116,7 +116,7 @@ def preview_summary(audience: str, count: int, per_platform: dict[str, int], cro
     parts = "، ".join(f"{PLATFORM_NAMES[p]}: {fa_number(n)}" for p, n in sorted(per_platform.items()) if n)
     lines = [f"گیرندگان: {audience} — {fa_number(count)} نفر" + (f" ({parts})" if parts else "")]
     if cross_platform_media:
-        lines.append("در پیام‌رسان دیگر، قالب‌بندی متن (پررنگ، پیوند) حذف می‌شود.")
+        lines.append("در پیام‌رسان دیگر، قالب‌بندی متن (پررنگ، لینک) حذف می‌شود.")
     lines.append("ارسال شود؟")
     return "\n".join(lines)
 

@@ -22,7 +22,7 @@ def _winners_lines(m: Markup, neighbourhood: str, budget: int, spent: int, voter
                   for i, (title, code, cost, votes) in enumerate(winners, 1)]
     else:
         lines.append("پروژه‌ای برگزیده نشد.")
-    lines.append(f"باقیماندهٔ بودجه: {money(budget - spent, unit)}")
+    lines.append(f"باقی‌ماندهٔ بودجه: {money(budget - spent, unit)}")
     return lines
 
 

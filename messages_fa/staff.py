@@ -106,7 +106,7 @@ def ask_note(feasible: bool) -> str:
 
 
 def note_too_long(limit: int) -> str:
-    return f"توضیح حداکثر {fa_number(limit)} نویسه باشد. لطفاً کوتاه‌تر بنویسید و دوباره بفرستید (یا /cancel)."
+    return f"توضیح حداکثر {fa_number(limit)} حرف باشد. لطفاً کوتاه‌تر بنویسید و دوباره بفرستید (یا /cancel)."
 
 
 def ask_cost(unit: str) -> str:
@@ -142,9 +142,9 @@ ACTION_NAMES = {
 
 # The log stores plain English words (stable for tools); staff read them in Persian.
 _VALUE_NAMES = {
-    "pending": "در انتظار", "approved": "تأیید شده", "rejected": "رد شده", "feasible": "اجراپذیر",
+    "pending": "در انتظار", "approved": "تأییدشده", "rejected": "ردشده", "feasible": "اجراپذیر",
     "not_feasible": "اجراناپذیر", "draft": "پیش‌نویس", "scheduled": "زمان‌بندی‌شده", "sending": "در حال ارسال",
-    "cancelled": "لغو شده", "suspended": "معلق", "removed": "حذف شده", "link": "لینک", "new link": "لینک تازه",
+    "cancelled": "لغوشده", "suspended": "معلق", "removed": "حذف‌شده", "link": "لینک", "new link": "لینک تازه",
 }
 _TARGET_NAMES = {"proposal": "پیشنهاد", "broadcast": "پیام همگانی", "ambassador": "سفیر"}
 

@@ -73,7 +73,7 @@ def report(m: Markup, when: str, citizens: int, verified: int, unassigned: int,
         "",
         f"👥 شهروندان: {fa_number(citizens)} (تلفن تأییدشده: {fa_number(verified)})",
         (f"📝 پیشنهادها: {fa_number(pending + approved + rejected)} — در انتظار بررسی {fa_number(pending)}، "
-         f"تأیید شده {fa_number(approved)}، رد شده {fa_number(rejected)}؛ در فهرست رأی‌گیری {fa_number(on_ballot)}"),
+         f"تأییدشده {fa_number(approved)}، ردشده {fa_number(rejected)}؛ در فهرست رأی‌گیری {fa_number(on_ballot)}"),
         f"🗳 رأی‌ها: {fa_number(votes)} از {fa_number(voters)} رأی‌دهنده — مشارکت {fa_percent(participation)}",
     ]
     if platforms:
@@ -109,7 +109,7 @@ def neighbourhoods_heading() -> str:
 def neighbourhood_line(name: str, citizens: int, verified: int, proposals: int, votes: int, voters: int,
                        participation: float) -> str:
     return (f"{name}: {fa_number(citizens)} شهروند، {fa_number(verified)} تأییدشده، {fa_number(proposals)} پیشنهاد، "
-            f"{fa_number(votes)} رأی از {fa_number(voters)} نفر — مشارکت {fa_percent(participation)}")
+            f"{fa_number(votes)} رأی از {fa_number(voters)} رأی‌دهنده — مشارکت {fa_percent(participation)}")
 
 
 def days_heading(count: int) -> str:
@@ -166,9 +166,9 @@ SHEET_PLATFORMS = "پیام‌رسان‌ها"
 SHEET_AMBASSADORS = "سفیران"
 SHEET_DAYS = "روزانه"
 
-PROPOSAL_STATUS = {"pending": "در انتظار بررسی", "approved": "تأیید شده", "rejected": "رد شده"}
+PROPOSAL_STATUS = {"pending": "در انتظار بررسی", "approved": "تأییدشده", "rejected": "ردشده"}
 FEASIBILITY = {"feasible": "اجراپذیر", "not_feasible": "اجراناپذیر", None: "بررسی نشده"}
-AMBASSADOR_STATUS = {"draft": "پیش‌نویس", "pending": "در انتظار بررسی", "approved": "فعال", "rejected": "رد شده",
+AMBASSADOR_STATUS = {"draft": "پیش‌نویس", "pending": "در انتظار بررسی", "approved": "فعال", "rejected": "ردشده",
                      "suspended": "معلق", "removed": "حذف‌شده"}
 NO_NEIGHBOURHOOD = "بدون محله"
 TOTAL = "جمع"
@@ -179,7 +179,7 @@ def proposal_headers(money_unit: str) -> tuple[str, ...]:
             f"هزینه ({money_unit})", "رأی‌ها", "تکراریِ پیشنهاد", "زمان ثبت")
 
 
-NEIGHBOURHOOD_HEADERS = ("محله", "شهروندان", "تلفن تأییدشده", "پیشنهادها", "در انتظار بررسی", "تأیید شده", "رد شده",
+NEIGHBOURHOOD_HEADERS = ("محله", "شهروندان", "تلفن تأییدشده", "پیشنهادها", "در انتظار بررسی", "تأییدشده", "ردشده",
                          "در فهرست رأی‌گیری", "رأی‌ها", "رأی‌دهندگان", "مشارکت")
 PLATFORM_HEADERS = ("پیام‌رسان", "شهروندان", "تلفن تأییدشده", "پیشنهادها", "رأی‌ها", "رأی‌دهندگان", "مشارکت")
 AMBASSADOR_HEADERS = ("نام", "محله", "وضعیت", "پیوسته از لینک", "تلفن تأییدشده", "پیشنهاد داده", "رأی داده")

@@ -63,14 +63,22 @@ def phase_closed(closed: str) -> str:
     return f"رأی‌گیری {closed} به پایان رسید. از همراهی شما سپاسگزاریم."
 
 
+def _intro(m: Markup) -> str:
+    return (f"به {m.bold(PLAN)} خوش آمدید! در این طرح، ساکنان هر محلهٔ منطقهٔ ۱ تهران برای محلهٔ خود "
+            "پیشنهاد می‌دهند و با رأی خودشان تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود.")
+
+
 def welcome(m: Markup, phase_line: str, neighbourhood: str | None) -> str:
-    intro = (
-        f"به {m.bold(PLAN)} خوش آمدید! در این طرح، ساکنان هر محلهٔ منطقهٔ ۱ تهران برای محلهٔ خود "
-        "پیشنهاد می‌دهند و با رأی خودشان تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود."
-    )
+    intro = _intro(m)
     if neighbourhood:
         return f"{intro}\n\n{phase_line}\n\nمحلهٔ شما: {m.bold(m.esc(neighbourhood))}"
     return f"{intro}\n\n{phase_line}\n\n{choose_neighbourhood()}"
+
+
+def welcome_through_link(m: Markup, phase_line: str, joined_line: str) -> str:
+    """The welcome after an ambassador's link: ``joined_line`` names the neighbourhood the link set,
+    so the welcome does not name it a second time."""
+    return f"{_intro(m)}\n\n{phase_line}\n\n{joined_line}"
 
 
 def choose_neighbourhood() -> str:
@@ -194,18 +202,18 @@ def ask_category(m: Markup, neighbourhood: str) -> str:
 
 
 def ask_title(limit: int) -> str:
-    return f"گام ۲ از ۴: عنوان کوتاهی برای پیشنهاد خود بنویسید (حداکثر {fa_digits(limit)} نویسه)."
+    return f"گام ۲ از ۴: عنوان کوتاهی برای پیشنهاد خود بنویسید (حداکثر {fa_digits(limit)} حرف)."
 
 
 def ask_description(limit: int) -> str:
     return (
-        f"گام ۳ از ۴: پیشنهاد خود را شرح دهید: چه کاری، کجا و چرا (حداکثر {fa_number(limit)} نویسه)."
+        f"گام ۳ از ۴: پیشنهاد خود را شرح دهید: چه کاری، کجا و چرا (حداکثر {fa_number(limit)} حرف)."
     )
 
 
 def too_long(what: str, limit: int, length: int) -> str:
     return (
-        f"{what} حداکثر می‌تواند {fa_number(limit)} نویسه باشد، اما متن شما {fa_number(length)} نویسه است. "
+        f"{what} حداکثر می‌تواند {fa_number(limit)} حرف باشد، اما متن شما {fa_number(length)} حرف است. "
         "لطفاً کوتاه‌ترش کنید و دوباره بفرستید."
     )
 
@@ -279,7 +287,7 @@ def press_buttons_above() -> str:
 
 # --- my proposals -------------------------------------------------------------------------------
 
-STATUS = {"pending": "⏳ در انتظار بررسی", "approved": "✅ تأیید شده", "rejected": "❌ رد شده"}
+STATUS = {"pending": "⏳ در انتظار بررسی", "approved": "✅ تأییدشده", "rejected": "❌ ردشده"}
 
 
 # The units a cost may be in (general.money_unit); the first is the default.
@@ -462,7 +470,7 @@ def ask_reject_reason(code: str) -> str:
 
 
 def reason_too_long(limit: int) -> str:
-    return f"دلیل حداکثر {fa_number(limit)} نویسه باشد. لطفاً کوتاه‌تر بنویسید."
+    return f"دلیل حداکثر {fa_number(limit)} حرف باشد. لطفاً کوتاه‌تر بنویسید."
 
 
 def staff_only() -> str:

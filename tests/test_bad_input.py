@@ -30,7 +30,7 @@ async def test_five_thousand_character_title(bot):
     tg = await start_flow(bot)
     await tg.press(USER, "ورزشی")
     await tg.send(USER, "ت" * 5000)
-    assert "۱۰۰ نویسه" in tg.last_text(USER) and "۵٬۰۰۰" in tg.last_text(USER)
+    assert "۱۰۰ حرف" in tg.last_text(USER) and "۵٬۰۰۰" in tg.last_text(USER)
     draft = await bot.services.proposals.draft(await bot.services.repos.citizens.find("telegram", USER))
     assert draft.title is None
     await tg.send(USER, "عنوان درست")

@@ -105,13 +105,13 @@ async def test_workbook_sheets_headers_and_values(config, built):
     assert set(by_code) == {"۱۰۰۰۰۰۱", "۱۰۰۰۰۰۲", "۱۰۰۰۰۰۳", "۱۰۰۰۰۰۴"}
     ballot = by_code["۱۰۰۰۰۰۱"]
     assert (ballot[0], ballot[2], ballot[3], ballot[4], ballot[5]) == (
-        seeded.proposals["ballot"], "تجریش", config.category("green").name, "پارک محله", "تأیید شده")
+        seeded.proposals["ballot"], "تجریش", config.category("green").name, "پارک محله", "تأییدشده")
     assert (ballot[7], ballot[8], ballot[9], ballot[10]) == ("اجراپذیر", "شدنی است", 1_250_000_000, 3)
     assert ballot[12] == "۱۴۰۵/۰۹/۰۵ ۱۲:۰۰"  # 09:00 + 3 h, Tehran time
     cost_cell = proposals.cell(row=rows.index(ballot) + 1, column=10)
     assert cost_cell.data_type == "n" and cost_cell.number_format == "#,##0"
     duplicate = by_code["۱۰۰۰۰۰۲"]
-    assert (duplicate[5], duplicate[6], duplicate[11], duplicate[9], duplicate[10]) == ("رد شده", "تکراری", "۱۰۰۰۰۰۱",
+    assert (duplicate[5], duplicate[6], duplicate[11], duplicate[9], duplicate[10]) == ("ردشده", "تکراری", "۱۰۰۰۰۰۱",
                                                                                        None, 0)
     assert (by_code["۱۰۰۰۰۰۳"][5], by_code["۱۰۰۰۰۰۳"][7]) == ("در انتظار بررسی", "بررسی نشده")
     assert (by_code["۱۰۰۰۰۰۴"][2], by_code["۱۰۰۰۰۰۴"][7], by_code["۱۰۰۰۰۰۴"][8]) == ("دربند", "اجراناپذیر", "زمین ندارد")

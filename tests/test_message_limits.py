@@ -140,7 +140,7 @@ async def test_a_description_of_3000_emoji_is_3000_too_long(bot):
     await tg.press(1001, bot.config.category("sport").name)
     await tg.send(1001, "زمین بازی")
     await tg.send(1001, "😀" * 3000)
-    assert "۶٬۰۰۰ نویسه" in tg.last_text(1001) and "۳٬۰۰۰ نویسه" in tg.last_text(1001)
+    assert "۶٬۰۰۰ حرف" in tg.last_text(1001) and "۳٬۰۰۰ حرف" in tg.last_text(1001)
     citizen = await bot.services.repos.citizens.find("telegram", 1001)
     assert (await bot.services.proposals.draft(citizen)).description is None
     assert (await bot.services.proposals.set_description(citizen, "زمین " + "😀" * 1497)).check is TextCheck.OK

@@ -60,7 +60,7 @@ async def test_reject_asks_reason_and_author_hears_it(bot):
     assert stored.status == "rejected" and stored.reject_reason == "این محل در حریم رودخانه است."
     assert "حریم رودخانه" in tg.last_text(USER)
     await tg.send(USER, "📋 پیشنهادهای من")
-    assert "رد شده" in tg.last_text(USER) and "حریم رودخانه" in tg.last_text(USER)
+    assert "ردشده" in tg.last_text(USER) and "حریم رودخانه" in tg.last_text(USER)
 
 
 async def test_stranger_pressing_approve_changes_nothing(bot):

@@ -132,7 +132,7 @@ async def test_audit_log_lists_who_did_what(bot):
     await m.press(MODERATOR, t.APPROVE)
     await m.send(TELEGRAM_ADMIN, "/audit")
     text = m.last_text(TELEGRAM_ADMIN)
-    assert "telegram:۹۱۰" in text and t.ACTION_NAMES["approve"] in text and "در انتظار ← تأیید شده" in text
+    assert "telegram:۹۱۰" in text and t.ACTION_NAMES["approve"] in text and "در انتظار ← تأییدشده" in text
     await m.send(MODERATOR, "/audit")
     assert m.last_text(MODERATOR) == t.not_for_you()
 

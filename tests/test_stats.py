@@ -151,12 +151,12 @@ async def test_report_text_is_persian_with_rankings(config, db):
     text = report_text(report, PlainMarkup(), service.when(), can_export=True)
     assert "شهروندان: ۸ (تلفن تأییدشده: ۴)" in text
     assert "رأی‌ها: ۳ از ۳ رأی‌دهنده — مشارکت ۳۷٫۵٪" in text
-    assert "در انتظار بررسی ۱، تأیید شده ۲، رد شده ۱؛ در فهرست رأی‌گیری ۱" in text
+    assert "در انتظار بررسی ۱، تأییدشده ۲، ردشده ۱؛ در فهرست رأی‌گیری ۱" in text
     assert "بیشترین مشارکت: تجریش ۶۰٫۰٪" in text and "کمترین مشارکت: دربند ۰٪" in text
     assert "تلگرام: ۷ شهروند، ۲ رأی‌دهنده · بله: ۱ شهروند، ۱ رأی‌دهنده" in text
     assert "/export" in text and not any(ch.isascii() and ch.isdigit() for ch in text.replace("/export", ""))
     full = report_text(report, PlainMarkup(), service.when(), full=True)
-    assert "تجریش: ۵ شهروند، ۴ تأییدشده، ۳ پیشنهاد، ۳ رأی از ۳ نفر — مشارکت ۶۰٫۰٪" in full
+    assert "تجریش: ۵ شهروند، ۴ تأییدشده، ۳ پیشنهاد، ۳ رأی از ۳ رأی‌دهنده — مشارکت ۶۰٫۰٪" in full
     assert "۵ آذر: ۸ شهروند، ۴ تأیید، ۴ پیشنهاد، ۰ رأی" in full
     assert "نمودار" in text and "نمودار" not in full  # the command line draws no charts
 
