@@ -98,12 +98,17 @@ def citizen_conversation() -> ConversationHandler:
     # The category keyboard carries its own cancel button.
     cancel_proposal = bt.exactly(bt.Preview(bt.Preview.CANCEL))
     category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=cancel_proposal)]
+    # A staff command from someone who may take it ends the step they were in, as a menu button
+    # does (it answers nothing: the command itself runs in group 1, register()). Before this, an
+    # admin left in the neighbourhood step by /start had the next thing they typed after /schedule
+    # looked up as a neighbourhood.
+    staff_cmd = CommandHandler(list(COMMAND_ACTIONS), staff_input.end_citizen_step, filters=NEW_MESSAGE)
     conversation = ConversationHandler(
         name="citizen",
         persistent=True,
         allow_reentry=True,
         # The form's neighbourhood buttons on an old message also (re)enter the form.
-        entry_points=[start_cmd, menu, ambassador_cmd,
+        entry_points=[staff_cmd, start_cmd, menu, ambassador_cmd,
                       CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=bt.AmbassadorHood.PATTERN)],
         states={
             S.HOOD: [
@@ -166,7 +171,7 @@ def citizen_conversation() -> ConversationHandler:
             ],
         },
         # A neighbourhood button from an older message ends whatever step the citizen was in.
-        fallbacks=[start_cmd, menu, ambassador_cmd, *cancel,
+        fallbacks=[staff_cmd, start_cmd, menu, ambassador_cmd, *cancel,
                    CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN)],
     )
     # Every step's replies go out once the state they announce is committed (handlers/outbox.py).
@@ -217,7 +222,6 @@ def register(application: Application) -> None:
         CallbackQueryHandler(review.on_feasibility_pressed, pattern=bt.Feasibility.PATTERN),
         CallbackQueryHandler(review.on_audit_pressed, pattern=bt.AuditPage.PATTERN),
         CallbackQueryHandler(results.on_pressed, pattern=bt.Results.PATTERN),
-        *staff_commands,
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),
         CommandHandler("whoami", start.on_whoami, filters=NEW_MESSAGE),
@@ -230,4 +234,6 @@ def register(application: Application) -> None:
         CallbackQueryHandler(start.on_unknown_button),
         _msg(filters.ALL, start.on_unknown),
     ])
+    # After group 0, whose citizen conversation has ended the step a staff member was in (citizen_conversation).
+    application.add_handlers(staff_commands, group=1)
     application.add_error_handler(on_error)

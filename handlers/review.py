@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram import InlineKeyboardButton as Button
+from telegram.error import TelegramError
 
 from bot.campaign.services.proposals import MAX_REASON, Decision
 from bot.messenger import buttons as bt
-from bot.messenger import render
+from bot.messenger import keyboards, render
 from bot.messenger.context import AppContext, app_context
 from bot.messenger.platforms import PLATFORMS
 from domain import FEASIBLE, NOT_FEASIBLE
@@ -50,19 +51,6 @@ async def _private_for_typing(update: Update) -> bool:
 
 # -- /review ----------------------------------------------------------------------------------------
 
-def _review(label: str, action: str, proposal_id: int, index: int | None = None) -> Button:
-    return Button(label, callback_data=bt.Review(action, proposal_id, index).pack())
-
-
-def _queue_keyboard(proposal_id: int) -> InlineKeyboardMarkup:
-    r = bt.Review
-    return InlineKeyboardMarkup([
-        [_review(t.APPROVE, r.APPROVE, proposal_id), _review(t.REJECT, r.REJECT, proposal_id)],
-        [_review(t.CATEGORY, r.CATEGORY, proposal_id), _review(t.DUPLICATE, r.DUPLICATE, proposal_id)],
-        [_review(t.NEXT, r.NEXT, proposal_id)],
-    ])
-
-
 async def on_review(update: Update, context: Context) -> None:
     app = app_context(context)
     if why := _permitted(app, update, "moderate"):
@@ -71,17 +59,21 @@ async def on_review(update: Update, context: Context) -> None:
     await _show_next_pending(update, context, app, after_id=0)
 
 
-async def _show_next_pending(update: Update, context: Context, app: AppContext, after_id: int) -> None:
+async def _show_next_pending(update: Update, context: Context, app: AppContext, after_id: int,
+                             saved: bool = False) -> None:
+    """The next pending card (after «saved» when a typed answer came before it), or that none is left."""
     proposal = await app.services.proposals.next_pending(after_id)
     if proposal is None and after_id:
         proposal = await app.services.proposals.next_pending(0)  # round again from the oldest
     if proposal is None:
-        await reply(update, context, t.queue_empty())
+        await reply(update, context, t.saved_and_queue_empty() if saved else t.queue_empty())
         return
+    if saved:
+        await reply(update, context, t.saved_next())
     if proposal.photo_file_id and proposal.platform == app.platform.name:
         await context.bot.send_photo(update.effective_chat.id, proposal.photo_file_id,
                                      caption=texts.staff_photo_caption(proposal.code))
-    await reply(update, context, render.staff_card(app.platform, app.services.config, proposal), _queue_keyboard(proposal.id))
+    await reply(update, context, render.staff_card(app.platform, app.services.config, proposal), keyboards.review(proposal.id))
 
 
 async def on_queue_pressed(update: Update, context: Context) -> None:
@@ -97,11 +89,8 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
         await _show_next_pending(update, context, app, after_id=proposal_id)
         return
     if action == r.REJECT:
-        reasons = services.config.reject_reasons
-        rows = [[_review(reason, r.READY_REASON, proposal_id, i)] for i, reason in enumerate(reasons)]
-        rows.append([_review(t.OTHER_REASON, r.TYPE_REASON, proposal_id)])
         await answer(update)
-        await reply(update, context, t.choose_reason(), InlineKeyboardMarkup(rows))
+        await reply(update, context, t.choose_reason(), keyboards.reject_reasons(proposal_id, services.config.reject_reasons))
         return
     if action == r.TYPE_REASON:
         proposal = await services.proposals.get(proposal_id)
@@ -115,16 +104,11 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
                                                           proposal_id)
         return
     if action == r.CATEGORY:
-        rows = [[_review(c.name, r.SET_CATEGORY, proposal_id, i)] for i, c in enumerate(services.config.categories)]
         await answer(update)
-        await reply(update, context, t.choose_category(), InlineKeyboardMarkup(rows))
+        await reply(update, context, t.choose_category(), keyboards.categories_for(proposal_id, services.config.categories))
         return
     if action == r.DUPLICATE:
-        if not await _private_for_typing(update):
-            return
-        await services.questions.ask(acting(app, update), DUPLICATE, str(proposal_id))
-        await answer(update)
-        await reply(update, context, t.ask_duplicate_code())
+        await _ask_duplicate_code(update, context, app, proposal_id)
         return
     if action == r.APPROVE:
         result = await services.proposals.decide(acting(app, update), proposal_id, True, None)
@@ -143,14 +127,14 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
             return
         result = await services.proposals.fix_category(acting(app, update), proposal_id, categories[index].id)
         if result.decision is Decision.DONE:
-            await answer(update, t.saved_next())
+            await answer(update, t.saved())
             p = result.proposal
             author = await services.citizens.get(p.citizen_id)
             markup = PLATFORMS[p.platform].markup  # the author's messenger, not this one
             if author is not None:
                 await app.notifier.tell(p.platform, author.chat_id, t.category_changed_for_author(
                     markup, p.title, p.code, categories[index].name), parse_mode=markup.parse_mode)
-            await reply(update, context, render.staff_card(app.platform, services.config, p), _queue_keyboard(p.id))
+            await reply(update, context, render.staff_card(app.platform, services.config, p), keyboards.review(p.id))
             return
     await _after_decision(update, context, app, result)
 
@@ -162,10 +146,36 @@ async def _after_decision(update: Update, context: Context, app: AppContext, res
         if result.decision is Decision.ALREADY:  # a colleague was quicker: on to the next one
             await _show_next_pending(update, context, app, after_id=0)
         return
-    await answer(update, t.saved_next())
+    await answer(update, texts.decision_saved())  # as the first cards' buttons answered
     proposal = result.proposal
     context.application.create_task(_announce(app, proposal, update.effective_user.full_name), update=update)
-    await _show_next_pending(update, context, app, after_id=proposal.id)
+    if update.effective_chat.type == "private":
+        await _show_next_pending(update, context, app, after_id=proposal.id)
+    # In the staff chat every pending proposal has its card already: «next» shows another on request.
+
+
+async def _ask_duplicate_code(update: Update, context: Context, app: AppContext, proposal_id: int) -> None:
+    """The original's code is typed in a private chat (answers typed in a group are not read): pressed
+    in the staff chat, the question goes to the presser's private chat; if the messenger will not let
+    the bot write there first, they are told to start it."""
+    proposal = await app.services.proposals.get(proposal_id)
+    if proposal is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    who = acting(app, update)
+    await app.services.questions.ask(who, DUPLICATE, str(proposal_id))
+    if update.effective_chat.type == "private":
+        await answer(update)
+        await reply(update, context, t.ask_duplicate_code())
+        return
+    try:
+        # A private chat's id is its person's id.
+        await context.bot.send_message(update.effective_user.id, t.ask_duplicate_code_for(proposal.code))
+    except TelegramError:
+        await app.services.questions.close(who)
+        await answer(update, t.continue_privately(), alert=True)
+        return
+    await answer(update, t.asked_privately())
 
 
 async def _announce(app: AppContext, proposal, by: str) -> None:
@@ -186,8 +196,7 @@ async def take_duplicate_code(update: Update, context: Context, app: AppContext,
         await reply(update, context, t.already_done())
         return
     context.application.create_task(_announce(app, result.proposal, update.effective_user.full_name), update=update)
-    await reply(update, context, t.saved_next())
-    await _show_next_pending(update, context, app, after_id=proposal_id)
+    await _show_next_pending(update, context, app, after_id=proposal_id, saved=True)
 
 
 # -- /feasibility --------------------------------------------------------------------------------
@@ -214,16 +223,25 @@ async def on_feasibility(update: Update, context: Context) -> None:
     backlog = await app.services.proposals.review_backlog()
     lines = [(n.name, backlog[n.id]) for n in config.neighbourhoods if backlog.get(n.id)]
     await reply(update, context, t.backlog(app.platform.markup, lines))
-    await _show_next_to_review(update, context, app, after_id=0)
+    # The backlog line has already said whether anything is left.
+    await _show_next_to_review(update, context, app, after_id=0, when_empty=None)
 
 
-async def _show_next_to_review(update: Update, context: Context, app: AppContext, after_id: int) -> None:
+async def _show_next_to_review(update: Update, context: Context, app: AppContext, after_id: int,
+                               saved: bool = False, when_empty: str | None = "") -> None:
+    """The next card, after «saved» when a decision came before it; with nothing left, says so
+    (``when_empty`` None: nothing, the caller has said it)."""
     proposal = await app.services.proposals.next_to_review(after_id)
     if proposal is None and after_id:
         proposal = await app.services.proposals.next_to_review(0)
     if proposal is None:
+        if when_empty is not None:
+            await reply(update, context, t.all_reviewed(saved))
         return
-    card = render.staff_card(app.platform, app.services.config, proposal, footer=t.review_footer(proposal.feasibility))
+    if saved:
+        await reply(update, context, t.saved_next())
+    card = render.staff_card(app.platform, app.services.config, proposal, footer=t.review_footer(proposal.feasibility),
+                             heading=t.FEASIBILITY_HEADING)
     await reply(update, context, card, _feasibility_keyboard(proposal))
 
 
@@ -275,8 +293,7 @@ async def take_note(update: Update, context: Context, app: AppContext, target: s
         await _ask_cost(update, context, app, result.proposal.id)
         return
     await app.notifier.tell_review(result.proposal)
-    await reply(update, context, t.saved_next())
-    await _show_next_to_review(update, context, app, after_id=result.proposal.id)
+    await _show_next_to_review(update, context, app, after_id=result.proposal.id, saved=True)
 
 
 async def take_cost(update: Update, context: Context, app: AppContext, target: str) -> None:
@@ -290,8 +307,7 @@ async def take_cost(update: Update, context: Context, app: AppContext, target: s
         await reply(update, context, t.reviewing_closed() if result.decision is Decision.CLOSED else t.already_done())
         return
     await app.notifier.tell_review(result.proposal)
-    await reply(update, context, t.saved_next())
-    await _show_next_to_review(update, context, app, after_id=result.proposal.id)
+    await _show_next_to_review(update, context, app, after_id=result.proposal.id, saved=True)
 
 
 # -- /audit ----------------------------------------------------------------------------------------

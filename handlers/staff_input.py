@@ -7,9 +7,9 @@ the question open; /cancel closes it.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
-from bot.campaign.roles import roles_of
+from bot.campaign.roles import COMMAND_ACTIONS, roles_of
 from bot.messenger.context import app_context
 from handlers import broadcasts, review, schedule
 from handlers.common import MAIN_MENU, Context, acting
@@ -24,6 +24,18 @@ TAKERS = {
     review.NOTE: ("review", review.take_note),
     review.COST: ("review", review.take_cost),
 }
+
+
+async def end_citizen_step(update: Update, context: Context):
+    """A staff command, seen by the citizen conversation: it ends the step (END) of someone who may
+    take it, so what they type afterwards is not read as that step's answer (a neighbourhood
+    name); anyone else's step is kept (None). The command itself runs after this (group 1)."""
+    app = app_context(context)
+    name = update.message.text.split()[0][1:].split("@")[0].lower()
+    action = COMMAND_ACTIONS.get(name)
+    if action is None or not app.services.may(app.platform.name, update.effective_user.id, action):
+        return None
+    return ConversationHandler.END
 
 
 async def on_staff_input(update: Update, context: Context) -> None:

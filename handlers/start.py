@@ -7,6 +7,7 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
+from bot.campaign.roles import roles_of
 from bot.campaign.services.citizens import ChooseResult, ReminderResult, after_choosing
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
@@ -156,9 +157,11 @@ async def on_my_proposals(update: Update, context: Context):
 
 
 async def on_unknown(update: Update, context: Context):
-    """Anything no other handler took. A citizen with no neighbourhood is most likely typing one."""
+    """Anything no other handler took. A citizen with no neighbourhood is most likely typing one;
+    staff, who write to the bot for their work (and may never choose one), are not guessed at."""
     app, citizen = await enter(update, context)
-    if citizen.neighbourhood_id is None and update.message and update.message.text:
+    if (citizen.neighbourhood_id is None and update.message and update.message.text
+            and not roles_of(app.services.config, app.platform.name, update.effective_user.id)):
         return await on_neighbourhood_typed(update, context)
     await show_menu(update, context, citizen, texts.not_understood())
     return None

@@ -193,9 +193,24 @@ def progress(heading: str, fraction: float, counts: list[str], expected_end: str
     return "\n".join(lines)
 
 
-def final(heading: str, cancelled: bool, counts: list[str], minutes: int) -> str:
+def final(heading: str, cancelled: bool, counts: list[str], seconds: float) -> str:
     outcome = "⛔️ متوقف شد." if cancelled else "✅ تمام شد."
-    return "\n".join([f"{heading} — {outcome}", *counts, f"مدت ارسال: {fa_number(minutes)} دقیقه"])
+    return "\n".join([f"{heading} — {outcome}", *counts, f"مدت ارسال: {duration(seconds)}"])
+
+
+# -- how long something took (the broadcast report) -------------------------------------------------
+
+def duration(seconds: float) -> str:
+    """«۴۲ ثانیه» under a minute (a small broadcast is over in seconds: never «۰ دقیقه»), then
+    minutes, then hours and minutes."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{fa_number(whole)} ثانیه"
+    minutes = round(whole / 60)
+    if minutes < 60:
+        return f"{fa_number(minutes)} دقیقه"
+    hours, minutes = divmod(minutes, 60)
+    return f"{fa_number(hours)} ساعت" + (f" و {fa_number(minutes)} دقیقه" if minutes else "")
 
 
 # -- /broadcasts -------------------------------------------------------------------------------

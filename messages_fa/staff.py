@@ -62,6 +62,16 @@ def ask_duplicate_code() -> str:
     return "کد پیگیری پیشنهاد اصلی (که این یکی تکرار آن است) را بنویسید (یا /cancel):"
 
 
+def ask_duplicate_code_for(code: str) -> str:
+    """Asked in the private chat of a moderator who pressed «duplicate» on a card in the staff chat."""
+    return (f"پیشنهاد {fa_digits(code)} را تکراری علامت زدید. کد پیگیری پیشنهاد اصلی (که این یکی تکرار آن است) "
+            "را همین‌جا بنویسید (یا /cancel):")
+
+
+def asked_privately() -> str:
+    return "کد پیشنهاد اصلی را در گفتگوی خصوصی با ربات بنویسید."
+
+
 def duplicate_code_unknown() -> str:
     return "پیشنهادی با این کد پیگیری پیدا نشد (یا همین پیشنهاد است). کد را دوباره بنویسید یا /cancel را بفرستید."
 
@@ -80,6 +90,15 @@ def saved_next() -> str:
     return "ثبت شد. پیشنهاد بعدی:"
 
 
+def saved() -> str:
+    return "ثبت شد."
+
+
+def saved_and_queue_empty() -> str:
+    """After the last one of the review queue: never «the next one:» followed by nothing."""
+    return f"ثبت شد. {queue_empty()}"
+
+
 def already_done() -> str:
     return "این پیشنهاد پیش‌تر تعیین تکلیف شده است (شاید همکارتان زودتر اقدام کرد)."
 
@@ -91,6 +110,14 @@ def backlog(m: Markup, per_neighbourhood: list[tuple[str, int]]) -> str:
         return "✅ همهٔ پیشنهادهای تأییدشده امکان‌سنجی و برآورد هزینه شده‌اند."
     return fit_lines(m, [m.bold("پیشنهادهای تأییدشده‌ای که هنوز امکان‌سنجی یا برآورد هزینه می‌خواهند:")],
                      [f"{m.esc(hood)}: {fa_number(n)}" for hood, n in per_neighbourhood], [], more_left_out)
+
+
+FEASIBILITY_HEADING = "🔎 امکان‌سنجی و برآورد هزینه"
+
+
+def all_reviewed(saved: bool = False) -> str:
+    """/feasibility when nothing is left to judge (after a decision: it was saved, and that was the last)."""
+    return ("ثبت شد. " if saved else "") + "✅ همهٔ پیشنهادها بررسی شده‌اند: پیشنهاد تأییدشده‌ای بی‌امکان‌سنجی یا بی‌هزینه نمانده است."
 
 
 def review_footer(feasibility: str | None) -> str:

@@ -426,13 +426,17 @@ def press_from_another_chat() -> str:
 
 # --- moderation ---------------------------------------------------------------------------------
 
+MODERATION_HEADING = "پیشنهاد تازه برای بررسی"
+
+
 def staff_card(m: Markup, code: str, neighbourhood: str, category: str, title: str, description: str,
-               map_url: str | None, photo_note: str | None, footer: str = "") -> str:
+               map_url: str | None, photo_note: str | None, footer: str = "", heading: str = MODERATION_HEADING) -> str:
     """``footer``: what follows the card in the same message (the outcome, the review state);
-    the description is shortened, never the footer, when the whole would be too long."""
+    the description is shortened, never the footer, when the whole would be too long. ``heading``:
+    what the card is for (moderation by default; /feasibility has its own)."""
     def compose(shown: str) -> str:
         lines = [
-            f"{m.bold('پیشنهاد تازه برای بررسی')} — کد {fa_digits(code)}",
+            f"{m.bold(heading)} — کد {fa_digits(code)}",
             f"محله: {m.esc(neighbourhood)}",
             f"دسته: {m.esc(category)}",
             f"عنوان: {m.bold(m.esc(title))}",

@@ -112,7 +112,7 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     for part in (f"کد {fa_digits(code)}", "محله: تجریش", f"دسته: {GREEN}", f"عنوان: {title}", description,
                  "📍 مکان: https://www.openstreetmap.org/?mlat=35.802700&mlon=51.434700"):
         assert part in text_of(card), part
-    assert inline_data(card) == [f"m:a:{proposal_id}", f"m:r:{proposal_id}"]
+    assert inline_data(card) == [f"rv:{a}:{proposal_id}" for a in "arcdn"]  # /review's buttons
     # Bale has no staff group: its admin gets the card privately, with a note about the photo.
     bale_staff = e2e.staff(BALE)
     [bale_card] = card_posted(await bale_staff.wait(card_posted))

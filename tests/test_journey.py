@@ -197,7 +197,7 @@ async def test_cards_that_were_never_posted_go_out_at_start_up(bot):
     proposal = (await bot.services.proposals.submit(citizen)).proposal
     notifier = bot.telegram.app.bot_data[KEY].notifier
     assert await notifier.post_missing_staff_cards() == 1
-    assert f"m:a:{proposal.id}" in [d for _, d in bot.telegram.buttons(STAFF_CHAT)]
+    assert f"rv:a:{proposal.id}" in [d for _, d in bot.telegram.buttons(STAFF_CHAT)]
     assert await notifier.post_missing_staff_cards() == 0
 
 

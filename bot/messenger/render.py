@@ -85,8 +85,10 @@ def my_proposals(platform: Platform, proposals: list[Proposal], money_unit: str)
     ])
 
 
-def staff_card(platform: Platform, config: Config, proposal: Proposal, footer: str = "") -> str:
-    """``footer``: the outcome or review state shown under the card in the same message."""
+def staff_card(platform: Platform, config: Config, proposal: Proposal, footer: str = "",
+               heading: str = texts.MODERATION_HEADING) -> str:
+    """``footer``: the outcome or review state shown under the card in the same message;
+    ``heading``: what the card is for (texts.staff_card)."""
     photo_note = None
     if proposal.photo_file_id and proposal.platform != platform.name:
         photo_note = texts.staff_photo_elsewhere(PLATFORMS[proposal.platform].persian_name)
@@ -94,5 +96,5 @@ def staff_card(platform: Platform, config: Config, proposal: Proposal, footer: s
     return texts.staff_card(
         platform.markup, proposal.code, neighbourhood_name(config, proposal.neighbourhood_id),
         category_name(config, proposal.category_id), proposal.title, proposal.description, location, photo_note,
-        footer,
+        footer, heading,
     )

@@ -47,7 +47,7 @@ async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تج�
     await bot.settle()
     for message in list(tg.request.messages(STAFF_CHAT)):
         for _label, data in tg.request.inline_buttons(message):
-            if data and data.startswith("m:a:"):
+            if data and data.startswith("rv:a:"):  # the card's approve (keyboards.review)
                 await tg.update(tg.updates.callback(TELEGRAM_ADMIN, message, data))
     await make_votable(bot)
     bot.at("voting")

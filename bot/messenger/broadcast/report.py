@@ -50,5 +50,5 @@ async def final_report(services: Services, broadcast: Broadcast) -> str:
     counts = total(await services.repos.broadcasts.progress(broadcast.id))
     started = broadcast.started_at or broadcast.created_at
     finished = broadcast.finished_at or services.clock.now()
-    minutes = max(0, round((finished - started).total_seconds() / 60))
-    return t.final(t.title(broadcast.id, broadcast.announcement), broadcast.status == CANCELLED, _counts(counts), minutes)
+    seconds = (finished - started).total_seconds()
+    return t.final(t.title(broadcast.id, broadcast.announcement), broadcast.status == CANCELLED, _counts(counts), seconds)

@@ -16,6 +16,7 @@ from bot.messenger import buttons as bt
 from bot.messenger.markup_dicts import JsonReady
 from domain import Phase
 from messages_fa import buttons as b
+from messages_fa import staff as staff_b
 from messages_fa.numbers import fa_digits
 
 _PREVIEW_CANCEL = bt.Preview(bt.Preview.CANCEL).pack()
@@ -121,7 +122,37 @@ def ballot(view: BallotView) -> JsonReady:
 
 
 def moderation(proposal_id: int) -> InlineKeyboardMarkup:
+    """The first cards' two buttons (m:a, m:r): no longer sent, still answered for cards already out."""
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(b.APPROVE, callback_data=bt.Moderation(proposal_id, approve=True).pack()),
         InlineKeyboardButton(b.REJECT, callback_data=bt.Moderation(proposal_id, approve=False).pack()),
     ]])
+
+
+def _review(label: str, action: str, proposal_id: int, index: int | None = None) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=bt.Review(action, proposal_id, index).pack())
+
+
+def review(proposal_id: int) -> InlineKeyboardMarkup:
+    """One moderation screen: the card pushed to the staff chat and /review's card carry the same
+    buttons (handlers/review.on_queue_pressed answers both)."""
+    r = bt.Review
+    return InlineKeyboardMarkup([
+        [_review(staff_b.APPROVE, r.APPROVE, proposal_id), _review(staff_b.REJECT, r.REJECT, proposal_id)],
+        [_review(staff_b.CATEGORY, r.CATEGORY, proposal_id), _review(staff_b.DUPLICATE, r.DUPLICATE, proposal_id)],
+        [_review(staff_b.NEXT, r.NEXT, proposal_id)],
+    ])
+
+
+def reject_reasons(proposal_id: int, reasons: tuple[str, ...] | list[str]) -> InlineKeyboardMarkup:
+    """The ready reasons, then «another reason (typed)»."""
+    r = bt.Review
+    rows = [[_review(reason, r.READY_REASON, proposal_id, i)] for i, reason in enumerate(reasons)]
+    rows.append([_review(staff_b.OTHER_REASON, r.TYPE_REASON, proposal_id)])
+    return InlineKeyboardMarkup(rows)
+
+
+def categories_for(proposal_id: int, categories: tuple[Category, ...] | list[Category]) -> InlineKeyboardMarkup:
+    """Fixing a proposal's category: one row per category."""
+    return InlineKeyboardMarkup([[_review(c.name, bt.Review.SET_CATEGORY, proposal_id, i)]
+                                 for i, c in enumerate(categories)])

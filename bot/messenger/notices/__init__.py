@@ -45,7 +45,7 @@ class Notifier:
                         await bot.send_photo(chat_id, proposal.photo_file_id, caption=texts.staff_photo_caption(proposal.code))
                     message = await bot.send_message(
                         chat_id, text, parse_mode=platform.markup.parse_mode,
-                        reply_markup=keyboards.moderation(proposal.id), link_preview_options=NO_LINK_PREVIEW,
+                        reply_markup=keyboards.review(proposal.id), link_preview_options=NO_LINK_PREVIEW,
                     )
                 except TelegramError as exc:
                     log.warning("staff card for proposal %d not delivered on %s: %s", proposal.id, name, exc.__class__.__name__)
