@@ -354,3 +354,32 @@ class ProposalRow:
     votes: int
     duplicate_of: str | None  # the original's tracking code
     created_at: dt.datetime
+
+
+# -- similar proposals (storage/search.py, bot/campaign/services/similar.py) --------------------
+
+@dataclass(frozen=True)
+class SimilarCandidate:
+    """A proposal the trigram index found for a title: what the score and the answer need."""
+
+    id: int
+    code: str
+    title: str
+    status: str  # PENDING or APPROVED: only standing proposals are candidates
+    citizen_id: int
+    on_the_ballot: bool
+    words: tuple[str, ...]  # its search key, split
+
+
+@dataclass(frozen=True)
+class SimilarProposal:
+    """A candidate as shown: with its score (0..1) and how many citizens said «me too»."""
+
+    id: int
+    code: str
+    title: str
+    status: str
+    mine: bool
+    on_the_ballot: bool
+    score: float
+    supporters: int = 0

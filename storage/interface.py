@@ -16,7 +16,7 @@ Timestamps (``now``, ``since`` …) are timezone-aware datetimes; they come back
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from domain import (
@@ -41,6 +41,7 @@ from domain import (
     Proposal,
     ProposalRow,
     ResultRun,
+    SimilarCandidate,
     StaffCard,
     Watcher,
     Winner,
@@ -663,6 +664,29 @@ class StatsRepository(Protocol):
 
 
 @runtime_checkable
+class SearchRepository(Protocol):
+    """Similar proposals (storage/search.py): candidates by a trigram index, and «me too»s."""
+
+    async def candidates(self, neighbourhood_id: str, words: Sequence[str], *, citizen_id: int | None = None,
+                         exclude: int | None = None, limit: int = 50) -> list[SimilarCandidate]:
+        """Proposals of the neighbourhood whose search key holds one of ``words`` (canonical
+        words, messages_fa.normalize.search_words; one of one or two letters: as a whole word), at most
+        ``limit``, the likeliest first. With ``citizen_id``: approved ones and that citizen's
+        pending ones; without: every standing (pending or approved) one but ``exclude``. The
+        status is read at the query: a decision is in step at once."""
+        ...
+
+    async def support(self, proposal_id: int, citizen_id: int, now: dt.datetime) -> bool:
+        """Contract: once per citizen and proposal, also when pressed twice at once — True for
+        the one call that recorded it; False when recorded already or the proposal does not stand."""
+        ...
+
+    async def supporters(self, proposal_ids: Sequence[int]) -> dict[int, int]:
+        """Citizens who said «me too», per proposal (absent: none)."""
+        ...
+
+
+@runtime_checkable
 class Repositories(Protocol):
     """Everything the services need, on one database."""
 
@@ -680,3 +704,4 @@ class Repositories(Protocol):
     audit: AuditRepository
     results: ResultsRepository
     stats: StatsRepository
+    search: SearchRepository

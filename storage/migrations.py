@@ -354,4 +354,31 @@ MIGRATIONS: list[str] = [
 
     CREATE INDEX citizens_by_neighbourhood ON citizens (neighbourhood_id);
     """,
+    # 10: similar proposals (storage/search.py). search_key is the title's canonical words
+    # (messages_fa.normalize.search_key), written with the proposal; NULL for a row written before
+    # this step or by a tool, filled on the first search. proposals_fts is an FTS5 trigram index over
+    # it (external content: the text lives once, in proposals), kept in step by the triggers.
+    # proposal_supports: a citizen's «me too» on a proposal, once per citizen.
+    """
+    ALTER TABLE proposals ADD COLUMN search_key TEXT;
+    CREATE VIRTUAL TABLE proposals_fts USING fts5(search_key, content='proposals', content_rowid='id',
+                                                  tokenize='trigram');
+    CREATE TRIGGER proposals_fts_on_insert AFTER INSERT ON proposals WHEN new.search_key IS NOT NULL BEGIN
+        INSERT INTO proposals_fts (rowid, search_key) VALUES (new.id, new.search_key);
+    END;
+    CREATE TRIGGER proposals_fts_on_update AFTER UPDATE OF search_key ON proposals BEGIN
+        INSERT INTO proposals_fts (proposals_fts, rowid, search_key)
+            SELECT 'delete', old.id, old.search_key WHERE old.search_key IS NOT NULL;
+        INSERT INTO proposals_fts (rowid, search_key) SELECT new.id, new.search_key WHERE new.search_key IS NOT NULL;
+    END;
+    CREATE TRIGGER proposals_fts_on_delete AFTER DELETE ON proposals WHEN old.search_key IS NOT NULL BEGIN
+        INSERT INTO proposals_fts (proposals_fts, rowid, search_key) VALUES ('delete', old.id, old.search_key);
+    END;
+    CREATE TABLE proposal_supports (
+        proposal_id INTEGER NOT NULL REFERENCES proposals(id),
+        citizen_id INTEGER NOT NULL REFERENCES citizens(id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, citizen_id)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -405,4 +405,27 @@ MIGRATIONS: list[str] = [
         FOREIGN KEY (platform, update_id) REFERENCES inbox (platform, update_id) ON DELETE CASCADE
     );
     """),
+    # 7: similar proposals (SQLite's 10; storage/search.py). pg_trgm's GIN index over search_key
+    # answers the LIKE '%word%' the search asks. The extension is made once per database, in public
+    # (a schema nobody drops with the campaign's tables), unless it exists already; the index names
+    # its operator class in whatever schema holds it.
+    _collate_c("""
+    ALTER TABLE proposals ADD COLUMN search_key TEXT;
+    DO $$
+    DECLARE home text;
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+            CREATE EXTENSION pg_trgm WITH SCHEMA public;
+        END IF;
+        SELECT quote_ident(nspname) INTO home FROM pg_extension JOIN pg_namespace ON pg_namespace.oid = extnamespace
+            WHERE extname = 'pg_trgm';
+        EXECUTE format('CREATE INDEX proposals_search ON proposals USING gin (search_key %s.gin_trgm_ops)', home);
+    END $$;
+    CREATE TABLE proposal_supports (
+        proposal_id BIGINT NOT NULL REFERENCES proposals(id),
+        citizen_id BIGINT NOT NULL REFERENCES citizens(id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, citizen_id)
+    );
+    """),
 ]

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.search import SQLITE_ONLY_PREFIX
+
 BATCH = 5000
 # The engine's own bookkeeping: present in an "empty" database once migrated, never copied.
 PG_OWN_TABLES = {"schema_version"}
@@ -153,7 +155,8 @@ def _open_source(path: Path, now: dt.datetime) -> sqlite3.Connection:
 
 def _source_tables(conn: sqlite3.Connection) -> list[tuple[str, list[str]]]:
     names = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+        if not row[0].startswith(SQLITE_ONLY_PREFIX)]  # FTS5's index: PostgreSQL has its own
     return [(name, [row[1] for row in conn.execute(f"PRAGMA table_info({_quoted(name)})")]) for name in names]
 
 

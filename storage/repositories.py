@@ -29,6 +29,7 @@ from storage.db import Database
 from storage.processed_updates import ProcessedUpdateRepository, _write_states
 from storage.results import ResultsRepository
 from storage.rows import ON_BALLOT, _count, _dt, _locked, _one, _ts
+from storage.search import SearchRepository, key_of
 from storage.staff_inputs import StaffInputRepository
 from storage.stats import StatsRepository
 
@@ -210,10 +211,11 @@ class ProposalRepository:
             created = _one(
                 conn,
                 "INSERT INTO proposals (code, citizen_id, platform, neighbourhood_id, category_id, title, description,"
-                " photo_file_id, latitude, longitude, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING *",
+                " photo_file_id, latitude, longitude, status, created_at, search_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (code, citizen_id, platform, neighbourhood_id, draft["category_id"], draft["title"],
-                 draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now)),
+                 draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now),
+                 key_of(draft["title"])),  # indexed for similar proposals (storage/search.py)
             )
             conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
             return _proposal(created)
@@ -493,3 +495,4 @@ class Repositories:
         self.audit = AuditRepository(db)
         self.results = ResultsRepository(db)
         self.stats = StatsRepository(db)
+        self.search = SearchRepository(db)

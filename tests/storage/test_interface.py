@@ -122,5 +122,5 @@ def test_every_repository_implements_its_protocol_with_the_same_signatures(store
 
 
 def test_the_interface_covers_the_whole_aggregate():
-    """14 repositories: the 13 of Repositories and the statistics."""
-    assert len(_protocols()) == 14
+    """15 repositories: the 13 of Repositories, the statistics and the search (similar proposals)."""
+    assert len(_protocols()) == 15

@@ -13,6 +13,7 @@ from bot.campaign.services.broadcasts import BroadcastService
 from bot.campaign.services.citizens import CitizenService
 from bot.campaign.services.proposals import ProposalService
 from bot.campaign.services.results import ResultsService
+from bot.campaign.services.similar import SimilarService
 from bot.campaign.services.staff_questions import StaffQuestions
 from bot.campaign.services.stats import StatsService
 from bot.campaign.services.voting import VotingService
@@ -34,6 +35,8 @@ class Services:
     results: ResultsService
     stats: StatsService
     questions: StaffQuestions
+    # Similar proposals: at the title and description steps, and on the /review card.
+    similar: SimilarService
     # Per-person flood control, one for all messengers (keyed by messenger and user id).
     flood: FloodControl
 
@@ -54,6 +57,7 @@ class Services:
             results=ResultsService(config, clock, repos, calendar),
             stats=StatsService(config, clock, repos),
             questions=StaffQuestions(clock, repos),
+            similar=SimilarService(config, clock, repos, calendar),
             flood=FloodControl.from_limits(clock, config.limits),
         )
 

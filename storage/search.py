@@ -1,0 +1,134 @@
+"""Similar proposals: candidates from a trigram index on both engines, and the «me too»s.
+
+What is indexed is proposals.search_key: the title's canonical words (messages_fa.normalize,
+written by the same INSERT as the proposal; see submit_draft). SQLite indexes it with FTS5's
+trigram tokenizer (proposals_fts, external content, kept in step by triggers: migration 10);
+PostgreSQL with pg_trgm's GIN index (proposals_search, migration 7). The status and the
+neighbourhood are read from proposals at the query, so a decision is in step at once.
+
+Both engines are asked the same question: proposals of one neighbourhood whose key holds one of
+the query's words (one of one or two letters as a whole word, between the key's spaces), the
+best first by the engine's own cheap measure (FTS5's bm25; on PostgreSQL how many of the words
+it holds). The score that decides what is shown is computed above storage, the same for both.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Sequence
+
+from domain import APPROVED, PENDING, SimilarCandidate
+from messages_fa.normalize import search_key
+from storage.db import Database
+from storage.rows import _ts
+
+# Tables of one engine only: move-to-postgres leaves them (the target has its own index), and the
+# schema comparison of the two engines skips them. FTS5 makes proposals_fts and its shadow tables.
+SQLITE_ONLY_PREFIX = "proposals_fts"
+# Keys filled per transaction when rows written without one are found (a tool, an older release).
+FILL_BATCH = 2000
+# Words shorter than this are looked up with the spaces around them («سگ» as " سگ "): a trigram
+# index finds nothing shorter than three characters, and the key is stored with a space at each
+# end for it. Longer ones are looked up inside words too («سرعت» in «سرعتگیر»).
+BOUNDED_BELOW = 3
+
+# rows.ON_BALLOT, with the table named (proposals_fts joins in on SQLite).
+_COLUMNS = ("p.id, p.code, p.title, p.status, p.citizen_id, p.search_key, "
+            "(p.status = 'approved' AND p.feasibility = 'feasible' AND p.cost IS NOT NULL) AS ballot")
+
+
+def key_of(title: str) -> str:
+    """What proposals.search_key holds: the canonical words, a space at each end."""
+    return f" {search_key(title)} "
+
+
+def _looked_up(word: str) -> str:
+    return f" {word} " if len(word) < BOUNDED_BELOW else word
+
+
+def _candidate(row) -> SimilarCandidate:
+    return SimilarCandidate(id=row["id"], code=row["code"], title=row["title"], status=row["status"],
+                            citizen_id=row["citizen_id"], on_the_ballot=bool(row["ballot"]),
+                            words=tuple((row["search_key"] or "").split()))
+
+
+class SearchRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._filled = False
+
+    async def candidates(self, neighbourhood_id: str, words: Sequence[str], *, citizen_id: int | None = None,
+                         exclude: int | None = None, limit: int = 50) -> list[SimilarCandidate]:
+        """Proposals of the neighbourhood whose key holds one of ``words``, at most ``limit``.
+
+        With ``citizen_id``: approved proposals and that citizen's own pending ones (what a
+        citizen may be shown). Without: every standing one, pending or approved (staff), less
+        ``exclude``."""
+        words = [_looked_up(w) for w in dict.fromkeys(words) if w]
+        if not words:
+            return []
+        await self._fill_once()
+        if citizen_id is not None:
+            who, params = "(p.status = ? OR (p.status = ? AND p.citizen_id = ?))", [APPROVED, PENDING, citizen_id]
+        else:
+            who, params = "p.status IN (?, ?)", [APPROVED, PENDING]
+
+        def find(conn: sqlite3.Connection) -> list[SimilarCandidate]:
+            if conn.dialect == "sqlite":
+                # Each word a phrase: its trigrams in a row, i.e. the word inside the key.
+                query = " OR ".join('"' + w + '"' for w in words)
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM proposals_fts f JOIN proposals p ON p.id = f.rowid "
+                    f"WHERE proposals_fts MATCH ? AND p.neighbourhood_id = ? AND {who} AND p.id != ? "
+                    "ORDER BY f.rank LIMIT ?",
+                    (query, neighbourhood_id, *params, exclude or 0, limit)).fetchall()
+            else:
+                holds = " OR ".join("p.search_key LIKE ?" for _ in words)
+                held = " + ".join("(CASE WHEN p.search_key LIKE ? THEN 1 ELSE 0 END)" for _ in words)
+                patterns = [f"%{w}%" for w in words]
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS}, {held} AS held FROM proposals p "
+                    f"WHERE ({holds}) AND p.neighbourhood_id = ? AND {who} AND p.id != ? "
+                    "ORDER BY held DESC, p.id LIMIT ?",
+                    (*patterns, *patterns, neighbourhood_id, *params, exclude or 0, limit)).fetchall()
+            return [_candidate(r) for r in rows]
+        return await self.db.read(find)
+
+    async def _fill_once(self) -> None:
+        """Keys for rows written without one (bench and test fills, rows from before migration
+        10): once per process, in batches, each its own transaction."""
+        if self._filled:
+            return
+        while True:
+            def fill(conn: sqlite3.Connection) -> int:
+                rows = conn.execute("SELECT id, title FROM proposals WHERE search_key IS NULL ORDER BY id LIMIT ?",
+                                    (FILL_BATCH,)).fetchall()
+                conn.executemany("UPDATE proposals SET search_key = ? WHERE id = ? AND search_key IS NULL",
+                                 [(key_of(r["title"]), r["id"]) for r in rows])
+                return len(rows)
+            if await self.db.write(fill) < FILL_BATCH:
+                break
+        self._filled = True
+
+    async def support(self, proposal_id: int, citizen_id: int, now: dt.datetime) -> bool:
+        """A citizen's «me too» on a standing proposal: True the first time only; False when
+        recorded already or the proposal does not stand (rejected, missing)."""
+        def add(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "INSERT INTO proposal_supports (proposal_id, citizen_id, created_at) "
+                "SELECT id, ?, ? FROM proposals WHERE id = ? AND status IN (?, ?) "
+                "ON CONFLICT (proposal_id, citizen_id) DO NOTHING",
+                (citizen_id, _ts(now), proposal_id, APPROVED, PENDING))
+            return cur.rowcount == 1
+        return await self.db.write(add)
+
+    async def supporters(self, proposal_ids: Sequence[int]) -> dict[int, int]:
+        """How many citizens said «me too», per proposal (absent: none)."""
+        ids = list(dict.fromkeys(proposal_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" for _ in ids)
+        rows = await self.db.read(lambda conn: conn.execute(
+            f"SELECT proposal_id, count(*) FROM proposal_supports WHERE proposal_id IN ({marks}) GROUP BY proposal_id",
+            ids).fetchall())
+        return {row[0]: row[1] for row in rows}
