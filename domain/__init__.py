@@ -88,6 +88,16 @@ class BallotPage:
     total: int
 
 
+@dataclass(frozen=True)
+class BallotEntry:
+    """One proposal of a neighbourhood's ballot as one voter sees it (its details view)."""
+
+    proposal: Proposal
+    position: int  # 1-based, in the ballot's id order: the number on its buttons
+    votes: int  # the proposal's votes (shown only where the config shows counts)
+    my_votes: set[int]
+
+
 # Broadcasts -------------------------------------------------------------------------------------
 
 EVERYONE, NEIGHBOURHOODS, AMBASSADORS, SUBSCRIBERS, NON_VOTERS = (

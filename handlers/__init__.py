@@ -213,6 +213,7 @@ def register(application: Application) -> None:
         # handlers in order, and no other handler of this group reads these families' data.
         CallbackQueryHandler(voting.on_vote_pressed, pattern=bt.Vote.PATTERN),
         CallbackQueryHandler(voting.on_page_pressed, pattern=bt.BallotPage.PATTERN),
+        CallbackQueryHandler(voting.on_details_pressed, pattern=bt.Details.PATTERN),
         CallbackQueryHandler(moderation.on_moderation_pressed, pattern=bt.Moderation.PATTERN),
         CallbackQueryHandler(broadcasts.on_pressed, pattern=bt.Broadcast.PATTERN),
         CallbackQueryHandler(schedule.on_move_pressed, pattern=bt.MoveBoundary.PATTERN),

@@ -6,9 +6,12 @@ import asyncio
 from telegram import Update
 
 from bot.campaign.services.citizens import PhoneResult, after_verifying
-from bot.campaign.services.voting import BallotGate, VoteOutcome
+from bot.campaign.services.voting import BallotGate, DetailsView, VoteOutcome
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
+from bot.messenger.context import app_context
+from bot.messenger.markup_dicts import NO_LINK_PREVIEW
+from handlers import outbox
 from handlers import states as S
 from handlers.common import (
     Context,
@@ -36,6 +39,13 @@ async def open_ballot(update: Update, context: Context):
         await offer_neighbourhoods(update, context, texts.neighbourhood_needed())
         return S.HOOD
     if gate is BallotGate.NOT_VERIFIED:
+        voting = app.services.voting
+        if await voting.nothing_to_vote_for(citizen):
+            # Told before a phone number is asked for: it would be asked for nothing.
+            hood = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
+            closes = render.when(app.services.config, voting.closes())
+            await show_menu(update, context, citizen, texts.nothing_on_ballot(app.platform.markup, hood, closes))
+            return None
         await reply(update, context, texts.ask_phone(), keyboards.share_phone())
         return None
     await send_ballot(update, context, page=0)
@@ -57,6 +67,21 @@ async def _edit_ballot(update: Update, context: Context, page: int) -> None:
         await update.callback_query.edit_message_text(
             text, parse_mode=app.platform.markup.parse_mode, reply_markup=keyboards.ballot(view) if view.proposals else None,
         )
+
+
+async def _edit_details(update: Update, context: Context, view: DetailsView) -> None:
+    app = app_context(context)
+    text = render.details(app.platform, app.services.config, view)
+    async with unless_unchanged():
+        await update.callback_query.edit_message_text(
+            text, parse_mode=app.platform.markup.parse_mode, reply_markup=keyboards.details(view),
+            link_preview_options=NO_LINK_PREVIEW,
+        )
+
+
+async def _send_photo(update: Update, context: Context, file_id: str, caption: str) -> None:
+    # Plain caption: a title is the citizen's own text, and Bale renders no markup anyway.
+    await outbox.send(lambda: context.bot.send_photo(update.effective_chat.id, file_id, caption=caption))
 
 
 async def on_contact(update: Update, context: Context):
@@ -99,8 +124,32 @@ async def on_vote_pressed(update: Update, context: Context) -> None:
         return
     toast = (texts.vote_recorded if result.outcome is VoteOutcome.VOTED else texts.vote_withdrawn)(result.used, result.limit)
     # The toast and the edited ballot are independent calls: in parallel, the citizen waits one
-    # round trip instead of two.
-    await asyncio.gather(answer(update, toast), _edit_ballot(update, context, press.page))
+    # round trip instead of two. Pressed on the details view, that view is what is edited (the
+    # ballot and the details are one message, so the other shows the vote when it comes back).
+    view = await voting.details(citizen, press.proposal_id) if press.details else None
+    edit = _edit_details(update, context, view) if view else _edit_ballot(update, context, press.page)
+    await asyncio.gather(answer(update, toast), edit)
+
+
+@private_buttons_only
+async def on_details_pressed(update: Update, context: Context) -> None:
+    """The ballot message becomes the proposal's details (edited in place, with the same vote
+    button and the way back); a photo sent on this messenger follows as its own message."""
+    app, citizen = await enter(update, context)
+    voting = app.services.voting
+    gate = voting.gate(citizen)
+    if gate is not BallotGate.OK:
+        await answer(update, texts.voting_closed_alert() if gate is BallotGate.NOT_OPEN else texts.button_expired(), alert=True)
+        return
+    view = await voting.details(citizen, data_of(update, bt.Details).proposal_id)
+    if view is None:
+        await answer(update, texts.vote_not_available(), alert=True)
+        return
+    calls = [answer(update), _edit_details(update, context, view)]
+    if view.proposal.photo_file_id and view.proposal.platform == app.platform.name:
+        calls.append(_send_photo(update, context, view.proposal.photo_file_id,
+                                 texts.details_photo_caption(view.number, view.proposal.title)))
+    await asyncio.gather(*calls)
 
 
 @private_buttons_only

@@ -41,6 +41,14 @@ def vote_button(number: str, voted: bool) -> str:
     return f"✅ {number} — پس گرفتن رأی" if voted else f"☐ رأی به {number}"
 
 
+# The ballot's details view (issue 16, §2)
+BACK_TO_BALLOT = "↩️ بازگشت به فهرست"
+
+
+def details_button(number: str) -> str:
+    return f"🔎 جزئیات {number}"
+
+
 _EMOJI = re.compile(r"[^\w\s()]", re.UNICODE)
 
 

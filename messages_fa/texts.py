@@ -374,7 +374,8 @@ def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limi
     header = f"{m.bold('پیشنهادهای محلهٔ ' + m.esc(neighbourhood))}"
     if pages > 1:
         header += f" — صفحهٔ {fa_digits(page)} از {fa_digits(pages)}"
-    lines = [header, f"رأی‌های شما: {votes_used(used, limit)}", ""]
+    # Votes left and how to change them first: a long page is cut at its end, never here.
+    lines = [header, f"رأی‌های شما: {votes_used(used, limit)} — {votes_left(used, limit)}", ballot_howto(), ""]
     for number, title, category, short, count, mine, cost in items:
         mark = "✅ " if mine else ""
         lines.append(f"{mark}{m.bold(fa_digits(number) + '. ' + m.esc(title))}")
@@ -382,7 +383,6 @@ def ballot(m: Markup, neighbourhood: str, page: int, pages: int, used: int, limi
                      + (f" — {fa_number(count)} رأی" if count is not None else ""))
         lines.append(m.esc(short))
         lines.append("")
-    lines.append("برای رأی دادن یا پس گرفتن رأی، دکمهٔ شمارهٔ پیشنهاد را بزنید.")
     # A page of the longest titles the config allows fits (short descriptions, five a page).
     return cut(m, "\n".join(lines))
 
@@ -391,8 +391,59 @@ def votes_used(used: int, limit: int) -> str:
     return f"{fa_digits(used)} از {fa_digits(limit)} رأی"
 
 
+def votes_left(used: int, limit: int) -> str:
+    return f"{fa_digits(max(limit - used, 0))} رأی باقی‌مانده"
+
+
+def ballot_howto() -> str:
+    return ("برای رأی، دکمهٔ «☐ رأی به …» و برای دیدن شرح کامل، عکس و مکان، «🔎 جزئیات» را بزنید. "
+            "برای تغییر رأی، رأی یکی را با «✅ … — پس گرفتن رأی» پس بگیرید و به دیگری بدهید.")
+
+
 def ballot_empty(m: Markup, neighbourhood: str) -> str:
     return f"هنوز پیشنهاد تأییدشده‌ای برای محلهٔ {m.esc(neighbourhood)} وجود ندارد."
+
+
+def nothing_on_ballot(m: Markup, neighbourhood: str, closes: str) -> str:
+    """Said instead of asking for a phone number when there is nothing to vote for."""
+    return (f"هنوز پیشنهادی در فهرست رأی‌گیری محلهٔ {m.esc(neighbourhood)} نیست؛ "
+            "پس فعلاً لازم نیست شمارهٔ تلفن خود را بفرستید.\n"
+            f"رأی‌گیری تا {closes} ادامه دارد. اطلاعیه‌ها و نتایج طرح از همین ربات برای شما فرستاده می‌شود؛ "
+            "کافی است ربات را مسدود نکنید. هر وقت خواستید، دوباره دکمهٔ "
+            f"«{b.VOTE}» را بزنید.")
+
+
+def proposal_details(m: Markup, number: int, neighbourhood: str, title: str, category: str, cost: str | None,
+                     count: int | None, description: str, map_url: str | None, photo_note: str | None,
+                     mine: bool, used: int, limit: int) -> str:
+    """A ballot proposal in full (the 🔎 button); the description is shortened only if the whole
+    would not fit one message."""
+    def compose(shown: str) -> str:
+        lines = [
+            f"{m.bold(fa_digits(number) + '. ' + m.esc(title))}",
+            f"محله: {m.esc(neighbourhood)} — دسته: {m.esc(category)}",
+        ]
+        if cost:
+            lines.append(f"هزینهٔ برآوردی: {cost}")
+        if count is not None:
+            lines.append(f"{fa_number(count)} رأی")
+        lines += ["", shown]
+        if map_url:
+            lines += ["", f"📍 مکان روی نقشه: {m.esc(map_url)}"]
+        if photo_note:
+            lines += ["", photo_note]
+        lines += ["", "✅ شما به این پیشنهاد رأی داده‌اید." if mine else "☐ شما هنوز به این پیشنهاد رأی نداده‌اید.",
+                  f"رأی‌های شما: {votes_used(used, limit)} — {votes_left(used, limit)}"]
+        return "\n".join(lines)
+    return fit(m, compose, description)
+
+
+def details_photo_caption(number: int, title: str) -> str:
+    return f"🖼 {fa_digits(number)}. {title}"
+
+
+def details_photo_elsewhere(platform_name: str) -> str:
+    return f"🖼 عکس این پیشنهاد در {platform_name} فرستاده شده و اینجا نمایش داده نمی‌شود."
 
 
 def vote_recorded(used: int, limit: int) -> str:

@@ -25,6 +25,7 @@ from domain import (
     Announcement,
     Audience,
     AuditEntry,
+    BallotEntry,
     BallotPage,
     Broadcast,
     Citizen,
@@ -247,6 +248,15 @@ class VoteRepository(Protocol):
         """One page of the neighbourhood's ballot in id order: ``total``
         proposals on it, ``my_votes`` every proposal the citizen has a vote on, and, only with
         ``with_counts``, the votes of the page's proposals that have any."""
+        ...
+
+    async def ballot_entry(self, citizen_id: int, neighbourhood_id: str, proposal_id: int) -> BallotEntry | None:
+        """The proposal as it stands on ``neighbourhood_id``'s ballot (its position there, its
+        votes, every proposal the citizen has a vote on); None when it is not on that ballot."""
+        ...
+
+    async def ballot_size(self, neighbourhood_id: str) -> int:
+        """How many proposals are on the neighbourhood's ballot."""
         ...
 
     async def count_by_citizen(self, citizen_id: int) -> int:

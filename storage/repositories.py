@@ -16,6 +16,7 @@ from domain import (
     FEASIBLE,
     PENDING,
     REJECTED,
+    BallotEntry,
     BallotPage,
     Citizen,
     Draft,
@@ -411,6 +412,23 @@ class VoteRepository:
             mine = {r[0] for r in conn.execute("SELECT proposal_id FROM votes WHERE citizen_id = ?", (citizen_id,))}
             return BallotPage(proposals=[_proposal(r) for r in rows], vote_counts=counts, my_votes=mine, total=total)
         return await self.db.read(page)
+
+    async def ballot_entry(self, citizen_id: int, neighbourhood_id: str, proposal_id: int) -> BallotEntry | None:
+        def entry(conn: sqlite3.Connection) -> BallotEntry | None:
+            row = _one(conn, f"SELECT * FROM proposals WHERE id = ? AND neighbourhood_id = ? AND {ON_BALLOT}",
+                       (proposal_id, neighbourhood_id))
+            if row is None:
+                return None
+            position = _count(conn, f"SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND id <= ? "
+                                    f"AND {ON_BALLOT}", (neighbourhood_id, proposal_id))
+            votes = _count(conn, "SELECT count(*) FROM votes WHERE proposal_id = ?", (proposal_id,))
+            mine = {r[0] for r in conn.execute("SELECT proposal_id FROM votes WHERE citizen_id = ?", (citizen_id,))}
+            return BallotEntry(_proposal(row), position, votes, mine)
+        return await self.db.read(entry)
+
+    async def ballot_size(self, neighbourhood_id: str) -> int:
+        return await self.db.read(_count, f"SELECT count(*) FROM proposals WHERE neighbourhood_id = ? AND {ON_BALLOT}",
+                                  (neighbourhood_id,))
 
     async def count_by_citizen(self, citizen_id: int) -> int:
         return await self.db.read(_count, "SELECT count(*) FROM votes WHERE citizen_id = ?", (citizen_id,))

@@ -144,7 +144,19 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     assert text_of(verified) == "شمارهٔ شما تأیید شد ✅"
     assert "پیشنهادهای محلهٔ تجریش" in text_of(ballot) and "رأی‌های شما: ۰ از ۳ رأی" in text_of(ballot)
     assert f"۱. {title}" in text_of(ballot)
-    assert inline_labels(ballot) == [b.vote_button("۱", False)]
+    assert inline_labels(ballot) == [b.vote_button("۱", False), b.details_button("۱")]
+
+    # The details (issue 16, §2): the ballot message becomes the full proposal, its place as a map
+    # link, its photo named (sent on Telegram, this voter is on Bale), the vote button there too.
+    await voter.press(b.details_button("۱"), until=lambda msgs: description in text_of(voter.message(ballot["message_id"])))
+    details = voter.message(ballot["message_id"])
+    assert "mlat=35.802700" in text_of(details) and "عکس این پیشنهاد در تلگرام" in text_of(details)
+    assert inline_labels(details) == [b.vote_button("۱", False), b.BACK_TO_BALLOT]
+    await voter.press(b.vote_button("۱", False), until=lambda msgs: "۲ رأی باقی‌مانده" in text_of(
+        voter.message(ballot["message_id"])))
+    assert inline_labels(voter.message(ballot["message_id"])) == [b.vote_button("۱", True), b.BACK_TO_BALLOT]
+    await voter.press(b.BACK_TO_BALLOT, until=ballot_shows("۱", b.vote_button("۱", True)))
+    cq = await voter.press(b.vote_button("۱", True), until=ballot_shows("۰", b.vote_button("۱", False)))
 
     cq = await voter.press(b.vote_button("۱", False), until=ballot_shows("۱", b.vote_button("۱", True)))
     assert voter.callback_answer(cq)["text"] == "رأی شما ثبت شد ✅ (۱ از ۳ رأی)"

@@ -100,8 +100,10 @@ async def test_the_ballot_is_written_as_json_and_sent_as_ptb_would_send_its_butt
     view = BallotView(page=1, pages=3, proposals=[SimpleNamespace(id=12), SimpleNamespace(id=13)],
                       vote_counts=None, my_votes={13}, used=1, limit=3)
     ptbs = InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.vote_button(fa_digits(6), False), callback_data=bt.Vote(12, 1).pack())],
-        [InlineKeyboardButton(b.vote_button(fa_digits(7), True), callback_data=bt.Vote(13, 1, withdraw=True).pack())],
+        [InlineKeyboardButton(b.vote_button(fa_digits(6), False), callback_data=bt.Vote(12, 1).pack()),
+         InlineKeyboardButton(b.details_button(fa_digits(6)), callback_data=bt.Details(12).pack())],
+        [InlineKeyboardButton(b.vote_button(fa_digits(7), True), callback_data=bt.Vote(13, 1, withdraw=True).pack()),
+         InlineKeyboardButton(b.details_button(fa_digits(7)), callback_data=bt.Details(13).pack())],
         [InlineKeyboardButton(b.PREVIOUS_PAGE, callback_data=bt.BallotPage(0).pack()),
          InlineKeyboardButton(b.NEXT_PAGE, callback_data=bt.BallotPage(2).pack())],
     ])

@@ -27,7 +27,8 @@ async def test_vote_needs_phone_then_three_votes_and_withdraw(bot):
     await verify(bot)
     ballot = tg.last_with_buttons(VOTER)
     assert "۰ از ۳ رأی" in ballot["text"]
-    assert len(tg.buttons(VOTER)) == 4
+    labels = [label for label, _ in tg.buttons(VOTER)]
+    assert labels == [label for n in "۱۲۳۴" for label in (b.vote_button(n, False), b.details_button(n))]
 
     for n in (1, 2, 3):
         await tg.press(VOTER, b.vote_button(fa_digits(n), False))
@@ -160,7 +161,7 @@ async def test_double_tap_on_vote_leaves_one_vote_and_withdraw_is_idempotent(bot
     await choose_tajrish(bot, VOTER)
     await verify(bot)
     ballot = tg.last_with_buttons(VOTER)
-    [(label, data)] = tg.request.inline_buttons(ballot)
+    [(label, data), _details] = tg.request.inline_buttons(ballot)
     assert data.startswith("v:")
     await tg.update(tg.updates.callback(VOTER, ballot, data))
     await tg.update(tg.updates.callback(VOTER, ballot, data))  # the same stale button again
@@ -196,7 +197,8 @@ async def test_ballot_pages_edit_in_place_and_keep_the_page_after_a_vote(bot):
     page_two = tg.request.last(VOTER)
     assert page_two["message_id"] == first["message_id"] and "صفحهٔ ۲ از ۲" in page_two["text"]
     labels = [label for label, _ in tg.buttons(VOTER)]
-    assert labels == [b.vote_button(fa_digits(6), False), b.vote_button(fa_digits(7), False), b.PREVIOUS_PAGE]
+    assert labels == [b.vote_button(fa_digits(6), False), b.details_button(fa_digits(6)),
+                      b.vote_button(fa_digits(7), False), b.details_button(fa_digits(7)), b.PREVIOUS_PAGE]
     await tg.press(VOTER, b.vote_button(fa_digits(7), False))
     assert "صفحهٔ ۲ از ۲" in tg.request.last(VOTER)["text"] and "۱ از ۳ رأی" in tg.request.last(VOTER)["text"]
     await tg.press_data(VOTER, "p:99")  # a stale page beyond the end shows the last page

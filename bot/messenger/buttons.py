@@ -11,7 +11,8 @@ the server at the press — who presses, in which phase, for which proposal — 
   n:<neighbourhood id>                choose a neighbourhood
   c:<category id>                     the category of the proposal being written
   pv:ok|edit|cancel                   the preview;   pe:cat|title|desc|media|back  the field to edit
-  v:<proposal id>:<page>              vote, on ballot page <page>;  w:…  withdraw that vote
+  v:<proposal id>:<page>[:d]         vote, on ballot page <page> (:d  pressed on its details view);  w:…  withdraw
+  i:<proposal id>                     a ballot proposal's details (its page is found on the server)
   p:<page>                            a ballot page
   m:a|r:<proposal id>                 a staff card: approve, reject…
   rv:a|r|c|d|n|rt:<proposal id>       /review: approve, reject…, category…, duplicate…, next, type a reason
@@ -152,16 +153,34 @@ class Vote(ButtonData):
     proposal_id: int
     page: int
     withdraw: bool = False
+    details: bool = False  # pressed on the proposal's details view, which is then shown again
 
     PREFIX: ClassVar[str] = "v"  # "w" when withdrawing
-    PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"^[vw]:(?P<id>\d{1,12}):(?P<page>\d{1,6})\Z", re.ASCII)
+    PATTERN: ClassVar[re.Pattern[str]] = re.compile(
+        r"^[vw]:(?P<id>\d{1,12}):(?P<page>\d{1,6})(?P<details>:d)?\Z", re.ASCII)
 
     def pack(self) -> str:
-        return f"{'w' if self.withdraw else 'v'}:{self.proposal_id}:{self.page}"
+        return f"{'w' if self.withdraw else 'v'}:{self.proposal_id}:{self.page}{':d' if self.details else ''}"
 
     @classmethod
     def _read(cls, match):
-        return cls(int(match["id"]), int(match["page"]), withdraw=match.string[0] == "w")
+        return cls(int(match["id"]), int(match["page"]), withdraw=match.string[0] == "w",
+                   details=match["details"] is not None)
+
+
+@dataclass(frozen=True)
+class Details(ButtonData):
+    proposal_id: int
+
+    PREFIX: ClassVar[str] = "i"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"(?P<id>\d{1,12})")
+
+    def pack(self) -> str:
+        return f"i:{self.proposal_id}"
+
+    @classmethod
+    def _read(cls, match):
+        return cls(int(match["id"]))
 
 
 @dataclass(frozen=True)
@@ -388,6 +407,6 @@ class Broadcast(ButtonData):
 
 
 FAMILIES: tuple[type[ButtonData], ...] = (
-    Neighbourhood, Category, Preview, EditField, Vote, BallotPage, Results, AmbassadorHood, Panel, AmbassadorStaff,
+    Neighbourhood, Category, Preview, EditField, Vote, Details, BallotPage, Results, AmbassadorHood, Panel, AmbassadorStaff,
     Moderation, Review, Feasibility, AuditPage, MoveBoundary, Broadcast,
 )

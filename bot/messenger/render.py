@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from bot.campaign.calendar import PhaseInfo, days_left
 from bot.campaign.config import Config
-from bot.campaign.services.voting import BallotView
+from bot.campaign.services.voting import BallotView, DetailsView
 from bot.messenger.platforms import PLATFORMS, Platform, map_url
 from domain import Draft, Phase, Proposal
 from messages_fa import fit, texts
@@ -67,6 +67,19 @@ def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: Ball
     ]
     return texts.ballot(platform.markup, neighbourhood_name(config, neighbourhood_id), view.page + 1, view.pages,
                         view.used, view.limit, items)
+
+
+def details(platform: Platform, config: Config, view: DetailsView) -> str:
+    p = view.proposal
+    photo_note = None
+    if p.photo_file_id and p.platform != platform.name:
+        photo_note = texts.details_photo_elsewhere(PLATFORMS[p.platform].persian_name)
+    location = None if p.latitude is None else map_url(p.latitude, p.longitude)
+    return texts.proposal_details(
+        platform.markup, view.number, neighbourhood_name(config, p.neighbourhood_id), p.title,
+        category_name(config, p.category_id), texts.money(p.cost, config.money_unit) if p.cost else None,
+        view.vote_count, p.description, location, photo_note, view.mine, view.used, view.limit,
+    )
 
 
 # Rejected proposals don't count against the limit, so the list can grow: the newest ones, with

@@ -44,7 +44,7 @@ def ballot_shows(used: str, button: str):
     def check(msgs):
         ballot = the_ballot(msgs)
         return ballot is not None and f"رأی‌های شما: {used} از ۳ رأی" in text_of(ballot) \
-            and inline_labels(ballot) == [button]
+            and inline_labels(ballot) == [button, b.details_button("۱")]
     return check
 
 

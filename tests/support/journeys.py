@@ -44,7 +44,13 @@ async def seed_approved(bot, count=4, neighbourhood_user=1500, hood_label="تج�
         await tg.send(author, "/start")
         await tg.press(author, hood_label)
         await submit_proposal(bot, user=author, title=f"پروژهٔ {hood_label} {n + 1}")
+    await put_to_the_vote(bot)
+
+
+async def put_to_the_vote(bot):
+    """The admin approves every card in the staff chat, a reviewer costs them, voting opens."""
     await bot.settle()
+    tg = bot.telegram
     for message in list(tg.request.messages(STAFF_CHAT)):
         for _label, data in tg.request.inline_buttons(message):
             if data and data.startswith("rv:a:"):  # the card's approve (keyboards.review)

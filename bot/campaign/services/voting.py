@@ -1,6 +1,7 @@
 """The ballot: what a voter sees, and casting or withdrawing a vote."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 
@@ -49,6 +50,18 @@ class BallotView:
 
 
 @dataclass(frozen=True)
+class DetailsView:
+    """One proposal of the voter's ballot, in full: what the ballot's 🔎 button opens."""
+    proposal: Proposal
+    number: int  # as on the ballot and its buttons
+    page: int  # the ballot page it is on (for "back" and its vote button)
+    vote_count: int | None  # None unless the config shows counts during voting
+    mine: bool
+    used: int
+    limit: int
+
+
+@dataclass(frozen=True)
 class VoteResult:
     outcome: VoteOutcome
     used: int = 0
@@ -88,6 +101,27 @@ class VotingService:
             vote_counts=data.vote_counts if with_counts else None,
             my_votes=data.my_votes, used=len(data.my_votes), limit=limit,
         )
+
+    async def details(self, citizen: Citizen, proposal_id: int) -> DetailsView | None:
+        """The proposal's details, or None when it is not on the citizen's ballot (a forged or
+        stale button: re-checked here, never trusted). Call after gate."""
+        entry = await self.repos.votes.ballot_entry(citizen.id, citizen.neighbourhood_id, proposal_id)
+        if entry is None:
+            return None
+        return DetailsView(
+            proposal=entry.proposal, number=entry.position, page=(entry.position - 1) // PAGE_SIZE,
+            vote_count=entry.votes if self.config.limits.show_vote_counts else None,
+            mine=proposal_id in entry.my_votes, used=len(entry.my_votes), limit=self.config.limits.votes_per_citizen,
+        )
+
+    async def nothing_to_vote_for(self, citizen: Citizen) -> bool:
+        """Whether the citizen's neighbourhood has nothing on the ballot: said before asking for a
+        phone number, which would then be asked for nothing."""
+        return await self.repos.votes.ballot_size(citizen.neighbourhood_id) == 0
+
+    def closes(self) -> dt.datetime:
+        """When voting closes (as the calendar stands now, moved boundaries included)."""
+        return self.calendar.current.voting_closes
 
     def _refusal(self, citizen: Citizen) -> VoteResult | None:
         gate = self.gate(citizen)

@@ -11,7 +11,7 @@ from functools import cache
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.campaign.config import Category, Neighbourhood
-from bot.campaign.services.voting import BallotView
+from bot.campaign.services.voting import BallotView, DetailsView
 from bot.messenger import buttons as bt
 from bot.messenger.markup_dicts import JsonReady
 from domain import Phase
@@ -106,9 +106,11 @@ def ballot(view: BallotView) -> JsonReady:
     """Made for one message and sent at once: written as the Bot API's JSON directly
     (bot/messenger/markup_dicts.py), without building PTB's buttons only to turn them back into it."""
     rows: list[list[dict[str, str]]] = [
-        # The button says what it does (vote or withdraw), so a double tap cannot undo itself.
+        # The button says what it does (vote or withdraw), so a double tap cannot undo itself;
+        # beside it, the proposal's details (full description, photo, place).
         [{"text": b.vote_button(fa_digits(view.number_of(p)), p.id in view.my_votes),
-          "callback_data": bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack()}]
+          "callback_data": bt.Vote(p.id, view.page, withdraw=p.id in view.my_votes).pack()},
+         {"text": b.details_button(fa_digits(view.number_of(p))), "callback_data": bt.Details(p.id).pack()}]
         for p in view.proposals
     ]
     nav = []
@@ -119,6 +121,15 @@ def ballot(view: BallotView) -> JsonReady:
     if nav:
         rows.append(nav)
     return JsonReady(inline_keyboard=rows)
+
+
+def details(view: DetailsView) -> JsonReady:
+    """The details view: the same vote button as on the ballot, and back to the ballot's page."""
+    vote = bt.Vote(view.proposal.id, view.page, withdraw=view.mine, details=True)
+    return JsonReady(inline_keyboard=[
+        [{"text": b.vote_button(fa_digits(view.number), view.mine), "callback_data": vote.pack()}],
+        [{"text": b.BACK_TO_BALLOT, "callback_data": bt.BallotPage(view.page).pack()}],
+    ])
 
 
 def moderation(proposal_id: int) -> InlineKeyboardMarkup:
