@@ -98,6 +98,8 @@ def citizen_conversation() -> ConversationHandler:
     # The category keyboard carries its own cancel button.
     cancel_proposal = bt.exactly(bt.Preview(bt.Preview.CANCEL))
     category_buttons = [CallbackQueryHandler(proposals.on_preview_action, pattern=cancel_proposal)]
+    # Similar proposals' buttons (issue 16 §3): answered at any step and after the flow too.
+    similar_pressed = CallbackQueryHandler(proposals.on_similar_pressed, pattern=bt.Similar.PATTERN)
     # A staff command from someone who may take it ends the step they were in, as a menu button
     # does (it answers nothing: the command itself runs in group 1, register()). Before this, an
     # admin left in the neighbourhood step by /start had the next thing they typed after /schedule
@@ -108,7 +110,7 @@ def citizen_conversation() -> ConversationHandler:
         persistent=True,
         allow_reentry=True,
         # The form's neighbourhood buttons on an old message also (re)enter the form.
-        entry_points=[staff_cmd, start_cmd, menu, ambassador_cmd,
+        entry_points=[staff_cmd, start_cmd, menu, ambassador_cmd, similar_pressed,
                       CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=bt.AmbassadorHood.PATTERN)],
         states={
             S.HOOD: [
@@ -123,10 +125,12 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(BACK, proposals.back_to_menu),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
-            S.TITLE: _text_step("set_title", TITLE_WORD, proposals.ask_description,
+            S.TITLE: _text_step("set_title", TITLE_WORD, proposals.after_title,
                                 lambda u, c: proposals.ask_category(u, c, S.CATEGORY)),
-            S.DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, proposals.ask_media, proposals.ask_title),
-            S.MEDIA: _media_step(preview, proposals.ask_description),
+            S.DESCRIPTION: [similar_pressed,
+                            *_text_step("set_description", DESCRIPTION_WORD, proposals.after_description,
+                                        proposals.ask_title)],
+            S.MEDIA: [similar_pressed, *_media_step(preview, proposals.ask_description)],
             S.PREVIEW: [
                 CallbackQueryHandler(proposals.on_preview_action, pattern=bt.Preview.PATTERN),
                 _msg(BACK, proposals.ask_media),
@@ -171,7 +175,7 @@ def citizen_conversation() -> ConversationHandler:
             ],
         },
         # A neighbourhood button from an older message ends whatever step the citizen was in.
-        fallbacks=[staff_cmd, start_cmd, menu, ambassador_cmd, *cancel,
+        fallbacks=[staff_cmd, start_cmd, menu, ambassador_cmd, *cancel, similar_pressed,
                    CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN)],
     )
     # Every step's replies go out once the state they announce is committed (handlers/outbox.py).
@@ -220,6 +224,7 @@ def register(application: Application) -> None:
         CallbackQueryHandler(ambassadors.on_staff_pressed, pattern=bt.AmbassadorStaff.PATTERN),
         CallbackQueryHandler(ambassadors.on_panel_pressed, pattern=bt.Panel.PATTERN),
         CallbackQueryHandler(review.on_queue_pressed, pattern=bt.Review.PATTERN),
+        CallbackQueryHandler(review.on_duplicate_pressed, pattern=bt.DuplicateOf.PATTERN),  # issue 16 §3
         CallbackQueryHandler(review.on_feasibility_pressed, pattern=bt.Feasibility.PATTERN),
         CallbackQueryHandler(review.on_audit_pressed, pattern=bt.AuditPage.PATTERN),
         CallbackQueryHandler(results.on_pressed, pattern=bt.Results.PATTERN),

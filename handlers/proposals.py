@@ -11,9 +11,11 @@ from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot.campaign.services.proposals import Gate, TextCheck
+from bot.campaign.services.similar import Support
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import app_context
+from domain import PENDING
 from handlers import outbox
 from handlers import states as S
 from handlers.common import (
@@ -237,3 +239,61 @@ async def back_to_menu(update: Update, context: Context):
     await show_menu(update, context, citizen, texts.menu_hint(current_phase_line(app)))
     return END
 
+
+
+# -- similar proposals (issue 16 §3) ----------------------------------------------------------------
+
+def _similar_items(found) -> tuple[list, list]:
+    return ([(f.title, f.code, f.mine, f.status == PENDING) for f in found],
+            [(f.id, f.title, f.mine) for f in found])
+
+
+async def after_title(update: Update, context: Context):
+    """The description question; when the neighbourhood has proposals like the title, they come in
+    the same message above it, with «this is what I meant» buttons (no extra message either way).
+    The citizen may press one, or «mine is different», or just write the description."""
+    app, citizen = await enter(update, context)
+    found = await app.services.similar.for_title(citizen, update.message.text or "")
+    if not found:
+        return await ask_description(update, context)
+    items, keys = _similar_items(found)
+    ask = texts.ask_description(app.services.config.limits.description_length)
+    await reply(update, context, texts.similar_found(app.platform.markup, items, ask), keyboards.similar(keys))
+    return S.DESCRIPTION
+
+
+async def after_description(update: Update, context: Context):
+    """The media question, after the similar proposals the description found (those the title
+    found are not asked about again) when there are any."""
+    app, citizen = await enter(update, context)
+    draft = await app.services.proposals.draft(citizen)
+    found = [] if draft is None or not draft.title else await app.services.similar.for_description(
+        citizen, draft.title, draft.description or "")
+    if found:
+        items, keys = _similar_items(found)
+        await reply(update, context, texts.similar_found(app.platform.markup, items, ""), keyboards.similar(keys))
+    return await ask_media(update, context)
+
+
+async def on_similar_pressed(update: Update, context: Context):
+    """«This is what I meant»: a ❤ on someone else's proposal (once; staff see the count) or the
+    citizen's own earlier one; the draft is dropped and the flow ends. «Mine is different»: the
+    buttons go, the step stays. Re-checked on the server: neighbourhood, status, phase."""
+    app, citizen = await enter(update, context)
+    press = data_of(update, bt.Similar)
+    if press.proposal_id is None:
+        await answer(update)
+        await _close_inline(update, context, texts.similar_different())
+        return None
+    outcome, proposal = await app.services.similar.support(citizen, press.proposal_id)
+    if outcome in (Support.GONE, Support.CLOSED):
+        await answer(update, texts.similar_gone() if outcome is Support.GONE else texts.similar_closed(), alert=True)
+        return None
+    await app.services.proposals.discard(citizen)
+    await answer(update)
+    markup = app.platform.markup
+    await _close_inline(update, context, None)
+    text = (texts.similar_is_mine(markup, proposal.title, proposal.code) if outcome is Support.MINE
+            else texts.similar_supported(markup, proposal.title, proposal.code, already=outcome is Support.ALREADY))
+    await show_menu(update, context, citizen, text)
+    return END

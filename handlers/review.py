@@ -21,7 +21,7 @@ from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
 from messages_fa.dates import jalali_short
-from messages_fa.fit import TEXT_LIMIT, units
+from messages_fa.fit import TEXT_LIMIT, cut, units
 
 SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
 SEEN_CODE = {v: k for k, v in SEEN.items()}
@@ -73,7 +73,24 @@ async def _show_next_pending(update: Update, context: Context, app: AppContext, 
     if proposal.photo_file_id and proposal.platform == app.platform.name:
         await context.bot.send_photo(update.effective_chat.id, proposal.photo_file_id,
                                      caption=texts.staff_photo_caption(proposal.code))
-    await reply(update, context, render.staff_card(app.platform, app.services.config, proposal), keyboards.review(proposal.id))
+    await reply(update, context, await _card(app, proposal), keyboards.review(proposal.id))
+
+
+async def _card(app: AppContext, proposal) -> str:
+    """The /review card, and under it the likely duplicates with their similarity and «me too»s
+    (bot/campaign/services/similar.py), and the proposal's own «me too»s."""
+    similar = app.services.similar
+    likely = await similar.for_staff(proposal)
+    own = (await similar.supporters([proposal.id])).get(proposal.id, 0)
+    extra = [t.supporters_line(own)] if own else []
+    if likely:
+        extra.append(t.likely_duplicates(app.platform.markup, [(s.code, s.title, round(s.score * 100), s.supporters)
+                                                              for s in likely]))
+    markup = app.platform.markup
+    tail = "".join("\n\n" + part for part in extra)
+    # A long description gives way to the hints, not the other way round.
+    return cut(markup, render.staff_card(app.platform, app.services.config, proposal),
+               TEXT_LIMIT - units(markup.shown(tail))) + tail
 
 
 async def on_queue_pressed(update: Update, context: Context) -> None:
@@ -134,7 +151,7 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
             if author is not None:
                 await app.notifier.tell(p.platform, author.chat_id, t.category_changed_for_author(
                     markup, p.title, p.code, categories[index].name), parse_mode=markup.parse_mode)
-            await reply(update, context, render.staff_card(app.platform, services.config, p), keyboards.review(p.id))
+            await reply(update, context, await _card(app, p), keyboards.review(p.id))
             return
     await _after_decision(update, context, app, result)
 
@@ -164,13 +181,17 @@ async def _ask_duplicate_code(update: Update, context: Context, app: AppContext,
         return
     who = acting(app, update)
     await app.services.questions.ask(who, DUPLICATE, str(proposal_id))
+    # The likely duplicates first, one press each; the typed code still answers the question.
+    likely = keyboards.duplicates(proposal_id, [(s.id, s.code, s.title, round(s.score * 100))
+                                                for s in await app.services.similar.for_staff(proposal)])
     if update.effective_chat.type == "private":
         await answer(update)
-        await reply(update, context, t.ask_duplicate_code())
+        await reply(update, context, t.choose_duplicate() if likely else t.ask_duplicate_code(), likely)
         return
     try:
         # A private chat's id is its person's id.
-        await context.bot.send_message(update.effective_user.id, t.ask_duplicate_code_for(proposal.code))
+        await context.bot.send_message(update.effective_user.id, t.ask_duplicate_code_for(proposal.code),
+                                       reply_markup=likely)
     except TelegramError:
         await app.services.questions.close(who)
         await answer(update, t.continue_privately(), alert=True)
@@ -184,9 +205,24 @@ async def _announce(app: AppContext, proposal, by: str) -> None:
 
 
 async def take_duplicate_code(update: Update, context: Context, app: AppContext, target: str) -> None:
+    await _mark_duplicate(update, context, app, int(target), update.message.text or "")
+
+
+async def on_duplicate_pressed(update: Update, context: Context) -> None:
+    """One of the likely duplicates listed under «duplicate…» (keyboards.duplicates)."""
+    app = app_context(context)
+    press = await staff_press(update, app, bt.DuplicateOf, "moderate", refused=t.not_for_you,
+                              elsewhere=t.staff_place_only)
+    if press is None:
+        return
+    original = await app.services.proposals.get(press.original_id)
+    await answer(update)
+    await _mark_duplicate(update, context, app, press.proposal_id, original.code if original else "")
+
+
+async def _mark_duplicate(update: Update, context: Context, app: AppContext, proposal_id: int, code: str) -> None:
     services = app.services
-    proposal_id = int(target)
-    result = await services.proposals.mark_duplicate(acting(app, update), proposal_id, update.message.text or "",
+    result = await services.proposals.mark_duplicate(acting(app, update), proposal_id, code,
                                                      lambda original: t.duplicate_reason(original.code, original.title))
     if result.decision is Decision.MISSING:
         await reply(update, context, t.duplicate_code_unknown())

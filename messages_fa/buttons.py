@@ -71,3 +71,12 @@ def recognise(text: str) -> str | None:
     """The label a typed text stands for: «ارسال پيشنهاد» (Arabic yeh, no emoji) is still the button."""
     key = _core(text)
     return _MENU.get(key) or _ALIASES.get(key)
+
+
+# Similar proposals (issue 16 §3): under the list shown at the title and description steps.
+SIMILAR_DIFFERENT = "➡️ پیشنهاد من فرق دارد، ادامه"
+
+
+def similar_button(number: str, title: str, mine: bool) -> str:
+    """``number``: the item's number in Persian digits; ``title`` shortened by the caller."""
+    return f"↩️ {number}. «{title}» همان پیشنهاد من است" if mine else f"❤ {number}. من هم: «{title}»"

@@ -1,7 +1,7 @@
 """The staff console: the review queue, feasibility and cost, the audit log."""
 from __future__ import annotations
 
-from messages_fa.fit import fit_lines
+from messages_fa.fit import fit_lines, shorten
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
 from messages_fa.texts import (
@@ -198,3 +198,26 @@ def audit_text(entries: list[str]) -> str:
     if not entries:
         return "دفتر رویدادها خالی است."
     return "🧾 دفتر رویدادهای کارکنان (تازه‌ترین در بالا):\n\n" + "\n".join(entries)
+
+
+# -- similar proposals on the /review card (issue 16 §3) -----------------------------------------
+
+def likely_duplicates(m: Markup, items: list[tuple[str, str, int, int]]) -> str:
+    """items: (tracking code, title, similarity in percent, «me too» count)."""
+    lines = [f"• {fa_digits(code)} «{m.esc(title)}» — شباهت {fa_number(percent)}٪"
+             + (f" — ❤ {fa_number(supporters)}" if supporters else "")
+             for code, title, percent, supporters in items]
+    return "👥 شاید تکراری:\n" + "\n".join(lines)
+
+
+def supporters_line(count: int) -> str:
+    return f"❤ {fa_number(count)} نفر «من هم» گفته‌اند."
+
+
+def choose_duplicate() -> str:
+    return ("تکرارِ کدام پیشنهاد است؟ یکی از این‌ها را بزنید، یا کد پیگیری پیشنهاد اصلی را بنویسید "
+            "(یا /cancel):")
+
+
+def duplicate_button(code: str, title: str, percent: int) -> str:
+    return f"👥 {fa_digits(code)} «{shorten(title, 32)}» {fa_number(percent)}٪"

@@ -579,3 +579,47 @@ STAFF_COMMANDS = (
 )
 
 PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}
+
+
+# -- similar proposals (issue 16 §3: at the title and description steps) -------------------------
+# items: (title, tracking code, the citizen's own, still pending) of up to three proposals.
+
+def _similar_lines(m: Markup, items: list[tuple[str, str, bool, bool]]) -> str:
+    lines = []
+    for n, (title, code, mine, pending) in enumerate(items, 1):
+        note = " (پیشنهاد خودتان" + ("، در انتظار بررسی)" if pending else ")") if mine else ""
+        lines.append(f"{fa_number(n)}. «{m.esc(title)}» — کد پیگیری {fa_digits(code)}{note}")
+    return "\n".join(lines)
+
+
+def similar_found(m: Markup, items: list[tuple[str, str, bool, bool]], then: str) -> str:
+    """Shown under the title (``then``: the description question) or after the description."""
+    return (
+        f"🔎 در محلهٔ شما پیشنهادهای مشابهی ثبت شده است:\n\n{_similar_lines(m, items)}\n\n"
+        "اگر منظورتان یکی از همین‌هاست، دکمهٔ ❤ آن را بزنید: «من هم» شما برایش ثبت می‌شود و کارکنان "
+        "شمار موافقان را می‌بینند؛ پیشنهاد تازه لازم نیست.\n"
+        "اگر پیشنهاد شما فرق دارد، «پیشنهاد من فرق دارد» را بزنید یا همین‌جا ادامه دهید.\n\n" + then
+    ).rstrip()
+
+
+def similar_supported(m: Markup, title: str, code: str, already: bool) -> str:
+    first = ("«من هم» شما پیش‌تر برای" if already else "❤ «من هم» شما برای")
+    return (f"{first} «{m.esc(title)}» (کد پیگیری {fa_digits(code)}) ثبت شد؛ کارکنان شمار موافقان را می‌بینند.\n"
+            "پیش‌نویس شما کنار گذاشته شد. برای پیشنهادی دیگر، «ارسال پیشنهاد» را بزنید.")
+
+
+def similar_is_mine(m: Markup, title: str, code: str) -> str:
+    return (f"«{m.esc(title)}» پیشنهاد خود شماست و با کد پیگیری {fa_digits(code)} ثبت شده است؛ "
+            "این پیش‌نویس کنار گذاشته شد.")
+
+
+def similar_different() -> str:
+    return "✅ پیشنهاد شما فرق دارد؛ ادامه دهید."
+
+
+def similar_gone() -> str:
+    return "این پیشنهاد دیگر در فهرست نیست. اگر پیشنهاد شما فرق دارد، ادامه دهید."
+
+
+def similar_closed() -> str:
+    return "زمان ثبت پیشنهاد گذشته است؛ «من هم» دیگر ثبت نمی‌شود."

@@ -46,6 +46,9 @@ SENT = [
     (bt.Broadcast("a", 14, "e"), "bc:a:14:e"),
     (bt.Broadcast("t", 14, "26"), "bc:t:14:26"),
     (bt.Broadcast("p", 14, "b"), "bc:p:14:b"),
+    (bt.Similar(31), "sm:s:31"),
+    (bt.Similar(None), "sm:c"),
+    (bt.DuplicateOf(5, 31), "dup:5:31"),
 ]
 
 

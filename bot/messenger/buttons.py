@@ -29,6 +29,8 @@ the server at the press — who presses, in which phase, for which proposal — 
   rs:v:<result id>:<i>  rs:p:<result id>  rs:c    /results: view neighbourhood i, publish, compute again
   rs:h:<i>                            a citizen views neighbourhood i of the published results
   bc:<action>:<broadcast id>[:<arg>]  a broadcast draft (bot/messenger/keyboards/broadcasts.py)
+  sm:s:<proposal id>  sm:c            similar proposals: «this is what I meant», «mine is different»
+  dup:<proposal id>:<original id>     /review: mark as a duplicate of a listed likely duplicate
 """
 from __future__ import annotations
 
@@ -406,7 +408,43 @@ class Broadcast(ButtonData):
         return cls(match["action"], int(match["id"]), match["arg"])
 
 
+# -- similar proposals (bot/campaign/services/similar.py) ---------------------------------------
+
+@dataclass(frozen=True)
+class Similar(ButtonData):
+    """Under the similar proposals a citizen is shown: «this is what I meant» (``proposal_id``)
+    or «mine is different — continue» (None)."""
+    proposal_id: int | None
+
+    PREFIX: ClassVar[str] = "sm"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"s:(?P<id>\d{1,12})", "c")
+
+    def pack(self) -> str:
+        return "sm:c" if self.proposal_id is None else f"sm:s:{self.proposal_id}"
+
+    @classmethod
+    def _read(cls, match):
+        return cls(_int(match["id"]))
+
+
+@dataclass(frozen=True)
+class DuplicateOf(ButtonData):
+    """/review's «duplicate…» list: mark ``proposal_id`` as a duplicate of ``original_id``."""
+    proposal_id: int
+    original_id: int
+
+    PREFIX: ClassVar[str] = "dup"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"(?P<id>\d{1,12}):(?P<of>\d{1,12})")
+
+    def pack(self) -> str:
+        return f"dup:{self.proposal_id}:{self.original_id}"
+
+    @classmethod
+    def _read(cls, match):
+        return cls(int(match["id"]), int(match["of"]))
+
+
 FAMILIES: tuple[type[ButtonData], ...] = (
     Neighbourhood, Category, Preview, EditField, Vote, Details, BallotPage, Results, AmbassadorHood, Panel, AmbassadorStaff,
-    Moderation, Review, Feasibility, AuditPage, MoveBoundary, Broadcast,
+    Moderation, Review, Feasibility, AuditPage, MoveBoundary, Broadcast, Similar, DuplicateOf,
 )

@@ -17,6 +17,7 @@ from bot.messenger.markup_dicts import JsonReady
 from domain import Phase
 from messages_fa import buttons as b
 from messages_fa import staff as staff_b
+from messages_fa.fit import shorten
 from messages_fa.numbers import fa_digits
 
 _PREVIEW_CANCEL = bt.Preview(bt.Preview.CANCEL).pack()
@@ -167,3 +168,24 @@ def categories_for(proposal_id: int, categories: tuple[Category, ...] | list[Cat
     """Fixing a proposal's category: one row per category."""
     return InlineKeyboardMarkup([[_review(c.name, bt.Review.SET_CATEGORY, proposal_id, i)]
                                  for i, c in enumerate(categories)])
+
+
+# -- similar proposals (issue 16 §3) ----------------------------------------------------------------
+
+def similar(items: list[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """items: (proposal id, title, the citizen's own) — one button each, then «mine is different»."""
+    rows = [[InlineKeyboardButton(b.similar_button(fa_digits(str(n)), shorten(title, 40), mine),
+                                  callback_data=bt.Similar(proposal_id).pack())]
+            for n, (proposal_id, title, mine) in enumerate(items, 1)]
+    rows.append([InlineKeyboardButton(b.SIMILAR_DIFFERENT, callback_data=bt.Similar(None).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+def duplicates(proposal_id: int, items: list[tuple[int, str, str, int]]) -> InlineKeyboardMarkup | None:
+    """/review's «duplicate…»: the likely duplicates first (original id, code, title, percent)."""
+    if not items:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(staff_b.duplicate_button(code, title, percent),
+                              callback_data=bt.DuplicateOf(proposal_id, original_id).pack())]
+        for original_id, code, title, percent in items])
