@@ -1,5 +1,5 @@
 """Command line: ``python -m bot [--config FILE] [run|check-config|shell|stats|export|results|backup|
-receive|worker|move-to-postgres]`` (also ``manshahrdaram``).
+receive|worker|move-to-postgres|publish-site]`` (also ``manshahrdaram``).
 
 With no command it serves the messengers configured in config.toml; with no token there (or no
 config.toml at all) it starts the local playground instead, so a fresh checkout does something.
@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="the allocation rule (default: results.rule in the config)")
     results.add_argument("--pb-dir", type=Path, default=None, metavar="DIR",
                          help="also write each neighbourhood's election as DIR/<id>.pb (pabulib, voters anonymized)")
+    site = commands.add_parser("publish-site", help="write the published results' public pages (HTML, charts, "
+                                                    ".pb files) into DIR and exit")
+    site.add_argument("--out", type=Path, required=True, metavar="DIR",
+                      help="the folder to write (made if missing); serve it at site.url")
     backup = commands.add_parser("backup", help="copy the database while the bot serves (SQLite's online backup), "
                                                 "check the copy, and exit")
     what = backup.add_mutually_exclusive_group(required=True)
@@ -119,6 +123,8 @@ async def _offline_report(config: Config, args: argparse.Namespace) -> int:
         return 1
     if args.command == "results":
         return await _results(config, args)
+    if args.command == "publish-site":
+        return await _publish_site(config, args)
     if args.command == "export" and not args.out.parent.is_dir():
         print(f"export error: folder {args.out.parent} does not exist", file=sys.stderr)
         return 1
@@ -181,6 +187,33 @@ async def _results(config: Config, args: argparse.Namespace) -> int:
             if args.pb_dir is not None:
                 (args.pb_dir / f"{hood.id}.pb").write_text(await services.results.pabulib(hood.id, run.rule),
                                                             encoding="utf-8")
+        return 0
+    finally:
+        await db.close()
+
+
+async def _publish_site(config: Config, args: argparse.Namespace) -> int:
+    """The same pages /results writes when staff publish (bot/outputs/site.py), from the database."""
+    from bot.campaign.services import Services
+    from bot.outputs.site import publish_site
+    from storage.engine import open_database
+    from storage.repositories import Repositories
+
+    db = open_database(config.database_address)
+    try:
+        await db.open()
+        services = Services.build(config, SystemClock(), Repositories(db))
+        try:
+            written = await publish_site(services, args.out)
+        except LookupError:
+            print("publish-site error: no results are published yet (staff publish them with /results)",
+                  file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"publish-site error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {len(written)} files into {args.out}" + (f" (served at {config.site.url}/)" if config.site.url
+                                                               else " (site.url is not set: the bot links nowhere)"))
         return 0
     finally:
         await db.close()
@@ -286,7 +319,7 @@ def _main(args: argparse.Namespace) -> int:
             return _backup(config, args)
         if args.command == "move-to-postgres":
             return asyncio.run(_move_to_postgres(config, args))
-        if args.command in ("stats", "export", "results"):
+        if args.command in ("stats", "export", "results", "publish-site"):
             return asyncio.run(_offline_report(config, args))
         if args.command in ("receive", "worker"):
             return _cluster(config, args)

@@ -22,7 +22,7 @@ from bot.messenger.transport import AiohttpRequest
 from bot.messenger.update_journal import UpdateJournal
 from bot.messenger.update_processor import PerUserUpdateProcessor
 from handlers import register as register_handlers  # the assembly is the one place bot/ sees handlers/
-from messages_fa.texts import COMMANDS, STAFF_COMMANDS
+from messages_fa.texts import COMMANDS, STAFF_ALWAYS, STAFF_COMMANDS
 from storage.engine import shared_by_processes
 from storage.rate_budget import RateBudgetRepository
 
@@ -112,6 +112,7 @@ def _rate_limiter(services: Services, platform_config: PlatformConfig) -> AIORat
 
 async def _register_commands(application: Application) -> None:
     context = application.bot_data[KEY]
+    await _set_profile(application)
     platform = context.platform
     try:
         await application.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
@@ -126,8 +127,24 @@ async def _register_commands(application: Application) -> None:
     for person in sorted(staff_of(config, platform.name)):
         # Each staff member sees the commands of their own role(s) in their chat's menu.
         mine = [(name, text) for name, text in STAFF_COMMANDS if may(config, platform.name, person, COMMAND_ACTIONS[name])]
-        menu = [BotCommand(name, text) for name, text in (*COMMANDS, *mine)]
+        menu = [BotCommand(name, text) for name, text in (*COMMANDS, *STAFF_ALWAYS, *mine)]
         try:
             await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(person))
         except TelegramError as exc:  # e.g. someone who has never opened the bot
             log.info("%s: staff command menu not set for %d (%s)", platform.name, person, exc.__class__.__name__)
+
+
+async def _set_profile(application: Application) -> None:
+    """The description a first-time visitor reads before pressing Start, and the short one on the
+    bot's profile (profile.* in the config), at every start: editing config.toml and restarting is
+    all it takes. A messenger without these methods (Bale may answer 404, which PTB reports as
+    InvalidToken) or that refuses them is skipped quietly: the bot serves without a description."""
+    context = application.bot_data[KEY]
+    profile = context.services.config.profile
+    for call, text in ((application.bot.set_my_description, profile.description),
+                       (application.bot.set_my_short_description, profile.short_description)):
+        try:
+            await call(text)
+        except (InvalidToken, TelegramError) as exc:
+            log.info("%s: %s not available (%s); continuing without it", context.platform.name,
+                     call.__name__, exc.__class__.__name__)

@@ -49,7 +49,8 @@ async def on_entry(update: Update, context: Context):
         await show_menu(update, context, citizen, t.still_pending())
         return END
     if status == AMB_SUSPENDED:
-        await show_menu(update, context, citizen, t.suspended())
+        await show_menu(update, context, citizen,
+                        t.suspended(app.platform.markup.esc(app.services.config.profile.support)))
         return END
     if status == AMB_APPROVED:
         await send_panel(update, context, ambassador)

@@ -8,6 +8,7 @@ Callback data:
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from telegram import InlineKeyboardButton as Button
@@ -24,6 +25,8 @@ from messages_fa import results as t
 from messages_fa import staff as st
 from messages_fa import texts
 
+log = logging.getLogger(__name__)
+
 
 def _block(app: AppContext, run: ResultRun, index: int, after: str = "") -> list[str]:
     """One neighbourhood's winners, as one message or more."""
@@ -31,6 +34,8 @@ def _block(app: AppContext, run: ResultRun, index: int, after: str = "") -> list
     hood = config.neighbourhoods[index]
     budget, spent, voters = run.neighbourhoods.get(hood.id, (config.results.budget(hood.id), 0, 0))
     winners = [(w.title, w.code, w.cost, w.votes) for w in run.winners if w.neighbourhood_id == hood.id]
+    if run.published_at is not None and (page := config.site.hood_url(hood.id)):  # the public page, once it exists
+        after = t.site_link(page) + (f"\n\n{after}" if after else "")
     return t.winners_pages(app.platform.markup, hood.name, budget, spent, voters, winners, config.money_unit, after)
 
 
@@ -121,9 +126,25 @@ async def on_pressed(update: Update, context: Context) -> None:
                         services.calendar.when(services.calendar.current.voting_closes))}
         await answer(update, refusals[outcome](), alert=True)
         return
+    # The public pages before the announcement goes out: its link must open.
+    site_written = await _write_site(app)
     if app.worker is not None:
         app.worker.wake()
     await answer(update, t.published_done(), alert=True)
+    if not site_written:
+        await reply(update, context, t.site_failed(str(services.config.site.dir)))
+
+
+async def _write_site(app: AppContext) -> bool:
+    """The public results pages into site.dir (bot/outputs/site.py); False (logged) if they could not be."""
+    from bot.outputs.site import publish_site  # noqa: PLC0415 (matplotlib loads with the first publication)
+
+    try:
+        await publish_site(app.services, app.services.config.site.dir)
+    except (OSError, LookupError) as exc:
+        log.error("results pages not written into %s: %s", app.services.config.site.dir, exc)
+        return False
+    return True
 
 
 async def on_citizen_results(update: Update, context: Context):

@@ -117,7 +117,8 @@ async def on_help(update: Update, context: Context):
     # No keyboard of its own: /help in the middle of a step leaves that step's buttons in place.
     app = app_context(context)
     limits = app.services.config.limits
-    await reply(update, context, texts.help_text(app.platform.markup, limits.votes_per_citizen, limits.proposals_per_citizen))
+    await reply(update, context, texts.help_text(app.platform.markup, limits.votes_per_citizen, limits.proposals_per_citizen,
+                                                 app.services.config.profile.support))
     return None
 
 

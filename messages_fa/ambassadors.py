@@ -89,8 +89,13 @@ def still_pending() -> str:
     return "درخواست سفیری شما ثبت شده و در انتظار بررسی کارشناسان است. نتیجه را همین‌جا خبر می‌دهیم."
 
 
-def suspended() -> str:
-    return "سفیری شما فعلاً معلق است و لینک‌هایتان کسی را ثبت نمی‌کنند. برای پرسش با دفتر طرح تماس بگیرید."
+def _office(support: str) -> str:
+    """«contact the office», with its line (profile.support) when one is configured."""
+    return f"برای پرسش با دفتر طرح تماس بگیرید: {support}" if support else "برای پرسش با دفتر طرح تماس بگیرید."
+
+
+def suspended(support: str = "") -> str:
+    return f"سفیری شما فعلاً معلق است و لینک‌هایتان کسی را ثبت نمی‌کنند. {_office(support)}"
 
 
 def approved(neighbourhood: str) -> str:
@@ -98,8 +103,8 @@ def approved(neighbourhood: str) -> str:
             "از منوی سفیر، لینک شخصی، کارت دعوت برای گروه‌ها و پوستر QR را بگیرید.")
 
 
-def rejected() -> str:
-    return "درخواست سفیری شما این بار پذیرفته نشد. از همراهی شما سپاسگزاریم؛ برای پرسش با دفتر طرح تماس بگیرید."
+def rejected(support: str = "") -> str:
+    return f"درخواست سفیری شما این بار پذیرفته نشد. از همراهی شما سپاسگزاریم؛ {_office(support)}"
 
 
 def removed() -> str:

@@ -81,8 +81,21 @@ def not_published(results_date: str | None) -> str:
     return "نتایج هنوز منتشر نشده است." + when
 
 
-def announcement() -> str:
+def announcement(site: str = "") -> str:
+    """``site``: the public pages' address (site.url), where anyone sees every proposal's votes."""
     return (f"🏆 نتایج طرح {PLAN} منتشر شد!\n\nپروژه‌هایی که ساکنان هر محله برگزیده‌اند مشخص شد. "
-            "برای دیدن نتایج محلهٔ خود «🏆 نتایج» را در منو بزنید یا /start را بفرستید.")
+            "برای دیدن نتایج محلهٔ خود «🏆 نتایج» را در منو بزنید یا /start را بفرستید."
+            + (f"\n\n{site_link(site)}" if site else ""))
+
+
+def site_link(url: str) -> str:
+    """Under a neighbourhood's results: its public page (every proposal, the votes, the files to recount)."""
+    return f"🌐 همهٔ پیشنهادها، رأی‌ها و فایل‌های بازشماری: {url}"
+
+
+def site_failed(folder: str) -> str:
+    """To the admin who published: the public pages could not be written (the operator must look)."""
+    return (f"نتایج منتشر شد، ولی صفحه‌های عمومی نتایج در پوشهٔ {folder} نوشته نشد. به مسئول فنی خبر دهید "
+            "(دستور manshahrdaram publish-site آن‌ها را دوباره می‌نویسد).")
 
 

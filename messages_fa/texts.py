@@ -132,7 +132,8 @@ def cancelled() -> str:
     return "لغو شد. به منوی اصلی برگشتید."
 
 
-def help_text(m: Markup, votes: int, proposals: int) -> str:
+def help_text(m: Markup, votes: int, proposals: int, support: str = "") -> str:
+    """/help; ``support`` (profile.support) is the office's line. /whoami is for staff: not listed."""
     return (
         f"{m.bold('راهنمای ' + PLAN)}\n\n"
         f"۱. محلهٔ خود را انتخاب کنید ({b.CHANGE_NEIGHBOURHOOD}). تا پیش از نخستین رأی می‌توانید آن را تغییر دهید.\n"
@@ -140,8 +141,14 @@ def help_text(m: Markup, votes: int, proposals: int) -> str:
         "هر پیشنهاد پس از بررسی کارشناسان منتشر می‌شود و با کد پیگیری در «پیشنهادهای من» دیده می‌شود.\n"
         f"۳. در زمان رأی‌گیری، با «{b.VOTE}» و تأیید شمارهٔ تلفن همراه، به حداکثر {fa_digits(votes)} پیشنهاد "
         "محلهٔ خود رأی بدهید. تا پایان رأی‌گیری می‌توانید رأی خود را پس بگیرید.\n\n"
-        "دستورها: /start شروع دوباره، /cancel لغو کار فعلی، /help همین راهنما، /whoami شناسهٔ شما."
+        "دستورها: /start شروع دوباره، /cancel لغو کار فعلی، /help همین راهنما."
+        + (f"\n\n{support_line(m, support)}" if support else "")
     )
+
+
+def support_line(m: Markup, support: str) -> str:
+    """The office's phone, address or account (profile.support), wherever «contact the office» is said."""
+    return f"☎️ پشتیبانی {PLAN}: {m.esc(support)}"
 
 
 def whoami(platform_name: str, user_id: int, group_id: int | None = None) -> str:
@@ -562,8 +569,10 @@ COMMANDS = (
     ("start", "شروع و انتخاب محله"),
     ("help", "راهنما"),
     ("cancel", "لغو کار فعلی"),
-    ("whoami", "نمایش شناسهٔ کاربری"),
 )
+# In every staff member's own menu (a citizen has no use for their user id; staff give theirs to
+# colleagues, and a group's id for staff_chat_id).
+STAFF_ALWAYS = (("whoami", "نمایش شناسهٔ کاربری"),)
 # Shown in the command menu of admins only (their own chats); every command checks the role anyway.
 STAFF_COMMANDS = (
     ("broadcast", "پیام همگانی تازه"),
@@ -623,3 +632,13 @@ def similar_gone() -> str:
 
 def similar_closed() -> str:
     return "زمان ثبت پیشنهاد گذشته است؛ «من هم» دیگر ثبت نمی‌شود."
+
+
+# --- the bot's profile (profile.description / short_description in config.toml replace these) -----
+ORGANISER = "شهرداری منطقهٔ ۱"
+PROFILE_DESCRIPTION = (
+    f"ربات رسمی طرح {PLAN}، بودجه‌ریزی مشارکتی {ORGANISER} تهران. ساکنان هر محله برای محلهٔ خود "
+    "پیشنهاد می‌دهند و با رأی خود تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود. "
+    "برای آغاز، «شروع» را بزنید."
+)
+PROFILE_SHORT_DESCRIPTION = f"بودجه‌ریزی مشارکتی {ORGANISER} تهران: پیشنهاد بدهید و رأی بدهید."

@@ -98,6 +98,7 @@ def make_config(tmp_path: Path, **limits) -> Config:
         config, platforms=platforms, database=tmp_path / "bot.sqlite3",
         phone_hash_secret=b"test-secret-0123456789", limits=dataclasses.replace(config.limits, **limits),
         database_url=_test_database_url(),
+        site=dataclasses.replace(config.site, dir=tmp_path / "site"),  # published results' pages: not in the checkout
     )
 
 

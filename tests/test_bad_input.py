@@ -133,7 +133,7 @@ async def test_set_my_commands_missing_on_bale_does_not_stop_start(config):
     running = await Bot(config, ManualClock(phase_moments(config)["proposals"]), bale_without_commands).start()
     assert running.bale.request.calls_to("setMyCommands")[0].status == 404
     ok = running.telegram.request.calls_to("setMyCommands")[0]
-    assert ok.status == 200 and [c["command"] for c in ok.params["commands"]] == ["start", "help", "cancel", "whoami"]
+    assert ok.status == 200 and [c["command"] for c in ok.params["commands"]] == ["start", "help", "cancel"]
     await running.bale.send(USER, "/start")
     assert "من شهردارم" in running.bale.last_text(USER)
     await running.stop()

@@ -18,7 +18,7 @@ import jdatetime
 
 from messages_fa.fit import units
 from messages_fa.normalize import match_key, to_ascii_digits
-from messages_fa.texts import MONEY_UNITS
+from messages_fa.texts import MONEY_UNITS, PROFILE_DESCRIPTION, PROFILE_SHORT_DESCRIPTION
 
 TELEGRAM = "telegram"
 BALE = "bale"
@@ -157,6 +157,39 @@ class Receiver:
         return int(self.listen.rsplit(":", 1)[1])
 
 
+# -- [profile] and [site]: what the public sees outside the chat (issue 16 §5, issue 17 §3) ----------
+# Telegram's limits for setMyDescription and setMyShortDescription; a support line is one short line.
+DESCRIPTION_MOST, SHORT_DESCRIPTION_MOST, SUPPORT_MOST = 512, 120, 200
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The bot's profile, set at every start on each messenger, and the office's support line."""
+
+    description: str = PROFILE_DESCRIPTION  # what a first-time visitor sees before pressing Start
+    short_description: str = PROFILE_SHORT_DESCRIPTION  # on the bot's profile page and in shares
+    support: str = ""  # phone, address or account: shown in /help and wherever "contact the office" is said
+
+
+@dataclass(frozen=True)
+class Site:
+    """The public results pages (bot/outputs/site.py): written to ``dir`` when results are published,
+    served by the operator's web server at ``url`` (empty: the bot's results messages carry no link)."""
+
+    url: str = ""  # https://… (no trailing slash)
+    dir: Path = Path("data/site")
+
+    HOODS_DIR = "neighbourhoods"  # the neighbourhoods' pages, <HOODS_DIR>/<id>.html
+
+    @property
+    def index_url(self) -> str:
+        """The district's page ('' when no address is configured: messages then carry no link)."""
+        return f"{self.url}/" if self.url else ""
+
+    def hood_url(self, neighbourhood_id: str) -> str:
+        return f"{self.url}/{self.HOODS_DIR}/{neighbourhood_id}.html" if self.url else ""
+
+
 @dataclass(frozen=True)
 class Config:
     platforms: dict[str, PlatformConfig]
@@ -177,6 +210,8 @@ class Config:
     # [database] url: a postgresql:// address selects PostgreSQL (storage/engine.py); None: the
     # SQLite file ``database``.
     database_url: str | None = None
+    profile: Profile = Profile()
+    site: Site = Site()
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -326,7 +361,7 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
     known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "results", "neighbourhoods",
-                    "categories", "receiver", "database"}
+                    "categories", "receiver", "database", "profile", "site"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -424,8 +459,38 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         results=results,
         receiver=_receiver(root),
         database_url=_database_url(root),
+        profile=_profile(root),
+        site=_site(root, source),
         source=source,
     )
+
+
+def _profile(root: dict) -> Profile:
+    section = _Section(root.get("profile", {}), "profile")
+    values = {}
+    for key, default, most in (("description", PROFILE_DESCRIPTION, DESCRIPTION_MOST),
+                               ("short_description", PROFILE_SHORT_DESCRIPTION, SHORT_DESCRIPTION_MOST),
+                               ("support", "", SUPPORT_MOST)):
+        value = section.get(key, str, default).strip()
+        if units(value) > most:
+            raise ConfigError(section.key(key), f"is {units(value)} characters; the messengers take at most {most}")
+        if not value and key != "support":
+            raise ConfigError(section.key(key), "is empty (leave the key out for the default text)")
+        values[key] = value
+    section.finish()
+    return Profile(**values)
+
+
+def _site(root: dict, source: Path | None) -> Site:
+    section = _Section(root.get("site", {}), "site")
+    url = section.get("url", str, "").strip().rstrip("/")
+    if url and (not re.fullmatch(r"https?://[^\s/?#&<>\"']+(/[^\s?#&<>\"']*)?", url)):
+        raise ConfigError(section.key("url"), f"{_show(url)} is not a web address like https://example.ir/results")
+    folder = Path(section.get("dir", str, str(Site.dir)))
+    if source is not None and not folder.is_absolute():
+        folder = source.parent / folder
+    section.finish()
+    return Site(url, folder)
 
 
 def _database_url(root: dict) -> str | None:

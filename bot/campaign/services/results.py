@@ -118,7 +118,8 @@ class ResultsService:
         if not await self.repos.results.publish(result_id, by.ref, now):
             return Publish.ALREADY
         await self.repos.audit.record(by.ref, "results", f"results {result_id}", "computed", "published", now)
-        await self.repos.calendar.announce(ANNOUNCEMENT, now, now, texts.announcement(), Audience(EVERYONE))
+        await self.repos.calendar.announce(ANNOUNCEMENT, now, now, texts.announcement(self.config.site.index_url),
+                                            Audience(EVERYONE))
         return Publish.DONE
 
     async def published(self) -> ResultRun | None:

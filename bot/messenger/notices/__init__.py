@@ -165,8 +165,9 @@ class Notifier:
         """The applicant or ambassador hears staff's last decision; marked told once delivered,
         so that start-up tells whoever did not hear it (tell_untold_ambassadors)."""
         hood = render.neighbourhood_name(self.services.config, ambassador.neighbourhood_id)
+        support = PLATFORMS[ambassador.platform].markup.esc(self.services.config.profile.support)
         texts_by_status = {"approved": amb_texts.reinstated(hood) if reinstated else amb_texts.approved(hood),
-                           "rejected": amb_texts.rejected(), "suspended": amb_texts.suspended(),
+                           "rejected": amb_texts.rejected(support), "suspended": amb_texts.suspended(support),
                            "removed": amb_texts.removed()}
         text = texts_by_status.get(ambassador.status)
         if text is None:
