@@ -428,4 +428,44 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, citizen_id)
     );
     """),
+    # 8: a vote in one round trip (storage/repositories.VoteRepository.cast): the checks and the
+    # insert of the SQLite transaction, as one function called in autocommit. Each statement of a
+    # VOLATILE plpgsql function takes a fresh snapshot under READ COMMITTED, so the count after the
+    # citizen's row lock sees every vote committed before it, exactly as the separate statements did
+    # (the limit and "already" stay race-free); its plans are cached per connection, so PostgreSQL
+    # parses and plans none of them per vote, and nothing is prepared by name (pgbouncer).
+    """
+    CREATE FUNCTION cast_vote(p_citizen bigint, p_proposal bigint, p_hood text, p_limit bigint, p_now text,
+                              OUT outcome text, OUT used bigint) LANGUAGE plpgsql AS $body$
+    DECLARE
+        v_first text;
+        v_eligible boolean;
+        v_already boolean;
+    BEGIN
+        -- The citizen's row locked: their votes are cast one at a time across processes, and a
+        -- change of neighbourhood waits for this vote (then finds first_vote_at set).
+        SELECT c.first_vote_at INTO v_first FROM proposals p JOIN citizens c ON c.id = p_citizen
+            WHERE p.id = p_proposal AND p.neighbourhood_id = p_hood AND c.neighbourhood_id = p_hood
+              AND p.status = 'approved' AND p.feasibility = 'feasible' AND p.cost IS NOT NULL
+            FOR UPDATE OF c;
+        v_eligible := FOUND;
+        SELECT count(*), count(*) FILTER (WHERE proposal_id = p_proposal) > 0 INTO used, v_already
+            FROM votes WHERE citizen_id = p_citizen;
+        IF NOT v_eligible THEN
+            outcome := 'ineligible';
+        ELSIF v_already THEN
+            outcome := 'already';
+        ELSIF used >= p_limit THEN
+            outcome := 'limit';
+        ELSE
+            INSERT INTO votes (citizen_id, proposal_id, created_at) VALUES (p_citizen, p_proposal, p_now);
+            IF v_first IS NULL THEN
+                UPDATE citizens SET first_vote_at = p_now WHERE id = p_citizen AND first_vote_at IS NULL;
+            END IF;
+            outcome := 'voted';
+            used := used + 1;
+        END IF;
+    END
+    $body$;
+    """,
 ]
