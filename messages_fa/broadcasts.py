@@ -213,6 +213,22 @@ def duration(seconds: float) -> str:
     return f"{fa_number(hours)} ساعت" + (f" و {fa_number(minutes)} دقیقه" if minutes else "")
 
 
+# -- the rate a broadcast settled on (issue 17: found from the messenger's 429s) ---------------
+
+def _per_second(rate: float) -> str:
+    """25 → «۲۵»; 7.4 → «۷٫۴» (one decimal under ten, where it matters)."""
+    if rate >= 10 or rate == int(rate):
+        return fa_number(round(rate))
+    return fa_digits(f"{rate:.1f}").replace(".", "٫")
+
+
+def settled_rate(platform: str, start: float, rate: float) -> str:
+    line = f"سرعت ارسال در {PLATFORM_NAMES[platform]}: {_per_second(rate)} پیام در ثانیه"
+    if _per_second(start) != _per_second(rate):
+        line += f" (شروع با {_per_second(start)})"
+    return line
+
+
 # -- /broadcasts -------------------------------------------------------------------------------
 
 STATUS_NAMES = {"scheduled": "🕘 زمان‌بندی‌شده", "sending": "📤 در حال ارسال", "done": "✅ فرستاده شد",

@@ -66,6 +66,10 @@ class PlatformConfig:
     moderators: frozenset[int] = frozenset()
     # Feasibility and cost of approved proposals.
     reviewers: frozenset[int] = frozenset()
+    # Adaptive broadcast rate (issue 17): broadcast_rate is where a broadcast starts; with no 429s
+    # it probes upwards to this, and after 429s it settles under the messenger's limit. None: no
+    # higher than broadcast_rate.
+    broadcast_rate_ceiling: float | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +236,11 @@ class Config:
 
 
 # Telegram: under its ~30 messages/s bulk limit, leaving room for replies to citizens.
-DEFAULT_BROADCAST_RATES = {TELEGRAM: 25, BALE: 20}
+# Bale publishes no bulk limit (reports from its older platform saw about 4 a second): a broadcast
+# starts there and finds the rate itself, up to the ceiling (bot/messenger/broadcast/adaptive.py).
+DEFAULT_BROADCAST_RATES = {TELEGRAM: 25, BALE: 4}
+# Telegram's limit is documented: no probing above broadcast_rate unless asked (None).
+DEFAULT_BROADCAST_CEILINGS = {TELEGRAM: None, BALE: 20}
 
 PLATFORM_DEFAULTS = {
     TELEGRAM: ("https://api.telegram.org/bot", "https://api.telegram.org/file/bot"),
@@ -315,8 +323,15 @@ def _platform(root: dict, name: str) -> PlatformConfig:
     rate = section.get("broadcast_rate", (int, float), DEFAULT_BROADCAST_RATES[name])
     if not 0 < rate <= 10_000:
         raise ConfigError(section.key("broadcast_rate"), f"must be messages per second above 0, not {rate}")
+    ceiling = section.get("broadcast_rate_ceiling", (int, float), None)
+    if ceiling is None and DEFAULT_BROADCAST_CEILINGS[name] is not None:
+        ceiling = max(rate, DEFAULT_BROADCAST_CEILINGS[name])
+    if ceiling is not None and not rate <= ceiling <= 10_000:
+        raise ConfigError(section.key("broadcast_rate_ceiling"),
+                          f"must be messages per second from broadcast_rate ({rate}) to 10000, not {ceiling}")
     section.finish()
-    return PlatformConfig(name, token, base_url, base_file_url, admins, staff_chat, float(rate), moderators, reviewers)
+    return PlatformConfig(name, token, base_url, base_file_url, admins, staff_chat, float(rate), moderators, reviewers,
+                          None if ceiling is None else float(ceiling))
 
 
 def _user_ids(section: _Section, key: str) -> frozenset[int]:

@@ -84,6 +84,12 @@ class SharedBudget:
         self._recent: collections.deque[float] = collections.deque()  # acquisitions, local clock
         self.taken = self.used = self.wasted = 0  # slots: granted, used, thrown away
 
+    def cap(self, rate: float) -> None:
+        """A broadcast that found the messenger's limit under the configured budget (its
+        adaptive rate, bot/messenger/broadcast/adaptive.py) takes its slots that far apart;
+        never more than the budget."""
+        self.rate = min(self.configured, rate) * (1 - MARGIN)
+
     # -- sending --------------------------------------------------------------------------------
 
     async def acquire(self) -> None:

@@ -180,9 +180,10 @@ class LocalApiClient(ChatWaits):
 
     async def add_fault(self, method: str | None = None, kind: str = "500", rate: float = 1.0,
                         count: int | None = None, retry_after: int = 1, chat_id: int | None = None,
-                        perform: bool = False, token: str | None = None) -> dict:
+                        perform: bool = False, token: str | None = None, per_second: float = 0.0) -> dict:
         return await self.call("add_fault", method=method, kind=kind, rate=rate, count=count,
-                               retry_after=retry_after, chat_id=chat_id, perform=perform, token=token)
+                               retry_after=retry_after, chat_id=chat_id, perform=perform, token=token,
+                               per_second=per_second)
 
     async def set_faults(self, rules: list[dict]) -> list[dict]:
         return await self.call("set_faults", rules=rules)

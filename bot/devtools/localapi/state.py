@@ -67,12 +67,14 @@ class LocalApiState(UserActions, Waiting):
 
     def add_fault(self, method: str | None = None, kind: str = "500", rate: float = 1.0,
                   count: int | None = None, retry_after: int = 1, chat_id: int | None = None,
-                  perform: bool = False, token: str | None = None) -> dict:
+                  perform: bool = False, token: str | None = None, per_second: float = 0.0) -> dict:
         """Make matching calls fail: `kind` is "429", "403", "404", "500", "502",
         "timeout" or "drop"; method None matches every method but getUpdates,
         chat_id and token (one bot) narrow the rule, `count` limits its firings
-        and `rate` fires it at random (seeded), `perform` runs the call first."""
-        return self.fault_rules.add(method, kind, rate, count, retry_after, chat_id, perform, token)
+        and `rate` fires it at random (seeded), `perform` runs the call first.
+        Kind "limit" is a hidden bulk limit: `per_second` messages per bot in any
+        second, 429 beyond it (faults.FaultRule)."""
+        return self.fault_rules.add(method, kind, rate, count, retry_after, chat_id, perform, token, per_second)
 
     def set_faults(self, rules: list[dict]) -> list[dict]:
         return self.fault_rules.replace(rules)

@@ -45,7 +45,15 @@ async def progress_message(services: Services, broadcast: Broadcast, platform: s
     return text, keyboards.stop_sending(broadcast.id) if running else None
 
 
-async def final_report(services: Services, broadcast: Broadcast) -> str:
+async def final_report(services: Services, broadcast: Broadcast,
+                       rates: dict[str, tuple[float, float]] | None = None) -> str:
+    """``rates``: per messenger, the rate its sender started at and the one it settled on."""
+    text = await _final_text(services, broadcast)
+    settled = [t.settled_rate(name, start, rate) for name, (start, rate) in sorted((rates or {}).items())]
+    return "\n".join([text, *settled])
+
+
+async def _final_text(services: Services, broadcast: Broadcast) -> str:
     broadcast = await services.repos.broadcasts.get(broadcast.id) or broadcast
     counts = total(await services.repos.broadcasts.progress(broadcast.id))
     started = broadcast.started_at or broadcast.created_at

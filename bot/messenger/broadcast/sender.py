@@ -12,6 +12,10 @@ not per message; outcomes are written as soon as the previous write is done.
 On PostgreSQL the slots come from the bot's budget shared with every process's replies
 (bot/messenger/shared_rate.py: ``budget``), which also gives replies their priority; on SQLite
 this process keeps the rate itself and gives way to the replies it counts (``replies_made``).
+
+The rate itself is found from the messenger's answers (adaptive.py): it starts at the configured
+one, drops when 429s show the bot over the messenger's limit and probes upwards while none come,
+up to ``ceiling`` (and on PostgreSQL the shared budget's rate).
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.campaign.clock import Clock
+from bot.messenger.broadcast.adaptive import AdaptiveRate, Send
 from bot.messenger.broadcast.content import Content
 from bot.messenger.shared_rate import SharedBudget
 from domain import FAILED, SENT, UNREACHABLE, Delivery, DeliveryResult
@@ -79,15 +84,21 @@ def _retry_after(exc: RetryAfter) -> float:
 
 class PlatformSender:
     def __init__(self, platform: str, bot: Bot, repo: BroadcastRepository, clock: Clock, rate: float,
-                 replies_made: Callable[[], int] | None = None, budget: SharedBudget | None = None) -> None:
-        """``replies_made``: how many API calls the bot has made for citizens so far (a counter).
+                 replies_made: Callable[[], int] | None = None, budget: SharedBudget | None = None,
+                 ceiling: float | None = None) -> None:
+        """``rate``: the one to start at; ``ceiling``: the most it may probe up to (None: ``rate``).
+        ``replies_made``: how many API calls the bot has made for citizens so far (a counter).
         ``budget``: the bot's rate shared across processes; the slots come from it then."""
         self.platform, self.bot, self.repo, self.clock = platform, bot, repo, clock
         self.budget = budget
-        self.rate = rate
+        self.adaptive = AdaptiveRate(rate, rate if ceiling is None else ceiling)
+        if budget is not None:
+            self.adaptive.cap(budget.configured)
+            budget.cap(self.adaptive.rate)
         self.replies_made = replies_made
         self._replies_seen: tuple[float, int] | None = None
-        self._interval = 1 / rate
+        self._replies_rate = 0.0
+        self._interval = 1 / self.rate
         self.read_ahead = max(1, min(500, math.ceil(rate * READ_AHEAD)))
         self.paused_until = 0.0  # loop time; set by a flood of 429s
         self._next_slot = 0.0
@@ -106,6 +117,11 @@ class PlatformSender:
         # outlive one run() (see ``until``).
         self._in_flight: set[asyncio.Task] = set()
         self.sent_calls = 0
+
+    @property
+    def rate(self) -> float:
+        """Messages a second this sender goes at now (the bot's, replies included, on SQLite)."""
+        return self.adaptive.rate
 
     async def run(self, broadcast_id: int, content: Content, keep_going: Callable[[], bool],
                   until: float | None = None) -> None:
@@ -223,14 +239,13 @@ class PlatformSender:
     def _current_interval(self, now: float) -> float:
         """The messenger's limit is for the whole bot: every reply a citizen gets in a second is
         one broadcast message fewer in that second (down to MIN_SHARE of the rate)."""
-        if self.replies_made is None:
-            return self._interval
-        if self._replies_seen is None or now - self._replies_seen[0] >= MEASURE_EVERY:
+        if self.replies_made is not None and (
+                self._replies_seen is None or now - self._replies_seen[0] >= MEASURE_EVERY):
             count = self.replies_made()
             if self._replies_seen is not None:
-                replies_rate = (count - self._replies_seen[1]) / (now - self._replies_seen[0])
-                self._interval = 1 / max(self.rate * MIN_SHARE, self.rate - replies_rate)
+                self._replies_rate = (count - self._replies_seen[1]) / (now - self._replies_seen[0])
             self._replies_seen = (now, count)
+        self._interval = 1 / max(self.rate * MIN_SHARE, self.rate - self._replies_rate)
         return self._interval
 
     def _chat_wait(self, chat_id: int, now: float) -> float:
@@ -248,6 +263,7 @@ class PlatformSender:
     async def _deliver(self, delivery: Delivery, content: Content) -> None:
         now = self.clock.now
         is_429 = False
+        send = self.adaptive.sent(asyncio.get_running_loop().time())
         try:
             self.sent_calls += 1
             await content.send(self.bot, self.platform, delivery.chat_id)
@@ -266,6 +282,7 @@ class PlatformSender:
                 log.error("%s: the messenger refuses the bot's token; broadcasts paused for %d s",
                           self.platform, TOKEN_PAUSE)
             self.paused_until = asyncio.get_running_loop().time() + TOKEN_PAUSE
+            self.adaptive.restart_window()
             result = DeliveryResult(delivery.id, "pending", now() + dt.timedelta(seconds=TOKEN_PAUSE), attempted=False)
         except BadRequest as exc:
             gone = any(phrase in exc.message.lower() for phrase in _GONE)
@@ -287,7 +304,22 @@ class PlatformSender:
             result = DeliveryResult(delivery.id, FAILED)
         if not is_429:
             self._note_outcome(False)
+        self._adapt(send, is_429)
         self._result(result)
+
+    def _adapt(self, send: Send, is_429: bool) -> None:
+        before = self.adaptive.rate
+        if self.adaptive.outcome(send, is_429, asyncio.get_running_loop().time(), self._replies_rate):
+            self._rate_changed(before)
+
+    def _rate_changed(self, before: float) -> None:
+        rate = self.adaptive.rate
+        if rate < before:  # the steps up are many and small: not logged
+            log.warning("%s: 429s show the bot over the messenger's limit; broadcast rate %.1f -> %.1f messages/s",
+                        self.platform, before, rate)
+        if self.budget is not None:
+            self.budget.cap(rate)
+        self.read_ahead = max(1, min(500, math.ceil(rate * READ_AHEAD)))
 
     def _note_429(self, wait: float) -> None:
         self._note_outcome(True)

@@ -216,7 +216,8 @@ class BroadcastWorker:
                 budget = SharedBudget(RateBudgetRepository(db), budget_name(platform, config.token),
                                       config.broadcast_rate, bulk=True)
             self._senders[platform] = PlatformSender(platform, self.bots[platform], self.repo, self.services.clock,
-                                                     config.broadcast_rate, self.replies_made.get(platform), budget)
+                                                     config.broadcast_rate, self.replies_made.get(platform), budget,
+                                                     ceiling=config.broadcast_rate_ceiling)
         return self._senders[platform]
 
     async def _send_on(self, platform: str, active: list[Broadcast], keep_going, until: float | None) -> None:
@@ -295,7 +296,9 @@ class BroadcastWorker:
 
     async def close_watchers(self, broadcast: Broadcast) -> None:
         """Final state on every progress message (no cancel button), and the report as a new message."""
-        text = await report.final_report(self.services, broadcast)
+        # The rate each messenger's sender settled on (it carries over from one broadcast to the next).
+        rates = {name: (sender.adaptive.start, sender.rate) for name, sender in self._senders.items()}
+        text = await report.final_report(self.services, broadcast, rates)
         for watcher in await self.repo.watchers(broadcast.id):
             await self._edit(broadcast, watcher, final=True)
             bot = self.notifier.bots.get(watcher.platform)
