@@ -253,6 +253,22 @@ class AuditEntry:
     after: str | None
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """What /audit is narrowed to (None: everything): one person, one action, a span of time."""
+    actor: str | None = None
+    action: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaffName:
+    """A staff member as their messenger last showed them (staff only: citizens' names are never kept)."""
+    first_name: str
+    username: str | None
+
+
 # Results ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

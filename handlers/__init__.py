@@ -11,6 +11,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -194,6 +195,8 @@ def register(application: Application) -> None:
     # Before anything else: every handler below answers, checks or records a person, and a message
     # sent for a channel or a group, or without a sender, has none. Ignored without a word.
     application.add_handler(MessageHandler(WITHOUT_PERSON, _ignore), group=-3)
+    # Earlier still, and stopping nothing: staff's names for /audit (handlers/staff_input.py).
+    application.add_handler(TypeHandler(Update, staff_input.remember_staff_name), group=-4)
     # Flood control before any real work; first in group -2 and matching only what it stops (handlers/flood.py).
     application.add_handler(FloodGuard(application), group=-2)
     # Group -1 sees replies first: a reply to a rejection-reason question is consumed there

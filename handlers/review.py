@@ -6,6 +6,8 @@ Callback data: Review, Feasibility and AuditPage (bot/messenger/buttons.py).
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from telegram import ForceReply, InlineKeyboardMarkup, Update
 from telegram import InlineKeyboardButton as Button
 from telegram.error import TelegramError
@@ -15,20 +17,18 @@ from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import AppContext, app_context
 from bot.messenger.platforms import PLATFORMS
-from domain import FEASIBLE, NOT_FEASIBLE
+from domain import FEASIBLE, NOT_FEASIBLE, AuditFilter
 from handlers.common import Context, acting, allowed, answer, reply, staff_place
 from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
-from messages_fa.dates import jalali_short
+from messages_fa.dates import jalali_day
 from messages_fa.fit import TEXT_LIMIT, cut, units
 
 SEEN = {"u": None, "f": FEASIBLE, "n": NOT_FEASIBLE}
 SEEN_CODE = {v: k for k, v in SEEN.items()}
 DUPLICATE, NOTE, COST = "duplicate_code", "feasibility_note", "cost"  # what staff_inputs expects
-AUDIT_PAGE = 15
-# One page is one message, and one entry always fits: its values are shortened.
-AUDIT_VALUE = 300
+AUDIT_PAGE = 15  # one page is one message, and one entry always fits: its values are shortened (messages_fa)
 
 
 def _permitted(app: AppContext, update: Update, action: str) -> str | None:
@@ -353,7 +353,7 @@ async def on_audit(update: Update, context: Context) -> None:
     if why := _permitted(app, update, "audit"):
         await reply(update, context, why)
         return
-    await _audit_page(update, context, app, 0)
+    await _audit_page(update, context, app, 0, None)
 
 
 async def on_audit_pressed(update: Update, context: Context) -> None:
@@ -362,22 +362,98 @@ async def on_audit_pressed(update: Update, context: Context) -> None:
                                    elsewhere=t.staff_place_only)) is None:
         return
     await answer(update)
-    await _audit_page(update, context, app, press.offset)
+    if press.menu is not None:
+        await _audit_choices(update, context, app, press.menu)
+        return
+    await _audit_page(update, context, app, press.offset, press.only)
 
 
-async def _audit_page(update: Update, context: Context, app: AppContext, offset: int) -> None:
+# Who, in a button's data: t<id> / b<id> a person on Telegram / Bale, x<name> one of the operator's tools.
+_PLATFORM_CODES = {"telegram": "t", "bale": "b"}
+_CODE_PLATFORMS = {v: k for k, v in _PLATFORM_CODES.items()}
+
+
+def _person_code(ref: str) -> str | None:
+    platform, sep, user_id = ref.partition(":")
+    if sep and platform in _PLATFORM_CODES and user_id.isdigit() and len(user_id) <= 15:
+        return _PLATFORM_CODES[platform] + user_id
+    code = "x" + ref
+    return code if bt.AuditPage.parse(f"au:0:{code}") else None  # a tool whose name does not fit is not offered
+
+
+def _person_ref(code: str) -> str:
+    return f"{_CODE_PLATFORMS[code[0]]}:{code[1:]}" if code[0] in _CODE_PLATFORMS else code[1:]
+
+
+async def _names(app: AppContext, refs: list[str]) -> dict[str, str]:
+    """Each actor as the log names them (messages_fa.staff.staff_name)."""
+    m = app.platform.markup
+    known = await app.services.audit_log.names(refs)
+    return {ref: t.staff_name(m, ref, *((known[ref].first_name, known[ref].username) if ref in known else (None, None)))
+            for ref in refs}
+
+
+async def _narrowed(app: AppContext, only: str | None) -> tuple[AuditFilter | None, str | None]:
+    """The filter a button's ``only`` stands for, and how the page's heading names it."""
+    if only is None:
+        return None, None
+    kind, value = only[0], only[1:]
+    if kind == "a":
+        return AuditFilter(action=value), t.ACTION_NAMES.get(value, value)
+    if kind == "d":
+        day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))  # the pattern holds 8 digits
+        return app.services.audit_log.day(day), jalali_day(day)
+    ref = _person_ref(only)
+    return AuditFilter(actor=ref), (await _names(app, [ref]))[ref]
+
+
+async def _audit_page(update: Update, context: Context, app: AppContext, offset: int, only: str | None) -> None:
     """Up to AUDIT_PAGE entries, as many as fit in one message: fifteen rejections with reasons
     near MAX_REASON would be twice the messengers' limit, and the messenger would refuse the page."""
-    entries = await app.services.audit_entries(AUDIT_PAGE + 1, offset)
-    tz = app.services.config.timezone
+    try:
+        narrowed, described = await _narrowed(app, only)
+    except ValueError:  # a day that does not exist (d20261340): forged
+        await reply(update, context, texts.button_expired())
+        return
+    entries = await app.services.audit_log.page(AUDIT_PAGE + 1, offset, narrowed)
+    config = app.services.config
     m = app.platform.markup
+    names = await _names(app, [e.actor for e in entries[:AUDIT_PAGE]])
+    categories = {c.id: c.name for c in config.categories}
     lines: list[str] = []
     for e in entries[:AUDIT_PAGE]:
-        line = t.audit_entry(jalali_short(e.at, tz), m.esc(e.actor), e.action,
-                             *(m.esc(render.shorten(value or "", AUDIT_VALUE)) for value in (e.target, e.before, e.after)))
-        if lines and units(m.shown(t.audit_text([*lines, line]))) > TEXT_LIMIT:
+        line = t.audit_entry(m, e.at, names[e.actor], e.action, e.target, e.before, e.after, config.money_unit,
+                             categories, config.timezone)
+        if lines and units(m.shown(t.audit_text([*lines, line], described))) > TEXT_LIMIT:
             break
         lines.append(line)
-    more = InlineKeyboardMarkup([[Button(t.OLDER, callback_data=bt.AuditPage(offset + len(lines)).pack())]]) \
-        if len(entries) > len(lines) else None
-    await reply(update, context, t.audit_text(lines), more)
+    a = bt.AuditPage
+    rows = [[Button(label, callback_data=a(menu=menu).pack())
+             for label, menu in ((t.AUDIT_BY_PERSON, a.PERSON), (t.AUDIT_BY_ACTION, a.ACTION), (t.AUDIT_BY_DAY, a.DAY))]]
+    below = []
+    if len(entries) > len(lines):
+        below.append(Button(t.OLDER, callback_data=a(offset + len(lines), only).pack()))
+    if only is not None:
+        below.append(Button(t.AUDIT_ALL, callback_data=a(0).pack()))
+    if below:
+        rows.append(below)
+    await reply(update, context, t.audit_text(lines, described), InlineKeyboardMarkup(rows))
+
+
+async def _audit_choices(update: Update, context: Context, app: AppContext, menu: str) -> None:
+    """The people, the kinds of action or the days the log holds, one button each."""
+    log = app.services.audit_log
+    a = bt.AuditPage
+    if menu == a.PERSON:
+        refs = [ref for ref in await log.people() if _person_code(ref)]
+        names = await _names(app, refs)
+        # Button labels are plain text: the name without the markup's escaping.
+        choices = [(app.platform.markup.shown(names[ref]), _person_code(ref)) for ref in refs]
+    elif menu == a.ACTION:
+        choices = [(t.ACTION_NAMES.get(action, action), "a" + action) for action in await log.actions()
+                   if a.parse(f"au:0:a{action}")]
+    else:
+        choices = [(jalali_day(day), "d" + day.strftime("%Y%m%d")) for day in await log.days()]
+    rows = [[Button(label, callback_data=a(0, code).pack())] for label, code in choices]
+    rows.append([Button(t.AUDIT_ALL, callback_data=a(0).pack())])
+    await reply(update, context, t.audit_choose(menu), InlineKeyboardMarkup(rows))

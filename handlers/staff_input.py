@@ -26,6 +26,17 @@ TAKERS = {
 }
 
 
+async def remember_staff_name(update: Update, context: Context) -> None:
+    """Before anything else, for every update: a staff member's first name and @username as their
+    messenger shows them now, so /audit names them (bot/campaign/services/audit.py keeps staff's
+    only, and writes only when it changed)."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return
+    app = app_context(context)
+    await app.services.audit_log.remember(app.platform.name, user.id, user.first_name, user.username)
+
+
 async def end_citizen_step(update: Update, context: Context):
     """A staff command, seen by the citizen conversation: it ends the step (END) of someone who may
     take it, so what they type afterwards is not read as that step's answer (a neighbourhood

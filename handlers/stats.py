@@ -25,7 +25,8 @@ STATS, EXPORT = "stats", "export"  # actions of bot/campaign/roles.py
 
 
 def command_handlers() -> list[CommandHandler]:
-    """For handlers/__init__.py's staff commands (group 0, before the citizen conversation)."""
+    """/stats and /export alone (tests/support/stats_campaign.install; handlers/__init__.py registers
+    every staff command in group 1)."""
     return [CommandHandler("stats", on_stats, filters=NEW_MESSAGE),
             CommandHandler("export", on_export, filters=NEW_MESSAGE)]
 

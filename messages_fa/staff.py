@@ -1,9 +1,15 @@
 """The staff console: the review queue, feasibility and cost, the audit log."""
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+
+from messages_fa.broadcasts import BOUNDARY_NAMES
+from messages_fa.dates import jalali_datetime
 from messages_fa.fit import fit_lines, shorten
 from messages_fa.markup import Markup
 from messages_fa.numbers import fa_digits, fa_number
+from messages_fa.results import RULE_NAMES
 from messages_fa.texts import (
     money,  # noqa: F401 — one way to show a cost, used as staff.money
     more_left_out,
@@ -163,41 +169,134 @@ def told_not_feasible(m: Markup, title: str, code: str, note: str) -> str:
 ACTION_NAMES = {
     "approve": "تأیید پیشنهاد", "reject": "رد پیشنهاد", "category": "اصلاح دسته", "duplicate": "تکراری",
     "feasibility": "امکان‌سنجی", "cost": "برآورد هزینه", "ambassador": "سفیر", "broadcast": "پیام همگانی",
-    "calendar": "تقویم", "export": "خروجی اکسل",
+    "calendar": "تقویم", "export": "خروجی اکسل", "results": "نتایج",
 }
-
+AUDIT_BY_PERSON = "👤 کارهای یک نفر"
+AUDIT_BY_ACTION = "🏷 یک نوع کار"
+AUDIT_BY_DAY = "📅 یک روز"
+AUDIT_ALL = "🧾 همهٔ رویدادها"
+AUDIT_VALUE = 300  # a reason or a note is shortened to this in the log's line: a page is one message
 
 # The log stores plain English words (stable for tools); staff read them in Persian.
 _VALUE_NAMES = {
     "pending": "در انتظار", "approved": "تأییدشده", "rejected": "ردشده", "feasible": "اجراپذیر",
     "not_feasible": "اجراناپذیر", "draft": "پیش‌نویس", "scheduled": "زمان‌بندی‌شده", "sending": "در حال ارسال",
     "cancelled": "لغوشده", "suspended": "معلق", "removed": "حذف‌شده", "link": "لینک", "new link": "لینک تازه",
+    "done": "فرستاده‌شده",
 }
-_TARGET_NAMES = {"proposal": "پیشنهاد", "broadcast": "پیام همگانی", "ambassador": "سفیر"}
+_PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}
+_TOOL_NAMES = {"operator": "مسئول فنی (خط فرمان)"}
 
 
 def _value(raw: str | None) -> str:
     if not raw:
         return "—"
     head, sep, rest = raw.partition(": ")
-    return fa_digits(_VALUE_NAMES.get(head, head) + (sep + rest if sep else ""))
+    return _VALUE_NAMES.get(head, head) + (sep + rest if sep else "")
 
 
-def _target(raw: str) -> str:
-    head, sep, rest = raw.partition(" ")
-    return fa_digits(_TARGET_NAMES.get(head, head) + sep + rest)
+def staff_name(m: Markup, ref: str, first_name: str | None, username: str | None) -> str:
+    """A staff member as the log names them: «مریم (@maryam_r)», the id when no name is known yet
+    («شناسهٔ ۹۱۰ در تلگرام»), or the operator's tool."""
+    if first_name:
+        return m.esc(first_name) + (f" (@{m.esc(username)})" if username else "")
+    platform, sep, user_id = ref.partition(":")
+    if sep and user_id.isdigit():
+        return f"{'@' + m.esc(username) if username else 'شناسهٔ ' + fa_digits(user_id)} در {_PLATFORM_NAMES.get(platform, platform)}"
+    return _TOOL_NAMES.get(ref, m.esc(ref))
 
 
-def audit_entry(when: str, actor: str, action: str, target: str, before: str | None, after: str | None) -> str:
-    change = f"{_value(before)} ← {_value(after)}" if before or after else ""
-    return (f"{when} — {fa_digits(actor)} — {ACTION_NAMES.get(action, action)} — {_target(target)}"
-            + (f"\n   {change}" if change else ""))
+def _moment(raw: str | None, tz) -> str:
+    """A stored ISO moment as «سه‌شنبه ۱۸ آذر ۱۴۰۵، ساعت ۹:۰۰» in Tehran; anything else as it is."""
+    if not raw:
+        return "—"
+    try:
+        return jalali_datetime(dt.datetime.fromisoformat(raw), tz)
+    except ValueError:
+        return fa_digits(raw)
 
 
-def audit_text(entries: list[str]) -> str:
+def _cost(raw: str | None, unit: str) -> str | None:
+    return money(int(raw), unit) if raw and raw.isdigit() else None
+
+
+def audit_entry(m: Markup, at: dt.datetime, who: str, action: str, target: str, before: str | None,
+                after: str | None, unit: str, categories: dict[str, str], tz: dt.tzinfo) -> str:
+    """One line a person reads without a glossary: when (Tehran, with the weekday), who, what they
+    did. ``who`` is ready (staff_name); ``target``, ``before`` and ``after`` are the log's raw values
+    (escaped here); ``categories``: category id → name."""
+    sentence = _sentence(m, at, action, target, before, after, unit, categories, tz)
+    return f"▫️ {jalali_datetime(at, tz)} — {who}: {sentence}"
+
+
+def _sentence(m: Markup, at: dt.datetime, action: str, target: str, before: str | None, after: str | None,
+              unit: str, categories: dict[str, str], tz: dt.tzinfo) -> str:
+    kind, _, rest = target.partition(" ")
+    code = fa_digits(m.esc(rest)) if kind == "proposal" else ""
+    head, _, detail = (after or "").partition(": ")
+    quoted = f"«{m.esc(shorten(detail, AUDIT_VALUE))}»"
+    if action == "approve":
+        return f"پیشنهاد {code} را تأیید کرد."
+    if action == "reject":
+        return f"پیشنهاد {code} را رد کرد؛ دلیل: {quoted}" if detail else f"پیشنهاد {code} را رد کرد."
+    if action == "duplicate":
+        original = detail.removeprefix("duplicate of ")
+        return f"پیشنهاد {code} را تکرار پیشنهاد {fa_digits(m.esc(original))} دانست و رد کرد."
+    if action == "category":
+        def name(raw: str | None) -> str:
+            return m.esc(categories.get(raw or "", raw or "—"))
+        return f"دستهٔ پیشنهاد {code} را از «{name(before)}» به «{name(after)}» تغییر داد."
+    if action == "feasibility":
+        verdict = "اجراپذیر" if head == "feasible" else "اجراناپذیر"
+        earlier = f" (پیش‌تر: {_value(before)})" if before else ""
+        return f"پیشنهاد {code} را {verdict} دانست{earlier}؛ توضیح: {quoted}"
+    if action == "cost":
+        new, old = _cost(after, unit), _cost(before, unit)
+        earlier = f" (پیش‌تر: {old})" if old else ""
+        return f"هزینهٔ برآوردی پیشنهاد {code} را {new or fa_digits(m.esc(after or '—'))} ثبت کرد{earlier}."
+    if action == "calendar":
+        boundary = BOUNDARY_NAMES.get(target, m.esc(target))
+        return f"«{boundary}» را از {_moment(before, tz)} به {_moment(after, tz)} منتقل کرد."
+    if action == "broadcast":
+        number = fa_digits(m.esc(rest))
+        if (after or "").startswith("scheduled for "):
+            raw = after.removeprefix("scheduled for ")
+            with contextlib.suppress(ValueError):
+                if dt.datetime.fromisoformat(raw) <= at + dt.timedelta(minutes=1):  # «send now»
+                    return f"پیام همگانی شمارهٔ {number} را فرستاد."
+            return f"پیام همگانی شمارهٔ {number} را برای {_moment(raw, tz)} زمان‌بندی کرد."
+        if after == "cancelled":
+            return f"پیام همگانی شمارهٔ {number} را لغو کرد."
+        return f"وضعیت پیام همگانی شمارهٔ {number} را از «{_value(before)}» به «{_value(after)}» برد."
+    if action == "results":
+        number = fa_digits(m.esc(rest))
+        if after == "published":
+            return f"نتایج (محاسبهٔ شمارهٔ {number}) را منتشر کرد."
+        return f"نتایج را با «{RULE_NAMES.get(after or '', m.esc(after or ''))}» محاسبه کرد (محاسبهٔ شمارهٔ {number})."
+    if action == "ambassador":
+        who = m.esc(rest.partition(" (")[2].removesuffix(")") or rest)
+        if after == "new link":
+            return f"برای سفیر «{who}» لینک تازه ساخت (لینک پیشین دیگر کار نمی‌کند)."
+        return f"وضعیت سفیر «{who}» را از «{_value(before)}» به «{_value(after)}» تغییر داد."
+    if action == "export":
+        return f"خروجی اکسل گرفت ({m.esc(target)})."
+    change = f": {m.esc(_value(before))} ← {m.esc(_value(after))}" if before or after else ""
+    return fa_digits(f"{ACTION_NAMES.get(action, m.esc(action))} — {m.esc(target)}{change}")
+
+
+def audit_text(entries: list[str], only: str | None = None) -> str:
+    heading = "🧾 دفتر رویدادهای کارکنان (تازه‌ترین در بالا)"
+    if only:
+        heading += f"\nفقط: {only}"
     if not entries:
-        return "دفتر رویدادها خالی است."
-    return "🧾 دفتر رویدادهای کارکنان (تازه‌ترین در بالا):\n\n" + "\n".join(entries)
+        return heading + "\n\n" + ("رویدادی با این انتخاب نیست." if only else "دفتر رویدادها خالی است.")
+    return heading + "\n\n" + "\n".join(entries)
+
+
+def audit_choose(what: str) -> str:
+    """Above the buttons that narrow the log: ``what`` is p (a person), a (an action) or d (a day)."""
+    return {"p": "کارهای کدام نفر را ببینید؟", "a": "کدام نوع کار را ببینید؟",
+            "d": "رویدادهای کدام روز را ببینید؟ (به وقت تهران)"}[what]
 
 
 # -- similar proposals on the /review card (issue 16 §3) -----------------------------------------

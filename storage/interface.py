@@ -25,6 +25,7 @@ from domain import (
     Announcement,
     Audience,
     AuditEntry,
+    AuditFilter,
     BallotEntry,
     BallotPage,
     Broadcast,
@@ -44,6 +45,7 @@ from domain import (
     ResultRun,
     SimilarCandidate,
     StaffCard,
+    StaffName,
     Watcher,
     Winner,
 )
@@ -626,8 +628,27 @@ class AuditRepository(Protocol):
                      now: dt.datetime) -> None:
         ...
 
-    async def recent(self, limit: int, offset: int = 0) -> list[AuditEntry]:
-        """Newest first."""
+    async def recent(self, limit: int, offset: int = 0, only: AuditFilter | None = None) -> list[AuditEntry]:
+        """Newest first; ``only``: those of one person, one action or a span of time."""
+        ...
+
+    async def actors(self, limit: int) -> list[str]:
+        """Who appears in the log, the most recent first."""
+        ...
+
+    async def actions(self) -> list[str]:
+        """The kinds of action in the log, the most recent first."""
+        ...
+
+    async def days(self, utc_offset_minutes: int, limit: int) -> list[dt.date]:
+        """The local days with entries, the latest first."""
+        ...
+
+    async def remember_name(self, actor: str, first_name: str, username: str | None, now: dt.datetime) -> None:
+        """A staff member's name as their messenger shows it now."""
+        ...
+
+    async def names(self, actors: list[str]) -> dict[str, StaffName]:
         ...
 
 

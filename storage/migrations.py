@@ -381,4 +381,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, citizen_id)
     ) WITHOUT ROWID;
     """,
+    # 11: the staff's names as their messenger shows them (first name, @username), kept up to date as they
+    # use the bot (handlers/staff_input.remember_staff_name), so /audit names people, not ids. Staff
+    # only: citizens' names are never stored.
+    """
+    CREATE TABLE staff_names (
+        actor TEXT PRIMARY KEY,
+        first_name TEXT NOT NULL,
+        username TEXT,
+        seen_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]

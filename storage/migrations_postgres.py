@@ -468,4 +468,13 @@ MIGRATIONS: list[str] = [
     END
     $body$;
     """,
+    # 9: SQLite's 11, the staff's names for /audit (handlers/staff_input.remember_staff_name).
+    _collate_c("""
+    CREATE TABLE staff_names (
+        actor TEXT PRIMARY KEY,
+        first_name TEXT NOT NULL,
+        username TEXT,
+        seen_at TEXT NOT NULL
+    );
+    """),
 ]

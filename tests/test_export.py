@@ -104,19 +104,24 @@ async def test_workbook_sheets_headers_and_values(config, built):
     by_code = {row[1]: row for row in rows[1:]}
     assert set(by_code) == {"۱۰۰۰۰۰۱", "۱۰۰۰۰۰۲", "۱۰۰۰۰۰۳", "۱۰۰۰۰۰۴"}
     ballot = by_code["۱۰۰۰۰۰۱"]
-    assert (ballot[0], ballot[2], ballot[3], ballot[4], ballot[5]) == (
+    assert (ballot[0], ballot[3], ballot[4], ballot[5], ballot[6]) == (
         seeded.proposals["ballot"], "تجریش", config.category("green").name, "پارک محله", "تأییدشده")
-    assert (ballot[7], ballot[8], ballot[9], ballot[10]) == ("اجراپذیر", "شدنی است", 1_250_000_000, 3)
-    assert ballot[12] == "۱۴۰۵/۰۹/۰۵ ۱۲:۰۰"  # 09:00 + 3 h, Tehran time
-    cost_cell = proposals.cell(row=rows.index(ballot) + 1, column=10)
+    assert (ballot[8], ballot[9], ballot[10], ballot[11]) == ("اجراپذیر", "شدنی است", 1_250_000_000, 3)
+    assert ballot[2] == "1000001"  # the code in Latin digits, beside the Persian one
+    assert ballot[14] == "۱۴۰۵/۰۹/۰۵ ۱۲:۰۰"  # 09:00 + 3 h, Tehran time
+    # … and as a real date-time (Tehran's clock), which sorts and filters as one.
+    assert ballot[13] == dt.datetime(2026, 11, 26, 12, 0)
+    time_cell = proposals.cell(row=rows.index(ballot) + 1, column=14)
+    assert time_cell.is_date and time_cell.number_format == "yyyy-mm-dd hh:mm"
+    cost_cell = proposals.cell(row=rows.index(ballot) + 1, column=11)
     assert cost_cell.data_type == "n" and cost_cell.number_format == "#,##0"
     duplicate = by_code["۱۰۰۰۰۰۲"]
-    assert (duplicate[5], duplicate[6], duplicate[11], duplicate[9], duplicate[10]) == ("ردشده", "تکراری", "۱۰۰۰۰۰۱",
-                                                                                       None, 0)
-    assert (by_code["۱۰۰۰۰۰۳"][5], by_code["۱۰۰۰۰۰۳"][7]) == ("در انتظار بررسی", "بررسی نشده")
-    assert (by_code["۱۰۰۰۰۰۴"][2], by_code["۱۰۰۰۰۰۴"][7], by_code["۱۰۰۰۰۰۴"][8]) == ("دربند", "اجراناپذیر", "زمین ندارد")
+    assert (duplicate[6], duplicate[7], duplicate[12], duplicate[10], duplicate[11]) == ("ردشده", "تکراری", "۱۰۰۰۰۰۱",
+                                                                                        None, 0)
+    assert (by_code["۱۰۰۰۰۰۳"][6], by_code["۱۰۰۰۰۰۳"][8]) == ("در انتظار بررسی", "بررسی نشده")
+    assert (by_code["۱۰۰۰۰۰۴"][3], by_code["۱۰۰۰۰۰۴"][8], by_code["۱۰۰۰۰۰۴"][9]) == ("دربند", "اجراناپذیر", "زمین ندارد")
     # Config order of neighbourhoods: دربند comes after تجریش.
-    assert [row[2] for row in rows[1:]] == ["تجریش", "تجریش", "تجریش", "دربند"]
+    assert [row[3] for row in rows[1:]] == ["تجریش", "تجریش", "تجریش", "دربند"]
 
     hoods = _rows(wb[t.SHEET_NEIGHBOURHOODS])
     assert hoods[0] == list(t.NEIGHBOURHOOD_HEADERS)
@@ -136,8 +141,9 @@ async def test_workbook_sheets_headers_and_values(config, built):
 
     days = _rows(wb[t.SHEET_DAYS])
     assert days[0] == list(t.DAY_HEADERS)
-    assert [row[0] for row in days[1:]] == ["۱۴۰۵/۰۹/۰۴", "۱۴۰۵/۰۹/۰۵", "۱۴۰۵/۰۹/۰۶", "۱۴۰۵/۰۹/۰۷", "۱۴۰۵/۰۹/۰۸"]
-    assert days[4][4:6] == [3, 3] and days[-1][6:8] == [10, 3]
+    assert [row[1] for row in days[1:]] == ["۱۴۰۵/۰۹/۰۴", "۱۴۰۵/۰۹/۰۵", "۱۴۰۵/۰۹/۰۶", "۱۴۰۵/۰۹/۰۷", "۱۴۰۵/۰۹/۰۸"]
+    assert [row[0] for row in days[1:]] == [dt.datetime(2026, 11, d) for d in range(25, 30)]  # real dates
+    assert days[4][5:7] == [3, 3] and days[-1][7:9] == [10, 3]
 
 
 def _all_text(result: export.Export) -> list[str]:
@@ -169,12 +175,12 @@ async def test_a_title_that_looks_like_a_formula_stays_text(config, db):
     data = await stats_service(config, db, DAY1).export_data()
     result = export.build(config, data)
     ws = load_workbook(io.BytesIO(result.workbook))[t.SHEET_PROPOSALS]
-    assert ws.cell(row=2, column=5).value == title and ws.cell(row=2, column=5).data_type == "s"
+    assert ws.cell(row=2, column=6).value == title and ws.cell(row=2, column=6).data_type == "s"
     with zipfile.ZipFile(io.BytesIO(result.workbook)) as archive:
         sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
     rows = list(csv.reader(io.StringIO(result.csv["proposals.csv"].decode("utf-8-sig"), newline="")))
-    assert rows[1][4] == "'" + title
+    assert rows[1][5] == "'" + title
 
 
 async def test_csvs_start_with_a_bom_and_round_trip_persian(built):
@@ -186,7 +192,8 @@ async def test_csvs_start_with_a_bom_and_round_trip_persian(built):
     rows = list(csv.reader(io.StringIO(result.csv["proposals.csv"].decode("utf-8-sig"), newline="")))
     assert rows[0] == list(t.proposal_headers("تومان"))
     by_code = {row[1]: row for row in rows[1:]}
-    assert by_code["۱۰۰۰۰۰۲"][4] == "پارک محلهٔ ما" and by_code["۱۰۰۰۰۰۱"][9] == "1250000000"
+    assert by_code["۱۰۰۰۰۰۲"][5] == "پارک محلهٔ ما" and by_code["۱۰۰۰۰۰۱"][10] == "1250000000"
+    assert by_code["۱۰۰۰۰۰۱"][2] == "1000001" and by_code["۱۰۰۰۰۰۱"][13] == "2026-11-26 12:00"
     hoods = list(csv.reader(io.StringIO(result.csv["neighbourhoods.csv"].decode("utf-8-sig"), newline="")))
     assert next(row for row in hoods if row[0] == "تجریش")[-1] == "60.0%"
     # ZWNJ survives (رأی‌دهندگان).
@@ -243,3 +250,40 @@ async def test_cli_export_names_a_missing_folder(tmp_path, config, capsys):
     assert await in_thread(main, ["--config", path, "export", "--out", str(tmp_path / "no" / "x.xlsx")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(tmp_path / "no") in err[0]
+
+
+def _soffice() -> str:
+    """LibreOffice's command (Debian's libreoffice-calc-nogui; .ci/run installs it). Missing on a
+    developer's machine the test skips; under CI=true it must be there."""
+    import os
+    import shutil
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true and no LibreOffice (soffice): .ci/run installs libreoffice-calc-nogui")
+        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
+    return found
+
+
+@pytest.mark.slow
+async def test_libreoffice_opens_the_workbook_with_real_times_and_latin_codes(tmp_path, built):
+    """Not only openpyxl reading back what openpyxl wrote: LibreOffice headless opens the workbook and
+    converts its first sheet (the proposals) to CSV, as it shows the cells."""
+    import asyncio
+    import subprocess
+
+    _, _, result = built
+    source = tmp_path / "export.xlsx"
+    source.write_bytes(result.workbook)
+    profile = tmp_path / "lo-profile"  # its own profile: runs beside another LibreOffice never clash
+    command = [_soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path), str(source)]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO((tmp_path / "export.csv").read_text(encoding="utf-8"), newline="")))
+    assert rows[0] == list(t.proposal_headers("تومان"))
+    ballot = next(row for row in rows[1:] if row[2] == "1000001")  # found by its Latin digits
+    assert ballot[1] == "۱۰۰۰۰۰۱" and ballot[5] == "پارک محله"
+    assert ballot[13] == "2026-11-26 12:00"  # a date-time cell shown in its format (Tehran's clock)
+    assert ballot[14] == "۱۴۰۵/۰۹/۰۵ ۱۲:۰۰"  # the Jalali text beside it
+    assert ballot[10] == "1,250,000,000"  # the cost, a number with its thousands format

@@ -161,3 +161,87 @@ async def test_the_pushed_card_offers_what_review_offers(bot, config):
 
 
 _ASCII = str.maketrans("۰۱۲۳۴۵۶۷۸۹", "0123456789")
+
+
+# -- /audit -------------------------------------------------------------------------------------------
+
+async def test_audit_reads_as_sentences_with_names_jalali_times_and_money(bot, config):
+    import datetime as dt
+
+    from bot.campaign.roles import Actor
+    from messages_fa import staff as t
+    from tests.support.review import MODERATOR, REVIEWER, approved
+
+    m = bot.telegram
+    m.updates.set_user(MODERATOR, first_name="مریم", username="maryam_r")
+    m.updates.set_user(REVIEWER, first_name="رضا")  # no @username
+    bot.clock.set(dt.datetime(2026, 11, 26, 5, 39, tzinfo=dt.UTC))  # Thursday 5 Azar 1405, 9:09 in Tehran
+    await approved(bot, 1)  # by the admin, from /review
+    await m.send(MODERATOR, "/review")  # the moderator is seen (and named) once they use the bot
+    await m.send(REVIEWER, "/feasibility")
+    await m.press(REVIEWER, t.FEASIBLE)
+    await m.send(REVIEWER, "زمین متعلق به شهرداری است.")
+    await m.send(REVIEWER, "12500000")
+    proposal = (await bot.services.repos.proposals.by_citizen(
+        (await bot.services.repos.citizens.find("telegram", 1601)).id))[0]
+    # A calendar move, by someone never seen (the id is all the log knows of them).
+    closes = config.calendar.proposals_closes
+    await bot.services.repos.audit.record("bale:4321", "calendar", "proposals_closes", closes.isoformat(),
+                                          (closes + dt.timedelta(days=7)).isoformat(), bot.clock.now())
+    await bot.services.proposals.decide(Actor.person("telegram", MODERATOR), proposal.id, True)  # ALREADY: no entry
+    await m.send(TELEGRAM_ADMIN, "/audit")
+    page = m.last_text(TELEGRAM_ADMIN)
+    lines = page.split("\n")
+    assert "telegram:" not in page and "T" not in page.replace("TEL", "")  # no ISO moments, no refs
+    code = proposal.code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    cost_line = next(line for line in lines if "هزینهٔ برآوردی" in line)
+    assert cost_line.startswith("▫️ پنجشنبه ۵ آذر ۱۴۰۵، ساعت ۹:۰۹ — رضا: ")
+    assert f"هزینهٔ برآوردی پیشنهاد {code} را ۱۲٬۵۰۰٬۰۰۰ تومان ثبت کرد." in cost_line
+    assert any(f"رضا: پیشنهاد {code} را اجراپذیر دانست؛ توضیح: «زمین متعلق به شهرداری است.»" in line
+               for line in lines)
+    assert any(f"User{TELEGRAM_ADMIN}: پیشنهاد {code} را تأیید کرد." in line for line in lines)
+    calendar = next(line for line in lines if "منتقل کرد" in line)
+    assert "شناسهٔ ۴۳۲۱ در بله" in calendar and "«پایان ثبت پیشنهاد» را از " in calendar
+    moved = bot.services.calendar.when(closes + dt.timedelta(days=7))
+    assert moved in calendar and "شنبه" in moved  # Jalali, Tehran, with the weekday
+    assert len([line for line in lines if line.startswith("▫️")]) == 4  # one line per action
+
+    # Filters on buttons: by person …
+    await m.press(TELEGRAM_ADMIN, t.AUDIT_BY_PERSON)
+    labels = [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
+    assert "رضا" in labels and f"User{TELEGRAM_ADMIN}" in labels and "شناسهٔ ۴۳۲۱ در بله" in labels
+    await m.press(TELEGRAM_ADMIN, "رضا")
+    only = m.last_text(TELEGRAM_ADMIN)
+    assert "فقط: رضا" in only and len([x for x in only.split("\n") if x.startswith("▫️")]) == 2
+    # … by action …
+    await m.press(TELEGRAM_ADMIN, t.AUDIT_BY_ACTION)
+    await m.press(TELEGRAM_ADMIN, t.ACTION_NAMES["approve"])
+    only = m.last_text(TELEGRAM_ADMIN)
+    assert [x for x in only.split("\n") if x.startswith("▫️")] == [
+        next(line for line in lines if "را تأیید کرد" in line)]
+    # … by day (Tehran's): the day before has nothing, the day itself everything.
+    await m.press(TELEGRAM_ADMIN, t.AUDIT_BY_DAY)
+    assert [label for label, _ in m.buttons(TELEGRAM_ADMIN)][0] == "پنجشنبه ۵ آذر ۱۴۰۵"
+    await m.press(TELEGRAM_ADMIN, "پنجشنبه ۵ آذر ۱۴۰۵")
+    assert len([x for x in m.last_text(TELEGRAM_ADMIN).split("\n") if x.startswith("▫️")]) == 4
+    await m.press_data(TELEGRAM_ADMIN, "au:0:d20261125")
+    assert "رویدادی با این انتخاب نیست" in m.last_text(TELEGRAM_ADMIN)
+    await m.press(TELEGRAM_ADMIN, t.AUDIT_ALL)
+    assert "فقط:" not in m.last_text(TELEGRAM_ADMIN)
+    # The buttons are checked on the server: a moderator's press (forged) shows nothing.
+    before = len(m.request.messages(MODERATOR))
+    await m.press_data(MODERATOR, "au:0:t920")
+    await m.press_data(MODERATOR, "au:m:p")
+    assert len(m.request.messages(MODERATOR)) == before and m.alerts()[-1] == t.not_for_you()
+
+
+async def test_audit_names_follow_the_messenger_and_only_staff_are_kept(bot):
+    from tests.support.review import MODERATOR
+    m = bot.telegram
+    m.updates.set_user(MODERATOR, first_name="مریم", username="maryam_r")
+    await m.send(MODERATOR, "/review")
+    m.updates.set_user(MODERATOR, first_name="مریم", username="maryam_new")
+    await m.send(MODERATOR, "/review")
+    await m.send(1234, "/start")  # a citizen: never kept
+    names = await bot.services.repos.audit.names(["telegram:910", "telegram:1234"])
+    assert {k: (v.first_name, v.username) for k, v in names.items()} == {"telegram:910": ("مریم", "maryam_new")}

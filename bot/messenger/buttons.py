@@ -20,7 +20,7 @@ the server at the press — who presses, in which phase, for which proposal — 
   fz:y|n:<proposal id>:<u|f|n>        /feasibility: feasible…, not feasible… (and what the card showed:
                                       unjudged, feasible, not feasible — two reviewers never overwrite each other)
   fz:c|s:<proposal id>                type the cost…, skip
-  au:<offset>                         older audit entries
+  au:<offset>[:<only>]  au:m:p|a|d     older audit entries (of one person, action or day); the choice of one
   cal:mv:<i>                          move calendar boundary i (bot/campaign/calendar.MOVABLE)
   an:<neighbourhood id>|-             the ambassador form's neighbourhood;  an:-  back to the name
   ap:links|card|poster|stats|new      an ambassador's own panel
@@ -361,17 +361,30 @@ class Feasibility(ButtonData):
 
 @dataclass(frozen=True)
 class AuditPage(ButtonData):
-    offset: int
+    """/audit: the page from ``offset`` of the entries ``only`` selects — t<id> / b<id> a person on
+    Telegram / Bale, x<name> one of the operator's tools, a<action> one kind of action, d<yyyymmdd>
+    one day in Tehran — or, with ``menu`` (p, a, d), the choice of a person, an action, a day."""
+    offset: int = 0
+    only: str | None = None
+    menu: str | None = None
 
+    PERSON: ClassVar[str] = "p"
+    ACTION: ClassVar[str] = "a"
+    DAY: ClassVar[str] = "d"
     PREFIX: ClassVar[str] = "au"
-    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"(?P<offset>\d{1,6})")
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(
+        PREFIX, r"(?P<offset>\d{1,6})(?::(?P<only>[tb]\d{1,15}|[xa][a-z0-9_-]{1,24}|d\d{8}))?", r"m:(?P<menu>[pad])")
 
     def pack(self) -> str:
-        return f"au:{self.offset}"
+        if self.menu is not None:
+            return f"au:m:{self.menu}"
+        return f"au:{self.offset}" + (f":{self.only}" if self.only else "")
 
     @classmethod
     def _read(cls, match):
-        return cls(int(match["offset"]))
+        if match["menu"]:
+            return cls(menu=match["menu"])
+        return cls(int(match["offset"]), match["only"])
 
 
 @dataclass(frozen=True)

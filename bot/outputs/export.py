@@ -5,13 +5,16 @@ the daily series. Nothing personal goes in: no user, chat or citizen ids, no pho
 hashes, no file ids, no locations (storage/stats.py never reads them; the tests look at every cell).
 
 Numbers stay numbers (costs with a thousands format, participation as a percentage) so staff can
-sum and sort; dates are Jalali text, which sorts correctly because every part is zero-padded.
+sum and sort. Times are real date-times in Tehran's time (Excel has no time zones), which sort and
+filter as times, with the Jalali text beside them for reading; tracking codes are there in Persian
+digits and, beside them, in Latin ones, which is what a search box gets typed into it.
 Sheets are right to left. CSVs are UTF-8 with a byte-order mark: without it Excel reads UTF-8 as
 the Windows code page and the Persian comes out as mojibake.
 """
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import zipfile
 from dataclasses import dataclass
@@ -28,9 +31,10 @@ from messages_fa import stats as t
 from messages_fa.dates import jalali_short
 from messages_fa.numbers import fa_digits
 
-TEXT, ID, COUNT, MONEY, PERCENT = "text", "id", "count", "money", "percent"
-NUMBER_FORMATS = {ID: "0", COUNT: "#,##0", MONEY: "#,##0", PERCENT: "0.0%"}
-WIDTHS = {TEXT: 18, ID: 8, COUNT: 12, MONEY: 16, PERCENT: 10}
+TEXT, ID, COUNT, MONEY, PERCENT, MOMENT, DAY = "text", "id", "count", "money", "percent", "moment", "day"
+NUMBER_FORMATS = {ID: "0", COUNT: "#,##0", MONEY: "#,##0", PERCENT: "0.0%", MOMENT: "yyyy-mm-dd hh:mm",
+                  DAY: "yyyy-mm-dd"}
+WIDTHS = {TEXT: 18, ID: 8, COUNT: 12, MONEY: 16, PERCENT: 10, MOMENT: 17, DAY: 12}
 BOM = "\ufeff"
 # What Excel reads as the start of a formula: a citizen's title must never run as one.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -58,17 +62,19 @@ def tables(config: Config, data: ExportData) -> list[Table]:
 
 
 def _proposals(config: Config, data: ExportData) -> Table:
-    kinds = (ID, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, COUNT, TEXT, TEXT)
-    widths = (8, 12, 16, 18, 40, 14, 30, 12, 30, 16, 8, 14, 18)
+    kinds = (ID, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, MONEY, COUNT, TEXT, MOMENT, TEXT)
+    widths = (8, 12, 12, 16, 18, 40, 14, 30, 12, 30, 16, 8, 14, 17, 18)
     columns = tuple(Column(h, k, w) for h, k, w in zip(t.proposal_headers(config.money_unit), kinds, widths, strict=True))
     rows = []
     for p in data.proposals:
         category = config.category(p.category_id)
         rows.append((
-            p.id, fa_digits(p.code), neighbourhood_name(config, p.neighbourhood_id), category.name if category else p.category_id,
+            p.id, fa_digits(p.code), p.code, neighbourhood_name(config, p.neighbourhood_id),
+            category.name if category else p.category_id,
             p.title, t.PROPOSAL_STATUS.get(p.status, p.status), p.reject_reason or "",
             t.FEASIBILITY.get(p.feasibility, p.feasibility or ""), p.feasibility_note or "", p.cost, p.votes,
-            fa_digits(p.duplicate_of) if p.duplicate_of else "", jalali_short(p.created_at, config.timezone),
+            fa_digits(p.duplicate_of) if p.duplicate_of else "", _local(p.created_at, config),
+            jalali_short(p.created_at, config.timezone),
         ))
     return Table("proposals", t.SHEET_PROPOSALS, columns, tuple(rows))
 
@@ -105,11 +111,16 @@ def _ambassadors(data: ExportData) -> Table:
 
 
 def _days(report: StatsReport) -> Table:
-    columns = (Column(t.DAY_HEADERS[0], TEXT, 12), *(Column(h, COUNT, 14) for h in t.DAY_HEADERS[1:-1]),
-               Column(t.DAY_HEADERS[-1], PERCENT, 14))
-    rows = tuple((t.day_cell(d.day), d.counts.citizens, d.counts.verified, d.counts.proposals, d.counts.votes,
+    columns = (Column(t.DAY_HEADERS[0], DAY), Column(t.DAY_HEADERS[1], TEXT, 12),
+               *(Column(h, COUNT, 14) for h in t.DAY_HEADERS[2:-1]), Column(t.DAY_HEADERS[-1], PERCENT, 14))
+    rows = tuple((d.day, t.day_cell(d.day), d.counts.citizens, d.counts.verified, d.counts.proposals, d.counts.votes,
                   d.counts.voters, d.citizens_so_far, d.voters_so_far, d.participation) for d in report.days)
     return Table("daily", t.SHEET_DAYS, columns, rows)
+
+
+def _local(moment: dt.datetime, config: Config) -> dt.datetime:
+    """The moment as Tehran's clock shows it, without a zone: what a spreadsheet can hold."""
+    return moment.astimezone(config.timezone).replace(tzinfo=None)
 
 
 # -- the workbook ---------------------------------------------------------------------------------
@@ -158,6 +169,10 @@ def _csv_cell(value, kind: str) -> str:
         return ""
     if kind == PERCENT:
         return f"{value * 100:.1f}%"  # Excel reads "12.5%" as the number 0.125
+    if kind == MOMENT:
+        return value.strftime("%Y-%m-%d %H:%M")  # read as a date-time by Excel and LibreOffice
+    if kind == DAY:
+        return value.isoformat()
     text = str(value)
     if kind == TEXT and text.startswith(FORMULA_STARTS):
         return "'" + text  # shown as typed instead of evaluated (OWASP's advice for CSV injection)

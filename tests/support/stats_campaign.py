@@ -122,7 +122,8 @@ def install(bot) -> None:
     registers them."""
     for messenger in bot.messengers.values():
         group = messenger.app.handlers[0]
-        if any(isinstance(h, CommandHandler) and "stats" in h.commands for h in group):
+        if any(isinstance(h, CommandHandler) and "stats" in h.commands
+               for handlers in messenger.app.handlers.values() for h in handlers):
             continue
         for handler in reversed(stats_handlers.command_handlers()):
             group.insert(0, handler)

@@ -9,6 +9,7 @@ from bot.campaign.config import Config
 from bot.campaign.flood import FloodControl, Kind, Verdict
 from bot.campaign.roles import may, staff_of
 from bot.campaign.services.ambassadors import AmbassadorService
+from bot.campaign.services.audit import AuditService
 from bot.campaign.services.broadcasts import BroadcastService
 from bot.campaign.services.citizens import CitizenService
 from bot.campaign.services.proposals import ProposalService
@@ -39,6 +40,8 @@ class Services:
     similar: SimilarService
     # Per-person flood control, one for all messengers (keyed by messenger and user id).
     flood: FloodControl
+    # /audit: pages, filters and the staff's names.
+    audit_log: AuditService
 
     @classmethod
     def build(cls, config: Config, clock: Clock, repos: Repositories) -> "Services":
@@ -59,6 +62,7 @@ class Services:
             questions=StaffQuestions(clock, repos),
             similar=SimilarService(config, clock, repos, calendar),
             flood=FloodControl.from_limits(clock, config.limits),
+            audit_log=AuditService(config, clock, repos),
         )
 
     def phase(self) -> PhaseInfo:
