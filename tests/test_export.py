@@ -16,6 +16,7 @@ from domain import AMB_APPROVED, AMB_PENDING
 from messages_fa import stats as t
 from storage.repositories import Repositories
 from tests.conftest import TELEGRAM_ADMIN
+from tests.support.programs import required_program
 from tests.support.stats_campaign import (
     DAY1,
     MODERATOR,
@@ -252,19 +253,6 @@ async def test_cli_export_names_a_missing_folder(tmp_path, config, capsys):
     assert len(err) == 1 and str(tmp_path / "no") in err[0]
 
 
-def _soffice() -> str:
-    """LibreOffice's command (Debian's libreoffice-calc-nogui; .ci/run installs it). Missing on a
-    developer's machine the test skips; under CI=true it must be there."""
-    import os
-    import shutil
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and no LibreOffice (soffice): .ci/run installs libreoffice-calc-nogui")
-        pytest.skip("LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
-    return found
-
-
 @pytest.mark.slow
 async def test_libreoffice_opens_the_workbook_with_real_times_and_latin_codes(tmp_path, built):
     """Not only openpyxl reading back what openpyxl wrote: LibreOffice headless opens the workbook and
@@ -276,7 +264,7 @@ async def test_libreoffice_opens_the_workbook_with_real_times_and_latin_codes(tm
     source = tmp_path / "export.xlsx"
     source.write_bytes(result.workbook)
     profile = tmp_path / "lo-profile"  # its own profile: runs beside another LibreOffice never clash
-    command = [_soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+    command = [required_program(("soffice", "libreoffice"), "libreoffice-calc-nogui"), f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
                "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir", str(tmp_path), str(source)]
     done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr

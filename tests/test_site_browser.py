@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -28,6 +26,7 @@ from PIL import Image
 
 from bot.campaign.config import Site
 from tests.conftest import make_config
+from tests.support.programs import required_program
 from tests.test_site import URL, voted_and_published
 
 pytestmark = pytest.mark.slow
@@ -39,12 +38,7 @@ ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and no chromium: .ci/run installs Debian's chromium package")
-        pytest.skip("no chromium on this machine (apt-get install chromium; .ci/run does)")
-    return found
+    return required_program(("chromium", "chromium-browser"), "chromium")
 
 
 @pytest.fixture
