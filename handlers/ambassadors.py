@@ -7,7 +7,16 @@ import asyncio
 
 from telegram import InputFile, Update
 
-from bot.campaign.services.ambassadors import GROUPS_LENGTH, NAME_LENGTH, Decision, FormCheck, Standing
+from bot.campaign.config import BALE
+from bot.campaign.services.ambassadors import (
+    GROUPS_LENGTH,
+    NAME_LENGTH,
+    Decision,
+    FormCheck,
+    Standing,
+    campaign_days,
+    reads_unambiguously,
+)
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import AppContext, app_context
@@ -32,7 +41,7 @@ from messages_fa import ambassadors as t
 from messages_fa import texts
 from messages_fa.broadcasts import staff_command_only
 from messages_fa.dates import jalali_day
-from messages_fa.texts import PLAN_NAME
+from messages_fa.texts import ORGANISER, PLAN_NAME, PLATFORM_NAMES
 
 END = -1  # ConversationHandler.END
 PENDING_SHOWN = 10
@@ -189,6 +198,14 @@ def _links(app: AppContext, payload: str) -> list[tuple[str, str]]:
             for n in names if n in app.notifier.bots and app.notifier.bots[n].username]
 
 
+def _printed(app: AppContext, name: str, url: str, payload: str) -> str:
+    """The link as printed under its code, for typing: without https://; a link made before the
+    unambiguous alphabet (I/l/1, O/0) prints as the bot's own address, its code still carries it all."""
+    if not reads_unambiguously(payload):
+        url = PLATFORMS[name].deep_link(app.notifier.bots[name].username)
+    return url.removeprefix("https://")
+
+
 @private_buttons_only
 async def on_panel_pressed(update: Update, context: Context) -> None:
     app, citizen = await enter(update, context)
@@ -207,20 +224,25 @@ async def on_panel_pressed(update: Update, context: Context) -> None:
     payload = await service.link(ambassador)
     hood = render.neighbourhood_name(app.services.config, ambassador.neighbourhood_id)
     m = app.platform.markup
-    here = dict(_links(app, payload)).get(app.platform.name, "")
+    links = _links(app, payload)
+    here = dict(links).get(app.platform.name, "")
+    # Cards and posters carry every messenger's link, Bale first; and when and by whom.
+    bale_first = sorted(links, key=lambda link: link[0] != BALE)
+    days = campaign_days(app.services.calendar.current, app.services.config.timezone)
     if action == "links":
-        await reply(update, context, t.links(m, _links(app, payload)))
+        await reply(update, context, t.links(m, links))
     elif action == "card":
         await reply(update, context, t.card_intro())
-        await reply(update, context, t.invitation(m, hood, here), kb.open_bot(here))
+        await reply(update, context, t.invitation(m, hood, bale_first, t.campaign_dates(*days)), kb.open_bot(here))
     elif action == "poster":
         # Pillow, the QR library and the font load on the first poster, not in every bot's memory.
         from bot.outputs.poster import invite_poster  # noqa: PLC0415
-        png = await asyncio.to_thread(invite_poster, here, PLAN_NAME, t.poster_neighbourhood(hood), t.poster_lines(),
-                                      app.platform.persian_name)
+        codes = [(PLATFORM_NAMES[name], url, _printed(app, name, url, payload)) for name, url in bale_first]
+        png = await asyncio.to_thread(invite_poster, codes, PLAN_NAME, t.poster_neighbourhood(hood),
+                                      t.poster_lines(t.campaign_date_lines(*days)), "", ORGANISER)
         # A document, not a photo: the messenger would recompress a photo, and it is for print.
         await context.bot.send_document(update.effective_chat.id, InputFile(png, filename="poster.png"),
-                                        caption=t.poster_caption(hood, app.platform.name))
+                                        caption=t.poster_caption(hood, [name for name, _ in bale_first]))
     elif action == "stats":
         total, days = await service.figures(ambassador)
         day_lines = [(jalali_day(day.day), _tuple(day.figures)) for day in days]

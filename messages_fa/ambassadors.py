@@ -1,10 +1,15 @@
 """What ambassadors (سفیران), the people they invite, and staff read about the ambassador programme."""
 from __future__ import annotations
 
+import datetime as dt
+
+import jdatetime
+
+from messages_fa.dates import MONTHS
 from messages_fa.fit import fit_lines
 from messages_fa.markup import Markup, PlainMarkup
 from messages_fa.numbers import fa_digits, fa_number
-from messages_fa.texts import PLAN, PLATFORM_NAMES, more_left_out
+from messages_fa.texts import ORGANISER, PLAN, PLATFORM_NAMES, more_left_out
 
 # -- buttons ---------------------------------------------------------------------------------------
 
@@ -136,24 +141,53 @@ def card_intro() -> str:
     return "کارت زیر را به گروه‌ها و کانال‌های محله هدایت (فوروارد) کنید؛ دکمهٔ آن پس از هدایت هم کار می‌کند:"
 
 
-def invitation(m: Markup, neighbourhood: str, link: str) -> str:
-    """The card ambassadors forward into neighbourhood groups: it must read well on its own."""
+def invitation(m: Markup, neighbourhood: str, links: list[tuple[str, str]], dates: str = "") -> str:
+    """The card ambassadors forward into neighbourhood groups: it must read well on its own.
+    ``links``: (messenger, link), Bale first, so a neighbour on either messenger can join;
+    ``dates``: campaign_dates(), when proposals and votes are taken."""
+    shown = "\n".join(f"{PLATFORM_NAMES[name]}: {url}" for name, url in links)
     return (f"📣 {m.bold('همسایه‌های ' + m.esc(neighbourhood) + ' عزیز')}\n\n"
-            f"در طرح {PLAN}، ساکنان هر محلهٔ منطقهٔ ۱ تهران خودشان برای محله پیشنهاد می‌دهند و با رأی خودشان "
-            f"تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود.\n\n"
-            f"برای ثبت پیشنهاد و رأی، دکمهٔ زیر را بزنید یا این لینک را باز کنید:\n{link}")
+            f"در طرح {PLAN} از {ORGANISER}، ساکنان هر محلهٔ منطقهٔ ۱ تهران خودشان برای محله پیشنهاد می‌دهند و با "
+            f"رأی خودشان تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود.\n\n"
+            + (f"{dates}\n\n" if dates else "")
+            + f"برای ثبت پیشنهاد و رأی، دکمهٔ زیر را بزنید یا یکی از این پیوندها را باز کنید:\n{shown}")
 
 
-def poster_caption(neighbourhood: str, platform: str) -> str:
-    return f"🖼 پوستر QR محلهٔ {neighbourhood} ({PLATFORM_NAMES[platform]}) — برای چاپ در اندازهٔ A5."
+def poster_caption(neighbourhood: str, platforms: list[str]) -> str:
+    names = " و ".join(PLATFORM_NAMES[p] for p in platforms)
+    return f"🖼 پوستر QR محلهٔ {neighbourhood} ({names}) — برای چاپ در اندازهٔ A5."
 
 
 def poster_neighbourhood(neighbourhood: str) -> str:
     return f"محلهٔ {neighbourhood}"
 
 
-def poster_lines() -> tuple[str, ...]:
-    return ("با دوربین گوشی این کد را اسکن کنید", "برای محلهٔ خود پیشنهاد بدهید و رأی بدهید")
+def poster_lines(dates: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``dates``: campaign_date_lines(), one line per phase."""
+    return ("با دوربین گوشی یکی از کدها را اسکن کنید", "برای محلهٔ خود پیشنهاد بدهید و رأی بدهید", *dates)
+
+
+def _day(day: dt.date, year: bool = True) -> str:
+    j = jdatetime.date.fromgregorian(date=day)
+    return f"{fa_digits(j.day)} {MONTHS[j.month - 1]}" + (f" {fa_digits(j.year)}" if year else "")
+
+
+def _span(first: dt.date, last: dt.date) -> str:
+    """«۵ تا ۲۵ آذر ۱۴۰۵», «۲۵ آذر تا ۱۰ دی ۱۴۰۵», or with both years when they differ."""
+    a, b = jdatetime.date.fromgregorian(date=first), jdatetime.date.fromgregorian(date=last)
+    if (a.year, a.month) == (b.year, b.month):
+        return f"{fa_digits(a.day)} تا {_day(last)}"
+    return f"{_day(first, year=a.year != b.year)} تا {_day(last)}"
+
+
+def campaign_date_lines(proposals: tuple[dt.date, dt.date], voting: tuple[dt.date, dt.date]) -> tuple[str, str]:
+    """The campaign's days for posters (first and last day of each phase, Tehran calendar)."""
+    return f"ثبت پیشنهاد: {_span(*proposals)}", f"رأی‌گیری: {_span(*voting)}"
+
+
+def campaign_dates(proposals: tuple[dt.date, dt.date], voting: tuple[dt.date, dt.date]) -> str:
+    """The same on one line, for the invitation card."""
+    return " — ".join(campaign_date_lines(proposals, voting))
 
 
 def figures(total: tuple[int, int, int, int], days: list[tuple[str, tuple[int, int, int, int]]]) -> str:

@@ -1,4 +1,6 @@
-"""The ambassadors' QR poster: an A5 PNG with the plan's name, the neighbourhood, a few lines and the link's QR code.
+"""The ambassadors' QR poster: an A5 PNG with the plan's name, who runs it, the neighbourhood, a few lines
+(what to do, the campaign's dates) and a QR code for each messenger's link, side by side in reading order
+(the first on the right), each with the messenger's name and the link under it.
 
 Persian is shaped and put in visual order by bot/outputs/persian_render.py (which says why), and drawn with
 Pillow's BASIC layout in Noto Sans Arabic from PyPI.
@@ -50,23 +52,33 @@ class PosterBlock:
 class Poster:
     image: Image.Image
     blocks: tuple[PosterBlock, ...]
-    qr_box: tuple[int, int, int, int]  # including the quiet zone
+    qr_box: tuple[int, int, int, int]  # the first code's, including the quiet zone
+    qr_boxes: tuple[tuple[int, int, int, int], ...] = ()  # every code's, in the order given
+
+# Two codes side by side: each about 5.9 cm with its quiet zone, still read from arm's length.
+QR_GAP = 70
+
+
+Codes = str | Sequence[tuple[str, str, str]]
 
 
 def invite_poster(
-    link: str,
+    link: Codes,
     plan_name: str,
     neighbourhood: str,
     lines: Sequence[str] = (),
     platform_name: str = "",
+    organiser: str = "",
 ) -> bytes:
     """A PNG, A5 portrait at 200 dpi (1169×1654 px), white, for an ambassador to print.
 
-    From top to bottom: the plan's name, the neighbourhood, the caller's short Persian `lines`
-    (what to do), the QR code of `link`, `platform_name` (the messenger's Persian name) and the link in Latin text.
+    From top to bottom: the plan's name, `organiser` (who runs it), the neighbourhood, the caller's short
+    Persian `lines` (what to do, when), then the QR code of `link` with `platform_name` (the messenger's
+    Persian name) and the link in Latin text under it. `link` may instead be several codes, each
+    (platform name, link to encode, text to print under it): drawn side by side, the first on the right.
     Texts are drawn as given (digits included); nothing here adds Persian words of its own.
     """
-    poster = render_poster(link, plan_name, neighbourhood, lines, platform_name)
+    poster = render_poster(link, plan_name, neighbourhood, lines, platform_name, organiser)
     out = io.BytesIO()
     # No tIME or text chunks: the same input gives the same bytes.
     poster.image.save(out, "PNG", dpi=(DPI, DPI))
@@ -74,26 +86,30 @@ def invite_poster(
 
 
 def render_poster(
-    link: str,
+    link: Codes,
     plan_name: str,
     neighbourhood: str,
     lines: Sequence[str] = (),
     platform_name: str = "",
+    organiser: str = "",
 ) -> Poster:
     """The poster as a Pillow image, with where each line landed (for tests and previews)."""
-    if not link.strip():
+    codes = [(platform_name, link, link)] if isinstance(link, str) else list(link)
+    codes = [(name, target.strip(), printed.strip()) for name, target, printed in codes]
+    if not codes or any(not target for _, target, _ in codes):
         raise ValueError("poster: the link is empty")
     if isinstance(lines, str):  # one line passed bare would otherwise be drawn a letter per line
         lines = (lines,)
-    qr = _qr_image(link.strip())
-    qr_size = qr.width
-    header, footer = _fit_texts(plan_name, neighbourhood, lines, platform_name, link.strip(), qr_size)
+    column = CONTENT_WIDTH if len(codes) == 1 else (CONTENT_WIDTH - QR_GAP * (len(codes) - 1)) // len(codes)
+    qrs = [_qr_image(target, QR_TARGET if len(codes) == 1 else column) for _, target, _ in codes]
+    qr_size = max(qr.width for qr in qrs)
+    header, footers = _fit_texts(plan_name, organiser, neighbourhood, lines, codes, qr_size, column)
 
     image = Image.new("RGB", (WIDTH, HEIGHT), WHITE)
     draw = ImageDraw.Draw(image)
     blocks: list[PosterBlock] = []
 
-    spare = HEIGHT - 2 * MARGIN - _height(header) - qr_size - _height(footer)
+    spare = HEIGHT - 2 * MARGIN - _height(header) - qr_size - max(map(_height, footers))
     # Most of the spare room goes between the text and the code, so the code stands on its own.
     top_gap = spare // 5
     middle_gap = spare // 2
@@ -101,21 +117,24 @@ def render_poster(
     y = MARGIN + top_gap
     y = _draw_lines(draw, header, y, blocks)
     y += middle_gap
-    qr_left = (WIDTH - qr_size) // 2
-    image.paste(qr, (qr_left, y))
-    qr_box = (qr_left, y, qr_left + qr_size, y + qr_size)
-    y += qr_size
-    _draw_lines(draw, footer, y, blocks)
-    return Poster(image, tuple(blocks), qr_box)
+    boxes = []
+    for index, (qr, footer) in enumerate(zip(qrs, footers, strict=True)):
+        # Right to left: the first code in the rightmost column.
+        centre = WIDTH - MARGIN - column // 2 - index * (column + QR_GAP)
+        qr_left = centre - qr.width // 2
+        image.paste(qr, (qr_left, y))
+        boxes.append((qr_left, y, qr_left + qr.width, y + qr.width))
+        _draw_lines(draw, footer, y + qr.width, blocks, centre)
+    return Poster(image, tuple(blocks), boxes[0], tuple(boxes))
 
 
 # --- the QR code -------------------------------------------------------------------------------
 
-def _qr_image(link: str) -> Image.Image:
+def _qr_image(link: str, target: int = QR_TARGET) -> Image.Image:
     # Q (25% recovery): posters get folded, stained and photographed at an angle.
     code = segno.make_qr(link, error="q", boost_error=False)
     modules = code.symbol_size(scale=1, border=QR_BORDER)[0]
-    module_px = QR_TARGET // modules
+    module_px = target // modules
     if module_px < QR_MIN_MODULE:
         raise ValueError(f"poster: the link is too long for a printable QR code ({len(link)} characters)")
     matrix = Image.new("1", (modules, modules), 1)
@@ -141,26 +160,31 @@ def _height(lines: Sequence[_Line]) -> int:
     return sum(line.space_before + line.pitch for line in lines)
 
 
-def _draw_lines(draw: ImageDraw.ImageDraw, lines: Sequence[_Line], y: int, blocks: list[PosterBlock]) -> int:
+def _draw_lines(draw: ImageDraw.ImageDraw, lines: Sequence[_Line], y: int, blocks: list[PosterBlock],
+                centre: int = WIDTH // 2) -> int:
     for line in lines:
         y += line.space_before
         baseline = y + line.rise
-        draw.text((WIDTH // 2, baseline), line.text, font=line.font, fill=line.colour, anchor="ms")
-        box = draw.textbbox((WIDTH // 2, baseline), line.text, font=line.font, anchor="ms")
+        draw.text((centre, baseline), line.text, font=line.font, fill=line.colour, anchor="ms")
+        box = draw.textbbox((centre, baseline), line.text, font=line.font, anchor="ms")
         blocks.append(PosterBlock(line.kind, line.text, tuple(int(v) for v in box)))
         y += line.pitch
     return y
 
 
 def _fit_texts(
-    plan_name: str, neighbourhood: str, lines: Sequence[str], platform_name: str, link: str, qr_size: int
-) -> tuple[list[_Line], list[_Line]]:
-    """The header (title, neighbourhood, lines) and footer (platform, link), shrunk together until they fit."""
+    plan_name: str, organiser: str, neighbourhood: str, lines: Sequence[str], codes: Sequence[tuple[str, str, str]],
+    qr_size: int, column: int,
+) -> tuple[list[_Line], list[list[_Line]]]:
+    """The header (title, organiser, neighbourhood, lines) and each code's footer (platform, link),
+    shrunk together until they fit."""
     room = HEIGHT - 2 * MARGIN - qr_size - 40
     scale = 1.0
     while True:
         header: list[_Line] = []
         header += _rtl_block("title", plan_name, BOLD, round(104 * scale), 56, 2, INK, one_line_down_to=0.75)
+        header += _rtl_block("organiser", organiser, SEMIBOLD, round(44 * scale), 26, 1, SOFT,
+                             space_before=round(6 * scale))
         header += _rtl_block("neighbourhood", neighbourhood, SEMIBOLD, round(76 * scale), 40, 2, ACCENT,
                              space_before=round(18 * scale), one_line_down_to=0.6)
         first = True
@@ -168,12 +192,15 @@ def _fit_texts(
             header += _rtl_block("line", text, REGULAR, round(44 * scale), 26, 3, INK,
                                  space_before=round((34 if first else 6) * scale), one_line_down_to=0.9)
             first = False
-        footer: list[_Line] = []
-        footer += _rtl_block("platform", platform_name, SEMIBOLD, round(36 * scale), 24, 1, SOFT,
-                             space_before=round(8 * scale))
-        footer += _link_block(link, round(30 * scale), space_before=0 if platform_name.strip() else 12)
-        if _height(header) + _height(footer) <= room:
-            return header, footer
+        footers: list[list[_Line]] = []
+        for platform_name, _, printed in codes:
+            footer = _rtl_block("platform", platform_name, SEMIBOLD, round(36 * scale), 24, 1, SOFT,
+                                space_before=round(8 * scale), width=column)
+            footer += _link_block(printed, round(30 * scale), space_before=0 if platform_name.strip() else 12,
+                                  width=column)
+            footers.append(footer)
+        if _height(header) + max(map(_height, footers)) <= room:
+            return header, footers
         if scale < 0.4:
             raise ValueError(f"poster: too much text for one page ({len(lines)} lines); keep it to two or three short ones")
         scale -= 0.05
@@ -181,9 +208,9 @@ def _fit_texts(
 
 def _rtl_block(
     kind: str, text: str, weight: int, size: int, min_size: int, max_lines: int,
-    colour: tuple[int, int, int], space_before: int = 0, one_line_down_to: float = 0.7,
+    colour: tuple[int, int, int], space_before: int = 0, one_line_down_to: float = 0.7, width: int = CONTENT_WIDTH,
 ) -> list[_Line]:
-    """`text` in the content width: on one line, shrinking down to `one_line_down_to` of `size`,
+    """`text` in `width`: on one line, shrinking down to `one_line_down_to` of `size`,
     else wrapped at spaces into at most `max_lines` lines, shrinking down to `min_size`."""
     words = text.split()
     if not words:
@@ -194,14 +221,14 @@ def _rtl_block(
     attempts += [(s, max_lines) for s in range(size, min_size - 1, -2)]
     for attempt_size, allowed in attempts:
         font = _font(attempt_size, weight)
-        wrapped = _wrap(words, font)
+        wrapped = _wrap(words, font, width)
         if len(wrapped) <= allowed:
             break
     out = []
     for index, logical in enumerate(wrapped):
         # At the smallest size a single word may still be wider than the page: shrink that line alone.
         line_font = font
-        while _width(shape_rtl(logical), line_font) > CONTENT_WIDTH and line_font.size > 8:
+        while _width(shape_rtl(logical), line_font) > width and line_font.size > 8:
             line_font = _font(line_font.size - 2, weight)
         pitch, rise = _pitch(line_font)
         out.append(_Line(kind, shape_rtl(logical), line_font, colour, pitch, rise,
@@ -209,17 +236,17 @@ def _rtl_block(
     return out
 
 
-def _wrap(words: Sequence[str], font: ImageFont.FreeTypeFont) -> list[str]:
+def _wrap(words: Sequence[str], font: ImageFont.FreeTypeFont, width: int = CONTENT_WIDTH) -> list[str]:
     # Words do not join across a space, so a line's advance is its words' advances plus the spaces.
     space = _word_advance(" ", font)
     lines: list[str] = []
-    current, width = "", 0.0
+    current, used = "", 0.0
     for word in words:
         advance = _word_advance(word, font)
-        if current and width + space + advance > CONTENT_WIDTH:
+        if current and used + space + advance > width:
             lines.append(current)
-            current, width = "", 0.0
-        current, width = (f"{current} {word}", width + space + advance) if current else (word, advance)
+            current, used = "", 0.0
+        current, used = (f"{current} {word}", used + space + advance) if current else (word, advance)
     lines.append(current)
     return lines
 
@@ -229,8 +256,8 @@ def _word_advance(word: str, font: ImageFont.FreeTypeFont) -> float:
     return font.getlength(shape_rtl(word))
 
 
-def _link_block(link: str, size: int, space_before: int) -> list[_Line]:
-    """The link in Latin: one line if it fits, else broken before «?», shrinking to fit either way."""
+def _link_block(link: str, size: int, space_before: int, width: int = CONTENT_WIDTH) -> list[_Line]:
+    """The link in Latin: one line if it fits `width`, else broken before «?», shrinking to fit either way."""
     candidates = [[link]]
     if "?" in link:
         head, _, tail = link.partition("?")
@@ -240,7 +267,7 @@ def _link_block(link: str, size: int, space_before: int) -> list[_Line]:
     while True:
         font = _font(size, REGULAR)
         for pieces in candidates:
-            if all(_width(piece, font) <= CONTENT_WIDTH for piece in pieces):
+            if all(_width(piece, font) <= width for piece in pieces):
                 return _ltr_lines(pieces, font, space_before)
         if size <= min_size:
             break
@@ -248,7 +275,7 @@ def _link_block(link: str, size: int, space_before: int) -> list[_Line]:
     # Longer than any deep link: cut it into as many lines as it takes at the smallest size.
     pieces, current = [], ""
     for char in link:
-        if current and _width(current + char, font) > CONTENT_WIDTH:
+        if current and _width(current + char, font) > width:
             pieces.append(current)
             current = ""
         current += char

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from bot.campaign.clock import Clock
-from bot.campaign.config import Config
+from bot.campaign.config import Calendar, Config
 from bot.campaign.phone import normalize_iranian_mobile, phone_hash
 from bot.campaign.roles import Actor, may_act
 from domain import (
@@ -27,10 +27,15 @@ from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, visible_length
 from storage.interface import Repositories
 
-# "a" + 32 characters of a 192-bit random token: ≤ 64 characters of [A-Za-z0-9_-], as both
-# messengers require, and not guessable.
-PAYLOAD_PREFIX = "a"
-PAYLOAD_RE = re.compile(r"^a[A-Za-z0-9_-]{32}$")
+# "b" + 16 characters (about 79 random bits: not guessable) of an alphabet without the characters
+# that read alike once printed on a poster and typed from it (I/l/1, O/0: lower case only, and no
+# i, l, o, 0 or 1); ≤ 64 characters of [A-Za-z0-9_-], as both messengers require. Links made before
+# ("a" + 32 characters of base64url) are still honoured.
+PAYLOAD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+PAYLOAD_PREFIX = "b"
+PAYLOAD_LENGTH = 16
+PAYLOAD_RE = re.compile(r"^(a[A-Za-z0-9_-]{32}|b[2-9a-hjkmnp-z]{16})$")
+LOOKALIKES = frozenset("Il1O0")
 NAME_LENGTH = (3, 80)
 GROUPS_LENGTH = (3, 1000)
 # "Dozens of new accounts within minutes that never verify a phone".
@@ -85,7 +90,22 @@ def suspicious_bursts(joins: list[tuple[int, dt.datetime, bool]]) -> list[int]:
 
 
 def new_payload() -> str:
-    return PAYLOAD_PREFIX + secrets.token_urlsafe(24)
+    return PAYLOAD_PREFIX + "".join(secrets.choice(PAYLOAD_ALPHABET) for _ in range(PAYLOAD_LENGTH))
+
+
+def reads_unambiguously(payload: str) -> bool:
+    """Whether a printed payload can be typed back without guessing between I, l and 1 or O and 0
+    (a link made before the unambiguous alphabet may not)."""
+    return not LOOKALIKES & set(payload)
+
+
+def campaign_days(calendar: Calendar, tz: dt.tzinfo) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """The first and last day (Tehran calendar) of proposals and of voting, for cards and posters: a
+    phase that closes at 00:00 ends on the day before."""
+    def day(moment: dt.datetime, closing: bool) -> dt.date:
+        return (moment - (dt.timedelta(minutes=1) if closing else dt.timedelta(0))).astimezone(tz).date()
+    return ((day(calendar.proposals_opens, False), day(calendar.proposals_closes, True)),
+            (day(calendar.voting_opens, False), day(calendar.voting_closes, True)))
 
 
 class AmbassadorService:
