@@ -64,7 +64,8 @@ def phase_closed(closed: str) -> str:
 
 
 def _intro(m: Markup) -> str:
-    return (f"به {m.bold(PLAN)} خوش آمدید! در این طرح، ساکنان هر محلهٔ منطقهٔ ۱ تهران برای محلهٔ خود "
+    # Who runs it, said at first contact (issue 16 §5), as the bot's profile description says.
+    return (f"به {m.bold(PLAN)} خوش آمدید! در این طرح {ORGANISER}، ساکنان هر محلهٔ منطقهٔ ۱ تهران برای محلهٔ خود "
             "پیشنهاد می‌دهند و با رأی خودشان تعیین می‌کنند بودجهٔ محله صرف کدام پروژه‌ها شود.")
 
 

@@ -47,7 +47,7 @@ async def test_a_messenger_without_the_profile_methods_is_skipped_quietly(config
         assert running.bale.request.calls_to("setMyDescription")[0].status == 404
         assert running.bale.request.calls_to("setMyCommands")  # the rest of the start went on
         await running.bale.send(USER, "/start")
-        assert "من شهردارم" in running.bale.last_text(USER)
+        assert "من شهردارم" in running.bale.last_text(USER) and texts.ORGANISER in running.bale.last_text(USER)
         assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR") and "Description" in r.getMessage()]
     finally:
         await running.stop()
