@@ -168,3 +168,13 @@ def test_cli_publish_site_writes_the_same_pages(tmp_path, config):
     for name in by_bot:
         if not name.startswith("charts/"):  # the charts carry the moment they were drawn
             assert by_bot[name].read_bytes() == by_cli[name].read_bytes(), name
+
+
+def test_the_playground_publishes_into_pages_of_its_own(config):
+    from types import SimpleNamespace
+
+    from bot.devtools.playground import playground_config
+    server = SimpleNamespace(bot_base_url="http://127.0.0.1:1/bot", file_base_url="http://127.0.0.1:1/file/bot")
+    played = playground_config(config, server)
+    assert played.site.url == "" and played.site.dir == config.database.parent / "playground-site"
+    assert played.site.dir != config.site.dir

@@ -26,7 +26,7 @@ import sys
 from typing import TextIO
 
 from bot.campaign.clock import Clock, ShiftedClock, SystemClock
-from bot.campaign.config import PLATFORMS, Config, ConfigError, parse_jalali
+from bot.campaign.config import PLATFORMS, Config, ConfigError, Site, parse_jalali
 from bot.devtools.localapi import LocalBotApi
 from bot.messenger import render
 from messages_fa import texts
@@ -38,6 +38,7 @@ from .constants import (
     DATABASE_NAME,
     FIRST_CITIZEN,
     POLL_TIMEOUT,
+    SITE_DIR,
     TOKENS,
 )
 from .demo import DEMO_PROPOSALS, DemoProposal, SeedReport, seed_demo
@@ -49,7 +50,8 @@ __all__ = ["ADMIN_ID", "DEMO_PROPOSALS", "FIRST_CITIZEN", "TOKENS", "DemoProposa
 
 
 def playground_config(config: Config, server: LocalBotApi) -> Config:
-    """Both messengers on the loopback server, the playground admin, a database of its own."""
+    """Both messengers on the loopback server, the playground admin, a database of its own, and
+    results pages of its own (published results never overwrite the real public ones)."""
     platforms = {
         name: dataclasses.replace(
             config.platforms[name], token=TOKENS[name], base_url=server.bot_base_url,
@@ -57,7 +59,8 @@ def playground_config(config: Config, server: LocalBotApi) -> Config:
         )
         for name in PLATFORMS
     }
-    return dataclasses.replace(config, platforms=platforms, database=config.database.parent / DATABASE_NAME)
+    return dataclasses.replace(config, platforms=platforms, database=config.database.parent / DATABASE_NAME,
+                               site=Site("", config.database.parent / SITE_DIR))
 
 
 def _quiet_logs() -> None:

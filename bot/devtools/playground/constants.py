@@ -8,6 +8,7 @@ FIRST_CITIZEN = 2
 TOKENS = {TELEGRAM: "1000:playground-telegram", BALE: "2000:playground-bale"}
 BOT_USERNAME = "manshahrdaram_bot"
 DATABASE_NAME = "playground.sqlite3"
+SITE_DIR = "playground-site"  # the playground's published results pages (bot/outputs/site.py)
 
 POLL_TIMEOUT = 1  # seconds of long poll: :quit never waits longer than this for the pollers
 FIRST_ANSWER_TIMEOUT = 5.0  # how long to wait for the bot's first reaction to an action
