@@ -141,8 +141,11 @@ def test_cli_publish_site_writes_the_same_pages(tmp_path, config):
 
     cfg = tmp_path / "config.toml"
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    cfg.write_text(text.replace('database = "data/manshahrdaram.sqlite3"', f'database = "{config.database}"'),
-                   encoding="utf-8")
+    text = text.replace('database = "data/manshahrdaram.sqlite3"', f'database = "{config.database}"')
+    if config.database_url:  # the PostgreSQL pass: the same schema the bot below writes
+        text = text.replace('# url = "postgresql://manshahrdaram@127.0.0.1:5432/manshahrdaram"',
+                            f'url = "{config.database_url}"')
+    cfg.write_text(text, encoding="utf-8")
     out = tmp_path / "public"
 
     async def seed(publish: bool):
