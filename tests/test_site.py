@@ -181,3 +181,16 @@ def test_the_playground_publishes_into_pages_of_its_own(config):
     played = playground_config(config, server)
     assert played.site.url == "" and played.site.dir == config.database.parent / "playground-site"
     assert played.site.dir != config.site.dir
+
+
+def test_citizens_text_is_escaped_and_an_empty_ballot_says_so():
+    from bot.outputs.site import Entry, HoodPage, SiteData, district_page, hood_page
+    hood = HoodPage("tajrish", "تجریش", 100, 40, 3,
+                    (Entry("17", '<script>alert("x")</script> & «پارک»', 40, 3, 1),), "META\n")
+    empty = HoodPage("darband", "دربند", 100, 0, 0, (), "META\n")
+    data = SiteData("greedy", "شنبه ۲۰ دی ۱۴۰۵، ساعت ۲۲:۰۰", "تومان", (hood, empty), {})
+    page = hood_page(data, hood)
+    assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; «پارک»" in page
+    assert st.NO_PROPOSALS in hood_page(data, empty) and st.NO_PROPOSALS not in page
+    district = district_page(data)
+    assert st.district_totals(3, 1, 40, 200, "تومان") in district and "<figure>" not in district
