@@ -230,6 +230,7 @@ def register(application: Application) -> None:
         CallbackQueryHandler(review.on_duplicate_pressed, pattern=bt.DuplicateOf.PATTERN),  # issue 16 §3
         CallbackQueryHandler(review.on_feasibility_pressed, pattern=bt.Feasibility.PATTERN),
         CallbackQueryHandler(review.on_audit_pressed, pattern=bt.AuditPage.PATTERN),
+        CallbackQueryHandler(stats.on_chart_pressed, pattern=bt.StatsChart.PATTERN),
         CallbackQueryHandler(results.on_pressed, pattern=bt.Results.PATTERN),
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import InputFile, Update
+from telegram import InlineKeyboardButton as Button
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CommandHandler
 
 from bot.campaign.config import Config
 from bot.campaign.services.stats import ExportData, StatsReport, StatsService, report_text
+from bot.messenger import buttons as bt
 from bot.messenger.context import AppContext, app_context
-from handlers.common import NEW_MESSAGE, Context, allowed, reply, staff_ref
+from handlers.common import NEW_MESSAGE, Context, allowed, answer, reply, staff_ref
+from handlers.presses import staff_press
 from messages_fa import stats as t
+from messages_fa import texts
 
 STATS, EXPORT = "stats", "export"  # actions of bot/campaign/roles.py
 
@@ -81,7 +85,41 @@ async def on_stats(update: Update, context: Context) -> None:
     chat_id = update.effective_chat.id
     await context.bot.send_photo(chat_id, InputFile(hoods, filename="neighbourhoods.png"),
                                  caption=t.chart_caption_hoods())
-    await context.bot.send_photo(chat_id, InputFile(days, filename="days.png"), caption=t.chart_caption_days())
+    # A neighbourhood's own chart on request: under the days' chart, the button that offers them.
+    more = InlineKeyboardMarkup([[Button(t.HOOD_CHART, callback_data=bt.StatsChart().pack())]])
+    await context.bot.send_photo(chat_id, InputFile(days, filename="days.png"), caption=t.chart_caption_days(),
+                                 reply_markup=more)
+
+
+async def on_chart_pressed(update: Update, context: Context) -> None:
+    """«a neighbourhood's chart»: the neighbourhoods to choose from; one of them: its chart."""
+    app = app_context(context)
+    press = await staff_press(update, app, bt.StatsChart, STATS, refused=t.stats_refused, elsewhere=t.staff_place_only)
+    if press is None:
+        return
+    hoods = app.services.config.neighbourhoods
+    if press.index is None:
+        await answer(update)
+        buttons = [Button(n.name, callback_data=bt.StatsChart(i).pack()) for i, n in enumerate(hoods)]
+        await reply(update, context, t.choose_hood_chart(), InlineKeyboardMarkup([buttons[i:i + 3]
+                                                                                   for i in range(0, len(buttons), 3)]))
+        return
+    if press.index >= len(hoods):
+        await answer(update, texts.button_expired(), alert=True)
+        return
+    await answer(update)
+    hood = hoods[press.index]
+    service = _service(app)
+    days = await service.neighbourhood_days(hood.id)
+    png = await asyncio.to_thread(_draw_hood, hood.name, days, service.when())
+    await context.bot.send_photo(update.effective_chat.id, InputFile(png, filename=f"{hood.id}.png"),
+                                 caption=t.chart_caption_hood(hood.name))
+
+
+def _draw_hood(name: str, days, when: str) -> bytes:
+    from bot.outputs import charts
+
+    return charts.neighbourhood_chart(name, days, when)
 
 
 async def on_export(update: Update, context: Context) -> None:

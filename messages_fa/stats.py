@@ -145,6 +145,21 @@ def chart_caption_hoods() -> str:
     return "شهروندان و رأی‌دهندگان هر محله؛ درصد کنار هر محله، مشارکت آن است (رأی‌دهندگان به ازای هر شهروند)."
 
 
+def chart_hood_title(name: str) -> str:
+    return f"پیشنهادها و رأی‌های محلهٔ {name}، روزبه‌روز"
+
+
+def chart_caption_hood(name: str) -> str:
+    return f"پیشنهادهای ثبت‌شده و رأی‌های هر روز در محلهٔ {name}."
+
+
+HOOD_CHART = "📈 نمودار یک محله…"
+
+
+def choose_hood_chart() -> str:
+    return "نمودار روزبه‌روزِ پیشنهادها و رأی‌های کدام محله را می‌خواهید؟"
+
+
 def chart_caption_days() -> str:
     return "بالا: مشارکت تا هر روز؛ پایین: شهروندان تازه، تأیید تلفن، پیشنهادها و رأی‌های هر روز."
 

@@ -693,6 +693,10 @@ class StatsRepository(Protocol):
         """snapshot(), and every proposal with its vote count, from the same moment."""
         ...
 
+    async def neighbourhood_days(self, neighbourhood_id: str, tz_minutes: int) -> list[DayCounts]:
+        """One neighbourhood's proposals and votes per day with any (oldest first); the other counts 0."""
+        ...
+
 
 @runtime_checkable
 class SearchRepository(Protocol):

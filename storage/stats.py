@@ -85,6 +85,20 @@ def _proposals(conn: sqlite3.Connection) -> list[ProposalRow]:
     return [ProposalRow(*row[:-1], created_at=_dt(row[-1])) for row in rows]
 
 
+def _neighbourhood_days(conn: sqlite3.Connection, offset: str, neighbourhood_id: str) -> list[DayCounts]:
+    """Proposals sent and votes cast in one neighbourhood, per day (two small GROUP BYs: the
+    neighbourhood's proposals, and their votes through votes_by_proposal)."""
+    days: dict[str, dict[str, int]] = {}
+    for day, n in conn.execute("SELECT date(created_at, ?) AS day, COUNT(*) FROM proposals "
+                               "WHERE neighbourhood_id = ? GROUP BY day", (offset, neighbourhood_id)):
+        days.setdefault(day, {})["proposals"] = n
+    for day, n in conn.execute("SELECT date(v.created_at, ?) AS day, COUNT(*) FROM proposals p "
+                               "JOIN votes v ON v.proposal_id = p.id WHERE p.neighbourhood_id = ? GROUP BY day",
+                               (offset, neighbourhood_id)):
+        days.setdefault(day, {})["votes"] = n
+    return [DayCounts(dt.date.fromisoformat(day), **values) for day, values in sorted(days.items())]
+
+
 class StatsRepository:
     """Reads only. At 500,000 citizens a snapshot takes about a second of SQLite's time: it runs on
     a connection of its own in a worker thread (Database.read_apart), so /stats never stalls the
@@ -107,3 +121,7 @@ class StatsRepository:
         """snapshot(), and every proposal (by neighbourhood id, then id) with its vote count and its
         original's code, from the same moment: the workbook's sheets add up."""
         return await self._read(lambda conn, offset: (*_snapshot(conn, offset), _proposals(conn)), _offset(tz_minutes))
+
+    async def neighbourhood_days(self, neighbourhood_id: str, tz_minutes: int) -> list[DayCounts]:
+        """One neighbourhood's proposals and votes per day with any (oldest first)."""
+        return await self._read(_neighbourhood_days, _offset(tz_minutes), neighbourhood_id)

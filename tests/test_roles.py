@@ -51,6 +51,9 @@ BUTTONS = [
     (lambda ids: f"amb:a:{ids['applicant']}", "ambassadors"),
     (lambda ids: "amb:p:0", "ambassadors"),
     (lambda ids: "au:0", "audit"),
+    (lambda ids: "au:m:d", "audit"),
+    (lambda ids: "st:h", "stats"),
+    (lambda ids: "st:h:0", "stats"),
     (lambda ids: "rs:c", "results"),
 ]
 # Citizens' commands and buttons: anyone may use them (staff are citizens too), and the ambassador's

@@ -320,3 +320,65 @@ def test_stats_handlers_are_commands_for_new_messages_only():
     handlers = stats_handlers.command_handlers()
     assert [sorted(h.commands) for h in handlers] == [["stats"], ["export"]]
     assert all(isinstance(h, CommandHandler) and h.filters is NEW_MESSAGE for h in handlers)
+
+
+# -- single days as points; one neighbourhood's chart on request (issue 17) ---------------------------
+
+def _colour_pixels(fig, ax, colour: str) -> int:
+    """How many pixels inside ``ax`` are drawn in ``colour`` (or close to it)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgb
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    image = np.asarray(canvas.buffer_rgba())[:, :, :3].astype(int)
+    box = ax.get_window_extent()
+    height = image.shape[0]
+    inside = image[int(height - box.y1):int(height - box.y0), int(box.x0):int(box.x1)]
+    target = np.array([round(c * 255) for c in to_rgb(colour)])
+    return int((np.abs(inside - target).sum(axis=2) < 40).sum())
+
+
+def test_a_campaigns_first_day_is_drawn_as_points():
+    """A line through one day draws nothing: the first day of a campaign left an empty chart."""
+    from bot.campaign.services.stats import StatsReport
+    from domain import NeighbourhoodCounts
+    one = (DayStats(DayCounts(dt.date(2026, 11, 26), citizens=3, verified=2, proposals=1, votes=4, voters=1), 3, 1),)
+    report = StatsReport(at=DAY1, today=DAY1.date(), neighbourhoods=(), unassigned=NeighbourhoodCounts(None),
+                         total=NeighbourhoodCounts(None), platforms=(), days=one)
+    fig = charts.days_figure(report, "—")
+    upper, lower = fig.axes
+    for _field, _label, colour in charts.DAY_SERIES:
+        assert _colour_pixels(fig, lower, colour) > 30, colour
+    assert _colour_pixels(charts.days_figure(report, "—"), upper, charts.VOTERS_COLOUR) > 30
+    fig = charts.neighbourhood_figure("تجریش", one, "—")
+    for _field, _label, colour in charts.HOOD_SERIES:
+        assert _colour_pixels(fig, fig.axes[0], colour) > 30, colour
+
+
+async def test_a_neighbourhoods_chart_of_proposals_and_votes_on_request(staff_bot):
+    await seed_small(staff_bot.services.repos)
+    tg = staff_bot.telegram
+    await tg.send(MODERATOR, "/stats")
+    days_photo = tg.request.calls_to("sendPhoto")[-1]
+    assert t.HOOD_CHART in str(days_photo.params.get("reply_markup"))
+    await tg.press(MODERATOR, t.HOOD_CHART)
+    assert tg.last_text(MODERATOR) == t.choose_hood_chart()
+    assert len(tg.buttons(MODERATOR)) == len(staff_bot.config.neighbourhoods)
+    await tg.press(MODERATOR, "تجریش")
+    chart = tg.request.calls_to("sendPhoto")[-1]
+    assert chart.params["caption"] == t.chart_caption_hood("تجریش") and chart.params["chat_id"] == MODERATOR
+    assert _png(chart.files["photo"][1]).size == (1500, 750)
+    # Its figures: the neighbourhood's proposals and votes, every day from its first.
+    service = staff_bot.services.stats
+    days = await service.neighbourhood_days("tajrish")
+    tajrish = next(h for h in (await service.report()).neighbourhoods if h.id == "tajrish").counts
+    assert sum(d.counts.proposals for d in days) == tajrish.pending + tajrish.approved + tajrish.rejected > 0
+    assert sum(d.counts.votes for d in days) == tajrish.votes > 0
+    assert [d.day for d in days] == [days[0].day + dt.timedelta(days=n) for n in range(len(days))]
+    # Someone without the right to /stats, pressing it (forged): refused, nothing drawn.
+    await tg.send(STRANGER, "/start")
+    before = len(tg.request.calls_to("sendPhoto"))
+    await tg.press_data(STRANGER, "st:h:0")
+    assert tg.alerts()[-1] == t.stats_refused() and len(tg.request.calls_to("sendPhoto")) == before

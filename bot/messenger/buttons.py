@@ -22,6 +22,7 @@ the server at the press — who presses, in which phase, for which proposal — 
   fz:c|s:<proposal id>                type the cost…, skip
   au:<offset>[:<only>]  au:m:p|a|d     older audit entries (of one person, action or day); the choice of one
   cal:mv:<i>                          move calendar boundary i (bot/campaign/calendar.MOVABLE)
+  st:h  st:h:<i>                      /stats: choose a neighbourhood; neighbourhood i's chart over the days
   an:<neighbourhood id>|-             the ambassador form's neighbourhood;  an:-  back to the name
   ap:links|card|poster|stats|new      an ambassador's own panel
   amb:a|r|s|u|x|k|v:<citizen id>      staff: approve, reject, suspend, reinstate, remove, revoke the link, view
@@ -385,6 +386,22 @@ class AuditPage(ButtonData):
         if match["menu"]:
             return cls(menu=match["menu"])
         return cls(int(match["offset"]), match["only"])
+
+
+@dataclass(frozen=True)
+class StatsChart(ButtonData):
+    """/stats: choose a neighbourhood (``index`` None), or neighbourhood ``index``'s chart (config order)."""
+    index: int | None = None
+
+    PREFIX: ClassVar[str] = "st"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, r"h(?::(?P<i>\d{1,3}))?")
+
+    def pack(self) -> str:
+        return "st:h" + (f":{self.index}" if self.index is not None else "")
+
+    @classmethod
+    def _read(cls, match):
+        return cls(_int(match["i"]))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from messages_fa.numbers import fa_digits, fa_number
 DPI = 150
 HOODS_SIZE = (9.0, 12.0)  # inches: 1350 × 1800 px, 27 rows readable on a phone when zoomed
 DAYS_SIZE = (10.0, 7.0)  # 1500 × 1050 px
+HOOD_DAYS_SIZE = (10.0, 5.0)  # 1500 × 750 px
 MAX_DAY_TICKS = 10
 MARGIN = 0.3  # inches, left and right
 
@@ -45,6 +46,7 @@ DAY_SERIES = (  # (field of DayCounts, label, colour)
     ("proposals", t.CHART_PROPOSALS, "#756bb1"),
     ("votes", t.CHART_VOTES, VOTERS_COLOUR),
 )
+HOOD_SERIES = tuple(series for series in DAY_SERIES if series[0] in ("proposals", "votes"))
 
 
 @functools.lru_cache(maxsize=8)
@@ -154,6 +156,10 @@ def neighbourhoods_chart(report: StatsReport, when: str) -> bytes:
 
 
 def days_chart(report: StatsReport, when: str) -> bytes:
+    return _png(days_figure(report, when))
+
+
+def days_figure(report: StatsReport, when: str) -> Figure:
     """Above: participation so far on each day (voters ÷ citizens by then). Below: what each day
     brought (new citizens, phone verifications, proposals, votes). Jalali days on the x axis."""
     fig = Figure(figsize=DAYS_SIZE, dpi=DPI, facecolor="white")
@@ -161,14 +167,14 @@ def days_chart(report: StatsReport, when: str) -> bytes:
     days = report.days
     if not days:
         _empty(fig)
-        return _png(fig)
+        return fig
     x = list(range(len(days)))
     height = DAYS_SIZE[1]
     upper = fig.add_axes(_rect(fig, left=0.85, top=1.05, right=MARGIN, bottom=3.2))
     lower = fig.add_axes(_rect(fig, left=0.85, top=3.75, right=MARGIN, bottom=height - 0.6), sharex=upper)
 
     upper.plot(x, [d.participation * 100 for d in days], color=VOTERS_COLOUR, linewidth=2.2, marker="o",
-               markersize=3 if len(days) < 40 else 0)
+               markersize=_marker_size(days))
     upper.set_ylim(bottom=0, top=max(5.0, max(d.participation * 100 for d in days) * 1.2))
     upper.yaxis.set_major_locator(MaxNLocator(nbins=5))
     upper.yaxis.set_major_formatter(_percent_formatter())
@@ -177,24 +183,57 @@ def days_chart(report: StatsReport, when: str) -> bytes:
     upper.annotate(_fa(t.fa_percent(last.participation)), (x[-1], last.participation * 100),
                    xytext=(0, 8), textcoords="offset points", ha="center", fontproperties=_font(9), color=INK)
 
-    for field, label, colour in DAY_SERIES:
-        lower.plot(x, [getattr(d.counts, field) for d in days], color=colour, linewidth=1.6, label=_fa(label))
-    lower.set_ylim(bottom=0)
-    lower.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    lower.yaxis.set_major_formatter(_count_formatter())
-    _ylabel(lower, t.CHART_PER_DAY)
+    _per_day(lower, days, DAY_SERIES)
     _legend(fig, lower, top=3.3, size=9.5)
-
-    positions = day_ticks(days)
-    lower.xaxis.set_major_locator(FixedLocator(positions))
-    lower.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: _day_label(days, value)))
     upper.tick_params(axis="x", labelbottom=False)
-    lower.set_xlim(-0.5, len(days) - 0.5)
     for ax in (upper, lower):
         ax.grid(axis="y", color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
         _style_ticks(ax, 9)
-    return _png(fig)
+    return fig
+
+
+def _marker_size(days: Sequence[DayStats]) -> float:
+    """Each day a dot while they are few: a line through one day (a campaign's first) draws nothing,
+    and nothing on the chart would say that day happened."""
+    if len(days) == 1:
+        return 7
+    return 3.5 if len(days) < 40 else 0
+
+
+def _per_day(ax, days: Sequence[DayStats], series) -> None:
+    """What each day brought, one line (and dot) a series, Jalali days on the x axis."""
+    x = list(range(len(days)))
+    for field, label, colour in series:
+        ax.plot(x, [getattr(d.counts, field) for d in days], color=colour, linewidth=1.6, label=_fa(label),
+                marker="o", markersize=_marker_size(days))
+    ax.set_ylim(bottom=0, top=max(1, max(getattr(d.counts, f) for d in days for f, _, _ in series)) * 1.15)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.yaxis.set_major_formatter(_count_formatter())
+    _ylabel(ax, t.CHART_PER_DAY)
+    ax.xaxis.set_major_locator(FixedLocator(day_ticks(days)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: _day_label(days, value)))
+    ax.set_xlim(-0.5, len(days) - 0.5)
+
+
+def neighbourhood_chart(name: str, days: Sequence[DayStats], when: str) -> bytes:
+    return _png(neighbourhood_figure(name, days, when))
+
+
+def neighbourhood_figure(name: str, days: Sequence[DayStats], when: str) -> Figure:
+    """One neighbourhood's proposals and votes, day by day (asked for with a button under /stats)."""
+    fig = Figure(figsize=HOOD_DAYS_SIZE, dpi=DPI, facecolor="white")
+    _header(fig, t.chart_hood_title(name), t.chart_subtitle(when))
+    if not days:
+        _empty(fig)
+        return fig
+    ax = fig.add_axes(_rect(fig, left=0.85, top=1.45, right=MARGIN, bottom=HOOD_DAYS_SIZE[1] - 0.6))
+    _per_day(ax, days, HOOD_SERIES)
+    _legend(fig, ax, top=0.95, size=9.5)
+    ax.grid(axis="y", color=GRID, linewidth=0.6)
+    ax.set_axisbelow(True)
+    _style_ticks(ax, 9)
+    return fig
 
 
 def _ylabel(ax, text: str) -> None:

@@ -160,6 +160,12 @@ class StatsService:
             days=continuous_days(days, today),
         )
 
+    async def neighbourhood_days(self, neighbourhood_id: str) -> tuple[DayStats, ...]:
+        """One neighbourhood's proposals and votes per day, every day from its first to today
+        (/stats's chart of one neighbourhood)."""
+        days = await self.stats.neighbourhood_days(neighbourhood_id, self._tz_minutes())
+        return continuous_days(days, self.clock.now().astimezone(self.config.timezone).date())
+
     async def export_data(self) -> ExportData:
         """The report and every proposal from one moment; the ambassadors' figures just after."""
         now = self.clock.now()
