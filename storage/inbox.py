@@ -71,6 +71,10 @@ class Claimed:
     person: int
     body: dict
     attempts: int
+    # The conversation states (name as stored, e.g. "telegram:citizen" → state) the person had in
+    # their private chat (key private_key(person)) when this was claimed, for every conversation
+    # name the claim was asked about (absent: none); None when it was asked about none.
+    states: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,33 +101,49 @@ def _add(conn: Any, rows: Sequence[tuple[str, int, int, str]]) -> int:
     return added
 
 
-_TAKE = """
-WITH ready AS (
+# One statement (so autocommit: no BEGIN and COMMIT round trips): a dead worker's updates first (the
+# index inbox_claims), then those nobody holds (inbox_unclaimed), neither reading past the updates live
+# workers hold; with each update, the conversation states its person has in a private chat (see
+# claim), so the worker need not read them in a round trip of its own per update.
+_READY = """
     SELECT i.id FROM inbox i
-    WHERE i.done_at IS NULL AND i.platform = ANY(?) AND {which}
+    WHERE i.done_at IS NULL AND i.platform = ANY(%(platforms)s) AND {which}
       AND NOT EXISTS (SELECT 1 FROM inbox e WHERE e.platform = i.platform AND e.person = i.person
                       AND e.done_at IS NULL AND e.id < i.id)
     ORDER BY {order}
-    LIMIT ?
-    FOR UPDATE OF i SKIP LOCKED
+    LIMIT {limit}
+    FOR UPDATE OF i SKIP LOCKED"""
+_CLAIM = f"""
+WITH expired AS ({_READY.format(which="i.claimed_until <= now()", order="i.claimed_until", limit="%(limit)s")}
+), free AS ({_READY.format(which="i.claimed_until IS NULL", order="i.id",
+                           limit="(SELECT %(limit)s - count(*) FROM expired)")}
+), taken AS (
+    UPDATE inbox SET claimed_by = %(worker)s, claimed_until = now() + %(ttl)s * interval '1 second',
+                     attempts = inbox.attempts + 1
+    FROM (SELECT id FROM expired UNION ALL SELECT id FROM free) ready WHERE inbox.id = ready.id
+    RETURNING inbox.id, inbox.platform, inbox.update_id, inbox.person, inbox.body, inbox.attempts
 )
-UPDATE inbox SET claimed_by = ?, claimed_until = now() + ? * interval '1 second', attempts = inbox.attempts + 1
-FROM ready WHERE inbox.id = ready.id
-RETURNING inbox.id, inbox.platform, inbox.update_id, inbox.person, inbox.body, inbox.attempts
+SELECT t.id, t.platform, t.update_id, t.person, t.body, t.attempts,
+       (SELECT json_object_agg(c.name, c.state) FROM conversations c
+        WHERE c.name = ANY(SELECT t.platform || ':' || n FROM unnest(%(conversations)s::text[]) n)
+          AND c.key = '[' || t.person || ', ' || t.person || ']')
+FROM taken t ORDER BY t.id
 """
-# A dead worker's updates first (the index inbox_claims), then those nobody holds (inbox_unclaimed):
-# neither reads past the updates live workers hold.
-_EXPIRED = _TAKE.format(which="i.claimed_until <= now()", order="i.claimed_until")
-_FREE = _TAKE.format(which="i.claimed_until IS NULL", order="i.id")
 
 
-def _claim(conn: Any, platforms: list[str], limit: int, worker: str, ttl: float) -> list[Claimed]:
-    rows = conn.execute(_EXPIRED, (platforms, limit, worker, ttl)).fetchall()
-    if len(rows) < limit:
-        rows += conn.execute(_FREE, (platforms, limit - len(rows), worker, ttl)).fetchall()
-    claimed = [Claimed(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
-    claimed.sort(key=lambda c: c.id)
-    return claimed
+def private_key(person: int) -> str:
+    """The key (as stored: JSON) of a person's conversation in their private chat with the bot:
+    PTB's (chat id, user id), both the person's id there."""
+    return f"[{person}, {person}]"
+
+
+def _claim(conn: Any, platforms: list[str], limit: int, worker: str, ttl: float,
+           conversations: list[str]) -> list[Claimed]:
+    # The raw connection: named parameters (each used in several places), sent as they are.
+    rows = conn.raw.execute(_CLAIM, {"platforms": platforms, "limit": limit, "worker": worker, "ttl": ttl,
+                                     "conversations": conversations}).fetchall()
+    return [Claimed(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5],
+                    ({} if r[6] is None else r[6]) if conversations else None) for r in rows]
 
 
 def _finish(conn: Any, platform: str, update_ids: list[int]) -> int:
@@ -146,10 +166,17 @@ class InboxRepository:
                 for update in updates]
         return await self.db.write(_add, rows) if rows else 0
 
-    async def claim(self, platforms: Sequence[str], limit: int, worker: str, ttl: float) -> list[Claimed]:
+    async def claim(self, platforms: Sequence[str], limit: int, worker: str, ttl: float,
+                    conversations: Sequence[str] = ()) -> list[Claimed]:
         """Up to ``limit`` updates, each the oldest not done of its person, none claimed live by
-        anyone; claimed for ``worker`` for ``ttl`` seconds. Oldest first."""
-        return await self.db.write(_claim, list(platforms), limit, worker, ttl)
+        anyone; claimed for ``worker`` for ``ttl`` seconds. Oldest first.
+
+        With each, the states of the ``conversations`` (names without the platform: "citizen") its
+        person has in their private chat (Claimed.states). They are the ones the update must start
+        from: an update is claimable only once the person's previous one is done, committed in the
+        transaction that saved the states it left (InboxJournalRepository.record), and only the
+        person's own updates change their conversation."""
+        return await self.db.write_one(_claim, list(platforms), limit, worker, ttl, list(conversations))
 
     async def renew(self, worker: str, ttl: float) -> int:
         """Extends every claim ``worker`` holds on updates not done yet; returns how many."""

@@ -124,6 +124,9 @@ class InboxWorker:
 
     async def _claim_loop(self) -> None:
         platforms = list(self.runtime.applications)
+        # Their states come with each claimed update (storage/inbox.InboxRepository.claim).
+        conversations = sorted({name for application in self.runtime.applications.values()
+                                for name in application.persistence.conversation_names()})
         wait = POLL_MIN
         failing = False
         while not self._stopping:
@@ -135,7 +138,7 @@ class InboxWorker:
             want = min(free, CLAIM_BATCH)
             self._wake.clear()
             try:
-                claimed = await self.inbox.claim(platforms, want, self.name, self.claim_seconds)
+                claimed = await self.inbox.claim(platforms, want, self.name, self.claim_seconds, conversations)
             except Exception as exc:  # noqa: BLE001 — the database may come back
                 if not failing:  # once per outage
                     log.error("worker %s: claiming from the inbox failed (%s); trying again every %g s",
@@ -176,6 +179,7 @@ class InboxWorker:
             return
         try:
             [update] = decode_updates([claimed.body], application.bot, claimed.platform)
+            application.persistence.claimed_with(claimed.update_id, claimed.person, claimed.states)
             ledger = self.ledger
             # Taken over: what the earlier attempt sent is answered from the ledger, not sent again.
             handling = nullcontext() if ledger is None else ledger.handling(

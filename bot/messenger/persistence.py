@@ -16,8 +16,12 @@ from telegram.ext import Application, BasePersistence, ConversationHandler, Job,
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from bot.messenger.update_journal import UpdateJournal
+from storage.inbox import private_key
 from storage.repositories import ConversationRepository
 
+# Updates whose claimed states (claimed_with) are kept until reload_states takes them: a worker holds
+# at most its concurrency (256) at once.
+CLAIMED_KEPT = 4096
 # How often PTB hands changed states to us by itself. Updates that come through polling hand
 # theirs over as they finish (UpdateJournal.run); this catches the rest (updates fed to
 # process_update directly, as the fast tests do), and shutdown catches everything.
@@ -36,6 +40,8 @@ class ConversationStatePersistence(BasePersistence):
         # User ids of Telegram and Bale overlap: each platform's states live under its own name.
         self.namespace = namespace
         self._conversations: list[ConversationHandler] | None = None  # reload_states' (found once)
+        # update id → (person, states) as the inbox claim read them (claimed_with), for reload_states.
+        self._claimed: dict[int, tuple[int, dict[str, str]]] = {}
 
     def _name(self, name: str) -> str:
         return f"{self.namespace}:{name}"
@@ -62,6 +68,22 @@ class ConversationStatePersistence(BasePersistence):
     def done_ahead(self, name: str, key: ConversationKey) -> None:
         self.journal.done_ahead(self._name(name), json.dumps(list(key)))
 
+    def conversation_names(self) -> list[str]:
+        """The persistent conversations' names (without the namespace): what a worker's inbox claim
+        reads the states of (storage/inbox.InboxRepository.claim)."""
+        return [conversation.name for conversation in self._persistent_conversations()]
+
+    def claimed_with(self, update_id: int, person: int, states: dict[str, str] | None) -> None:
+        """The states the inbox claim read with this update (Claimed.states: every persistent
+        conversation's in the person's private chat, absent: none): reload_states takes them from
+        here instead of reading them again. Kept for a bounded number of updates (one that never
+        reaches reload_states, e.g. dropped by flood control, is forgotten later)."""
+        if states is None:
+            return
+        if len(self._claimed) >= CLAIMED_KEPT:
+            del self._claimed[next(iter(self._claimed))]
+        self._claimed[update_id] = (person, states)
+
     async def reload_states(self, update: object) -> None:
         """This update's conversations take the states the database holds now, replacing what this
         process remembers of them (a worker, bot/cluster/worker.py: another worker may have moved the
@@ -75,9 +97,19 @@ class ConversationStatePersistence(BasePersistence):
             except (AttributeError, RuntimeError):  # not an Update, or without the chat or user it is keyed by
                 continue
             wanted[(self._name(conversation.name), json.dumps(list(key)))] = (conversation, key)
+        claimed = self._claimed.pop(getattr(update, "update_id", None), None)
         if not wanted:
             return
-        stored = await self.journal.repo.states(list(wanted))
+        stored: dict[tuple[str, str], str] = {}
+        asked = list(wanted)
+        if claimed is not None:
+            person, states = claimed
+            private = private_key(person)
+            # Read by the claim already: the person's private chat (absent there: no state).
+            stored = {(name, key): states[name] for name, key in asked if key == private and name in states}
+            asked = [(name, key) for name, key in asked if key != private]
+        if asked:
+            stored.update(await self.journal.repo.states(asked))
         for (name, stored_key), (conversation, key) in wanted.items():
             state = stored.get((name, stored_key))
             self.journal.loaded(name, stored_key, state)

@@ -56,6 +56,28 @@ async def test_claim_takes_each_persons_oldest_only_and_in_order(pg_open):
     assert (counts.waiting, counts.claimed) == (0, 1)
 
 
+async def test_a_claim_brings_the_persons_conversation_states(pg_open):
+    inbox = InboxRepository(await pg_open())
+    journal = InboxJournalRepository(inbox.db, "telegram")
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    await journal.record("telegram:1", [], {("telegram:citizen", "[100, 100]"): '"title"',
+                                            ("telegram:other", "[100, 100]"): '"x"',
+                                            ("telegram:citizen", "[-5, 100]"): '"in a group"',
+                                            ("bale:citizen", "[200, 200]"): '"bale"'}, now)
+    await inbox.add("telegram", [message(1, 100), message(2, 200), message(3, 100)])
+    claimed = await inbox.claim(["telegram"], 10, "w1", 60, ["citizen"])
+    # Only the conversations asked about, in the person's private chat, on the update's messenger.
+    assert [(c.update_id, c.states) for c in claimed] == [(1, {"telegram:citizen": '"title"'}), (2, {})]
+    # Asked about none: no states (None), as before.
+    await inbox.release("w1")
+    assert [c.states for c in await inbox.claim(["telegram"], 10, "w1", 60)] == [None, None]
+    # Update 1 done with the state it left: update 3, claimable only now, starts from that state.
+    await journal.record("telegram:1", [1], {("telegram:citizen", "[100, 100]"): '"description"'}, now)
+    await inbox.release("w1")
+    claimed = await inbox.claim(["telegram"], 10, "w1", 60, ["citizen"])
+    assert [(c.update_id, c.states) for c in claimed] == [(2, {}), (3, {"telegram:citizen": '"description"'})]
+
+
 async def test_a_dead_workers_claims_expire_and_are_taken_over(pg_open):
     one, two = InboxRepository(await pg_open()), InboxRepository(await pg_open())
     await one.add("telegram", [message(1, 100), message(2, 200)])

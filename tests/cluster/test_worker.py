@@ -12,14 +12,23 @@ from bot.cluster.worker import InboxWorker
 from bot.devtools.localapi import LocalBotApi
 from bot.runtime import Runtime
 from messages_fa import ambassadors as amb
-from storage.inbox import InboxRepository
+from storage.inbox import InboxJournalRepository, InboxRepository
 from tests.support.waiting import until
 
 USER = 4_200_001
 
 
 
-async def test_the_next_worker_continues_the_conversation(pg_url, pg_open):
+async def test_the_next_worker_continues_the_conversation(pg_url, pg_open, monkeypatch):
+    # Each update's states come with its claim (one round trip): in a private chat nothing reads them
+    # again (storage/inbox.InboxRepository.claim, persistence.claimed_with).
+    reads: list = []
+    original = InboxJournalRepository.states
+
+    async def states(self, wanted):
+        reads.append(wanted)
+        return await original(self, wanted)
+    monkeypatch.setattr(InboxJournalRepository, "states", states)
     async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
         state = api.state
         config = bench_config(api.url, pg_url)  # the database is the test's PostgreSQL schema
@@ -67,6 +76,7 @@ async def test_the_next_worker_continues_the_conversation(pg_url, pg_open):
             asked = await step(0, lambda: state.send_contact(TOKEN, USER))
             assert asked["text"] == amb.submitted()
             assert handled == [4, 2]
+            assert reads == []
             counts = await inbox.counts()
             assert (counts.waiting, counts.claimed) == (0, 0)
             # The form ended: no state left behind, and the application is stored.
