@@ -98,12 +98,42 @@ def _check_production(config: Config) -> None:
         raise ConfigError("general.phone_hash_secret", "is still the example value; set a long random secret before serving real users")
 
 
-def _check_database(config: Config) -> None:
-    """What `run` would refuse about the database, found without creating or changing it."""
+def _check_database(config: Config) -> str:
+    """What `run` would refuse about the database, found without creating or changing it; for
+    PostgreSQL, what the OK line adds (its address and schema version)."""
+    if config.database_url:
+        return _check_postgres(config.database_url)
     try:
         check_path(config.database)
     except DatabaseUnusable as exc:
         raise ConfigError("general.database", str(exc)) from None
+    return ""
+
+
+def _check_postgres(url: str) -> str:
+    """One connection, one read: the server reachable, the database there, its schema not newer
+    than this program's (a newer release wrote it). Each failure is one line naming the key."""
+    import psycopg
+
+    from storage.migrations_postgres import MIGRATIONS
+    from storage.postgres import display_url, schema_version
+
+    shown = display_url(url)
+    try:
+        version = schema_version(url)
+    except psycopg.Error as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError("database.url", f"{shown}: {reason.replace(url, shown)}") from None
+    latest = len(MIGRATIONS)
+    if version is not None and version > latest:
+        raise ConfigError("database.url", f"{shown} has schema version {version}, newer than this program's "
+                                          f"{latest}: a newer release wrote it; run that release, or restore a "
+                                          "backup taken before the upgrade")
+    if version is None:
+        return f", database: PostgreSQL {shown}, empty (the schema, version {latest}, is made at start)"
+    if version < latest:
+        return f", database: PostgreSQL {shown}, schema version {version} (migrated to {latest} at start)"
+    return f", database: PostgreSQL {shown}, schema version {version}"
 
 
 async def _offline_report(config: Config, args: argparse.Namespace) -> int:
@@ -310,10 +340,10 @@ def _main(args: argparse.Namespace) -> int:
         logs.add_secrets(config.phone_hash_secret, *(platform.token for platform in config.platforms.values()))
         if args.command == "check-config":
             _check_production(config)
-            _check_database(config)
+            database = _check_database(config)
             platforms = ", ".join(p.name for p in config.enabled_platforms) or "none (playground only)"
             print(f"{path}: OK — {len(config.neighbourhoods)} neighbourhoods, {len(config.categories)} categories, "
-                  f"messengers: {platforms}")
+                  f"messengers: {platforms}{database}")
             return 0
         if args.command == "backup":
             return _backup(config, args)
