@@ -126,11 +126,12 @@ async def on_pressed(update: Update, context: Context) -> None:
                         services.calendar.when(services.calendar.current.voting_closes))}
         await answer(update, refusals[outcome](), alert=True)
         return
-    # The public pages before the announcement goes out: its link must open.
+    # The press answered at once (drawing the charts takes seconds), then the public pages, before
+    # the announcement is sent: its link must open.
+    await answer(update, t.published_done(), alert=True)
     site_written = await _write_site(app)
     if app.worker is not None:
         app.worker.wake()
-    await answer(update, t.published_done(), alert=True)
     if not site_written:
         await reply(update, context, t.site_failed(str(services.config.site.dir)))
 

@@ -69,7 +69,10 @@ async def test_publishing_results_writes_the_public_pages_and_links_them(e2e_sit
     await admin.send("/results")
     await admin.press(rt.PUBLISH, until=lambda msgs: True)
     folder = e2e.config.site.dir
-    await e2e.until(lambda: (folder / "neighbourhoods" / "tajrish.html").is_file(), what="the public pages")
+    # Written after the press is answered (the charts take seconds), before the announcement goes out.
+    await e2e.until(lambda: (folder / "neighbourhoods" / "tajrish.html").is_file()
+                    and containing("https://example.ir/results/")(voter.messages()), timeout=60,
+                    what="the public pages, then the announcement linking to them")
     page = (folder / "neighbourhoods" / "tajrish.html").read_text(encoding="utf-8")
     assert "نیمکت برای ایستگاه اتوبوس" in page and 'dir="rtl"' in page and (folder / "pb" / "tajrish.pb").is_file()
     await voter.send(b.RESULTS)  # typed as the menu button reads (the keyboard shown may be older)
