@@ -243,13 +243,40 @@ class InboxJournalRepository(ProcessedUpdateRepository):
         if ids and self.on_done is not None:
             self.on_done(platform, ids)
 
-    async def states(self, wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The stored state of each (conversation name, key) asked for; absent: no conversation."""
+    async def save_step(self, update_id: int, states: States, before: States) -> None:
+        """A conversation step's new ``states``, committed before its reply goes out, and — in the same
+        transaction — the states ``update_id`` found ``before`` it (the first time only: a step saved
+        again, or a re-run's step, keeps the original), which a re-run of the update starts from."""
+        platform = self.platform
+        rows = [(platform, update_id, name, key, state) for (name, key), state in before.items()]
+
+        def save(conn: Any) -> None:
+            if rows:
+                conn.executemany(
+                    "INSERT INTO conversation_before (platform, update_id, name, key, state) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING", rows)
+            _write_states(conn, states)
+        await self.db.write(save)
+
+    async def states(self, wanted: Sequence[tuple[str, str]],
+                     before_of: int | None = None) -> dict[tuple[str, str], str]:
+        """The stored state of each (conversation name, key) asked for; absent: no conversation.
+        ``before_of``: an update handled again (taken over), whose earlier attempt may have moved these
+        conversations on already: for those, the state that attempt started from (save_step)."""
+        platform = self.platform
+
         def states(conn: Any) -> dict[tuple[str, str], str]:
             found: dict[tuple[str, str], str] = {}
             for name, key in wanted:
-                row = conn.execute("SELECT state FROM conversations WHERE name = ? AND key = ?", (name, key)).fetchone()
-                if row is not None:
+                row = None
+                if before_of is not None:
+                    row = conn.execute(
+                        "SELECT state FROM conversation_before WHERE platform = ? AND update_id = ? AND name = ? "
+                        "AND key = ?", (platform, before_of, name, key)).fetchone()
+                if row is None:
+                    row = conn.execute("SELECT state FROM conversations WHERE name = ? AND key = ?",
+                                       (name, key)).fetchone()
+                if row is not None and row[0] is not None:
                     found[(name, key)] = row[0]
             return found
         return await self.db.read(states)

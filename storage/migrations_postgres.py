@@ -477,4 +477,19 @@ MIGRATIONS: list[str] = [
         seen_at TEXT NOT NULL
     );
     """),
+    # 10: the conversation state each update found before its step committed a new one (storage/inbox.py,
+    # InboxJournalRepository): a worker that takes an update over after a kill runs it from the state its
+    # first attempt started from, not from the one that attempt already moved on to. Its rows go with
+    # their inbox row (prune). state NULL: no conversation was in progress.
+    _collate_c("""
+    CREATE TABLE conversation_before (
+        platform TEXT NOT NULL,
+        update_id BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        key TEXT NOT NULL,
+        state TEXT,
+        PRIMARY KEY (platform, update_id, name, key),
+        FOREIGN KEY (platform, update_id) REFERENCES inbox (platform, update_id) ON DELETE CASCADE
+    );
+    """),
 ]

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 from bot.cluster.reply_ledger import ReplyLedger
 from bot.messenger.update_decoding import decode_updates
+from bot.messenger.update_journal import TAKEN_OVER
 from bot.runtime import Runtime
 from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
 
@@ -184,10 +185,15 @@ class InboxWorker:
             # Taken over: what the earlier attempt sent is answered from the ledger, not sent again.
             handling = nullcontext() if ledger is None else ledger.handling(
                 await ledger.calls_for(claimed.platform, claimed.update_id, claimed.attempts))
-            with handling:
-                # As PTB's own dispatch does: the processor (per-person order, flood verdict, the
-                # journal) around process_update.
-                await application.update_processor.process_update(update, application.process_update(update))
+            # Taken over: run from the conversation states the earlier attempt started from.
+            taken_over = TAKEN_OVER.set(claimed.attempts > 1)
+            try:
+                with handling:
+                    # As PTB's own dispatch does: the processor (per-person order, flood verdict, the
+                    # journal) around process_update.
+                    await application.update_processor.process_update(update, application.process_update(update))
+            finally:
+                TAKEN_OVER.reset(taken_over)
             self.handled += 1
         except Exception as exc:  # noqa: BLE001 — e.g. the states could not be read: given back, tried again
             log.warning("%s: update %d not handled (%s); given back to the inbox", claimed.platform,

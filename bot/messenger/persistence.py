@@ -84,11 +84,13 @@ class ConversationStatePersistence(BasePersistence):
             del self._claimed[next(iter(self._claimed))]
         self._claimed[update_id] = (person, states)
 
-    async def reload_states(self, update: object) -> None:
+    async def reload_states(self, update: object, before_of: int | None = None) -> None:
         """This update's conversations take the states the database holds now, replacing what this
         process remembers of them (a worker, bot/cluster/worker.py: another worker may have moved the
         person on since). PTB's ConversationHandler reads states from persistence once, at start, and
-        then trusts its memory; here the one person about to be served is read again, each time."""
+        then trusts its memory; here the one person about to be served is read again, each time.
+        ``before_of``: the update is handled again after an attempt that may have moved them on
+        (update_journal.TAKEN_OVER): the states that attempt started from, where it saved them."""
         wanted: dict[tuple[str, str], tuple[ConversationHandler, ConversationKey]] = {}
         for conversation in self._persistent_conversations():
             try:
@@ -102,14 +104,16 @@ class ConversationStatePersistence(BasePersistence):
             return
         stored: dict[tuple[str, str], str] = {}
         asked = list(wanted)
-        if claimed is not None:
+        # Not for an update handled again: the claim read the states its earlier attempt moved on to.
+        if claimed is not None and before_of is None:
             person, states = claimed
             private = private_key(person)
             # Read by the claim already: the person's private chat (absent there: no state).
             stored = {(name, key): states[name] for name, key in asked if key == private and name in states}
             asked = [(name, key) for name, key in asked if key != private]
         if asked:
-            stored.update(await self.journal.repo.states(asked))
+            stored.update(await (self.journal.repo.states(asked) if before_of is None
+                                 else self.journal.repo.states(asked, before_of=before_of)))
         for (name, stored_key), (conversation, key) in wanted.items():
             state = stored.get((name, stored_key))
             self.journal.loaded(name, stored_key, state)

@@ -40,6 +40,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -61,6 +62,17 @@ KEEP_LAST = 1000
 PRUNE_EVERY = dt.timedelta(hours=1)  # or after KEEP_LAST new markers, whichever comes first
 
 _UNKNOWN = object()
+
+# Set by a worker (bot/cluster/worker.py) around an update it takes from the inbox: whether an earlier
+# attempt may have started it (its claim was taken over, or given back). Such an attempt may have
+# committed a conversation step already (save_now) before it died: the update is run again from the
+# states it found, not from those its first attempt moved on to, so it takes the same path (the same
+# handler, the same replies: the reply ledger answers those from what the first attempt sent) instead
+# of reading the same input as the next step's (a contact shared for the ambassador form taken as the
+# voter's phone, a name as a neighbourhood).
+TAKEN_OVER: ContextVar[bool] = ContextVar("inbox_taken_over", default=False)
+# The inbox update being handled in this context (inbox mode): what its steps' states are saved with.
+_HANDLING: ContextVar[int | None] = ContextVar("inbox_update", default=None)
 
 
 class UpdateJournal:
@@ -106,12 +118,17 @@ class UpdateJournal:
             await handle
             return
         if self._from_inbox:
+            handling = _HANDLING.set(update_id)
             try:
-                await self.application.persistence.reload_states(update)
-            except BaseException:
-                handle.close()  # not run: the worker gives the update back to the inbox
-                raise
-            await handle
+                try:
+                    await self.application.persistence.reload_states(
+                        update, before_of=update_id if TAKEN_OVER.get() else None)
+                except BaseException:
+                    handle.close()  # not run: the worker gives the update back to the inbox
+                    raise
+                await handle
+            finally:
+                _HANDLING.reset(handling)
             self._markers.append(update_id)
             self._kick()
             return
@@ -176,9 +193,15 @@ class UpdateJournal:
         The state stays "ahead" of PTB's own bookkeeping until done_ahead()."""
         self._ahead[(name, key)] = state
         self._states.pop((name, key), None)  # older, not written yet: superseded
-        if self._saved.get((name, key)) == state:
+        before = self._saved.get((name, key))
+        if before == state:
             return
-        await self.repo.record(self.key, (), {(name, key): state}, self.clock.now())
+        update_id = _HANDLING.get()
+        if self._from_inbox and update_id is not None:
+            # With the state the update found (TAKEN_OVER), in the same transaction.
+            await self.repo.save_step(update_id, {(name, key): state}, {(name, key): before})
+        else:
+            await self.repo.record(self.key, (), {(name, key): state}, self.clock.now())
         self._remember({(name, key): state})
 
     def done_ahead(self, name: str, key: str) -> None:

@@ -178,7 +178,11 @@ class ClusterCrowd(Crowd):
         self.wrong: list[str] = []  # steps answered wrongly or not exactly once
 
     async def run(self, c: Citizen) -> None:
+        most = 2 * (7 + 5 * c.ambassador)
         while (action := self.next_action(c)) is not None:
+            # A citizen going round in circles (an answer their model never expected, asked again at
+            # the database's pace until flood control drops them) fails here, not after minutes.
+            assert len(c.posts) < most, f"citizen {c.uid} goes round in circles: {[p.action for p in c.posts]}"
             post = self.act(c, action)
             await self.done.wait(post.update_id)
             self.take(c, post)
@@ -233,10 +237,6 @@ def answered_from_ledger(logs: Path) -> set[int]:
     return found
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known defect, issue 15: in about one run in five one citizen's update is never done after the kills "
-    "(nothing logged for minutes, then the wait for it times out); some of those runs also drop ambassadors' "
-    "steps as floods in all three workers at once. Not found yet: see the issue's closing note"))
 async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_open, tmp_path):
     rng = random.Random(SEED)
     started = time.monotonic()

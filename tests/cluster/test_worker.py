@@ -131,3 +131,97 @@ async def test_a_stopping_worker_gives_back_what_it_could_not_finish(pg_open):
     assert await inbox.claim(["telegram"], 10, "w2", 60) == []
     await worker.stop()
     assert sorted(c.update_id for c in await inbox.claim(["telegram"], 10, "w2", 60)) == [1, 2]
+
+
+async def test_an_update_taken_over_runs_from_the_state_its_first_attempt_found(pg_url, pg_open):
+    """The stall of tests/cluster/test_e2e_cluster.py (about one run in five): a worker killed after the
+    ambassador form's last step (the shared phone) had committed the form's end (save_now) and replied,
+    but before the update was done. The worker that took it over read "no conversation", so it took the
+    contact for the voter's phone: verified it and sent a ballot, its first reply answered from the
+    reply ledger with the form's «submitted». The citizen, never told «verified», asked for the ballot
+    again and again. Taken over, the update must run from the state its first attempt found."""
+    from bot.cluster.reply_ledger import ReplyLedger
+
+    user = USER + 7
+    async with LocalBotApi(bots={TOKEN: BOT_USERNAME}) as api:
+        state = api.state
+        config = bench_config(api.url, pg_url)
+        clock = voting_clock(config)
+        inbox = InboxRepository(await pg_open())
+        ledgers = [ReplyLedger(), ReplyLedger()]
+        runtimes = [Runtime(config, clock, updater=False), Runtime(config, clock, updater=False)]
+        for runtime, ledger in zip(runtimes, ledgers, strict=True):
+            runtime.wrap_request = ledger.wrap
+        [bot] = make_bots(config).values()
+        await bot.initialize()
+        polling = asyncio.ensure_future(Receiver(config, inbox).poll("telegram", bot, timeout=1))
+        first = None
+        try:
+            for runtime in runtimes:
+                await runtime.start(polling=False)
+
+            async def step(send) -> dict:
+                before = len(state.messages(TOKEN, user))
+                worker = InboxWorker(runtimes[0], InboxRepository(runtimes[0].db), name="w0", concurrency=8)
+                await worker.start()
+                try:
+                    send()
+                    await until(lambda: len(state.messages(TOKEN, user)) > before, "the answer")
+                    await until(lambda: not worker._held, "the update marked done")
+                finally:
+                    await worker.stop()
+                return state.messages(TOKEN, user)[-1]
+
+            await step(lambda: state.send_text(TOKEN, user, "/start"))
+            await step(lambda: state.send_text(TOKEN, user, "/ambassador"))
+            asked = await step(lambda: state.send_text(TOKEN, user, "شهروند آزمایشی"))
+            asked = await step(lambda: state.press(TOKEN, user, asked["message_id"], f"an:{config.neighbourhoods[3].id}"))
+            asked = await step(lambda: state.send_text(TOKEN, user, "گروه همسایگان کوچهٔ ما"))
+            assert asked["text"] == amb.ask_phone()
+
+            # The last step, on a worker that dies after replying and before the update is done: its
+            # done-commit never returns, and its claims stop being renewed.
+            first = InboxWorker(runtimes[0], InboxRepository(runtimes[0].db), name="w-killed", concurrency=8,
+                                claim_seconds=1.0, ledger=ledgers[0])
+            await first.start()
+            journal = runtimes[0].applications["telegram"].persistence.journal
+            dying = asyncio.Event()
+
+            async def never_done(key, update_ids, states, now):
+                await dying.wait()
+            journal.repo.record = never_done
+            before = len(state.messages(TOKEN, user))
+            state.send_contact(TOKEN, user)
+            await until(lambda: len(state.messages(TOKEN, user)) > before, "the first attempt's answer")
+            await asyncio.to_thread(ledgers[0].writer.wait_written, 5.0)
+            for task in first._loops:
+                task.cancel()
+            await asyncio.gather(*first._loops, return_exceptions=True)
+
+            second = InboxWorker(runtimes[1], InboxRepository(runtimes[1].db), name="w1", concurrency=8,
+                                 ledger=ledgers[1])
+            await second.start()
+            try:
+                await until(lambda: second.handled == 1 and not second._held, "the update taken over and done")
+            finally:
+                await second.stop()
+            [(attempts,)] = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT attempts FROM inbox WHERE body LIKE '%contact%'").fetchall())
+            assert attempts == 2
+            # Told once that the application is in, and nothing else; the phone was not taken for a vote.
+            answers = [m["text"] for m in state.messages(TOKEN, user)[before:]]
+            assert answers == [amb.submitted()], answers
+            [(verified,)] = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT verified_at FROM citizens WHERE user_id = ?", (user,)).fetchall())
+            assert verified is None
+        finally:
+            if first is not None:
+                for task in (*first._tasks, *([journal._committer] if journal._committer else [])):
+                    task.cancel()
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            await bot.shutdown()
+            for ledger in ledgers:
+                await ledger.close()
+            for runtime in runtimes:
+                await runtime.stop()
