@@ -215,6 +215,10 @@ class InboxWorker:
     # -- claims kept alive ------------------------------------------------------------------------
 
     async def _renew_loop(self) -> None:
+        """Renews the claims every third of their life, and awaits nothing else: a loop that also
+        awaited the journal's commits (flush) waited, under a steady stream of updates, for a
+        committer that never ran dry, and a live worker's claims expired under it — other workers
+        then took its updates over while it was still handling them (answered twice, out of order)."""
         loop = asyncio.get_running_loop()
         pruned_at = loop.time()
         while True:
@@ -222,14 +226,24 @@ class InboxWorker:
             try:
                 if self._held:
                     await self.inbox.renew(self.name, self.claim_seconds)
-                # A commit that failed (database away) is tried again here, not only at the next update.
-                for application in self.runtime.applications.values():
-                    await application.persistence.journal.flush()
-                if loop.time() - pruned_at > PRUNE_EVERY:
-                    pruned_at = loop.time()
-                    await self.inbox.prune()
             except Exception as exc:  # noqa: BLE001 — next round; the claims last three rounds
                 log.warning("worker %s: renewing claims failed (%s)", self.name, exc.__class__.__name__)
+            # A commit that failed (database away) is tried again here, not only at the next update.
+            for application in self.runtime.applications.values():
+                application.persistence.journal.retry()
+            if loop.time() - pruned_at > PRUNE_EVERY:
+                pruned_at = loop.time()
+                self._background(self.inbox.prune(), "inbox:prune")
+
+    def _background(self, work, name: str) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception as exc:  # noqa: BLE001 — tried again at the next round
+                log.warning("worker %s: %s failed (%s)", self.name, name, exc.__class__.__name__)
+        task = asyncio.get_running_loop().create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
 
 async def serve_worker(runtime: Runtime, *, concurrency: int, claim_seconds: float = CLAIM_SECONDS,

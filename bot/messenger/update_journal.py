@@ -215,6 +215,11 @@ class UpdateJournal:
             else:
                 self._saved[conversation] = state
 
+    def retry(self) -> None:
+        """Starts a commit of what a failed one left, unless one is running: without waiting for it."""
+        if self._committer is None and (self._states or self._markers):
+            self._kick()
+
     async def flush(self) -> None:
         """Everything handled and staged so far, committed (at shutdown, after the last update)."""
         if self._committer is not None:

@@ -319,8 +319,13 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
     assert all(stored[u][1] for u in posted), [u for u in posted if not stored[u][1]][:5]
     taken_over = sum(r[2] > 1 for r in rows)
     assert taken_over > 0, "no kill took a claimed update over"
+    # Only a killed worker's updates were taken over: a live worker keeps its claims.
+    from_the_living = sorted(r[0] for r in rows if r[2] > 1 and r[0] not in crowd.window)
+    assert not from_the_living, f"taken over from live workers: {from_the_living[:20]}"
 
     # Exactly once: messages per step (checked as each step was answered), callback answers per press.
+    for wrong in crowd.wrong:
+        print("answered wrongly:", wrong)
     assert not crowd.wrong, crowd.wrong[:10]
     window_presses = {p.cq_id for p in posted.values() if p.update_id in crowd.window and p.cq_id}
     answered: dict[str, list[int]] = {}

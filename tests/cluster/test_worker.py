@@ -225,3 +225,42 @@ async def test_an_update_taken_over_runs_from_the_state_its_first_attempt_found(
                 await ledger.close()
             for runtime in runtimes:
                 await runtime.stop()
+
+
+async def test_a_live_worker_keeps_its_claims_while_its_journal_commits_without_pause(pg_open):
+    """The renewals must not wait for the journal: under a steady stream of updates its committer never
+    runs dry, and a renewal loop that awaited it (flush) let a live worker's claims expire — other
+    workers took its updates over while it was still handling them (tests/cluster/test_e2e_cluster.py's
+    steps answered twice outside any kill, votes' ballots sent again)."""
+    from types import SimpleNamespace
+
+    from tests.cluster.test_inbox import message
+
+    inbox = InboxRepository(await pg_open())
+    await inbox.add("telegram", [message(1, 100)])
+    busy = asyncio.Event()  # a committer that keeps committing: never set
+
+    class Journal:
+        _committer = asyncio.ensure_future(busy.wait())
+        _states: dict = {}
+        _markers = [1]
+
+        async def flush(self):
+            await asyncio.shield(self._committer)
+
+        def retry(self):
+            pass
+
+    journal = Journal()
+    runtime = SimpleNamespace(applications={"telegram": SimpleNamespace(persistence=SimpleNamespace(journal=journal))})
+    worker = InboxWorker(runtime, inbox, name="w1", claim_seconds=0.3)
+    [claimed] = await inbox.claim(["telegram"], 10, "w1", 0.3)
+    worker._held[("telegram", 1)] = claimed  # being handled
+    renewing = asyncio.ensure_future(worker._renew_loop())
+    try:
+        await asyncio.sleep(1.0)  # three claim lifetimes
+        assert await inbox.claim(["telegram"], 10, "w2", 60) == [], "a live worker's claim was taken over"
+    finally:
+        renewing.cancel()
+        journal._committer.cancel()
+        await asyncio.gather(renewing, journal._committer, return_exceptions=True)
