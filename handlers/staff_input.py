@@ -73,5 +73,9 @@ async def on_staff_input(update: Update, context: Context) -> None:
         # Written by a newer version, or the role was taken away meanwhile.
         await questions.close(who)
         return
+    # Whatever citizen step they had left open ends: once the question is answered, what they type
+    # next must not be taken as that step's answer (a neighbourhood name, a title).
+    if context.application.persistence is not None:
+        context.application.persistence.end_steps(update)
     await taker(update, context, app, target)
     raise ApplicationHandlerStop

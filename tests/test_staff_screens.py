@@ -245,3 +245,27 @@ async def test_audit_names_follow_the_messenger_and_only_staff_are_kept(bot):
     await m.send(1234, "/start")  # a citizen: never kept
     names = await bot.services.repos.audit.names(["telegram:910", "telegram:1234"])
     assert {k: (v.first_name, v.username) for k, v in names.items()} == {"telegram:910": ("مریم", "maryam_new")}
+
+
+async def test_after_a_question_from_a_pushed_card_typing_is_not_a_neighbourhood(bot):
+    """Bale has no staff chat: its admin gets the cards privately and can work them without a
+    command. The admin had sent /start (the neighbourhood step), then marked a duplicate from a
+    card: the step outlived the answer and took the next text as a neighbourhood."""
+    from messages_fa import staff as t
+    from messages_fa import texts
+    from tests.conftest import BALE_ADMIN
+    from tests.support.review import pending
+
+    bale = bot.bale
+    await bale.send(BALE_ADMIN, "/start")
+    await pending(bot, 2)
+    first, second = [await bot.services.repos.proposals.by_citizen(
+        (await bot.services.repos.citizens.find("telegram", user)).id) for user in (1601, 1602)]
+    cards = [msg for msg in bale.request.messages(BALE_ADMIN) if bale.request.inline_buttons(msg)]
+    data = next(d for label, d in bale.request.inline_buttons(cards[-1]) if label == t.DUPLICATE)
+    await bale.update(bale.updates.callback(BALE_ADMIN, cards[-1], data))
+    await bale.send(BALE_ADMIN, first[0].code)
+    await bot.settle()
+    assert (await bot.services.proposals.get(second[0].id)).duplicate_of == first[0].id
+    await bale.send(BALE_ADMIN, "ممنون")
+    assert bale.last_text(BALE_ADMIN) == texts.not_understood()

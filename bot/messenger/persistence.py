@@ -123,6 +123,18 @@ class ConversationStatePersistence(BasePersistence):
             else:
                 states.update_no_track({key: json.loads(state)})
 
+    def end_steps(self, update: object) -> None:
+        """This person's conversation steps end, as a step returning END would end them: a staff
+        member answering the bot's question (handlers/staff_input.py) is not in a citizen's step, and
+        one left open must not take what they type next. PTB hands the change over with this
+        update's other states (the dict tracks the removal)."""
+        for conversation in self._persistent_conversations():
+            try:
+                key = conversation._get_key(update)  # type: ignore[arg-type]
+            except (AttributeError, RuntimeError):
+                continue
+            conversation._conversations.pop(key, None)
+
     def _persistent_conversations(self) -> list[ConversationHandler]:
         if self._conversations is None:
             application = self.journal.application
