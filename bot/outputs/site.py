@@ -87,7 +87,7 @@ async def gather(services: Services, run: ResultRun) -> SiteData:
         entries = sorted((Entry(p.code, p.title, p.cost, p.votes, rank.get(p.proposal_id)) for p in ballots.projects),
                          key=lambda e: (e.rank is None, e.rank or 0, -e.votes, e.cost, len(e.code), e.code))
         hoods.append(HoodPage(hood.id, hood.name, budget, spent, voters, tuple(entries),
-                              await services.results.pabulib(hood.id, run.rule)))
+                              await services.results.pabulib(hood.id, run.rule, ballots)))
     report = await services.stats.report()
     when = services.stats.when(report.at)
     charts = dict(zip(CHART_FILES, await asyncio.gather(asyncio.to_thread(neighbourhoods_chart, report, when),

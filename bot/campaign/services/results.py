@@ -125,10 +125,12 @@ class ResultsService:
     async def published(self) -> ResultRun | None:
         return await self.repos.results.published()
 
-    async def pabulib(self, neighbourhood_id: str, rule: str | None = None) -> str:
-        """One neighbourhood's election as a pabulib .pb file (voters anonymized)."""
+    async def pabulib(self, neighbourhood_id: str, rule: str | None = None,
+                      ballots: NeighbourhoodBallots | None = None) -> str:
+        """One neighbourhood's election as a pabulib .pb file (voters anonymized); ``ballots`` when
+        the caller has read them already (the public pages show them too)."""
         hood = self.config.neighbourhood(neighbourhood_id)
-        ballots = await self.repos.results.ballots(neighbourhood_id)
+        ballots = ballots or await self.repos.results.ballots(neighbourhood_id)
         out = io.StringIO()
         write_pb(election_of(ballots, self.config.results.budget(neighbourhood_id)), {
             "description": f"Man Shahrdaram, Tehran District 1, {hood.id}",
