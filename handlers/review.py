@@ -151,7 +151,9 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
             if author is not None:
                 await app.notifier.tell(p.platform, author.chat_id, t.category_changed_for_author(
                     markup, p.title, p.code, categories[index].name), parse_mode=markup.parse_mode)
-            await reply(update, context, await _card(app, p), keyboards.review(p.id))
+            context.application.create_task(app.notifier.refresh_staff_cards(p), update=update)
+            if update.effective_chat.type == "private":  # the /review screen; the staff chat's card is refreshed
+                await reply(update, context, await _card(app, p), keyboards.review(p.id))
             return
     await _after_decision(update, context, app, result)
 

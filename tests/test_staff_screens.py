@@ -144,8 +144,14 @@ async def test_the_pushed_card_offers_what_review_offers(bot, config):
     assert not m.request.inline_buttons(m.request.messages(STAFF_CHAT)[0])  # that card is closed
     # Fixing the second one's category.
     await press_on(cards[1], t.CATEGORY)
+    posted = len(m.request.messages(STAFF_CHAT))
     await m.press(MODERATOR, config.categories[-1].name, chat_id=STAFF_CHAT)
+    await bot.settle()
     assert (await proposal_of(1602)).category_id == config.categories[-1].id
+    # Its card in the group shows the new category, buttons kept; no second card for it.
+    refreshed = next(msg for msg in m.request.messages(STAFF_CHAT) if msg["message_id"] == cards[1]["message_id"])
+    assert f"دسته: {config.categories[-1].name}" in refreshed["text"] and m.request.inline_buttons(refreshed)
+    assert len(m.request.messages(STAFF_CHAT)) == posted
     # The third one is a duplicate of the second: asked privately, typed there.
     await press_on(cards[2], t.DUPLICATE)
     assert m.alerts()[-1] == t.asked_privately()

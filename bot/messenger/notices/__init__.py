@@ -81,6 +81,23 @@ class Notifier:
             except TelegramError as exc:
                 log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
 
+    async def refresh_staff_cards(self, proposal: Proposal) -> None:
+        """Every copy of a pending card shows the proposal as it is now (its category fixed), with
+        its buttons: the staff chat keeps one card per proposal."""
+        config = self.services.config
+        for card in await self.services.repos.proposals.staff_cards(proposal.id):
+            bot = self.bots.get(card.platform)
+            if bot is None:
+                continue
+            platform = PLATFORMS[card.platform]
+            try:
+                await bot.edit_message_text(
+                    render.staff_card(platform, config, proposal), chat_id=card.chat_id, message_id=card.message_id,
+                    parse_mode=platform.markup.parse_mode, reply_markup=keyboards.review(proposal.id),
+                    link_preview_options=NO_LINK_PREVIEW)
+            except TelegramError as exc:
+                log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
+
     async def tell_author(self, proposal: Proposal) -> None:
         author = await self.services.repos.citizens.get(proposal.citizen_id)
         bot = self.bots.get(proposal.platform)
