@@ -106,16 +106,20 @@ def citizen_conversation() -> ConversationHandler:
     # admin left in the neighbourhood step by /start had the next thing they typed after /schedule
     # looked up as a neighbourhood.
     staff_cmd = CommandHandler(list(COMMAND_ACTIONS), staff_input.end_citizen_step, filters=NEW_MESSAGE)
+    # The offer to make a text typed at the main menu a proposal (issue 16 §1).
+    from_text = CallbackQueryHandler(proposals.on_from_text_pressed, pattern=bt.FromText.PATTERN)
     conversation = ConversationHandler(
         name="citizen",
         persistent=True,
         allow_reentry=True,
         # The form's neighbourhood buttons on an old message also (re)enter the form.
-        entry_points=[staff_cmd, start_cmd, menu, ambassador_cmd, similar_pressed,
+        entry_points=[staff_cmd, start_cmd, menu, ambassador_cmd, similar_pressed, from_text,
                       CallbackQueryHandler(ambassadors.on_hood_pressed, pattern=bt.AmbassadorHood.PATTERN)],
         states={
             S.HOOD: [
                 CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
+                # Answered here, the move ends the step; pressed later, elsewhere (the global one below).
+                CallbackQueryHandler(start.on_move_pressed, pattern=bt.MoveNeighbourhood.PATTERN),
                 _msg(BACK, proposals.back_to_menu),
                 _msg(FREE_TEXT, start.on_neighbourhood_typed),
                 _msg(OTHER_INPUT, start.on_neighbourhood_other),
@@ -175,8 +179,9 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(OTHER_INPUT, ambassadors.expect_phone),
             ],
         },
-        # A neighbourhood button from an older message ends whatever step the citizen was in.
-        fallbacks=[staff_cmd, start_cmd, menu, ambassador_cmd, *cancel, similar_pressed,
+        # A neighbourhood button from an older message is answered without leaving the step: a
+        # citizen who has a neighbourhood is asked before any move (handlers/start._choose).
+        fallbacks=[staff_cmd, start_cmd, menu, ambassador_cmd, *cancel, similar_pressed, from_text,
                    CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN)],
     )
     # Every step's replies go out once the state they announce is committed (handlers/outbox.py).
@@ -234,11 +239,15 @@ def register(application: Application) -> None:
         CallbackQueryHandler(results.on_pressed, pattern=bt.Results.PATTERN),
         citizen_conversation(),
         CommandHandler("help", start.on_help, filters=NEW_MESSAGE & PRIVATE),
+        # In a group: one short answer with the way into the private chat (issue 16).
+        CommandHandler(["start", "help"], start.on_group_start, filters=NEW_MESSAGE & ~PRIVATE),
         CommandHandler("whoami", start.on_whoami, filters=NEW_MESSAGE),
         CommandHandler("cancel", start.on_cancel, filters=NEW_MESSAGE & PRIVATE),
         _msg(BACK | CANCEL_LABEL, proposals.back_to_menu),
         _msg(filters.CONTACT, voting.on_contact),
         CallbackQueryHandler(start.on_neighbourhood_pressed, pattern=bt.Neighbourhood.PATTERN),
+        CallbackQueryHandler(start.on_move_pressed, pattern=bt.MoveNeighbourhood.PATTERN),
+        CallbackQueryHandler(start.on_all_neighbourhoods_pressed, pattern=bt.AllNeighbourhoods.PATTERN),
         # Every family's handler takes only the data its family parses (bot/messenger/buttons.py): the rest,
         # forged, truncated or from a version that no longer exists, is refused here, in one place.
         CallbackQueryHandler(start.on_unknown_button),

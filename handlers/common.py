@@ -237,3 +237,37 @@ async def set_buttons(update: Update, markup) -> None:
         async with unless_unchanged():
             await update.callback_query.edit_message_reply_markup(markup)
     await outbox.send(edit)
+
+
+async def edit_pressed(update: Update, context: Context, text: str, markup=None) -> None:
+    """The pressed message becomes ``text`` (with ``markup``'s buttons, or none): a question
+    answered in place, without a new message."""
+    app = app_context(context)
+
+    async def edit() -> None:
+        async with unless_unchanged():
+            await update.callback_query.edit_message_text(
+                text, parse_mode=app.platform.markup.parse_mode, reply_markup=markup,
+                link_preview_options=NO_LINK_PREVIEW)
+    await outbox.send(edit)
+
+
+async def close_question(update: Update, context: Context, suffix: str | None) -> None:
+    """Take the buttons off a message whose question has been answered (optionally noting the
+    answer under it). Cosmetic: when the edit fails (already edited, too old, a hiccup) the flow
+    goes on."""
+    query = update.callback_query
+    markup = app_context(context).platform.markup
+
+    async def edit() -> None:
+        try:
+            if suffix and query.message and query.message.text:
+                # Rebuild the message in the messenger's markup so its bold survives the edit.
+                original = query.message.text_html if markup.parse_mode == "HTML" else query.message.text
+                await query.edit_message_text(f"{original}\n\n{markup.esc(suffix)}", reply_markup=None,
+                                              parse_mode=markup.parse_mode, link_preview_options=NO_LINK_PREVIEW)
+            else:
+                await query.edit_message_reply_markup(None)
+        except TelegramError:
+            pass
+    await outbox.send(edit)

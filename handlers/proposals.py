@@ -7,20 +7,19 @@ returns to the preview instead of moving on.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
+from bot.campaign.services import free_text
 from bot.campaign.services.proposals import Gate, TextCheck
 from bot.campaign.services.similar import Support
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
-from bot.messenger.context import app_context
 from domain import PENDING
-from handlers import outbox
 from handlers import states as S
 from handlers.common import (
     Context,
     answer,
+    close_question,
     current_phase_line,
     enter,
     offer_neighbourhoods,
@@ -215,22 +214,7 @@ async def on_edit_choice(update: Update, context: Context):
 
 
 async def _close_inline(update: Update, context: Context, suffix: str | None) -> None:
-    """Take the buttons off a message whose question has been answered (optionally noting the answer)."""
-    query = update.callback_query
-    markup = app_context(context).platform.markup
-
-    async def edit() -> None:
-        try:
-            if suffix and query.message and query.message.text:
-                # Rebuild the message in the messenger's markup so its bold survives the edit.
-                original = query.message.text_html if markup.parse_mode == "HTML" else query.message.text
-                await query.edit_message_text(f"{original}\n\n{markup.esc(suffix)}", reply_markup=None,
-                                              parse_mode=markup.parse_mode)
-            else:
-                await query.edit_message_reply_markup(None)
-        except TelegramError:
-            pass  # already edited, too old, or the messenger hiccuped: cosmetic, the flow goes on
-    await outbox.send(edit)
+    await close_question(update, context, suffix)
 
 
 async def back_to_menu(update: Update, context: Context):
@@ -253,6 +237,10 @@ async def after_title(update: Update, context: Context):
     the same message above it, with «this is what I meant» buttons (no extra message either way).
     The citizen may press one, or «mine is different», or just write the description."""
     app, citizen = await enter(update, context)
+    draft = await app.services.proposals.draft(citizen)
+    if draft is not None and draft.description:
+        # Kept from a text typed at the main menu and offered as this proposal (issue 16 §1).
+        return await after_description(update, context)
     found = await app.services.similar.for_title(citizen, update.message.text or "")
     if not found:
         return await ask_description(update, context)
@@ -297,3 +285,33 @@ async def on_similar_pressed(update: Update, context: Context):
             else texts.similar_supported(markup, proposal.title, proposal.code, already=outcome is Support.ALREADY))
     await show_menu(update, context, citizen, text)
     return END
+
+
+# --- a proposal from text typed at the main menu (issue 16; bot/campaign/services/free_text.py) -----
+
+async def on_from_text_pressed(update: Update, context: Context):
+    """The offer's answer. Yes: the proposal goes on from its first missing step (an old offer
+    pressed while writing resumes that draft); no: the kept text is dropped."""
+    app, citizen = await enter(update, context)
+    accept = data_of(update, bt.FromText).accept
+    await answer(update)
+    if not accept:
+        await free_text.decline(app.services.proposals, citizen)
+        await close_question(update, context, None)
+        await show_menu(update, context, citizen, texts.from_text_declined())
+        return END
+    gate = await app.services.proposals.gate(citizen)
+    draft = await app.services.proposals.draft(citizen)
+    if gate is Gate.OK and (draft is None or not draft.description):
+        gate = Gate.NO_DRAFT  # declined or cancelled meanwhile: nothing kept to go on with
+    if gate is not Gate.OK:
+        return await _gate_refused(update, context, gate)
+    await close_question(update, context, None)
+    if not draft.category_id:
+        return await ask_category(update, context, S.CATEGORY)
+    if not draft.title:
+        return await ask_title(update, context)
+    return await send_preview(update, context)
+
+
+refused = _gate_refused  # the refusals of the free-text offer (handlers/start.on_free_text) are these

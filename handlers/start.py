@@ -7,8 +7,13 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.ext import ConversationHandler
 
+from bot.campaign.phone import looks_like_phone
 from bot.campaign.roles import roles_of
-from bot.campaign.services.citizens import ChooseResult, ReminderResult, after_choosing
+from bot.campaign.services import free_text
+from bot.campaign.services.citizens import ChooseResult, MoveCheck, ReminderResult, after_choosing
+from bot.campaign.services.free_text import Offer
+from bot.campaign.services.proposals import Gate
+from bot.campaign.services.voting import BallotGate
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import app_context
@@ -18,7 +23,9 @@ from handlers.common import (
     Context,
     answer,
     changed,
+    close_question,
     current_phase_line,
+    edit_pressed,
     enter,
     first_contact,
     offer_neighbourhoods,
@@ -56,34 +63,53 @@ async def on_start(update: Update, context: Context):
 
 async def ask_neighbourhood(update: Update, context: Context):
     app, citizen = await enter(update, context)
+    name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
     if citizen.neighbourhood_locked:
-        name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
         await show_menu(update, context, citizen, texts.neighbourhood_locked(app.platform.markup, name))
         return END
-    await offer_neighbourhoods(update, context, texts.choose_neighbourhood())
+    await offer_neighbourhoods(update, context, texts.choose_new_neighbourhood(app.platform.markup, name))
     return S.HOOD
 
 
 async def _choose(update: Update, context: Context, neighbourhood_id: str):
+    """A neighbourhood button (from whatever message, however old) or a typed name. Returns the
+    state to go to: None keeps the step the citizen is in (a stray tap while writing a proposal)."""
     app, citizen = await enter(update, context)
-    result = await app.services.citizens.choose_neighbourhood(citizen, neighbourhood_id)
-    name = render.neighbourhood_name(app.services.config, neighbourhood_id)
-    if result is ChooseResult.UNKNOWN:
-        if update.callback_query:
+    config, markup, pressed = app.services.config, app.platform.markup, update.callback_query is not None
+    plan = await app.services.citizens.plan_move(citizen, neighbourhood_id)
+    name = render.neighbourhood_name(config, neighbourhood_id)
+    if plan.check is MoveCheck.UNKNOWN:
+        if pressed:
             await answer(update, texts.button_expired(), alert=True)
         return None
-    if result is ChooseResult.LOCKED:
-        current = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
-        locked = texts.neighbourhood_locked(app.platform.markup, current)
-        if update.callback_query:
+    if plan.check is MoveCheck.LOCKED:
+        locked = texts.neighbourhood_locked(markup, render.neighbourhood_name(config, citizen.neighbourhood_id))
+        if pressed:
             await answer(update, locked, alert=True)
-        else:
-            await show_menu(update, context, citizen, locked)
+            return None
+        await show_menu(update, context, citizen, locked)
         return END
+    if plan.check is MoveCheck.CONFIRM:
+        # Never a move on a tap alone: the question, in place of the pressed list.
+        current = config.neighbourhood(citizen.neighbourhood_id)
+        question = texts.move_confirm(markup, current.name, name, plan.has_draft)
+        buttons = keyboards.move_confirm(config.neighbourhood(neighbourhood_id), current)
+        if pressed:
+            await asyncio.gather(answer(update), edit_pressed(update, context, question, buttons))
+        else:
+            await reply(update, context, question, buttons)
+        return None
+    result = await app.services.citizens.choose_neighbourhood(citizen, neighbourhood_id)
+    if result is not ChooseResult.CHOSEN:  # voted in between, in another process
+        return await _choose(update, context, neighbourhood_id) if result is ChooseResult.LOCKED else None
     citizen = changed(context, after_choosing(citizen, neighbourhood_id))
-    confirm = show_menu(update, context, citizen, texts.neighbourhood_set(app.platform.markup, name))
-    if update.callback_query:
+    confirm = show_menu(update, context, citizen, texts.neighbourhood_set(markup, name))
+    if pressed:
         await asyncio.gather(answer(update), confirm)
+        # Then the list shows what was chosen and loses its buttons, so that it cannot be pressed
+        # again later; only after the menu went out: if that failed («try again»), the buttons are
+        # still there to press again.
+        await close_question(update, context, texts.neighbourhood_picked(name))
     else:
         await confirm
     return END
@@ -94,23 +120,66 @@ async def on_neighbourhood_pressed(update: Update, context: Context):
     return await _choose(update, context, data_of(update, bt.Neighbourhood).neighbourhood_id)
 
 
+@private_buttons_only
+async def on_move_pressed(update: Update, context: Context):
+    """The answer to "you are in X; move to Y?", checked again now (a vote may have come between)."""
+    app, citizen = await enter(update, context)
+    config, markup = app.services.config, app.platform.markup
+    target = data_of(update, bt.MoveNeighbourhood).neighbourhood_id
+    current = render.neighbourhood_name(config, citizen.neighbourhood_id)
+    if target is None:
+        await asyncio.gather(answer(update), edit_pressed(update, context, texts.stayed(markup, current)))
+        return END
+    plan = await app.services.citizens.plan_move(citizen, target)
+    if plan.check is MoveCheck.UNKNOWN or citizen.neighbourhood_id is None:
+        await answer(update, texts.button_expired(), alert=True)
+        return None
+    if plan.check is MoveCheck.LOCKED or (
+            plan.check is MoveCheck.CONFIRM
+            and await app.services.citizens.choose_neighbourhood(citizen, target) is ChooseResult.LOCKED):
+        await answer(update, texts.neighbourhood_locked(markup, current), alert=True)
+        return None
+    changed(context, after_choosing(citizen, target))
+    name = render.neighbourhood_name(config, target)
+    await asyncio.gather(answer(update), edit_pressed(update, context, texts.moved(markup, name, plan.has_draft)))
+    return END
+
+
+@private_buttons_only
+async def on_all_neighbourhoods_pressed(update: Update, context: Context) -> None:
+    """The full list, asked for on a "not found" answer: that very message becomes it."""
+    app = app_context(context)
+    await asyncio.gather(answer(update), edit_pressed(update, context, texts.choose_neighbourhood(),
+                                                      keyboards.neighbourhoods(app.services.config.neighbourhoods)))
+
+
 async def on_neighbourhood_typed(update: Update, context: Context):
     app, _ = await enter(update, context)
     typed = update.message.text[:MessageLimit.MAX_TEXT_LENGTH]
-    matches = app.services.citizens.match_neighbourhoods(typed)
-    if len(matches) == 1:
-        return await _choose(update, context, matches[0].id)
-    shown = typed[:50]
-    if matches:
-        await reply(update, context, texts.neighbourhood_several(app.platform.markup, shown), keyboards.neighbourhoods(tuple(matches)))
+    match = app.services.citizens.match_name(typed)
+    if len(match.found) == 1:
+        return await _choose(update, context, match.found[0].id)
+    shown, markup = typed[:50], app.platform.markup
+    # Never the full list again: each "not found" would leave one more live 27-button message.
+    if match.found:
+        await reply(update, context, texts.neighbourhood_several(markup, shown), keyboards.neighbourhood_choices(tuple(match.found)))
+    elif match.close:
+        await reply(update, context, texts.neighbourhood_close(markup, shown), keyboards.neighbourhood_choices(tuple(match.close)))
     else:
-        await offer_neighbourhoods(update, context, texts.neighbourhood_not_found(app.platform.markup, shown))
+        await reply(update, context, texts.neighbourhood_not_found(markup, shown), keyboards.all_neighbourhoods_button())
     return S.HOOD
 
 
 async def on_neighbourhood_other(update: Update, context: Context):
-    await offer_neighbourhoods(update, context, texts.choose_neighbourhood())
+    await reply(update, context, texts.choose_neighbourhood(), keyboards.all_neighbourhoods_button())
     return None
+
+
+async def on_group_start(update: Update, context: Context) -> None:
+    """/start or /help in a group: one short answer with the way into the private chat."""
+    app = app_context(context)
+    link = app.platform.deep_link(context.bot.username)
+    await reply(update, context, texts.group_start(), keyboards.private_chat(link))
 
 
 async def on_help(update: Update, context: Context):
@@ -159,12 +228,44 @@ async def on_my_proposals(update: Update, context: Context):
 
 async def on_unknown(update: Update, context: Context):
     """Anything no other handler took. A citizen with no neighbourhood is most likely typing one;
-    staff, who write to the bot for their work (and may never choose one), are not guessed at."""
+    one who is asked for their phone may type it; a proposal may be typed straight into the chat.
+    Staff, who write to the bot for their work (and may never choose one), are not guessed at."""
     app, citizen = await enter(update, context)
-    if (citizen.neighbourhood_id is None and update.message and update.message.text
+    message = update.message
+    if (citizen.neighbourhood_id is None and message and message.text
             and not roles_of(app.services.config, app.platform.name, update.effective_user.id)):
         return await on_neighbourhood_typed(update, context)
+    typed = (message.text or message.caption) if message else None
+    if typed and typed.startswith("/"):  # a command we do not have is no proposal
+        typed = None
+    if typed and looks_like_phone(typed) and app.services.voting.gate(citizen) is BallotGate.NOT_VERIFIED:
+        await reply(update, context, texts.phone_typed(), keyboards.share_phone())
+        return None
+    if typed and citizen.neighbourhood_id is not None:
+        return await on_free_text(update, context, typed)
     await show_menu(update, context, citizen, texts.not_understood())
+    return None
+
+
+async def on_free_text(update: Update, context: Context, typed: str):
+    """Text at the main menu: an offer to make it a proposal, or what can be done now."""
+    app, citizen = await enter(update, context)
+    result = await free_text.offer_text(app.services.proposals, citizen, typed)
+    if result.offer is Offer.OFFERED:
+        name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
+        await reply(update, context, texts.from_text_offer(app.platform.markup, name), keyboards.from_text_offer())
+        return None
+    if result.offer is Offer.GATE and result.gate is not Gate.NOT_OPEN:
+        return await proposals.refused(update, context, result.gate)
+    text = {
+        Offer.DRAFT_EXISTS: texts.from_text_draft_exists,
+        Offer.TOO_LONG: lambda: texts.from_text_too_long(result.limit, result.length),
+    }.get(result.offer)
+    if text is None:
+        phase = app.services.phase().phase
+        action = keyboards.main_action(phase, remind_me_pending=not citizen.remind_me)
+        text = lambda: texts.what_now(current_phase_line(app), action)  # noqa: E731
+    await show_menu(update, context, citizen, text())
     return None
 
 

@@ -36,6 +36,20 @@ NEXT_PAGE = "بعدی ▶️"
 APPROVE = "✅ تأیید"
 REJECT = "❌ رد"
 
+# Stray taps and typing (issue 16): a move's confirmation, a "not found" answer, free text, groups
+ALL_NEIGHBOURHOODS = "📋 همهٔ محله‌ها"
+START_FROM_TEXT = "📝 بله، پیشنهاد با همین متن"
+NOT_FROM_TEXT = "نه، لازم نیست"
+OPEN_PRIVATE_CHAT = "💬 گفتگو با ربات"
+
+
+def move_to(neighbourhood: str) -> str:
+    return f"✅ بله، محلهٔ من {neighbourhood} است"
+
+
+def stay_in(neighbourhood: str) -> str:
+    return f"نه، در {neighbourhood} می‌مانم"
+
 
 def vote_button(number: str, voted: bool) -> str:
     return f"✅ {number} — پس گرفتن رأی" if voted else f"☐ رأی به {number}"

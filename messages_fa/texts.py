@@ -96,7 +96,78 @@ def neighbourhood_several(m: Markup, typed: str) -> str:
 
 def neighbourhood_not_found(m: Markup, typed: str) -> str:
     return (f"محله‌ای با نام «{m.esc(shorten(typed, TYPED_SHOWN))}» پیدا نشد. "
-            "لطفاً از فهرست زیر انتخاب کنید یا نام دیگری بنویسید.")
+            f"لطفاً نام را دوباره بنویسید یا دکمهٔ «{b.ALL_NEIGHBOURHOODS}» را بزنید.")
+
+
+# --- stray taps and typing (issue 16) --------------------------------------------------------------
+
+def neighbourhood_close(m: Markup, typed: str) -> str:
+    return (f"محله‌ای با نام «{m.esc(shorten(typed, TYPED_SHOWN))}» پیدا نشد. "
+            "شاید منظورتان یکی از این‌هاست؛ لطفاً انتخاب کنید یا نام را دوباره بنویسید:")
+
+
+def neighbourhood_picked(name: str) -> str:
+    """Added to the question whose buttons were pressed, which then loses them."""
+    return f"✅ {name}"
+
+
+def choose_new_neighbourhood(m: Markup, current: str) -> str:
+    return f"محلهٔ کنونی شما: {m.bold(m.esc(current))}\n{choose_neighbourhood()}"
+
+
+def move_confirm(m: Markup, current: str, target: str, has_draft: bool) -> str:
+    lines = [f"محلهٔ کنونی شما {m.bold(m.esc(current))} است. آیا می‌خواهید محلهٔ خود را به "
+             f"{m.bold(m.esc(target))} تغییر دهید؟", ""]
+    if has_draft:
+        lines.append(f"• پیشنهاد نیمه‌کارهٔ شما نگه داشته می‌شود و برای محلهٔ {m.esc(target)} فرستاده می‌شود.")
+    lines.append(f"• پیشنهادهایی که پیش‌تر فرستاده‌اید در محلهٔ {m.esc(current)} می‌مانند.")
+    lines.append("• شما هنوز رأی نداده‌اید. پس از نخستین رأی، محلهٔ شما دیگر تغییر نمی‌کند "
+                 "و رأی‌ها در همان محله می‌مانند.")
+    return "\n".join(lines)
+
+
+def moved(m: Markup, target: str, has_draft: bool) -> str:
+    text = f"محلهٔ شما به {m.bold(m.esc(target))} تغییر کرد ✅"
+    return f"{text}\nپیشنهاد نیمه‌کارهٔ شما برای همین محله فرستاده می‌شود." if has_draft else text
+
+
+def stayed(m: Markup, current: str) -> str:
+    return f"محلهٔ شما همان {m.bold(m.esc(current))} ماند."
+
+
+def phone_typed() -> str:
+    return (f"لطفاً شماره را تایپ نکنید؛ دکمهٔ «{b.SHARE_PHONE}» را در پایین صفحه بزنید تا شمارهٔ همین حساب "
+            "فرستاده شود. شمارهٔ تایپ‌شده را نمی‌توان تأیید کرد.")
+
+
+def from_text_offer(m: Markup, neighbourhood: str) -> str:
+    return (f"پیام شما را به‌عنوان شرح یک پیشنهاد برای محلهٔ {m.esc(neighbourhood)} نگه داشتیم. "
+            "می‌خواهید با همین متن پیشنهاد بدهید؟ پس از آن دسته و عنوان را می‌پرسیم.")
+
+
+def from_text_declined() -> str:
+    return f"باشد، متن شما کنار گذاشته شد. هر وقت خواستید، دکمهٔ «{b.SEND_PROPOSAL}» را بزنید."
+
+
+def from_text_draft_exists() -> str:
+    return (f"شما یک پیشنهاد نیمه‌کاره دارید. برای ادامهٔ آن دکمهٔ «{b.SEND_PROPOSAL}» را بزنید؛ "
+            "متن تازه را در همان گام‌ها بنویسید.")
+
+
+def from_text_too_long(limit: int, length: int) -> str:
+    return (f"پیام شما برای شرح یک پیشنهاد بلند است ({fa_number(length)} حرف؛ حداکثر {fa_number(limit)}). "
+            f"برای ارسال پیشنهاد، دکمهٔ «{b.SEND_PROPOSAL}» را بزنید و شرح کوتاه‌تری بنویسید.")
+
+
+def what_now(phase_line: str, action: str | None) -> str:
+    """Free text at the main menu that is no proposal: what can be done now."""
+    if action is None:
+        return f"{phase_line}\nیکی از دکمه‌های پایین صفحه را بزنید یا /help را بفرستید."
+    return f"{phase_line}\nبرای ادامه، دکمهٔ «{action}» را در پایین صفحه بزنید یا /help را بفرستید."
+
+
+def group_start() -> str:
+    return f"برای شرکت در طرح {PLAN}، گفتگوی خصوصی با ربات را باز کنید و در آنجا /start را بزنید."
 
 
 def neighbourhood_set(m: Markup, name: str) -> str:

@@ -11,6 +11,11 @@ from bot.messenger import buttons as bt
 SENT = [
     (bt.Neighbourhood("tajrish"), "n:tajrish"),
     (bt.Neighbourhood("darband-2"), "n:darband-2"),
+    (bt.MoveNeighbourhood("tajrish"), "nm:tajrish"),
+    (bt.MoveNeighbourhood(None), "nm:-"),
+    (bt.AllNeighbourhoods(), "nl:all"),
+    (bt.FromText(True), "ft:y"),
+    (bt.FromText(False), "ft:n"),
     (bt.Category("sport"), "c:sport"),
     (bt.Preview(bt.Preview.OK), "pv:ok"),
     (bt.Preview(bt.Preview.EDIT), "pv:edit"),

@@ -47,7 +47,8 @@ async def test_typed_partial_name_with_several_matches_offers_a_choice(bot):
     await tg.send(USER, "/start")
     await tg.send(USER, "شهرک")
     labels = [label for label, _ in tg.buttons(USER)]
-    assert sorted(labels) == sorted(["شهرک نفت", "دانشگاه (شهرک گل‌ها)"])
+    # The names found, and the full list only on request (no new live 27-button message).
+    assert sorted(labels) == sorted(["شهرک نفت", "دانشگاه (شهرک گل‌ها)", b.ALL_NEIGHBOURHOODS])
     await tg.press(USER, "شهرک نفت")
     assert (await bot.services.repos.citizens.find("telegram", USER)).neighbourhood_id == "shahrak-naft"
 
@@ -112,9 +113,10 @@ async def test_back_steps_and_cancel_keep_flow_consistent(bot):
     assert "لغو شد" in tg.last_text(USER)
     citizen = await bot.services.repos.citizens.find("telegram", USER)
     assert await bot.services.proposals.draft(citizen) is None
-    # after cancel, text is not taken as a description
+    # after cancel, text is not taken as a description: it is only offered as a new proposal's
     await tg.send(USER, "یک متن بی‌ربط")
-    assert "متوجه نشدم" in tg.last_text(USER)
+    assert "می‌خواهید با همین متن پیشنهاد بدهید؟" in tg.last_text(USER)
+    assert (await bot.services.proposals.draft(citizen)).title is None
 
 
 async def test_edit_from_preview_returns_to_preview(bot):
@@ -138,17 +140,22 @@ async def test_edit_from_preview_returns_to_preview(bot):
     assert proposal.title == "زمین بازی کودکان در پارک" and proposal.photo_file_id and proposal.latitude == 35.80
 
 
-async def test_old_neighbourhood_button_pressed_mid_proposal_ends_the_flow(bot):
+async def test_old_neighbourhood_button_pressed_mid_proposal_asks_and_keeps_the_step(bot):
+    """Issue 16: an old 27-name message pressed while writing never moves the citizen nor ends the step."""
     tg = bot.telegram
-    await choose_tajrish(bot)
+    await tg.send(USER, "/start")
     welcome = tg.last_with_buttons(USER)
+    darband = next(d for label, d in tg.request.inline_buttons(welcome) if label == "دربند")
+    await tg.press(USER, "تجریش")
     await tg.send(USER, b.SEND_PROPOSAL)
     await tg.press(USER, "ورزشی")
-    darband = next(d for label, d in tg.request.inline_buttons(welcome) if label == "دربند")
-    await tg.update(tg.updates.callback(USER, welcome, darband))
-    assert "دربند" in tg.last_text(USER)
-    await tg.send(USER, "متنی که عنوان نیست")  # no longer taken as a title
-    assert "متوجه نشدم" in tg.last_text(USER)
+    await tg.update(tg.updates.callback(USER, welcome, darband))  # the old list, as it was first sent
+    asked = tg.request.calls_to("editMessageText")[-1].params["text"]  # the old list, edited in place
+    assert "محلهٔ کنونی شما <b>تجریش</b> است" in asked and "پیشنهاد نیمه‌کارهٔ شما نگه داشته" in asked
+    citizen = await bot.services.repos.citizens.find("telegram", USER)
+    assert citizen.neighbourhood_id == "tajrish"
+    await tg.send(USER, "زمین بازی کودکان")  # still the title step
+    assert (await bot.services.proposals.draft(citizen)).title == "زمین بازی کودکان"
 
 
 async def test_full_name_without_brackets_matches(bot):

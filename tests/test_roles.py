@@ -62,6 +62,9 @@ CITIZEN_COMMANDS = [("/start", EVERYONE), ("/help", EVERYONE), ("/cancel", EVERY
                     ("/ambassador", EVERYONE)]
 CITIZEN_BUTTONS = [
     (lambda ids: "n:tajrish", EVERYONE),
+    (lambda ids: "nm:darband", EVERYONE),
+    (lambda ids: "nl:all", EVERYONE),
+    (lambda ids: "ft:n", EVERYONE),
     (lambda ids: f"c:{ids['category']}", EVERYONE),
     (lambda ids: "pv:ok", EVERYONE),
     (lambda ids: "pe:title", EVERYONE),

@@ -26,3 +26,9 @@ def normalize_iranian_mobile(raw: str) -> str | None:
 
 def phone_hash(secret: bytes, normalized: str) -> str:
     return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+def looks_like_phone(typed: str) -> bool:
+    """A message that is nothing but an Iranian mobile number («۰۹۱۲۱۲۳۴۵۶۷», "+98 912 …"): someone
+    asked for their phone typed it instead of sharing it."""
+    return normalize_iranian_mobile(typed.strip()) is not None

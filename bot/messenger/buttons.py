@@ -9,6 +9,9 @@ across releases (tests/test_buttons.py holds today's strings). Every value in it
 the server at the press — who presses, in which phase, for which proposal — never trusted.
 
   n:<neighbourhood id>                choose a neighbourhood
+  nm:<neighbourhood id>|-             move to that neighbourhood (after "you are in X; move to Y?");  nm:-  stay
+  nl:all                              show all the neighbourhoods (on a "not found" answer)
+  ft:y|n                              a text typed at the main menu: start a proposal with it, or not
   c:<category id>                     the category of the proposal being written
   pv:ok|edit|cancel                   the preview;   pe:cat|title|desc|media|back  the field to edit
   v:<proposal id>:<page>[:d]         vote, on ballot page <page> (:d  pressed on its details view);  w:…  withdraw
@@ -100,6 +103,51 @@ class Neighbourhood(ButtonData):
     @classmethod
     def _read(cls, match):
         return cls(match["id"])
+
+
+@dataclass(frozen=True)
+class MoveNeighbourhood(ButtonData):
+    """Confirms a move to ``neighbourhood_id``; None: stay where one is ("-", which no config id is)."""
+    neighbourhood_id: str | None
+
+    PREFIX: ClassVar[str] = "nm"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, rf"(?P<id>{_ID}|-)")
+
+    def pack(self) -> str:
+        return f"nm:{self.neighbourhood_id or '-'}"
+
+    @classmethod
+    def _read(cls, match):
+        return cls(None if match["id"] == "-" else match["id"])
+
+
+@dataclass(frozen=True)
+class AllNeighbourhoods(ButtonData):
+    PREFIX: ClassVar[str] = "nl"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, "all")
+
+    def pack(self) -> str:
+        return "nl:all"
+
+    @classmethod
+    def _read(cls, match):
+        return cls()
+
+
+@dataclass(frozen=True)
+class FromText(ButtonData):
+    """The offer to start a proposal with a text typed at the main menu: accepted or not."""
+    accept: bool
+
+    PREFIX: ClassVar[str] = "ft"
+    PATTERN: ClassVar[re.Pattern[str]] = _pattern(PREFIX, "(?P<answer>[yn])")
+
+    def pack(self) -> str:
+        return f"ft:{'y' if self.accept else 'n'}"
+
+    @classmethod
+    def _read(cls, match):
+        return cls(match["answer"] == "y")
 
 
 @dataclass(frozen=True)
@@ -475,6 +523,7 @@ class DuplicateOf(ButtonData):
 
 
 FAMILIES: tuple[type[ButtonData], ...] = (
-    Neighbourhood, Category, Preview, EditField, Vote, Details, BallotPage, Results, AmbassadorHood, Panel, AmbassadorStaff,
-    Moderation, Review, Feasibility, AuditPage, MoveBoundary, Broadcast, Similar, DuplicateOf,
+    Neighbourhood, MoveNeighbourhood, AllNeighbourhoods, FromText, Category, Preview, EditField, Vote, Details,
+    BallotPage, Results, AmbassadorHood, Panel, AmbassadorStaff, Moderation, Review, Feasibility, AuditPage,
+    MoveBoundary, Broadcast, Similar, DuplicateOf,
 )

@@ -678,14 +678,15 @@ class Crowd:
         return self.message_event(person, m, f"{what} {text[:60]!r}", chat_id, key=key, state=state, **extra)
 
     def group_expect(self, person: Person, message: dict, state: State | None) -> str:
-        """In a group the bot answers only /whoami, the staff commands of those who may use them
-        (someone else is refused in private, never in the group), and a moderator's reply to its
-        rejection-reason question; everything else in a group is deliberately left unanswered."""
+        """In a group the bot answers only /whoami, /start and /help (the way into the private
+        chat), the staff commands of those who may use them (someone else is refused in private,
+        never in the group), and a moderator's reply to its rejection-reason question; everything
+        else in a group is deliberately left unanswered."""
         text = message.get("text") or ""
         match = re.match(r"/([A-Za-z0-9_]+)(?:@(\S+))?(?:\s|$)", text)
         if match and (match[2] is None or match[2].lower() == BOT_USER["username"]):
             name = match[1].lower()
-            if name == "whoami" or (name in COMMAND_ACTIONS and
+            if name in ("whoami", "start", "help") or (name in COMMAND_ACTIONS and
                                     may(self.config, person.platform, person.user_id, COMMAND_ACTIONS[name])):
                 return ANSWER
         replied = message.get("reply_to_message")
@@ -1230,12 +1231,13 @@ class Crowd:
     # -- invariants --------------------------------------------------------------------------------
 
     def check_step(self, events: list[Event], before: State, after: State) -> None:
+        # A call the Bot API would refuse first: the error it then causes is only its symptom.
+        self.check_api(events)
         self.check_errors(events)
         self.check_answers(events)
         self.check_votes(before, after, events)
         self.check_markers(after, {e.callback_id: e.person for e in events if e.callback_id}, events)
         self.check_staff_state([e.person for e in events], before, after, events)
-        self.check_api(events)
 
     def check_api(self, events: list[Event] = ()) -> None:
         """7. Every call is one the Bot API would accept (lengths, HTML, button data; plain on Bale)."""

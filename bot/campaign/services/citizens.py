@@ -12,6 +12,12 @@ from domain import Citizen, Phase
 from messages_fa.normalize import match_key
 from storage.interface import Repositories
 
+# Typed names: how alike (rapidfuzz's normalized Indel similarity, 0-100, on match keys) a name
+# must be to be offered, and how many are offered. «نیاورن» → «نیاوران» scores 92, a name with
+# one letter wrong in five about 80; two unrelated names of the district stay below 60.
+CLOSE_ENOUGH = 70
+CLOSEST_SHOWN = 3
+
 # The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
 # paragraph is not a name.
 MAX_NAME_TYPED = 100
@@ -21,6 +27,29 @@ class ChooseResult(enum.Enum):
     CHOSEN = "chosen"
     LOCKED = "locked"  # voted already: the neighbourhood is fixed
     UNKNOWN = "unknown"  # forged or stale id
+
+
+class MoveCheck(enum.Enum):
+    """What a neighbourhood button (or typed name) may do for this citizen, before anything changes."""
+    CHOOSE = "choose"  # no neighbourhood yet, or the one they have: chosen at once
+    CONFIRM = "confirm"  # another one than theirs: only after "you are in X; move to Y?"
+    LOCKED = "locked"  # voted already: the neighbourhood is fixed
+    UNKNOWN = "unknown"  # forged or stale id
+
+
+@dataclasses.dataclass(frozen=True)
+class MovePlan:
+    check: MoveCheck
+    has_draft: bool = False  # an unfinished proposal, which goes with them (it has no neighbourhood of its own)
+
+
+@dataclasses.dataclass(frozen=True)
+class NameMatch:
+    """A typed neighbourhood name: ``found`` are names that contain it (or it them; one of them
+    is the citizen's, when it is the only one); ``close`` are names spelled alike, offered as
+    buttons, never chosen for the citizen."""
+    found: list[Neighbourhood]
+    close: list[Neighbourhood]
 
 
 class ReminderResult(enum.Enum):
@@ -76,6 +105,40 @@ class CitizenService:
         if partial:
             return partial
         return [n for k, n in self._keys if len(k) >= 3 and k in key]
+
+    def match_name(self, typed: str) -> NameMatch:
+        """match_neighbourhoods, and when it finds nothing, the closest names by spelling
+        (a letter missing, swapped or wrong: «نیاورن», «زعفرنیه»), best first."""
+        found = self.match_neighbourhoods(typed)
+        if found or len(typed) > MAX_NAME_TYPED:
+            return NameMatch(found, [])
+        key = match_key(typed)
+        if len(key) < 2:
+            return NameMatch([], [])
+        # Imported here: only a typo pays for the library's import at start-up.
+        from rapidfuzz import fuzz, process
+        scored = process.extract(key, {i: k for i, (k, _) in enumerate(self._keys)}, scorer=fuzz.ratio,
+                                 score_cutoff=CLOSE_ENOUGH, limit=CLOSEST_SHOWN)
+        return NameMatch([], [self._keys[i][1] for _, _, i in scored])
+
+    async def plan_move(self, citizen: Citizen, neighbourhood_id: str) -> MovePlan:
+        """The rule for a neighbourhood button or name, whatever message it came from.
+
+        A citizen without a neighbourhood chooses at once. One who has one is never moved by a
+        button alone (an old 27-name message pressed hours later, even while writing a
+        proposal): they are asked first. Moving keeps the unfinished proposal (it is sent for
+        the new neighbourhood) and leaves proposals already sent where they were. Votes fix the
+        neighbourhood: a citizen who has voted cannot move, so a vote never follows a person to
+        another ballot nor is taken back by a move (one person, one neighbourhood's ballot)."""
+        if self.config.neighbourhood(neighbourhood_id) is None:
+            return MovePlan(MoveCheck.UNKNOWN)
+        if citizen.neighbourhood_id is None or citizen.neighbourhood_id == neighbourhood_id:
+            return MovePlan(MoveCheck.CHOOSE)
+        if citizen.neighbourhood_locked:
+            return MovePlan(MoveCheck.LOCKED)
+        draft = await self.repos.drafts.get(citizen.id)
+        has_draft = draft is not None and bool(draft.category_id or draft.title or draft.description)
+        return MovePlan(MoveCheck.CONFIRM, has_draft)
 
     async def choose_neighbourhood(self, citizen: Citizen, neighbourhood_id: str) -> ChooseResult:
         if self.config.neighbourhood(neighbourhood_id) is None:

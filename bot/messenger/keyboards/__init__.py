@@ -34,6 +34,46 @@ def neighbourhoods(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(_rows(buttons, 3))
 
 
+_ALL_NEIGHBOURHOODS = InlineKeyboardButton(b.ALL_NEIGHBOURHOODS, callback_data=bt.AllNeighbourhoods().pack())
+
+
+def neighbourhood_choices(items: tuple[Neighbourhood, ...]) -> InlineKeyboardMarkup:
+    """A few names found for what was typed, and the way to the full list (which is only ever
+    shown on request: a "not found" answer must not add another live 27-button message)."""
+    rows = _rows([InlineKeyboardButton(n.name, callback_data=bt.Neighbourhood(n.id).pack()) for n in items], 3)
+    return InlineKeyboardMarkup([*rows, [_ALL_NEIGHBOURHOODS]])
+
+
+@cache
+def all_neighbourhoods_button() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_ALL_NEIGHBOURHOODS]])
+
+
+def move_confirm(target: Neighbourhood, current: Neighbourhood) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.move_to(target.name), callback_data=bt.MoveNeighbourhood(target.id).pack())],
+        [InlineKeyboardButton(b.stay_in(current.name), callback_data=bt.MoveNeighbourhood(None).pack())],
+    ])
+
+
+@cache
+def from_text_offer() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(b.START_FROM_TEXT, callback_data=bt.FromText(True).pack())],
+        [InlineKeyboardButton(b.NOT_FROM_TEXT, callback_data=bt.FromText(False).pack())],
+    ])
+
+
+def private_chat(url: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.OPEN_PRIVATE_CHAT, url=url)]])
+
+
+def main_action(phase: Phase, remind_me_pending: bool) -> str | None:
+    """The phase's own button, first on the main menu (what free text at the menu is pointed to)."""
+    return {Phase.BEFORE: b.REMIND_ME if remind_me_pending else None, Phase.PROPOSALS: b.SEND_PROPOSAL, Phase.VOTING: b.VOTE,
+            Phase.CLOSED: b.RESULTS}.get(phase)
+
+
 @cache
 def main_menu(phase: Phase, can_change_neighbourhood: bool, remind_me_pending: bool) -> ReplyKeyboardMarkup:
     """The menu follows the phase: only what makes sense now."""

@@ -1,0 +1,62 @@
+"""Text typed at the main menu (issue 16): a proposal written straight into the chat is not lost.
+
+In the proposals phase it is kept as the description of a new draft and the citizen is asked
+whether to go on with it (category and title are then asked as usual, the description step
+skipped); otherwise, or when it cannot be a description, the citizen is pointed to what can be
+done now.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bot.campaign.phone import normalize_iranian_mobile
+from bot.campaign.services.proposals import Gate, ProposalService, TextCheck
+from domain import Citizen, Draft
+
+
+class Offer(enum.Enum):
+    OFFERED = "offered"  # kept as a new draft's description: ask whether to go on
+    DRAFT_EXISTS = "draft_exists"  # an unfinished proposal of their own is never overwritten
+    TOO_LONG = "too_long"
+    NOT_A_PROPOSAL = "not_a_proposal"  # «سلام», a phone number, punctuation: point to the menu
+    GATE = "gate"  # proposals cannot be sent now (see ``gate``)
+
+
+@dataclass(frozen=True)
+class OfferResult:
+    offer: Offer
+    gate: Gate = Gate.OK
+    length: int = 0
+    limit: int = 0
+
+
+def offered_only(draft: Draft | None) -> bool:
+    """A draft that holds nothing but a description: what an offer made (the usual steps fill the
+    category and the title first)."""
+    return draft is not None and bool(draft.description) and not (draft.category_id or draft.title)
+
+
+async def offer_text(proposals: ProposalService, citizen: Citizen, text: str) -> OfferResult:
+    if normalize_iranian_mobile(text) is not None:
+        return OfferResult(Offer.NOT_A_PROPOSAL)
+    gate = await proposals.gate(citizen)
+    if gate is not Gate.OK:
+        return OfferResult(Offer.GATE, gate)
+    draft = await proposals.draft(citizen)
+    if draft is not None and (draft.category_id or draft.title):
+        return OfferResult(Offer.DRAFT_EXISTS)
+    # An earlier offer's text, never taken up, gives way to the newer one.
+    result = await proposals.set_description(citizen, text)
+    if result.check is TextCheck.OK:
+        return OfferResult(Offer.OFFERED)
+    if result.check is TextCheck.TOO_LONG:
+        return OfferResult(Offer.TOO_LONG, length=result.length, limit=result.limit)
+    return OfferResult(Offer.NOT_A_PROPOSAL)
+
+
+async def decline(proposals: ProposalService, citizen: Citizen) -> None:
+    """"No" to the offer drops the kept text, and only that: a draft the citizen has gone on
+    writing (an old offer's button pressed later) stays."""
+    if offered_only(await proposals.draft(citizen)):
+        await proposals.discard(citizen)
