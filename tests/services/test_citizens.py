@@ -4,6 +4,9 @@ from __future__ import annotations
 from bot.campaign.services.citizens import (
     MAX_NAME_TYPED,
     ChooseResult,
+    MoveCheck,
+    MovePlan,
+    NameMatch,
     PhoneResult,
     ReminderResult,
     after_choosing,
@@ -97,3 +100,33 @@ async def test_the_citizen_after_a_change_is_what_reading_them_again_returns(ser
     assert person == await repos.citizens.get(person.id)
     assert await services.citizens.verify_phone(person, 9, 9, phone_of(9)) is PhoneResult.ALREADY
     assert after_verifying(person) == await repos.citizens.get(person.id)
+
+
+def test_a_name_with_a_typo_offers_the_closest_names_and_chooses_none(services):
+    match = services.citizens.match_name
+    assert [n.id for n in match("نیاورن").close] == ["niavaran"] and match("نیاورن").found == []
+    assert [n.id for n in match("زعفرنیه").close][:2] == ["zafaranieh", "farmanieh"]
+    assert [n.id for n in match("محله تجرش").close] == ["tajrish"]  # the word «محله» around it
+    assert [n.id for n in match("زعفرانيه").found] == ["zafaranieh"]  # Arabic yeh: found, no fuzzing
+    assert match("پاریس") == match("سلام") == match("x") == NameMatch([], [])
+    assert len(match("ن").close) == 0 and match("تجریش" * MAX_NAME_TYPED).close == []
+
+
+async def test_a_move_is_asked_first_keeps_the_draft_and_is_refused_after_a_vote(services, repos):
+    person = await citizen(services, 11)  # in tajrish
+    plan = services.citizens.plan_move
+    assert await plan(person, "tajrish") == MovePlan(MoveCheck.CHOOSE)
+    assert await plan(person, "atlantis") == MovePlan(MoveCheck.UNKNOWN)
+    assert await plan(person, "darband") == MovePlan(MoveCheck.CONFIRM, has_draft=False)
+    await services.proposals.start(person)
+    await services.proposals.set_category(person, "green")
+    assert await plan(person, "darband") == MovePlan(MoveCheck.CONFIRM, has_draft=True)
+    newcomer, _ = await services.citizens.enter("telegram", 12, 12)
+    assert await plan(newcomer, "darband") == MovePlan(MoveCheck.CHOOSE)  # a first choice needs no question
+
+    author = await citizen(services, 13)
+    submitted = await on_ballot(services, await proposal(services, author))
+    voter = await citizen(services, 14, phone=phone_of(14))
+    at(services, "voting")
+    await services.voting.cast(voter, submitted.id)
+    assert await plan(await repos.citizens.get(voter.id), "darband") == MovePlan(MoveCheck.LOCKED)

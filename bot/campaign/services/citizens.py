@@ -17,6 +17,7 @@ from storage.interface import Repositories
 # one letter wrong in five about 80; two unrelated names of the district stay below 60.
 CLOSE_ENOUGH = 70
 CLOSEST_SHOWN = 3
+_NEIGHBOURHOOD_WORD = match_key("محله")
 
 # The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
 # paragraph is not a name.
@@ -113,6 +114,8 @@ class CitizenService:
         if found or len(typed) > MAX_NAME_TYPED:
             return NameMatch(found, [])
         key = match_key(typed)
+        # «محلهٔ نیاورن»: the word for "neighbourhood" would count as misspelt letters.
+        key = key.removeprefix(_NEIGHBOURHOOD_WORD) if len(key) > len(_NEIGHBOURHOOD_WORD) + 1 else key
         if len(key) < 2:
             return NameMatch([], [])
         # Imported here: only a typo pays for the library's import at start-up.
