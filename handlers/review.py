@@ -16,9 +16,10 @@ from bot.campaign.services.proposals import MAX_REASON, Decision
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from bot.messenger.context import AppContext, app_context
+from bot.messenger.markup_dicts import NO_LINK_PREVIEW
 from bot.messenger.platforms import PLATFORMS
 from domain import FEASIBLE, NOT_FEASIBLE, AuditFilter
-from handlers.common import Context, acting, allowed, answer, reply, staff_place
+from handlers.common import Context, acting, allowed, answer, reply, staff_place, unless_unchanged
 from handlers.presses import staff_press
 from messages_fa import staff as t
 from messages_fa import texts
@@ -363,11 +364,22 @@ async def on_audit_pressed(update: Update, context: Context) -> None:
     if (press := await staff_press(update, app, bt.AuditPage, "audit", refused=t.not_for_you,
                                    elsewhere=t.staff_place_only)) is None:
         return
+    if press.only is not None and press.only[0] == "d" and _day(press.only) is None:  # d20261340: forged
+        await answer(update, texts.button_expired(), alert=True)
+        return
     await answer(update)
     if press.menu is not None:
         await _audit_choices(update, context, app, press.menu)
         return
     await _audit_page(update, context, app, press.offset, press.only)
+
+
+def _day(code: str) -> dt.date | None:
+    """The day of a d<yyyymmdd> filter (the pattern holds 8 digits; the date may not exist)."""
+    try:
+        return dt.date(int(code[1:5]), int(code[5:7]), int(code[7:9]))
+    except ValueError:
+        return None
 
 
 # Who, in a button's data: t<id> / b<id> a person on Telegram / Bale, x<name> one of the operator's tools.
@@ -402,8 +414,7 @@ async def _narrowed(app: AppContext, only: str | None) -> tuple[AuditFilter | No
     kind, value = only[0], only[1:]
     if kind == "a":
         return AuditFilter(action=value), t.ACTION_NAMES.get(value, value)
-    if kind == "d":
-        day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))  # the pattern holds 8 digits
+    if kind == "d" and (day := _day(only)) is not None:
         return app.services.audit_log.day(day), jalali_day(day)
     ref = _person_ref(only)
     return AuditFilter(actor=ref), (await _names(app, [ref]))[ref]
@@ -412,11 +423,7 @@ async def _narrowed(app: AppContext, only: str | None) -> tuple[AuditFilter | No
 async def _audit_page(update: Update, context: Context, app: AppContext, offset: int, only: str | None) -> None:
     """Up to AUDIT_PAGE entries, as many as fit in one message: fifteen rejections with reasons
     near MAX_REASON would be twice the messengers' limit, and the messenger would refuse the page."""
-    try:
-        narrowed, described = await _narrowed(app, only)
-    except ValueError:  # a day that does not exist (d20261340): forged
-        await reply(update, context, texts.button_expired())
-        return
+    narrowed, described = await _narrowed(app, only)
     entries = await app.services.audit_log.page(AUDIT_PAGE + 1, offset, narrowed)
     config = app.services.config
     m = app.platform.markup
@@ -439,7 +446,18 @@ async def _audit_page(update: Update, context: Context, app: AppContext, offset:
         below.append(Button(t.AUDIT_ALL, callback_data=a(0).pack()))
     if below:
         rows.append(below)
-    await reply(update, context, t.audit_text(lines, described), InlineKeyboardMarkup(rows))
+    await _audit_show(update, context, app, t.audit_text(lines, described), InlineKeyboardMarkup(rows))
+
+
+async def _audit_show(update: Update, context: Context, app: AppContext, text: str, markup) -> None:
+    """/audit's one message: the command sends it, its buttons (pages, filters, the choices) edit it
+    in place — a new message each press would add nothing but calls and clutter."""
+    if update.callback_query is None:
+        await reply(update, context, text, markup)
+        return
+    async with unless_unchanged():
+        await update.callback_query.edit_message_text(text, parse_mode=app.platform.markup.parse_mode,
+                                                      reply_markup=markup, link_preview_options=NO_LINK_PREVIEW)
 
 
 async def _audit_choices(update: Update, context: Context, app: AppContext, menu: str) -> None:
@@ -458,4 +476,4 @@ async def _audit_choices(update: Update, context: Context, app: AppContext, menu
         choices = [(jalali_day(day), "d" + day.strftime("%Y%m%d")) for day in await log.days()]
     rows = [[Button(label, callback_data=a(0, code).pack())] for label, code in choices]
     rows.append([Button(t.AUDIT_ALL, callback_data=a(0).pack())])
-    await reply(update, context, t.audit_choose(menu), InlineKeyboardMarkup(rows))
+    await _audit_show(update, context, app, t.audit_choose(menu), InlineKeyboardMarkup(rows))

@@ -176,6 +176,7 @@ async def test_audit_reads_as_sentences_with_names_jalali_times_and_money(bot, c
 
     from bot.campaign.roles import Actor
     from messages_fa import staff as t
+    from messages_fa import texts
     from tests.support.review import MODERATOR, REVIEWER, approved
 
     m = bot.telegram
@@ -212,7 +213,8 @@ async def test_audit_reads_as_sentences_with_names_jalali_times_and_money(bot, c
     assert moved in calendar and "شنبه" in moved  # Jalali, Tehran, with the weekday
     assert len([line for line in lines if line.startswith("▫️")]) == 4  # one line per action
 
-    # Filters on buttons: by person …
+    # Filters on buttons, the one message edited in place: by person …
+    messages = len(m.request.messages(TELEGRAM_ADMIN))
     await m.press(TELEGRAM_ADMIN, t.AUDIT_BY_PERSON)
     labels = [label for label, _ in m.buttons(TELEGRAM_ADMIN)]
     assert "رضا" in labels and f"User{TELEGRAM_ADMIN}" in labels and "شناسهٔ ۴۳۲۱ در بله" in labels
@@ -234,6 +236,9 @@ async def test_audit_reads_as_sentences_with_names_jalali_times_and_money(bot, c
     assert "رویدادی با این انتخاب نیست" in m.last_text(TELEGRAM_ADMIN)
     await m.press(TELEGRAM_ADMIN, t.AUDIT_ALL)
     assert "فقط:" not in m.last_text(TELEGRAM_ADMIN)
+    assert len(m.request.messages(TELEGRAM_ADMIN)) == messages
+    await m.press_data(TELEGRAM_ADMIN, "au:0:d20261340")  # a day that does not exist (forged)
+    assert m.alerts()[-1] == texts.button_expired()
     # The buttons are checked on the server: a moderator's press (forged) shows nothing.
     before = len(m.request.messages(MODERATOR))
     await m.press_data(MODERATOR, "au:0:t920")
