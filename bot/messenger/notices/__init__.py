@@ -6,6 +6,7 @@ notifier holds every platform's Bot.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
@@ -14,7 +15,7 @@ from bot.campaign.services import Services
 from bot.messenger import keyboards, render
 from bot.messenger.keyboards import ambassadors as amb_keyboards
 from bot.messenger.markup_dicts import NO_LINK_PREVIEW
-from bot.messenger.platforms import PLATFORMS
+from bot.messenger.platforms import PLATFORMS, Platform
 from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 from messages_fa import ambassadors as amb_texts
 from messages_fa import staff as staff_texts
@@ -65,25 +66,18 @@ class Notifier:
 
     async def close_staff_cards(self, proposal: Proposal, by: str) -> None:
         """Every copy of the card shows the outcome and loses its buttons, so nobody acts twice."""
-        config = self.services.config
-        for card in await self.services.repos.proposals.staff_cards(proposal.id):
-            bot = self.bots.get(card.platform)
-            if bot is None:
-                continue
-            platform = PLATFORMS[card.platform]
-            outcome = (texts.staff_decided_approved(platform.markup.esc(by)) if proposal.status == APPROVED
-                       else texts.staff_decided_rejected(platform.markup, platform.markup.esc(by), proposal.reject_reason or ""))
-            try:
-                await bot.edit_message_text(
-                    render.staff_card(platform, config, proposal, footer=outcome), chat_id=card.chat_id,
-                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, link_preview_options=NO_LINK_PREVIEW,
-                )
-            except TelegramError as exc:
-                log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
+        def outcome(platform: Platform) -> str:
+            m = platform.markup
+            return (texts.staff_decided_approved(m.esc(by)) if proposal.status == APPROVED
+                    else texts.staff_decided_rejected(m, m.esc(by), proposal.reject_reason or ""))
+        await self._edit_staff_cards(proposal, outcome, None)
 
     async def refresh_staff_cards(self, proposal: Proposal) -> None:
         """Every copy of a pending card shows the proposal as it is now (its category fixed), with
         its buttons: the staff chat keeps one card per proposal."""
+        await self._edit_staff_cards(proposal, lambda platform: "", keyboards.review(proposal.id))
+
+    async def _edit_staff_cards(self, proposal: Proposal, footer: Callable[[Platform], str], reply_markup) -> None:
         config = self.services.config
         for card in await self.services.repos.proposals.staff_cards(proposal.id):
             bot = self.bots.get(card.platform)
@@ -92,8 +86,8 @@ class Notifier:
             platform = PLATFORMS[card.platform]
             try:
                 await bot.edit_message_text(
-                    render.staff_card(platform, config, proposal), chat_id=card.chat_id, message_id=card.message_id,
-                    parse_mode=platform.markup.parse_mode, reply_markup=keyboards.review(proposal.id),
+                    render.staff_card(platform, config, proposal, footer=footer(platform)), chat_id=card.chat_id,
+                    message_id=card.message_id, parse_mode=platform.markup.parse_mode, reply_markup=reply_markup,
                     link_preview_options=NO_LINK_PREVIEW)
             except TelegramError as exc:
                 log.warning("staff card %d/%s not updated: %s", proposal.id, card.platform, exc.__class__.__name__)
