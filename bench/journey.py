@@ -86,7 +86,9 @@ TARGETS = (  # (figure, comparison, bound, which run) from the issue
     ("saturation_updates_per_s", ">=", 300.0, "capacity: closed loop, no think time"),
     ("speedup_vs_one_at_a_time", ">=", 30.0, "saturation vs PTB one-at-a-time"),
     ("surge_latency_p99_ms", "<=", 1000.0, "surge: citizens who read and tap"),
-    ("saturation_api_calls_per_journey", "<=", 12.0, "saturation run"),
+    # 13 since issue 16: the neighbourhood list is edited to show the choice and lose its buttons
+    # (an edit, outside the sending budget, after the menu: the step's wait is unchanged).
+    ("saturation_api_calls_per_journey", "<=", 13.0, "saturation run"),
     ("journey_vs_echo_cpu_ratio", "<=", 1.5, "bot CPU per update, saturation vs the bare PTB echo bot"),
     ("tenk_error_messages_to_citizens", "<=", 0.0, "10,000 citizens at once"),
     ("tenk_callbacks_answered_again", "<=", 0.0, "10,000 citizens at once"),

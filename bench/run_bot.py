@@ -354,6 +354,9 @@ async def _skeleton(args: argparse.Namespace) -> None:
         hood = config.neighbourhood(query.data[2:])
         hood_of[query.from_user.id] = hood.id
         await asyncio.gather(query.answer(), send(update, context, texts.neighbourhood_set(markup, hood.name), menu()))
+        # Then the list shows the choice and loses its buttons, as the bot's does (issue 16).
+        await query.edit_message_text(f"{welcome}\n\n{texts.neighbourhood_picked(hood.name)}", **sent,
+                                      link_preview_options=no_preview())
 
     async def on_vote_menu(update: Update, context) -> None:
         await send(update, context, texts.ask_phone(), share_phone())
