@@ -35,15 +35,24 @@ class LedgerCall:
     seq: int  # the call's place among the update's recorded calls, from 1
     method: str  # the Bot API method, as in the URL (sendMessage)
     chat_id: str  # the call's chat_id, else callback_query_id / inline_message_id, else ""
-    status: int  # the HTTP status of the messenger's answer
-    response: str  # the messenger's answer, the JSON body as received
+    status: int  # the HTTP status of the messenger's answer; 0: sent, no answer recorded (yet)
+    response: str  # the messenger's answer, the JSON body as received ("" without one)
+
+    @property
+    def answered(self) -> bool:
+        """The messenger took it: a re-run gets this answer instead of sending it again."""
+        return 200 <= self.status < 300
+
+
+# A call is written twice: as it leaves (status 0), then with its answer, which replaces the first.
+_UPSERT = ("ON CONFLICT (platform, update_id, seq) DO UPDATE SET method = excluded.method, "
+           "chat_id = excluded.chat_id, status = excluded.status, response = excluded.response")
 
 
 def _record(conn: Any, rows: Sequence[tuple]) -> None:
-    # ON CONFLICT: a call recorded already (a batch written again after a lost commit).
     conn.executemany(
         "INSERT INTO reply_ledger (platform, update_id, seq, method, chat_id, status, response) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+        "VALUES (?, ?, ?, ?, ?, ?, ?) " + _UPSERT, rows)
 
 
 class ReplyLedgerRepository:
@@ -69,7 +78,7 @@ class ReplyLedgerRepository:
 # One statement for a whole batch (not a statement per row).
 _INSERT = ("INSERT INTO reply_ledger (platform, update_id, seq, method, chat_id, status, response) "
            "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::text[], %s::text[], %s::int[], %s::text[]) "
-           "ON CONFLICT DO NOTHING")
+           + _UPSERT)
 
 
 def _without_waiting_for_disk(url: str) -> str:
@@ -106,12 +115,15 @@ class LedgerWriter:
         self._thread = threading.Thread(target=self._run, name="reply-ledger", daemon=True)
         self._thread.start()
 
-    def put(self, call: LedgerCall) -> None:
+    def put(self, call: LedgerCall, written: Callable[[], None] | None = None) -> bool:
+        """Queues ``call``; ``written`` is called (on the writer's thread) once it is committed.
+        False: not queued (too many waiting: the database is away)."""
         with self._lock:
             if self._put - self._written >= WAITING_MAX:
-                return
+                return False
             self._put += 1
-        self._queue.put((call, time.monotonic()))
+        self._queue.put((call, time.monotonic(), written))
+        return True
 
     def wait_written(self, timeout: float) -> bool:
         """Blocks until every call put so far is written (True), or ``timeout`` seconds (False)."""
@@ -130,7 +142,7 @@ class LedgerWriter:
         import psycopg
 
         conn = None
-        batch: list[tuple[LedgerCall, float]] = []
+        batch: list[tuple[LedgerCall, float, Callable[[], None] | None]] = []
         stop = False
         wait = 0.5
         while True:
@@ -154,7 +166,9 @@ class LedgerWriter:
                 if conn is None:
                     conn = psycopg.connect(_without_waiting_for_disk(self.url), autocommit=True,
                                            prepare_threshold=None, connect_timeout=5)
-                calls = [c for c, _ in batch]
+                # One row per call: a call's answer may share a batch with its leaving (its wait for
+                # that write timed out), and one statement cannot update a row twice; the later wins.
+                calls = list({(c.platform, c.update_id, c.seq): c for c, _, _ in batch}.values())
                 # One statement in autocommit: one round trip, after which this thread waits for the
                 # GIL once. (BEGIN; SET LOCAL …; INSERT; COMMIT pipelined took 31 ms at the median
                 # against 7 with a thread spinning beside it: each result wants the GIL back.)
@@ -175,7 +189,10 @@ class LedgerWriter:
             wait = 0.5
             now = time.monotonic()
             if self.on_written is not None:
-                self.on_written([now - at for _, at in batch])
+                self.on_written([now - at for call, at, _ in batch if call.status])
+            for _, _, written in batch:
+                if written is not None:
+                    written()
             with self._lock:
                 self._written += len(batch)
                 self._lock.notify_all()

@@ -9,35 +9,32 @@ How: every application of a worker sends through a ``LedgerRequest`` around its 
 While the worker handles an update (``ReplyLedger.handling``, a context variable around the update's
 handling: tasks the update starts inherit it), each Bot API call that changes something for someone
 (send*, edit*, copy*, forward*, delete*, answerCallbackQuery, …: ``changes``) is numbered within the
-update and, once the messenger has answered it, recorded — (platform, update_id, seq, method, chat,
-the answer) — in PostgreSQL (storage/reply_ledger.py). When an update is claimed again (its inbox
+update and recorded twice in PostgreSQL (storage/reply_ledger.py): as it leaves — (platform,
+update_id, seq, method, chat), no answer (status 0) — and the call waits for that commit before it
+goes; then with the messenger's answer, which replaces it. When an update is claimed again (its inbox
 row counts an earlier attempt), the calls recorded for it are loaded first; a call of the re-run that
-matches a recorded one is not sent: PTB gets the recorded answer (the message it sent, with its id,
-which later edits use). A call that matches none (the re-run took another path: e.g. the state the
-first run committed before its reply now reads the same input as the next step's) is sent, and
-logged at INFO.
+matches a recorded one with an answer is not sent: PTB gets the recorded answer (the message it sent,
+with its id, which later edits use). One that matches a call recorded without an answer — it was at
+the messenger when the worker died, or its answer was not committed yet — is sent again, under its
+number, and logged ("in flight"); a call the messenger refused (429, 4xx) is not matched. A call that
+matches nothing (the re-run took another path) is sent, and logged at INFO. The re-run starts from
+the conversation states the first attempt found (bot/messenger/update_journal.TAKEN_OVER), so it
+takes the same path.
 
 Matching: the re-run's k-th call of a (method, chat) pair matches the k-th recorded call of that
 pair. Not the bare sequence number: a press's answer and its edit go out together (handlers/voting.py)
 and reach the transport in either order, behind the shared rate budget.
 
-The record is written asynchronously, on a thread with a connection of its own that writes each
-call as soon as it is answered, together with whatever else was answered meanwhile
-(storage/reply_ledger.LedgerWriter): a reply costs no wait and a fraction of a transaction, and the
-write waits neither for the pool's queue nor for a busy event loop. What remains:
-- a kill between the messenger's answer and that commit (the answer's way through the event loop to
-  the transport, then a round trip to PostgreSQL: ``ReplyLedger.delays`` keeps the measured figures
-  from the transport to the commit, logged when the worker stops). Measured in
-  tests/cluster/test_e2e_cluster.py on 2 cores shared with other runs (load 4-8): p50 5-12 ms,
-  p99 50-105 ms; with a worker's pool instead of this thread it was 150 ms / 840 ms. The kills there
-  come right after bursts of answers (a claimed batch replies at once), so a whole batch can fall
-  in it: 8-48 held updates per run were still answered twice (without the ledger 36, 82, 113);
-- a call recorded when its answer came, not when it went out: with the real messenger's round trip
-  (~100 ms) the message is delivered well before it is recorded. Recording the call as it leaves
-  would close that part, at the price of guessing an answer for a call whose outcome nobody knows;
-- a kill while a call is at the messenger (sent, not yet answered): nothing can know whether it
-  arrived;
-- a call whose answer was an error is not recorded: it is tried again.
+The records are written on a thread with a connection of its own (storage/reply_ledger.LedgerWriter,
+synchronous_commit off), each batch as soon as it comes, together with whatever else came meanwhile:
+a call waits for about one round trip to PostgreSQL before it leaves (``ReplyLedger.leaving_waits``,
+logged with the other figures when the worker stops), and the answers cost no wait. What remains:
+- a kill while a call is out (its leaving recorded, its answer not yet): nothing can know whether
+  it arrived; the re-run sends it again, so the citizen may see it twice. tests/cluster/test_e2e_cluster.py
+  asserts that every step answered twice is such a one. Telegram's round trip (~100 ms) makes this
+  window about that long per call;
+- a call whose leaving could not be committed within LEAVE_WAIT (the database slow or away) is sent
+  unrecorded, as without a ledger, and logged.
 The single SQLite process has no ledger (bot/messenger/update_journal.py describes its window).
 """
 from __future__ import annotations
@@ -69,6 +66,9 @@ _TARGETS = ("chat_id", "callback_query_id", "inline_message_id", "inline_query_i
 PENDING_MAX = 50_000
 # Delays (answer -> commit) kept for the figures.
 DELAYS_KEPT = 10_000
+# A call waits this long at most for its record to be committed before it leaves (the database slow
+# or away): then it goes unrecorded, as before the ledger, rather than hold the reply.
+LEAVE_WAIT = 2.0
 
 
 def changes(method: str) -> bool:
@@ -98,6 +98,7 @@ class UpdateCalls:
     seq: int = 0
     replayed: int = 0  # calls answered from the ledger
     sent_anew: int = 0  # calls of a re-run that matched nothing recorded
+    in_flight: int = 0  # calls the earlier attempt sent without an answer recorded: sent again
 
     def take(self, method: str, target: str) -> LedgerCall | None:
         queue = self.earlier.get((method, target))
@@ -122,6 +123,9 @@ class ReplyLedger:
         self.recorded = 0
         self.replayed = 0
         self.sent_anew = 0
+        self.in_flight = 0  # calls sent again: the earlier attempt's had left with no answer recorded
+        self.unrecorded = 0  # calls sent before their leaving was recorded (the database too slow)
+        self.leaving_waits: deque[float] = deque(maxlen=DELAYS_KEPT)  # a call's wait for its record
         self.delays: deque[float] = deque(maxlen=DELAYS_KEPT)  # seconds from an answer to its commit
         self._pending: list[tuple[LedgerCall, float]] = []
         self._committer: asyncio.Task | None = None
@@ -158,13 +162,39 @@ class ReplyLedger:
         if attempts <= 1 or self.repo is None:
             return calls
         recorded = await self.repo.calls_of(platform, update_id)
-        for call in recorded:
+        # Refused ones (429, 4xx) changed nothing: not matched (PTB's retry of one is the next row).
+        for call in [c for c in recorded if c.answered or not c.status]:
             calls.earlier.setdefault((call.method, call.chat_id), deque()).append(call)
         calls.seq = max((c.seq for c in recorded), default=0)
         if recorded:
             log.info("%s: update %d handled again: %d call(s) of the earlier attempt recorded", platform,
                      update_id, len(recorded), extra={"update_id": update_id, "platform": platform})
         return calls
+
+    async def leaving(self, call: LedgerCall) -> None:
+        """Records ``call`` (no answer yet) and returns once that is committed, at most LEAVE_WAIT
+        later: a worker killed from now on until the answer is recorded leaves a call the re-run
+        sends again, knowing it may have arrived (the only duplicates left)."""
+        started = time.monotonic()
+        if self.writer is None:
+            if self.repo is not None:
+                await self.repo.record([call])
+            return
+        loop = asyncio.get_running_loop()
+        written = loop.create_future()
+
+        def done() -> None:  # on the writer's thread
+            loop.call_soon_threadsafe(lambda: written.done() or written.set_result(None))
+        if not self.writer.put(call, done):
+            self.unrecorded += 1
+            return
+        try:
+            await asyncio.wait_for(written, LEAVE_WAIT)
+        except TimeoutError:
+            self.unrecorded += 1
+            log.warning("%s: update %d: %s sent before its record was committed (%g s)", call.platform,
+                        call.update_id, call.method, LEAVE_WAIT, extra={"update_id": call.update_id})
+        self.leaving_waits.append(time.monotonic() - started)
 
     @contextmanager
     def handling(self, calls: UpdateCalls):
@@ -176,6 +206,7 @@ class ReplyLedger:
             _CURRENT.reset(token)
             self.replayed += calls.replayed
             self.sent_anew += calls.sent_anew
+            self.in_flight += calls.in_flight
 
     # -- recording --------------------------------------------------------------------------------
 
@@ -220,13 +251,16 @@ class ReplyLedger:
             await asyncio.shield(self._committer)
 
     def figures(self) -> str:
-        delays = sorted(self.delays)
-        if not delays:
-            return f"{self.recorded} call(s) recorded, {self.replayed} answered from it"
-        p50, p99 = delays[len(delays) // 2], delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-        return (f"{self.recorded} call(s) recorded (answer to commit: p50 {p50 * 1000:.1f} ms, "
-                f"p99 {p99 * 1000:.1f} ms, max {delays[-1] * 1000:.1f} ms), {self.replayed} answered from it, "
-                f"{self.sent_anew} re-run call(s) sent anew")
+        def spread(values) -> str:
+            ordered = sorted(values)
+            if not ordered:
+                return "none"
+            p50, p99 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+            return f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max {ordered[-1] * 1000:.1f} ms"
+        return (f"{self.recorded} answer(s) recorded (answer to commit: {spread(self.delays)}; a call's wait for "
+                f"its record before it leaves: {spread(self.leaving_waits)}), {self.replayed} answered from it, "
+                f"{self.in_flight} sent again (in flight at a kill), {self.sent_anew} re-run call(s) sent anew, "
+                f"{self.unrecorded} sent unrecorded")
 
 
 class LedgerRequest(BaseRequest):
@@ -264,20 +298,32 @@ class LedgerRequest(BaseRequest):
                                                connect_timeout, pool_timeout)
         target = target_of(request_data)
         earlier = calls.take(api_method, target)
-        if earlier is not None:
+        if earlier is not None and earlier.answered:
             calls.replayed += 1
             log.debug("%s: update %d: %s recorded by the earlier attempt; not sent again", calls.platform,
                       calls.update_id, api_method)
             return earlier.status, earlier.response.encode()
-        if calls.replayed or calls.earlier:
-            calls.sent_anew += 1
-            log.info("%s: update %d handled again: %s matches no recorded call; sent", calls.platform,
-                     calls.update_id, api_method, extra={"update_id": calls.update_id, "platform": calls.platform})
-        calls.seq += 1
-        seq = calls.seq
+        if earlier is not None:
+            # Left without an answer recorded (status 0: in flight when its worker died, or its answer
+            # not committed yet), or refused: sent again, under its number.
+            seq = earlier.seq
+            if not earlier.status:
+                calls.in_flight += 1
+                log.info("%s: update %d handled again: %s was in flight when the earlier attempt ended; sent again",
+                         calls.platform, calls.update_id, api_method,
+                         extra={"update_id": calls.update_id, "platform": calls.platform})
+        else:
+            if calls.replayed or calls.earlier:
+                calls.sent_anew += 1
+                log.info("%s: update %d handled again: %s matches no recorded call; sent", calls.platform,
+                         calls.update_id, api_method, extra={"update_id": calls.update_id, "platform": calls.platform})
+            calls.seq += 1
+            seq = calls.seq
+        # Recorded before it leaves: a re-run never sends a call of this attempt again unknowingly.
+        await self.ledger.leaving(LedgerCall(calls.platform, calls.update_id, seq, api_method, target, 0, ""))
         status, body = await self.inner.do_request(url, method, request_data, read_timeout, write_timeout,
                                                    connect_timeout, pool_timeout)
-        if 200 <= status < 300:
-            self.ledger.record(LedgerCall(calls.platform, calls.update_id, seq, api_method, target, status,
-                                          body.decode("utf-8", "replace")))
+        answered = 200 <= status < 300
+        self.ledger.record(LedgerCall(calls.platform, calls.update_id, seq, api_method, target, status,
+                                      body.decode("utf-8", "replace") if answered else ""))
         return status, body

@@ -14,12 +14,14 @@ Checked:
   never confirmed is delivered again and stored once;
 - every step is answered exactly once (its messages, its callback answer: the server refuses a second),
   except the updates a killed worker held at the kill: one claimed, handled (its reply out) and not yet
-  marked done is handled again by the worker that takes it over, and those are answered at least once.
-  The reply ledger (bot/cluster/reply_ledger.py) answers such a re-run from what the first attempt
-  recorded (updates so answered: > 0, from the workers' logs); what it leaves answered twice — replies
-  answered within its commit's milliseconds before the kill, and the kills here come right after a
-  burst of answers — is only ever among the held updates, and is counted and printed (issue 15 asks
-  for exactly once: not met, the count is a measurement, not a bound);
+  marked done is handled again by the worker that takes it over, from the conversation states its first
+  attempt found, and those are answered at least once. The reply ledger (bot/cluster/reply_ledger.py)
+  answers such a re-run from what the first attempt recorded (updates so answered: > 0, from the
+  workers' logs); it records each call before it leaves, so what it leaves answered twice is only ever
+  an update with a call out at the messenger, its answer not recorded, when the worker died ("in
+  flight", from the workers' logs): asserted. The kills here come right after bursts of answers, so
+  that count follows how many replies were milliseconds old: printed, not bounded (issue 15 asks for
+  exactly once: not met for those; nothing can know whether a call in flight arrived);
 - no person's answers out of order: each step's answer is the one that step leads to (for the window's
   updates: whatever their re-run answers, the citizen goes on from there);
 - every vote a citizen was told about (the toast, or the ✅ on the ballot) is stored, none twice, none
@@ -91,7 +93,10 @@ EXPECTED = {
 }
 MESSAGES = {"vote": 0, "contact": 2}  # others: 1
 FORM = ("hood", "name", "amb_hood", "groups", "amb_phone")  # steps that continue a conversation
-# Updates held by killed workers and answered twice, measured with the reply ledger (2 cores shared
+# Updates held by killed workers and answered twice, with the ledger recording each call before it
+# leaves (after the two takeover fixes of this session; load 13-18): 41, 22, 7 per run, every one of them
+# with a call in flight at the kill (asserted below); with the ledger recording answers only: 54, 60,
+# 17, 0, 0, 3, 1, 10. Earlier figures, measured with the reply ledger (2 cores shared
 # with other test runs, load 3-8): 8, 9, 41, 17, 30, 12, 21, 12, 48, 62 per run (of 54-208 held; most
 # are presses whose answer went out within the ledger's commit time before the kill, and the messenger
 # refused the second answer); without it 36, 82, 113 (of 233, 126, 136 held). The kills come right
@@ -224,17 +229,22 @@ class ClusterCrowd(Crowd):
         self.progress.set()
 
 
-def answered_from_ledger(logs: Path) -> set[int]:
-    """Updates whose re-run found calls of the earlier attempt in the reply ledger (workers' logs)."""
+def logged(logs: Path, phrase: str) -> set[int]:
+    """The updates of the workers' log lines that say ``phrase``."""
     found = set()
     for log in logs.glob("worker*.log"):
         for line in log.read_text(errors="replace").splitlines():
-            if "of the earlier attempt recorded" in line:
+            if phrase in line:
                 try:
                     found.add(json.loads(line)["update_id"])
                 except (ValueError, KeyError):
                     pass
     return found
+
+
+def answered_from_ledger(logs: Path) -> set[int]:
+    """Updates whose re-run found calls of the earlier attempt in the reply ledger (workers' logs)."""
+    return logged(logs, "of the earlier attempt recorded")
 
 
 async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_open, tmp_path):
@@ -351,6 +361,12 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
     replayed = answered_from_ledger(tmp_path) & set(posted)
     assert replayed, "no update taken over was answered from the reply ledger"
     assert answered_twice <= crowd.window, sorted(answered_twice - crowd.window)
+    # The tightest true bound: a step is answered twice only where a call of its killed attempt was out
+    # at the messenger with no answer recorded (the ledger records each call before it leaves, so the
+    # re-run knows it may have arrived, and sends it again) — or, the database too slow, left unrecorded.
+    in_flight = logged(tmp_path, "was in flight when the earlier attempt ended")
+    unrecorded = logged(tmp_path, "sent before its record was committed")
+    assert answered_twice <= in_flight | unrecorded, sorted(answered_twice - in_flight - unrecorded)
 
     # Votes: every confirmed one is in, none twice, none unasked, all three in the end.
     rows = await db.read(lambda conn: conn.execute(
@@ -382,7 +398,8 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
     elapsed = time.monotonic() - started
     print(f"\n{CITIZENS} citizens, {len(posted)} updates, {len(presses)} presses; {KILLS - 1} workers and the receiver "
           f"killed after {kill_after} answers; {len(crowd.window)} updates held by killed workers "
-          f"({len(answered_twice)} of them answered twice, {len(replayed)} answered from the reply ledger), "
+          f"({len(answered_twice)} of them answered twice, {len(replayed)} answered from the reply ledger, "
+          f"{len(in_flight & set(posted))} with a call in flight at the kill, {len(unrecorded)} sent unrecorded), "
           f"{taken_over} taken over; "
           f"{len(set(redelivered) - redelivered_before)} updates delivered again after the receiver's kill; "
           f"{elsewhere} conversation steps continued on another worker, {after_kill} of them after a kill; "

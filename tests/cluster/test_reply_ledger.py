@@ -57,7 +57,11 @@ class MemoryRepo(ReplyLedgerRepository):
         self.rows: list[LedgerCall] = []
 
     async def record(self, calls):
-        self.rows += calls
+        # As the table: a call's answer replaces its leaving (one row per update and seq).
+        for call in calls:
+            key = (call.platform, call.update_id, call.seq)
+            self.rows = [c for c in self.rows if (c.platform, c.update_id, c.seq) != key] + [call]
+        self.rows.sort(key=lambda c: (c.platform, c.update_id, c.seq))
 
     async def calls_of(self, platform, update_id):
         return sorted((c for c in self.rows if (c.platform, c.update_id) == (platform, update_id)),
@@ -98,6 +102,47 @@ async def test_a_rerun_gets_the_recorded_answers_and_sends_only_what_it_did_not_
     assert [m for m, _ in again.sent] == ["sendMessage", "getMe"]
     assert (calls.replayed, calls.sent_anew) == (2, 1)
     assert [(c.seq, c.method) for c in repo.rows][2:] == [(3, "sendMessage")]
+
+
+async def test_a_call_is_recorded_before_it_leaves_and_one_in_flight_at_the_kill_is_sent_again():
+    """The ledger has each call before the messenger does: a worker killed while a call was out (sent,
+    its answer not recorded) leaves a row without an answer, and the re-run sends that call again,
+    counted as in flight (the one duplicate nothing can rule out); a call the messenger refused (429)
+    is not matched at all: PTB's retry of it is the next row."""
+    repo = MemoryRepo()
+    ledger = ReplyLedger(repo)
+    url = "http://api/botTOKEN/"
+
+    class Seen(Recording):
+        async def do_request(self, url, method, request_data=None, *args):
+            name = url.rsplit("/", 1)[-1]
+            # What the ledger holds as this call leaves: the call itself, without an answer.
+            assert [(c.method, c.status) for c in repo.rows if c.seq == len(self.sent) + 1] == [(name, 0)]
+            if name == "answerCallbackQuery" and not any(m == name for m, _ in self.sent):
+                self.sent.append((name, {}))
+                return 429, b'{"ok": false, "error_code": 429, "parameters": {"retry_after": 1}}'
+            return await super().do_request(url, method, request_data, *args)
+
+    first = Seen()
+    request = LedgerRequest(first, ledger)
+    with ledger.handling(await ledger.calls_for("telegram", 8, attempts=1)):
+        assert (await request.do_request(url + "answerCallbackQuery", "POST", _data(callback_query_id="q1")))[0] == 429
+        await request.do_request(url + "answerCallbackQuery", "POST", _data(callback_query_id="q1"))
+        await request.do_request(url + "sendMessage", "POST", _data(chat_id=5, text="a"))
+    await ledger.flush()
+    # The kill: the message's answer never reached the ledger.
+    repo.rows[-1] = LedgerCall("telegram", 8, 3, "sendMessage", "5", 0, "")
+    assert [(c.seq, c.status) for c in repo.rows] == [(1, 429), (2, 200), (3, 0)]
+
+    again = Recording()
+    request = LedgerRequest(again, ledger)
+    with ledger.handling(await ledger.calls_for("telegram", 8, attempts=2)) as calls:
+        answer = await request.do_request(url + "answerCallbackQuery", "POST", _data(callback_query_id="q1"))
+        await request.do_request(url + "sendMessage", "POST", _data(chat_id=5, text="a"))
+    await ledger.flush()
+    assert answer[0] == 200 and [m for m, _ in again.sent] == ["sendMessage"]
+    assert (calls.replayed, calls.in_flight, calls.sent_anew) == (1, 1, 0)
+    assert [(c.seq, c.status) for c in repo.rows] == [(1, 429), (2, 200), (3, 200)]
 
 
 @pytest.mark.parametrize("recorded", [True, False], ids=["ledger", "no-ledger"])
