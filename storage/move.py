@@ -12,9 +12,11 @@ How:
 - the copy keeps every id; each identity sequence is then set past the highest id copied, so
   the next proposal or broadcast gets the next number;
 - the progress counters kept by triggers (delivery_counts) are copied as they are, with the
-  triggers off during the copy (they would count every delivery a second time); foreign keys
-  that point forward in the copy's order or to their own table (citizens.referred_by,
-  proposals.duplicate_of) are checked at the end of the transaction instead of row by row;
+  triggers off during the copy (they would count every delivery a second time);
+- the foreign keys and the indexes other than the primary and unique keys are dropped for the
+  copy and made again from their own definitions at its end, in the same transaction: a foreign
+  key is then checked by one query over the table, an index built once from sorted rows, not
+  both kept up row by row (bench.move_scale, 100,000 citizens, 1.3 M rows: 95 s before);
 - then the check, on a new connection: for every table, its row count and a checksum of all its
   rows, equal on both sides. The checksum is the sum modulo 2^256 of a SHA-256 per row over every
   column in the SQLite schema's order (so it does not depend on row order, which the two engines
@@ -242,9 +244,8 @@ def _copy(source: sqlite3.Connection, url: str, tables: list[tuple[str, list[str
             if missing:
                 raise MoveError(f"column {name}.{missing[0]} has no counterpart in the PostgreSQL schema "
                                 "(storage/migrations_postgres.py): this release cannot move it")
-        order = {name: i for i, (name, _) in enumerate(tables)}
         with raw.transaction():
-            deferred = _defer_forward_keys(raw, order)
+            remade = _drop_keys_and_indexes(raw, {name for name, _ in tables})
             triggered = [row[0] for row in raw.execute(
                 "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
                 "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace").fetchall()]
@@ -267,26 +268,31 @@ def _copy(source: sqlite3.Connection, url: str, tables: list[tuple[str, list[str
             for table in triggered:
                 raw.execute(f"ALTER TABLE {_quoted(table)} ENABLE TRIGGER USER")
             _move_sequences(raw)
-            raw.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deferred keys are checked here
-            for table, constraint in deferred:
-                raw.execute(f"ALTER TABLE {_quoted(table)} ALTER CONSTRAINT {_quoted(constraint)} NOT DEFERRABLE")
+            for statement in remade:  # the indexes, then the foreign keys (checked here)
+                raw.execute(statement)
     return sums
 
 
-def _defer_forward_keys(raw, order: dict[str, int]) -> list[tuple[str, str]]:
-    """Foreign keys whose rows may come later in the copy: checked at the end instead."""
-    deferred = []
-    for table, constraint, target, deferrable in raw.execute(
-            "SELECT c.conrelid::regclass::text, c.conname, c.confrelid::regclass::text, c.condeferrable "
-            "FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace"):
-        table, target = table.strip('"'), target.strip('"')
-        if table in order and target in order and order[target] >= order[table] and not deferrable:
-            raw.execute(f"ALTER TABLE {_quoted(table)} ALTER CONSTRAINT {_quoted(constraint)} "
-                        "DEFERRABLE INITIALLY DEFERRED")
-            deferred.append((table, constraint))
-    if deferred:
-        raw.execute("SET CONSTRAINTS ALL DEFERRED")
-    return deferred
+def _drop_keys_and_indexes(raw, copied: set[str]) -> list[str]:
+    """Drops the foreign keys of the copied tables and their indexes that no key owns; returns
+    the statements that make them again, indexes first (as they were: their own definitions)."""
+    keys = raw.execute(
+        "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace ORDER BY c.oid").fetchall()
+    indexes = raw.execute(
+        "SELECT i.tablename, i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = to_regclass(quote_ident(i.indexname)) "
+        "AND c.connamespace = current_schema()::regnamespace) ORDER BY i.indexname").fetchall()
+    remade: list[str] = []
+    for table, name, definition in keys:
+        if table.strip('"') in copied:
+            raw.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}")
+            remade.append(f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {definition}")
+    for table, name, definition in indexes:
+        if table in copied:
+            raw.execute(f"DROP INDEX {_quoted(name)}")
+            remade.insert(0, definition)
+    return remade
 
 
 def _move_sequences(raw) -> None:

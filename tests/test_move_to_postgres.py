@@ -240,3 +240,39 @@ def test_backup_without_pg_dump_says_so_in_one_line(config, pg_url, tmp_path, ca
     assert main(["--config", on_pg, "backup", "--out", str(tmp_path / "x.dump")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("backup error: pg_dump not found on PATH") and "\n" not in err
+
+
+def _keys_and_indexes(url: str) -> tuple[list, list]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        keys = conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE connamespace = current_schema()::regnamespace ORDER BY 1, 2").fetchall()
+        indexes = conn.execute("SELECT tablename, indexname, indexdef FROM pg_indexes "
+                               "WHERE schemaname = current_schema() ORDER BY 1, 2").fetchall()
+    # The schema's own name is in each index's definition.
+    schema = url.rsplit("%3D", 1)[1]
+    return keys, [(t, n, d.replace(schema, "S")) for t, n, d in indexes]
+
+
+async def test_the_keys_and_indexes_dropped_for_the_copy_are_all_made_again(config, pg_url):
+    """The copy drops the foreign keys and the indexes no key owns, and makes them again from their
+    own definitions: the moved schema has exactly those of a freshly migrated one."""
+    from storage.postgres import PgDatabase
+    from tests.storage import pg
+    first, clock, _, _ = await campaign_mid_way(config)
+    report = await move_to_postgres(config.database, pg_url, now=clock.now())
+    assert report.ok
+    name, fresh = pg.new_schema()
+    try:
+        db = PgDatabase(fresh, pool_size=1)
+        await db.open()
+        await db.close()
+        moved_keys, moved_indexes = _keys_and_indexes(pg_url)
+        fresh_keys, fresh_indexes = _keys_and_indexes(fresh)
+    finally:
+        pg.drop_schema(name)
+    assert any(kind.startswith("FOREIGN KEY") for _, _, kind in moved_keys)
+    assert moved_keys == fresh_keys
+    assert moved_indexes == fresh_indexes
