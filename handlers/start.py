@@ -100,8 +100,10 @@ async def _choose(update: Update, context: Context, neighbourhood_id: str):
             await reply(update, context, question, buttons)
         return None
     result = await app.services.citizens.choose_neighbourhood(citizen, neighbourhood_id)
-    if result is not ChooseResult.CHOSEN:  # voted in between, in another process
-        return await _choose(update, context, neighbourhood_id) if result is ChooseResult.LOCKED else None
+    if result is not ChooseResult.CHOSEN:  # moved and voted meanwhile, in another process: nothing changed
+        if pressed:
+            await answer(update, texts.button_expired(), alert=True)
+        return None
     citizen = changed(context, after_choosing(citizen, neighbourhood_id))
     confirm = show_menu(update, context, citizen, texts.neighbourhood_set(markup, name))
     if pressed:
@@ -127,18 +129,22 @@ async def on_move_pressed(update: Update, context: Context):
     config, markup = app.services.config, app.platform.markup
     target = data_of(update, bt.MoveNeighbourhood).neighbourhood_id
     current = render.neighbourhood_name(config, citizen.neighbourhood_id)
+    if citizen.neighbourhood_id is None:  # nobody is asked to move before choosing: forged or stale
+        await answer(update, texts.button_expired(), alert=True)
+        return None
     if target is None:
         await asyncio.gather(answer(update), edit_pressed(update, context, texts.stayed(markup, current)))
         return END
     plan = await app.services.citizens.plan_move(citizen, target)
-    if plan.check is MoveCheck.UNKNOWN or citizen.neighbourhood_id is None:
+    if plan.check is MoveCheck.UNKNOWN:
         await answer(update, texts.button_expired(), alert=True)
         return None
     if plan.check is MoveCheck.LOCKED or (
             plan.check is MoveCheck.CONFIRM
             and await app.services.citizens.choose_neighbourhood(citizen, target) is ChooseResult.LOCKED):
-        await answer(update, texts.neighbourhood_locked(markup, current), alert=True)
-        return None
+        locked = texts.neighbourhood_locked(markup, current)
+        await asyncio.gather(answer(update, locked, alert=True), edit_pressed(update, context, locked))
+        return END
     changed(context, after_choosing(citizen, target))
     name = render.neighbourhood_name(config, target)
     await asyncio.gather(answer(update), edit_pressed(update, context, texts.moved(markup, name, plan.has_draft)))
