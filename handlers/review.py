@@ -160,18 +160,20 @@ async def on_queue_pressed(update: Update, context: Context) -> None:
 
 
 async def _after_decision(update: Update, context: Context, app: AppContext, result) -> None:
+    # In the staff chat every pending proposal has its card already: no next card is posted there
+    # after a decision («next» shows another on request); in a private chat the queue goes on.
+    private = update.effective_chat.type == "private"
     if result.decision is not Decision.DONE:
         await answer(update, t.already_done() if result.decision is Decision.ALREADY else texts.button_expired(),
                      alert=True)
-        if result.decision is Decision.ALREADY:  # a colleague was quicker: on to the next one
+        if result.decision is Decision.ALREADY and private:  # a colleague was quicker: on to the next one
             await _show_next_pending(update, context, app, after_id=0)
         return
     await answer(update, texts.decision_saved())  # as the first cards' buttons answered
     proposal = result.proposal
     context.application.create_task(_announce(app, proposal, update.effective_user.full_name), update=update)
-    if update.effective_chat.type == "private":
+    if private:
         await _show_next_pending(update, context, app, after_id=proposal.id)
-    # In the staff chat every pending proposal has its card already: «next» shows another on request.
 
 
 async def _ask_duplicate_code(update: Update, context: Context, app: AppContext, proposal_id: int) -> None:

@@ -160,6 +160,10 @@ async def test_the_pushed_card_offers_what_review_offers(bot, config):
     await bot.settle()
     third = await proposal_of(1603)
     assert third.status == "rejected" and third.duplicate_of == (await proposal_of(1602)).id
+    # A press on a card already decided (a colleague was quicker) posts nothing into the group.
+    before = len(m.request.messages(STAFF_CHAT))
+    await m.update(m.updates.callback(MODERATOR, cards[0], f"rv:a:{first.id}"))  # its stale approve
+    assert m.alerts()[-1] == t.already_done() and len(m.request.messages(STAFF_CHAT)) == before
     # «Next» from a card in the group shows the next pending card there.
     before = len(m.request.messages(STAFF_CHAT))
     await press_on(cards[1], t.NEXT)
