@@ -6,10 +6,10 @@ trigram tokenizer (proposals_fts, external content, kept in step by triggers: mi
 PostgreSQL with pg_trgm's GIN index (proposals_search, migration 7). The status and the
 neighbourhood are read from proposals at the query, so a decision is in step at once.
 
-Both engines are asked the same question: proposals of one neighbourhood whose key holds one of
-the query's words (one of one or two letters as a whole word, between the key's spaces), the
-best first by the engine's own cheap measure (FTS5's bm25; on PostgreSQL how many of the words
-it holds). The score that decides what is shown is computed above storage, the same for both.
+Both engines are asked the same questions: proposals of one neighbourhood whose key holds all
+the query's words, then two of them, then one rare one (a word of one or two letters as a whole
+word, between the key's spaces). No ranking in SQL: the score that decides what is shown is
+computed above storage, the same for both engines, on at most ``limit`` candidates.
 """
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ from storage.rows import _ts
 # Tables of one engine only: move-to-postgres leaves them (the target has its own index), and the
 # schema comparison of the two engines skips them. FTS5 makes proposals_fts and its shadow tables.
 SQLITE_ONLY_PREFIX = "proposals_fts"
+# A word held by fewer rows of the neighbourhood than this is looked up on its own too.
+RARE = 100
+# The query's first words only (a description can bring dozens; pairs grow as their square).
+MAX_WORDS = 12
 # Keys filled per transaction when rows written without one are found (a tool, an older release).
 FILL_BATCH = 2000
 # Words shorter than this are looked up with the spaces around them («سگ» as " سگ "): a trigram
@@ -52,6 +56,25 @@ def _candidate(row) -> SimilarCandidate:
                             words=tuple((row["search_key"] or "").split()))
 
 
+def _matching(conn: sqlite3.Connection, groups: list[tuple[str, ...]], who: str, base: tuple, limit: int) -> list:
+    """At most ``limit`` rows of the neighbourhood whose key holds every word of one of ``groups``,
+    in no order of relevance: ranking in SQL (FTS5's bm25) cost more than the whole lookup may."""
+    if conn.dialect == "sqlite":
+        # Each word a phrase: its trigrams in a row, i.e. the word inside the key.
+        query = " OR ".join("(" + " AND ".join(f'"{w}"' for w in group) + ")" for group in groups)
+        # CROSS JOIN keeps the index the outer loop: without an ORDER BY rank, SQLite's planner
+        # otherwise walks the neighbourhood's proposals and runs the MATCH once for each (114 s for
+        # one lookup among 40,000).
+        return conn.execute(
+            f"SELECT {_COLUMNS} FROM proposals_fts f CROSS JOIN proposals p ON p.id = f.rowid "
+            f"WHERE proposals_fts MATCH ? AND p.neighbourhood_id = ? AND {who} AND p.id != ? LIMIT ?",
+            (query, *base, limit)).fetchall()
+    holds = " OR ".join("(" + " AND ".join("p.search_key LIKE ?" for _ in group) + ")" for group in groups)
+    return conn.execute(
+        f"SELECT {_COLUMNS} FROM proposals p WHERE ({holds}) AND p.neighbourhood_id = ? AND {who} AND p.id != ? "
+        "LIMIT ?", (*[f"%{w}%" for group in groups for w in group], *base, limit)).fetchall()
+
+
 class SearchRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -64,7 +87,7 @@ class SearchRepository:
         With ``citizen_id``: approved proposals and that citizen's own pending ones (what a
         citizen may be shown). Without: every standing one, pending or approved (staff), less
         ``exclude``."""
-        words = [_looked_up(w) for w in dict.fromkeys(words) if w]
+        words = [_looked_up(w) for w in list(dict.fromkeys(words))[:MAX_WORDS] if w]
         if not words:
             return []
         await self._fill_once()
@@ -74,24 +97,28 @@ class SearchRepository:
             who, params = "p.status IN (?, ?)", [APPROVED, PENDING]
 
         def find(conn: sqlite3.Connection) -> list[SimilarCandidate]:
-            if conn.dialect == "sqlite":
-                # Each word a phrase: its trigrams in a row, i.e. the word inside the key.
-                query = " OR ".join('"' + w + '"' for w in words)
-                rows = conn.execute(
-                    f"SELECT {_COLUMNS} FROM proposals_fts f JOIN proposals p ON p.id = f.rowid "
-                    f"WHERE proposals_fts MATCH ? AND p.neighbourhood_id = ? AND {who} AND p.id != ? "
-                    "ORDER BY f.rank LIMIT ?",
-                    (query, neighbourhood_id, *params, exclude or 0, limit)).fetchall()
-            else:
-                holds = " OR ".join("p.search_key LIKE ?" for _ in words)
-                held = " + ".join("(CASE WHEN p.search_key LIKE ? THEN 1 ELSE 0 END)" for _ in words)
-                patterns = [f"%{w}%" for w in words]
-                rows = conn.execute(
-                    f"SELECT {_COLUMNS}, {held} AS held FROM proposals p "
-                    f"WHERE ({holds}) AND p.neighbourhood_id = ? AND {who} AND p.id != ? "
-                    "ORDER BY held DESC, p.id LIMIT ?",
-                    (*patterns, *patterns, neighbourhood_id, *params, exclude or 0, limit)).fetchall()
-            return [_candidate(r) for r in rows]
+            base = (neighbourhood_id, *params, exclude or 0)
+            found: dict[int, SimilarCandidate] = {}
+
+            def add(rows) -> None:
+                for row in rows:
+                    found.setdefault(row["id"], _candidate(row))
+            # Widening: every word; then any two of them (what a title about the same thing
+            # shares); then each rare word alone (fewer than RARE rows of the neighbourhood hold it:
+            # a short title, «کتابخانه», shares one word only with its duplicates). Never every row
+            # holding a common word («پارک»): there can be thousands.
+            if len(words) > 1:
+                add(_matching(conn, [tuple(words)], who, base, limit))
+                pairs = [(a, b) for i, a in enumerate(words) for b in words[i + 1:]]
+                if len(found) < limit:
+                    add(_matching(conn, pairs, who, base, limit))
+            for word in words:
+                if len(found) >= limit:
+                    break
+                rows = _matching(conn, [(word,)], who, base, RARE + 1)
+                if len(rows) <= RARE:
+                    add(rows)
+            return list(found.values())[:limit]
         return await self.db.read(find)
 
     async def _fill_once(self) -> None:

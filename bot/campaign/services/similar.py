@@ -11,6 +11,7 @@ about bins), and a word that differs by a letter or two still counts in part.
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Sequence
 
@@ -29,9 +30,10 @@ THRESHOLD = 0.45
 NEAR_WORD = 0.6
 
 
-def _trigrams(word: str) -> set[str]:
+@functools.lru_cache(maxsize=65536)
+def _trigrams(word: str) -> frozenset[str]:
     padded = f"  {word} "
-    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+    return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
 
 
 def _word_match(word: str, others: Sequence[str]) -> float:
