@@ -36,6 +36,11 @@ class Draft:
     photo_file_id: str | None = None
     latitude: float | None = None
     longitude: float | None = None
+    # A voice note as the description (issue 16, §4): valid on voice_platform's messenger only.
+    voice_file_id: str | None = None
+    voice_duration: int | None = None  # seconds
+    voice_platform: str | None = None
+    title_by_staff: int | None = None  # 1: the citizen asked staff to write the title
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,12 @@ class Proposal:
     reviewed_by: str | None = None
     reviewed_at: dt.datetime | None = None
     duplicate_of: int | None = None
+    # A voice note as the description (migration 11; Draft says what each is).
+    voice_file_id: str | None = None
+    voice_duration: int | None = None
+    voice_platform: str | None = None
+    title_by_staff: int | None = None
+    voice_transcript: str | None = None  # a machine's draft for staff, never shown to citizens
 
     @property
     def on_the_ballot(self) -> bool:

@@ -29,6 +29,7 @@ from handlers import (
     staff_input,
     start,
     stats,
+    titles,
     voting,
 )
 from handlers import states as S
@@ -40,6 +41,7 @@ from handlers.common import (
     MAIN_MENU,
     NEW_MESSAGE,
     PRIVATE,
+    STAFF_WRITES_TITLE,
     WITHOUT_PERSON,
     Context,
     staff_command,
@@ -64,9 +66,11 @@ def _msg(filter_, callback):
     return MessageHandler(NEW_MESSAGE & PRIVATE & filter_, callback)
 
 
-def _text_step(setter: str, word: str, then, back):
+def _text_step(setter: str, word: str, then, back, *also):
+    """``also``: handlers tried before the step's free text (a voice note, a label)."""
     return [
         _msg(BACK, back),
+        *also,
         _msg(FREE_TEXT, proposals.on_text_step(setter, word, then)),
         _msg(OTHER_INPUT, proposals.expect_text(word)),
     ]
@@ -131,10 +135,14 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
             S.TITLE: _text_step("set_title", TITLE_WORD, proposals.after_title,
-                                lambda u, c: proposals.ask_category(u, c, S.CATEGORY)),
+                                lambda u, c: proposals.ask_category(u, c, S.CATEGORY),
+                                # No title to compare with similar ones: on to the description.
+                                _msg(STAFF_WRITES_TITLE, proposals.on_staff_writes_title(proposals.ask_description))),
             S.DESCRIPTION: [similar_pressed,
                             *_text_step("set_description", DESCRIPTION_WORD, proposals.after_description,
-                                        proposals.ask_title)],
+                                        proposals.ask_title,
+                                        # A voice has no words to compare: on to the photo and place.
+                                        _msg(filters.VOICE, proposals.on_voice(proposals.ask_media)))],
             S.MEDIA: [similar_pressed, *_media_step(preview, proposals.ask_description)],
             S.PREVIEW: [
                 CallbackQueryHandler(proposals.on_preview_action, pattern=bt.Preview.PATTERN),
@@ -155,8 +163,10 @@ def citizen_conversation() -> ConversationHandler:
                 _msg(BACK | CONTINUE, preview),
                 _msg(OTHER_INPUT, proposals.on_press_buttons),
             ],
-            S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview),
-            S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview),
+            S.EDIT_TITLE: _text_step("set_title", TITLE_WORD, preview, preview,
+                                     _msg(STAFF_WRITES_TITLE, proposals.on_staff_writes_title(preview))),
+            S.EDIT_DESCRIPTION: _text_step("set_description", DESCRIPTION_WORD, preview, preview,
+                                           _msg(filters.VOICE, proposals.on_voice(preview))),
             S.EDIT_MEDIA: _media_step(preview, preview),
             S.AMB_NAME: [
                 _msg(BACK, ambassadors.back_to_menu),
@@ -219,7 +229,8 @@ def register(application: Application) -> None:
         ("broadcast", broadcasts.on_broadcast), ("broadcasts", broadcasts.on_broadcasts),
         ("schedule", schedule.on_schedule), ("ambassadors", ambassadors.on_ambassadors),
         ("review", review.on_review), ("feasibility", review.on_feasibility), ("audit", review.on_audit),
-        ("stats", stats.on_stats), ("export", stats.on_export), ("results", results.on_results_command))]
+        ("stats", stats.on_stats), ("export", stats.on_export), ("results", results.on_results_command),
+        ("title", titles.on_title))]
     application.add_handlers([
         # The presses a citizen makes most (three votes a journey) first: PTB tries a group's
         # handlers in order, and no other handler of this group reads these families' data.

@@ -45,6 +45,7 @@ MAIN_MENU = _Recognised(MAIN_MENU_LABELS, "main menu")
 BACK = _Recognised({b.BACK}, "back")
 CANCEL_LABEL = _Recognised({b.CANCEL}, "cancel")
 CONTINUE = _Recognised({b.CONTINUE}, "continue")
+STAFF_WRITES_TITLE = _Recognised({b.STAFF_WRITES_TITLE}, "staff write the title")  # the title step only
 # Free text for a step: anything typed that is not a command nor one of our buttons.
 FREE_TEXT = filters.TEXT & ~filters.COMMAND & ~MAIN_MENU & ~BACK & ~CANCEL_LABEL & ~CONTINUE
 

@@ -6,11 +6,15 @@ returns to the preview instead of moving on.
 """
 from __future__ import annotations
 
-from telegram import Update
+import datetime as dt
+import warnings
+
+from telegram import Update, Voice
 from telegram.ext import ConversationHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.campaign.services import free_text
-from bot.campaign.services.proposals import Gate, TextCheck
+from bot.campaign.services.proposals import Gate, TextCheck, VoiceCheck
 from bot.campaign.services.similar import Support
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
@@ -28,6 +32,7 @@ from handlers.common import (
     show_menu,
 )
 from handlers.presses import data_of
+from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.dates import jalali_date
 
@@ -79,13 +84,16 @@ async def ask_category(update: Update, context: Context, state: str):
 
 async def ask_title(update: Update, context: Context, state: str = S.TITLE):
     app, _ = await enter(update, context)
-    await reply(update, context, texts.ask_title(app.services.config.limits.title_length), keyboards.flow())
+    text = f"{texts.ask_title(app.services.config.limits.title_length)}\n{texts.ask_title_or_staff()}"
+    await reply(update, context, text, keyboards.flow(b.STAFF_WRITES_TITLE))
     return state
 
 
 async def ask_description(update: Update, context: Context, state: str = S.DESCRIPTION):
     app, _ = await enter(update, context)
-    await reply(update, context, texts.ask_description(app.services.config.limits.description_length), keyboards.flow())
+    config = app.services.config
+    await reply(update, context, texts.ask_description(config.limits.description_length, config.voice.max_seconds),
+                keyboards.flow())
     return state
 
 
@@ -131,6 +139,44 @@ def on_text_step(setter: str, word: str, then):
         if result.check is TextCheck.NO_WORDS:
             await reply(update, context, texts.no_words(word))
             return None
+        return await then(update, context)
+    return handler
+
+
+def on_staff_writes_title(then):
+    """The title step's button for a citizen who cannot type: staff will write the title."""
+    async def handler(update: Update, context: Context):
+        app, citizen = await enter(update, context)
+        await app.services.proposals.let_staff_write_title(citizen)
+        await reply(update, context, texts.title_left_to_staff())
+        return await then(update, context)
+    return handler
+
+
+def voice_seconds(voice: Voice) -> int:
+    """A voice's length in seconds, whether PTB gives an int (22.x) or, as announced, a timedelta."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = voice.duration
+    return int(value.total_seconds()) if isinstance(value, dt.timedelta) else int(value)
+
+
+def on_voice(then):
+    """A voice note at the description step is the description; too long or too big, the step stays.
+    A voice note sent at the main menu is offered as a proposal the same way (handlers/start.on_free_voice)."""
+    async def handler(update: Update, context: Context):
+        app, citizen = await enter(update, context)
+        voice = update.message.voice
+        seconds = voice_seconds(voice)
+        check = await app.services.proposals.set_voice(citizen, voice.file_id, seconds, voice.file_size)
+        limits = app.services.config.voice
+        if check is VoiceCheck.TOO_LONG:
+            await reply(update, context, texts.voice_too_long(limits.max_seconds, seconds))
+            return None
+        if check is VoiceCheck.TOO_BIG:
+            await reply(update, context, texts.voice_too_big(limits.max_megabytes))
+            return None
+        await reply(update, context, texts.voice_saved(seconds))
         return await then(update, context)
     return handler
 

@@ -74,6 +74,8 @@ async def _show_next_pending(update: Update, context: Context, app: AppContext, 
     if proposal.photo_file_id and proposal.platform == app.platform.name:
         await context.bot.send_photo(update.effective_chat.id, proposal.photo_file_id,
                                      caption=texts.staff_photo_caption(proposal.code))
+    if proposal.voice_file_id:  # heard with the card, copied from the other messenger if need be
+        await app.notifier.send_staff_voice(app.platform.name, update.effective_chat.id, proposal)
     await reply(update, context, await _card(app, proposal), keyboards.review(proposal.id))
 
 

@@ -12,7 +12,7 @@ from bot.campaign.roles import roles_of
 from bot.campaign.services import free_text
 from bot.campaign.services.citizens import ChooseResult, MoveCheck, ReminderResult, after_choosing
 from bot.campaign.services.free_text import Offer
-from bot.campaign.services.proposals import Gate
+from bot.campaign.services.proposals import Gate, VoiceCheck
 from bot.campaign.services.voting import BallotGate
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
@@ -249,6 +249,8 @@ async def on_unknown(update: Update, context: Context):
         return None
     if typed and citizen.neighbourhood_id is not None:
         return await on_free_text(update, context, typed)
+    if message and message.voice and citizen.neighbourhood_id is not None:
+        return await on_free_voice(update, context)
     await show_menu(update, context, citizen, texts.not_understood())
     return None
 
@@ -257,9 +259,29 @@ async def on_free_text(update: Update, context: Context, typed: str):
     """Text at the main menu: an offer to make it a proposal, or what can be done now."""
     app, citizen = await enter(update, context)
     result = await free_text.offer_text(app.services.proposals, citizen, typed)
+    return await _offered(update, context, result, texts.from_text_offer, b.START_FROM_TEXT)
+
+
+async def on_free_voice(update: Update, context: Context):
+    """A voice note at the main menu (issue 16 §4): offered as a proposal's description like text."""
+    app, citizen = await enter(update, context)
+    voice = update.message.voice
+    seconds = proposals.voice_seconds(voice)
+    result = await free_text.offer_voice(app.services.proposals, citizen, voice.file_id, seconds, voice.file_size)
+    if result.offer is Offer.VOICE_REFUSED:
+        limits = app.services.config.voice
+        text = (texts.voice_too_long(limits.max_seconds, seconds) if result.voice is VoiceCheck.TOO_LONG
+                else texts.voice_too_big(limits.max_megabytes))
+        await show_menu(update, context, citizen, text)
+        return None
+    return await _offered(update, context, result, texts.from_voice_offer, b.START_FROM_VOICE)
+
+
+async def _offered(update: Update, context: Context, result, offer_text, yes: str):
+    app, citizen = await enter(update, context)
     if result.offer is Offer.OFFERED:
         name = render.neighbourhood_name(app.services.config, citizen.neighbourhood_id)
-        await reply(update, context, texts.from_text_offer(app.platform.markup, name), keyboards.from_text_offer())
+        await reply(update, context, offer_text(app.platform.markup, name), keyboards.from_text_offer(yes))
         return None
     if result.offer is Offer.GATE and result.gate is not Gate.NOT_OPEN:
         return await proposals.refused(update, context, result.gate)

@@ -145,11 +145,13 @@ async def on_details_pressed(update: Update, context: Context) -> None:
     if view is None:
         await answer(update, texts.vote_not_available(), alert=True)
         return
-    calls = [answer(update), _edit_details(update, context, view)]
-    if view.proposal.photo_file_id and view.proposal.platform == app.platform.name:
-        calls.append(_send_photo(update, context, view.proposal.photo_file_id,
-                                 texts.details_photo_caption(view.number, view.proposal.title)))
-    await asyncio.gather(*calls)
+    # Two calls at once at most (bot/app.CALLS_AT_ONCE_PER_UPDATE): the photo and the voice after.
+    await asyncio.gather(answer(update), _edit_details(update, context, view))
+    p = view.proposal
+    if p.photo_file_id and p.platform == app.platform.name:
+        await _send_photo(update, context, p.photo_file_id, texts.details_photo_caption(view.number, p.title))
+    if p.voice_file_id and p.voice_platform == app.platform.name:
+        await outbox.send(lambda: context.bot.send_voice(update.effective_chat.id, p.voice_file_id))
 
 
 @private_buttons_only

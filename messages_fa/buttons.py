@@ -40,6 +40,7 @@ REJECT = "❌ رد"
 ALL_NEIGHBOURHOODS = "📋 همهٔ محله‌ها"
 START_FROM_TEXT = "📝 بله، پیشنهاد با همین متن"
 NOT_FROM_TEXT = "نه، لازم نیست"
+START_FROM_VOICE = "📝 بله، پیشنهاد با همین پیام صوتی"  # the same offer for a voice note (issue 16 §4)
 OPEN_PRIVATE_CHAT = "💬 گفتگو با ربات"
 
 
@@ -54,6 +55,9 @@ def stay_in(neighbourhood: str) -> str:
 def vote_button(number: str, voted: bool) -> str:
     return f"✅ {number} — پس گرفتن رأی" if voted else f"☐ رأی به {number}"
 
+
+# The title step: for a citizen who cannot type (issue 16, §4)
+STAFF_WRITES_TITLE = "✍️ عنوان را کارکنان بنویسند"
 
 # The ballot's details view (issue 16, §2)
 BACK_TO_BALLOT = "↩️ بازگشت به فهرست"
@@ -73,7 +77,7 @@ def _core(label: str) -> str:
 _MENU = {
     _core(label): label
     for label in (SEND_PROPOSAL, VOTE, MY_PROPOSALS, CHANGE_NEIGHBOURHOOD, HELP, REMIND_ME, AMBASSADOR, RESULTS, BACK,
-                  CANCEL, CONTINUE)
+                  CANCEL, CONTINUE, STAFF_WRITES_TITLE)
 }
 _ALIASES = {_core(alias): label for alias, label in (
     ("رای", VOTE), ("رأی", VOTE), ("رای دادن", VOTE), ("پیشنهاد", SEND_PROPOSAL), ("راهنما", HELP),

@@ -145,6 +145,11 @@ def from_text_offer(m: Markup, neighbourhood: str) -> str:
             "می‌خواهید با همین متن پیشنهاد بدهید؟ پس از آن دسته و عنوان را می‌پرسیم.")
 
 
+def from_voice_offer(m: Markup, neighbourhood: str) -> str:
+    return (f"پیام صوتی شما را به‌عنوان شرح یک پیشنهاد برای محلهٔ {m.esc(neighbourhood)} نگه داشتیم. "
+            "می‌خواهید با همین پیام صوتی پیشنهاد بدهید؟ پس از آن دسته و عنوان را می‌پرسیم.")
+
+
 def from_text_declined() -> str:
     return f"باشد، متن شما کنار گذاشته شد. هر وقت خواستید، دکمهٔ «{b.SEND_PROPOSAL}» را بزنید."
 
@@ -284,10 +289,85 @@ def ask_title(limit: int) -> str:
     return f"گام ۲ از ۴: عنوان کوتاهی برای پیشنهاد خود بنویسید (حداکثر {fa_digits(limit)} حرف)."
 
 
-def ask_description(limit: int) -> str:
-    return (
-        f"گام ۳ از ۴: پیشنهاد خود را شرح دهید: چه کاری، کجا و چرا (حداکثر {fa_number(limit)} حرف)."
-    )
+def ask_description(limit: int, voice_seconds: int | None = None) -> str:
+    text = f"گام ۳ از ۴: پیشنهاد خود را شرح دهید: چه کاری، کجا و چرا (حداکثر {fa_number(limit)} حرف)."
+    if voice_seconds:
+        text += f"\nاگر گفتن برایتان آسان‌تر است، یک پیام صوتی تا {voice_length(voice_seconds)} بفرستید."
+    return text
+
+
+# --- a voice note as the description (issue 16, §4) ----------------------------------------------
+
+def voice_length(seconds: int) -> str:
+    """«۲ دقیقه و ۵ ثانیه», «۴۰ ثانیه»."""
+    minutes, rest = divmod(seconds, 60)
+    parts = ([f"{fa_digits(minutes)} دقیقه"] if minutes else []) + ([f"{fa_digits(rest)} ثانیه"] if rest else [])
+    return " و ".join(parts) or "۰ ثانیه"
+
+
+def ask_title_or_staff() -> str:
+    return f"اگر نوشتن برایتان دشوار است، دکمهٔ «{b.STAFF_WRITES_TITLE}» را بزنید."
+
+
+def title_by_staff() -> str:
+    """The title of a proposal whose author asked staff to write it, until they do."""
+    return "(عنوان را کارکنان طرح می‌نویسند)"
+
+
+def title_left_to_staff() -> str:
+    return "بسیار خوب؛ عنوان را کارکنان طرح از روی شرح شما می‌نویسند ✅"
+
+
+def voice_description(seconds: int) -> str:
+    """What a proposal described by a voice note reads as its description."""
+    return f"🎤 شرح این پیشنهاد یک پیام صوتی {voice_length(seconds)} است."
+
+
+def voice_saved(seconds: int) -> str:
+    return f"پیام صوتی شما ({voice_length(seconds)}) دریافت شد ✅ کارکنان طرح آن را می‌شنوند."
+
+
+def voice_too_long(most: int, seconds: int) -> str:
+    return (f"پیام صوتی حداکثر می‌تواند {voice_length(most)} باشد، اما پیام شما {voice_length(seconds)} است. "
+            "لطفاً کوتاه‌تر بگویید و دوباره بفرستید، یا شرح را بنویسید.")
+
+
+def voice_too_big(megabytes: int) -> str:
+    return (f"حجم پیام صوتی حداکثر می‌تواند {fa_digits(megabytes)} مگابایت باشد. "
+            "لطفاً کوتاه‌تر بگویید و دوباره بفرستید، یا شرح را بنویسید.")
+
+
+def staff_voice_caption(code: str, seconds: int, transcript: str | None, title_by_staff: bool) -> str:
+    """Under the voice note sent to staff with the card (plain text: a caption on both messengers)."""
+    lines = [f"🎤 پیام صوتی پیشنهاد {fa_digits(code)} ({voice_length(seconds)})"]
+    if title_by_staff:
+        lines.append(f"شهروند خواسته است عنوان را کارکنان بنویسند: /title {code} و پس از آن عنوان را بفرستید.")
+    if transcript:
+        head = "متن خودکار (پیش‌نویس ماشینی، بازبینی نشده):"
+        room = 1000 - units("\n".join([*lines, head]))
+        lines += [head, shorten(transcript, max(room, 0))]
+    return "\n".join(lines)
+
+
+def title_usage() -> str:
+    return ("برای نوشتن عنوانی که شهروند به کارکنان سپرده است: /title کد‌پیگیری عنوان\n"
+            "مثال: /title 1234567 نیمکت در پارک محله")
+
+
+def title_written(code: str, title: str) -> str:
+    return f"عنوان پیشنهاد {fa_digits(code)} ثبت شد ✅: {title}"
+
+
+def title_not_left_to_staff() -> str:
+    return "پیشنهادی با این کد پیگیری که عنوانش به کارکنان سپرده شده باشد پیدا نشد؛ چیزی تغییر نکرد."
+
+
+def title_closed() -> str:
+    return "رأی‌گیری آغاز شده است و عنوان پیشنهادها دیگر تغییر نمی‌کند."
+
+
+def staff_voice_elsewhere(platform_name: str) -> str:
+    return f"🎤 پیام صوتی این پیشنهاد در {platform_name} فرستاده شده و رونوشت آن اینجا فرستاده نشد."
 
 
 def too_long(what: str, limit: int, length: int) -> str:
@@ -657,6 +737,7 @@ STAFF_COMMANDS = (
     ("export", "خروجی اکسل"),
     ("audit", "دفتر رویدادها"),
     ("results", "نتایج: محاسبه و انتشار"),
+    ("title", "نوشتن عنوانی که شهروند به کارکنان سپرده"),
 )
 
 PLATFORM_NAMES = {"telegram": "تلگرام", "bale": "بله"}

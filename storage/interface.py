@@ -237,6 +237,22 @@ class ProposalRepository(Protocol):
         """Per neighbourhood: approved proposals still needing a feasibility or cost decision."""
         ...
 
+    async def write_staff_title(self, proposal_id: int, title: str) -> tuple[str, Proposal] | None:
+        """Sets the title of a proposal whose author left it to staff (title_by_staff); the title
+        it had and the proposal after, or None (no such proposal, or its author typed the title)."""
+        ...
+
+    async def voice_copy(self, proposal_id: int, platform: str) -> str | None:
+        """The file id of the proposal's voice note uploaded to ``platform`` (the other messenger)."""
+        ...
+
+    async def set_voice_copy(self, proposal_id: int, platform: str, file_id: str) -> None:
+        ...
+
+    async def set_voice_transcript(self, proposal_id: int, text: str) -> Proposal | None:
+        """Stores a machine's draft of the voice note's words (for staff); the proposal after."""
+        ...
+
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
         ...
 

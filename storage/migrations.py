@@ -392,4 +392,26 @@ MIGRATIONS: list[str] = [
         seen_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 12: a voice note as a proposal's description (issue 16, §4): its file id, length in seconds and
+    # the messenger it was sent on (a file id is valid on that one only); title_by_staff (1) when
+    # the citizen asked staff to write the title; voice_transcript, an optional machine draft for
+    # staff. voice_copies: the voice uploaded to the other messenger for its staff, kept so it is
+    # downloaded and uploaded once.
+    """
+    ALTER TABLE drafts ADD COLUMN voice_file_id TEXT;
+    ALTER TABLE drafts ADD COLUMN voice_duration INTEGER;
+    ALTER TABLE drafts ADD COLUMN voice_platform TEXT;
+    ALTER TABLE drafts ADD COLUMN title_by_staff INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_file_id TEXT;
+    ALTER TABLE proposals ADD COLUMN voice_duration INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_platform TEXT;
+    ALTER TABLE proposals ADD COLUMN title_by_staff INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_transcript TEXT;
+    CREATE TABLE voice_copies (
+        proposal_id INTEGER NOT NULL REFERENCES proposals(id),
+        platform TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, platform)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -492,4 +492,22 @@ MIGRATIONS: list[str] = [
         FOREIGN KEY (platform, update_id) REFERENCES inbox (platform, update_id) ON DELETE CASCADE
     );
     """),
+    # 11: SQLite's 12, a voice note as a proposal's description.
+    _collate_c("""
+    ALTER TABLE drafts ADD COLUMN voice_file_id TEXT;
+    ALTER TABLE drafts ADD COLUMN voice_duration INTEGER;
+    ALTER TABLE drafts ADD COLUMN voice_platform TEXT;
+    ALTER TABLE drafts ADD COLUMN title_by_staff INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_file_id TEXT;
+    ALTER TABLE proposals ADD COLUMN voice_duration INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_platform TEXT;
+    ALTER TABLE proposals ADD COLUMN title_by_staff INTEGER;
+    ALTER TABLE proposals ADD COLUMN voice_transcript TEXT;
+    CREATE TABLE voice_copies (
+        proposal_id BIGINT NOT NULL REFERENCES proposals(id),
+        platform TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, platform)
+    );
+    """),
 ]

@@ -212,11 +212,13 @@ class ProposalRepository:
             created = _one(
                 conn,
                 "INSERT INTO proposals (code, citizen_id, platform, neighbourhood_id, category_id, title, description,"
-                " photo_file_id, latitude, longitude, status, created_at, search_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                " photo_file_id, latitude, longitude, status, created_at, search_key,"
+                " voice_file_id, voice_duration, voice_platform, title_by_staff)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (code, citizen_id, platform, neighbourhood_id, draft["category_id"], draft["title"],
                  draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now),
-                 key_of(draft["title"])),  # indexed for similar proposals (storage/search.py)
+                 key_of(draft["title"]),  # indexed for similar proposals (storage/search.py)
+                 draft["voice_file_id"], draft["voice_duration"], draft["voice_platform"], draft["title_by_staff"]),
             )
             conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
             return _proposal(created)
@@ -301,6 +303,19 @@ class ProposalRepository:
             return row["category_id"], _proposal(_one(conn, "SELECT * FROM proposals WHERE id = ?", (proposal_id,)))
         return await self.db.write(update)
 
+    async def write_staff_title(self, proposal_id: int, title: str) -> tuple[str, Proposal] | None:
+        """Staff write the title the author left to them (title_by_staff), before voting; returns
+        the title it had and the proposal as it is now, or None for a title the author typed."""
+        def update(conn: sqlite3.Connection):
+            row = _one(conn, "SELECT title FROM proposals WHERE id = ? AND title_by_staff = 1" + _locked(conn),
+                       (proposal_id,))
+            if row is None:
+                return None
+            after = _one(conn, "UPDATE proposals SET title = ?, search_key = ? WHERE id = ? RETURNING *",
+                         (title, key_of(title), proposal_id))
+            return row["title"], _proposal(after)
+        return await self.db.write(update)
+
     async def mark_duplicate(self, proposal_id: int, original_id: int, reason: str, decided_by: str,
                              now: dt.datetime) -> Proposal | None:
         """A pending proposal rejected as a duplicate of another, once."""
@@ -382,6 +397,21 @@ class ProposalRepository:
             "(feasibility IS NULL OR (feasibility = ? AND cost IS NULL)) GROUP BY neighbourhood_id",
             (APPROVED, FEASIBLE)).fetchall())
         return {hood: n for hood, n in rows}
+
+    async def voice_copy(self, proposal_id: int, platform: str) -> str | None:
+        row = await self.db.read(_one, "SELECT file_id FROM voice_copies WHERE proposal_id = ? AND platform = ?",
+                                 (proposal_id, platform))
+        return None if row is None else row[0]
+
+    async def set_voice_copy(self, proposal_id: int, platform: str, file_id: str) -> None:
+        await self.db.write(lambda conn: conn.execute(
+            "INSERT INTO voice_copies (proposal_id, platform, file_id) VALUES (?, ?, ?) "
+            "ON CONFLICT (proposal_id, platform) DO UPDATE SET file_id = excluded.file_id",
+            (proposal_id, platform, file_id)))
+
+    async def set_voice_transcript(self, proposal_id: int, text: str) -> Proposal | None:
+        return _proposal(await self.db.write(lambda conn: _one(
+            conn, "UPDATE proposals SET voice_transcript = ? WHERE id = ? RETURNING *", (text, proposal_id))))
 
     async def staff_cards(self, proposal_id: int) -> list[StaffCard]:
         rows = await self.db.read(lambda conn: conn.execute(

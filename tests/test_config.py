@@ -132,6 +132,27 @@ def test_unknown_top_level_key(root):
     assert fault(root) == "limit: is not a known setting (check the spelling)"
 
 
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("max_megabytes", 21, "voice.max_megabytes: may be at most 20 (Telegram's bots download no bigger file), not 21"),
+    ("max_megabytes", 0, "voice.max_megabytes: must be a positive whole number, not 0"),
+    ("max_seconds", 3601, "voice.max_seconds: may be at most 3600 (an hour), not 3601"),
+    ("max_seconds", "5m", "voice.max_seconds: must be a whole number, not \"5m\""),
+    ("transcribe_url", "ftp://stt.local", "voice.transcribe_url: \"ftp://stt.local\" is not an http(s) URL"),
+    ("transcribe_timeout_seconds", 301, "voice.transcribe_timeout_seconds: may be at most 300, not 301"),
+    ("transcribe", "http://x", "voice.transcribe: is not a known setting (check the spelling)"),
+])
+def test_voice_limits_name_the_key(root, key, value, expected):
+    root["voice"][key] = value
+    assert fault(root) == expected
+
+
+def test_voice_defaults_transcription_off(root):
+    del root["voice"]
+    voice = parse_config(root).voice
+    assert (voice.max_seconds, voice.max_megabytes, voice.transcribe_url) == (300, 5, "")
+    assert voice.max_bytes == 5 * 1024 * 1024
+
+
 def test_unknown_key_in_limits(root):
     root["limits"]["vote_per_citizen"] = 5
     assert fault(root) == "limits.vote_per_citizen: is not a known setting (check the spelling)"

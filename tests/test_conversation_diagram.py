@@ -42,7 +42,7 @@ def test_every_step_is_drawn_reachable_with_the_moves_the_handlers_make():
         reached |= more
     assert set(states) <= reached
     # What the handler functions return, not what their names suggest.
-    assert drawn[(S.TITLE, S.DESCRIPTION)] == ["text"]
+    assert drawn[(S.TITLE, S.DESCRIPTION)] == ["staff write the title", "text"]
     assert "back" in drawn[(S.DESCRIPTION, S.TITLE)]
     assert "/start" in drawn[("[*]", S.HOOD)]
     assert "/cancel" in drawn[(ANY_STEP, "[*]")]

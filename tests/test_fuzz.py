@@ -142,8 +142,11 @@ def _votes_unlimited(monkeypatch):
 @pytest.mark.parametrize("sabotage, invariant", [
     (_callbacks_unanswered, r"answerCallbackQuery \(exactly 1 expected\)"),
     (_everyones_proposals_are_mine, "shown to citizen"),
-    # A citizen acting as staff changes staff-only state, or tells someone else about it.
-    (_everyone_is_staff, "staff-only state changed|a citizen's step sent .* to another person's chat"),
+    # A citizen acting as staff changes staff-only state, or tells someone else about it, or is
+    # answered in a group where a citizen's staff command is ignored (which one comes first depends
+    # on the crowd's path: a staff command more, /title, changed it).
+    (_everyone_is_staff, "staff-only state changed|a citizen's step sent .* to another person's chat"
+                         "|a deliberately ignored update was answered"),
     # Caught by the API check, or by the messenger's refusal reaching the error handler first
     # (which one depends on the crowd's path).
     (_html_unescaped, "would be refused|Can't parse entities"),

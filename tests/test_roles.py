@@ -30,7 +30,7 @@ EVERYONE, AMBASSADORS = "everyone", "approved ambassadors"
 COMMANDS = [  # (command, action)
     ("/broadcast", "broadcast"), ("/broadcasts", "broadcast"), ("/schedule", "schedule"),
     ("/ambassadors", "ambassadors"), ("/review", "moderate"), ("/feasibility", "review"), ("/audit", "audit"),
-    ("/stats", "stats"), ("/export", "export"), ("/results", "results"),
+    ("/stats", "stats"), ("/export", "export"), ("/results", "results"), ("/title", "moderate"),
 ]
 # (callback data made from the seeded ids, action)
 BUTTONS = [
@@ -72,6 +72,7 @@ CITIZEN_BUTTONS = [
     (lambda ids: f"v:{ids['approved']}:0", EVERYONE),
     (lambda ids: f"w:{ids['approved']}:0", EVERYONE),
     (lambda ids: "p:0", EVERYONE),
+    (lambda ids: f"i:{ids['approved']}", EVERYONE),
     (lambda ids: "rs:h:0", EVERYONE),
     (lambda ids: "ap:links", AMBASSADORS),
     (lambda ids: "ap:stats", AMBASSADORS),

@@ -194,6 +194,26 @@ class Site:
         return f"{self.url}/{self.HOODS_DIR}/{neighbourhood_id}.html" if self.url else ""
 
 
+# [voice]: a voice note as a proposal's description (issue 16, §4). Telegram's bots download at
+# most 20 MB, and a copy for staff on the other messenger is a download: so that is the ceiling.
+VOICE_MEGABYTES_MOST = 20
+VOICE_SECONDS_MOST = 3600
+
+
+@dataclass(frozen=True)
+class Voice:
+    max_seconds: int = 300
+    max_megabytes: int = 5
+    # An HTTP endpoint that takes the voice's bytes (POST, audio/ogg) and answers {"text": …}: a
+    # draft for staff only, never waited for by the citizen. Empty: off.
+    transcribe_url: str = ""
+    transcribe_timeout_seconds: int = 20
+
+    @property
+    def max_bytes(self) -> int:
+        return self.max_megabytes * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Config:
     platforms: dict[str, PlatformConfig]
@@ -211,6 +231,7 @@ class Config:
     reject_reasons: tuple[str, ...] = ()
     results: Results = Results()
     receiver: Receiver = Receiver()
+    voice: Voice = Voice()
     # [database] url: a postgresql:// address selects PostgreSQL (storage/engine.py); None: the
     # SQLite file ``database``.
     database_url: str | None = None
@@ -376,7 +397,8 @@ def _named_list(root: dict, name: str, cls: type) -> tuple:
 def parse_config(root: dict, source: Path | None = None) -> Config:
     root = dict(root)
     known_tables = {"telegram", "bale", "general", "campaign", "limits", "review", "results", "neighbourhoods",
-                    "categories", "receiver", "database", "profile", "site"}
+                    "categories", "receiver", "database", "profile", "site",
+                    "voice"}
     for key in root:
         if key not in known_tables:
             raise ConfigError(key, "is not a known setting (check the spelling)")
@@ -473,6 +495,7 @@ def parse_config(root: dict, source: Path | None = None) -> Config:
         reject_reasons=tuple(r.strip() for r in reasons),
         results=results,
         receiver=_receiver(root),
+        voice=_voice(root),
         database_url=_database_url(root),
         profile=_profile(root),
         site=_site(root, source),
@@ -547,6 +570,25 @@ def _receiver(root: dict) -> Receiver:
     section.finish()
     return Receiver(listen=listen, public_url=public_url, telegram_secret=telegram_secret, bale_secret=bale_secret,
                     max_connections=max_connections)
+
+
+def _voice(root: dict) -> Voice:
+    section = _Section(root.get("voice", {}), "voice")
+    max_seconds = section.positive_int("max_seconds", Voice.max_seconds)
+    if max_seconds > VOICE_SECONDS_MOST:
+        raise ConfigError(section.key("max_seconds"), f"may be at most {VOICE_SECONDS_MOST} (an hour), not {max_seconds}")
+    max_megabytes = section.positive_int("max_megabytes", Voice.max_megabytes)
+    if max_megabytes > VOICE_MEGABYTES_MOST:
+        raise ConfigError(section.key("max_megabytes"), f"may be at most {VOICE_MEGABYTES_MOST} (Telegram's bots "
+                                                        f"download no bigger file), not {max_megabytes}")
+    url = section.get("transcribe_url", str, "").strip()
+    if url and not url.startswith(("https://", "http://")):
+        raise ConfigError(section.key("transcribe_url"), f"{_show(url)} is not an http(s) URL")
+    timeout = section.positive_int("transcribe_timeout_seconds", Voice.transcribe_timeout_seconds)
+    if timeout > 300:
+        raise ConfigError(section.key("transcribe_timeout_seconds"), f"may be at most 300, not {timeout}")
+    section.finish()
+    return Voice(max_seconds, max_megabytes, url, timeout)
 
 
 # key: (default, least). Below the least a real person would be slowed down: a forwarded album is

@@ -39,6 +39,7 @@ COMMAND_ACTIONS = {
     "broadcast": "broadcast", "broadcasts": "broadcast", "schedule": "schedule", "ambassadors": "ambassadors",
     "review": "moderate", "feasibility": "review", "stats": "stats", "export": "export", "audit": "audit",
     "results": "results",
+    "title": "moderate",  # a title the author left to staff (issue 16, §4)
 }
 
 

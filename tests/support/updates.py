@@ -106,6 +106,15 @@ class UpdateFactory:
             extra["caption"] = caption
         return self._message(user_id, chat_id, extra)
 
+    def voice(self, user_id: int, duration: int = 42, file_size: int | None = 60_000,
+              chat_id: int | None = None) -> Update:
+        fid = self._file_id("voice")
+        voice: dict[str, Any] = {"file_id": fid, "file_unique_id": fid + "u", "duration": duration,
+                                 "mime_type": "audio/ogg"}
+        if file_size is not None:
+            voice["file_size"] = file_size
+        return self._message(user_id, chat_id, {"voice": voice})
+
     def sticker(self, user_id: int, chat_id: int | None = None) -> Update:
         fid = self._file_id("sticker")
         sticker = {"file_id": fid, "file_unique_id": fid + "u", "type": "regular", "width": 512,

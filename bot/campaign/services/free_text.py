@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 
 from bot.campaign.phone import normalize_iranian_mobile
-from bot.campaign.services.proposals import Gate, ProposalService, TextCheck
+from bot.campaign.services.proposals import Gate, ProposalService, TextCheck, VoiceCheck
 from domain import Citizen, Draft
 
 
@@ -21,6 +21,7 @@ class Offer(enum.Enum):
     TOO_LONG = "too_long"
     NOT_A_PROPOSAL = "not_a_proposal"  # «سلام», a phone number, punctuation: point to the menu
     GATE = "gate"  # proposals cannot be sent now (see ``gate``)
+    VOICE_REFUSED = "voice_refused"  # a voice note over [voice]'s limits (see ``voice``)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class OfferResult:
     gate: Gate = Gate.OK
     length: int = 0
     limit: int = 0
+    voice: VoiceCheck | None = None
 
 
 def offered_only(draft: Draft | None) -> bool:
@@ -53,6 +55,20 @@ async def offer_text(proposals: ProposalService, citizen: Citizen, text: str) ->
     if result.check is TextCheck.TOO_LONG:
         return OfferResult(Offer.TOO_LONG, length=result.length, limit=result.limit)
     return OfferResult(Offer.NOT_A_PROPOSAL)
+
+
+async def offer_voice(proposals: ProposalService, citizen: Citizen, file_id: str, seconds: int,
+                      size: int | None) -> OfferResult:
+    """A voice note sent at the main menu (issue 16 §4): kept as a new draft's description, as
+    typed text is, under the same rules."""
+    gate = await proposals.gate(citizen)
+    if gate is not Gate.OK:
+        return OfferResult(Offer.GATE, gate)
+    draft = await proposals.draft(citizen)
+    if draft is not None and (draft.category_id or draft.title):
+        return OfferResult(Offer.DRAFT_EXISTS)
+    check = await proposals.set_voice(citizen, file_id, seconds, size)
+    return OfferResult(Offer.OFFERED) if check is VoiceCheck.OK else OfferResult(Offer.VOICE_REFUSED, voice=check)
 
 
 async def decline(proposals: ProposalService, citizen: Citizen) -> None:

@@ -12,6 +12,7 @@ from bot.campaign.config import DESCRIPTION_LENGTH, TITLE_LENGTH, Config
 from bot.campaign.money import parse_cost
 from bot.campaign.roles import Actor, may_act
 from domain import APPROVED, FEASIBLE, NOT_FEASIBLE, PENDING, REJECTED, Citizen, Draft, Phase, Proposal
+from messages_fa import texts
 from messages_fa.fit import units
 from messages_fa.normalize import clean_text, has_words, to_ascii_digits, visible_length
 from storage.interface import Repositories
@@ -42,6 +43,12 @@ class TextResult:
     check: TextCheck
     length: int
     limit: int
+
+
+class VoiceCheck(enum.Enum):
+    OK = "ok"
+    TOO_LONG = "too_long"  # over voice.max_seconds
+    TOO_BIG = "too_big"  # over voice.max_megabytes (Telegram's bots download at most 20 MB)
 
 
 @dataclass(frozen=True)
@@ -125,14 +132,35 @@ class ProposalService:
         return True
 
     async def set_title(self, citizen: Citizen, text: str) -> TextResult:
+        # A typed title replaces "staff will write it" chosen before.
         return await self._set_text(citizen, "title", clean_text(text, single_line=True),
-                                    MIN_TITLE, self.config.limits.title_length)
+                                    MIN_TITLE, self.config.limits.title_length, title_by_staff=None)
 
     async def set_description(self, citizen: Citizen, text: str) -> TextResult:
+        # A typed description replaces a voice note sent before it.
         return await self._set_text(citizen, "description", clean_text(text, single_line=False),
-                                    MIN_DESCRIPTION, self.config.limits.description_length)
+                                    MIN_DESCRIPTION, self.config.limits.description_length,
+                                    voice_file_id=None, voice_duration=None, voice_platform=None)
 
-    async def _set_text(self, citizen: Citizen, field: str, text: str, minimum: int, limit: int) -> TextResult:
+    async def set_voice(self, citizen: Citizen, file_id: str, duration: int, size: int | None) -> VoiceCheck:
+        """A voice note as the description: its file id, length and messenger are kept, and the
+        description reads that it is a voice note (so every screen that shows one has text)."""
+        limits = self.config.voice
+        if duration > limits.max_seconds:
+            return VoiceCheck.TOO_LONG
+        if size is not None and size > limits.max_bytes:
+            return VoiceCheck.TOO_BIG
+        await self.repos.drafts.update(citizen.id, self.clock.now(), description=texts.voice_description(duration),
+                                       voice_file_id=file_id, voice_duration=duration, voice_platform=citizen.platform)
+        return VoiceCheck.OK
+
+    async def let_staff_write_title(self, citizen: Citizen) -> None:
+        """For a citizen who cannot type: the title says staff will write it (and they do, from
+        the card, before approving)."""
+        await self.repos.drafts.update(citizen.id, self.clock.now(), title=texts.title_by_staff(), title_by_staff=1)
+
+    async def _set_text(self, citizen: Citizen, field: str, text: str, minimum: int, limit: int,
+                        **also: object) -> TextResult:
         # Counted as the messengers count (an emoji is two): what passes here fits the preview.
         length = units(text)
         if length > limit:
@@ -141,7 +169,7 @@ class ProposalService:
             return TextResult(TextCheck.NO_WORDS, length, limit)
         if visible_length(text) < minimum:
             return TextResult(TextCheck.TOO_SHORT, length, limit)
-        await self.repos.drafts.update(citizen.id, self.clock.now(), **{field: text})
+        await self.repos.drafts.update(citizen.id, self.clock.now(), **{field: text}, **also)
         return TextResult(TextCheck.OK, length, limit)
 
     async def set_photo(self, citizen: Citizen, file_id: str) -> None:
@@ -248,6 +276,31 @@ class ProposalService:
         await self.repos.audit.record(staff_ref, "duplicate", f"proposal {marked.code}", PENDING,
                                       f"rejected: duplicate of {original.code}", self.clock.now())
         return DecisionResult(Decision.DONE, marked)
+
+    async def write_title(self, by: Actor, typed_code: str, typed_title: str) -> tuple[Decision, Proposal | None, int]:
+        """Staff write the title of a proposal whose author could not type it (/title <code> <title>),
+        until voting opens. Returns (decision, proposal, the title limit): TOO_LONG and INVALID (too
+        short, no words) change nothing; MISSING: no such code, or its author typed the title."""
+        limit = self.config.limits.title_length
+        if not may_act(self.config, by, "moderate"):
+            return Decision.NOT_STAFF, None, limit
+        if not self.reviewing_open():
+            return Decision.CLOSED, None, limit
+        code = to_ascii_digits(typed_code.strip())
+        proposal = await self.repos.proposals.by_code(code) if len(code) <= MAX_CODE_TYPED else None
+        if proposal is None:
+            return Decision.MISSING, None, limit
+        title = clean_text(typed_title, single_line=True)
+        if units(title) > limit:
+            return Decision.TOO_LONG, proposal, limit
+        if not has_words(title) or visible_length(title) < MIN_TITLE:
+            return Decision.INVALID, proposal, limit
+        changed = await self.repos.proposals.write_staff_title(proposal.id, title)
+        if changed is None:
+            return Decision.MISSING, proposal, limit
+        before, after = changed
+        await self.repos.audit.record(by.ref, "title", f"proposal {after.code}", before, title, self.clock.now())
+        return Decision.DONE, after, limit
 
     # -- feasibility and cost (reviewers) ------------------------------------------------------
 

@@ -131,6 +131,15 @@ class UserActions(World):
             post["caption"] = caption
         return {**self._user_post(token, user_id, chat_id, post), "file_id": sizes[-1]["file_id"]}
 
+    def send_voice(self, token: str, user_id: int, duration: int = 42, chat_id: int | None = None,
+                   content: bytes | None = None) -> dict:
+        """A voice note (OGG/Opus as the messengers send it; the bytes here are a stand-in)."""
+        data = content or b"OggS\x00\x02" + bytes(64)
+        rec = self.files.new("voice", data)
+        voice = {"file_id": rec.file_id, "file_unique_id": rec.unique_id, "duration": int(duration),
+                 "mime_type": "audio/ogg", "file_size": len(data)}
+        return {**self._user_post(token, user_id, chat_id, {"voice": voice}), "file_id": rec.file_id}
+
     def send_sticker(self, token: str, user_id: int, emoji: str = "👍", chat_id: int | None = None) -> dict:
         rec = self.files.new("sticker", b"RIFF\x00\x00\x00\x00WEBP")
         sticker = {"file_id": rec.file_id, "file_unique_id": rec.unique_id, "type": "regular",

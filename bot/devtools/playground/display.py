@@ -76,6 +76,8 @@ def body_lines(view: dict, style: Style) -> list[str]:
     lines: list[str] = []
     if view.get("photo"):
         lines.append("🖼 [photo]")
+    if voice := view.get("voice"):
+        lines.append(f"🎤 [voice {voice.get('duration', '?')} s]")
     if view.get("sticker"):
         lines.append(f"[sticker {view['sticker'].get('emoji', '')}]".replace(" ]", "]"))
     if view.get("document"):

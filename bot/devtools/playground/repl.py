@@ -36,6 +36,7 @@ class Playground(Session):
             (":contact-other PHONE", "share someone else's contact card"),
             (":location [LAT LON]", "share a location (default: Tajrish)"),
             (":photo [CAPTION]", "send a photo"),
+            (":voice [SECONDS]", "send a voice note (42 seconds unless given)"),
             (":sticker", "send a sticker"),
             (":say TEXT", "send TEXT as it is, even a lone number or letter"),
             (":phase", "the bot's clock and the campaign phase"),
@@ -130,6 +131,13 @@ class Playground(Session):
         elif name == "photo":
             await self.act(lambda: state.send_photo(self.token, self.user, caption=rest or None),
                            "you sent a photo" + (f" with the caption «{rest}»" if rest else ""))
+        elif name == "voice":
+            seconds = to_ascii_digits(rest.strip()) or "42"
+            if not seconds.isdigit():
+                self.fail("usage: :voice [SECONDS] (e.g. :voice 90)")
+            else:
+                await self.act(lambda: state.send_voice(self.token, self.user, duration=int(seconds)),
+                               f"you sent a voice note of {seconds} seconds")
         elif name == "sticker":
             await self.act(lambda: state.send_sticker(self.token, self.user), "you sent a sticker 👍")
         elif name == "say":

@@ -57,9 +57,10 @@ def move_confirm(target: Neighbourhood, current: Neighbourhood) -> InlineKeyboar
 
 
 @cache
-def from_text_offer() -> InlineKeyboardMarkup:
+def from_text_offer(yes: str = b.START_FROM_TEXT) -> InlineKeyboardMarkup:
+    """``yes``: b.START_FROM_VOICE for a voice note kept the same way."""
     return InlineKeyboardMarkup([
-        [InlineKeyboardButton(b.START_FROM_TEXT, callback_data=bt.FromText(True).pack())],
+        [InlineKeyboardButton(yes, callback_data=bt.FromText(True).pack())],
         [InlineKeyboardButton(b.NOT_FROM_TEXT, callback_data=bt.FromText(False).pack())],
     ])
 

@@ -5,10 +5,11 @@ notifier holds every platform's Bot.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import Forbidden, TelegramError
 
 from bot.campaign.services import Services
@@ -16,6 +17,7 @@ from bot.messenger import keyboards, render
 from bot.messenger.keyboards import ambassadors as amb_keyboards
 from bot.messenger.markup_dicts import NO_LINK_PREVIEW
 from bot.messenger.platforms import PLATFORMS, Platform
+from bot.messenger.transcription import transcribe
 from domain import APPROVED, FEASIBLE, Ambassador, AmbassadorCard, Proposal, StaffCard
 from messages_fa import ambassadors as amb_texts
 from messages_fa import staff as staff_texts
@@ -37,10 +39,15 @@ class Notifier:
 
     async def post_staff_cards(self, proposal: Proposal) -> None:
         config = self.services.config
+        downloaded: dict[int, bytes] = {}  # the voice, downloaded at most once for all the copies
+        if proposal.voice_file_id and config.voice.transcribe_url and not proposal.voice_transcript:
+            proposal = await self._transcribed(proposal, downloaded)
         for name, bot in self.bots.items():
             platform = PLATFORMS[name]
             text = render.staff_card(platform, config, proposal)
             for chat_id in self.staff_targets(name):
+                if proposal.voice_file_id:
+                    await self.send_staff_voice(name, chat_id, proposal, downloaded)
                 try:
                     if proposal.photo_file_id and proposal.platform == name:
                         await bot.send_photo(chat_id, proposal.photo_file_id, caption=texts.staff_photo_caption(proposal.code))
@@ -52,6 +59,60 @@ class Notifier:
                     log.warning("staff card for proposal %d not delivered on %s: %s", proposal.id, name, exc.__class__.__name__)
                     continue
                 await self.services.repos.proposals.add_staff_card(StaffCard(proposal.id, name, chat_id, message.message_id))
+
+    async def send_staff_voice(self, platform: str, chat_id: int, proposal: Proposal,
+                               downloaded: dict[int, bytes] | None = None) -> None:
+        """The proposal's voice note, with its length, the transcription draft and whether staff
+        must write the title, sent before its card. On the other messenger its file id means
+        nothing: the voice is downloaded and uploaded once, as broadcasts do
+        (bot/messenger/broadcast/content.py), and that copy's file id kept (voice_copies). If no
+        copy can be made, a line says where the voice is."""
+        bot = self.bots[platform]
+        caption = texts.staff_voice_caption(proposal.code, proposal.voice_duration or 0, proposal.voice_transcript,
+                                            proposal.title == texts.title_by_staff())
+        if proposal.voice_platform == platform:
+            file_id: str | None = proposal.voice_file_id
+        else:
+            file_id = await self.services.repos.proposals.voice_copy(proposal.id, platform)
+        try:
+            if file_id is not None:
+                await bot.send_voice(chat_id, file_id, caption=caption)
+                return
+            audio = await self._voice_bytes(proposal, downloaded if downloaded is not None else {})
+            message = await bot.send_voice(chat_id, InputFile(audio, filename="voice.ogg"), caption=caption,
+                                           duration=proposal.voice_duration)
+        except (TelegramError, LookupError) as exc:
+            log.warning("voice of proposal %d not sent on %s: %s", proposal.id, platform, exc.__class__.__name__)
+            elsewhere = PLATFORMS[proposal.voice_platform].persian_name if proposal.voice_platform in PLATFORMS else "—"
+            with contextlib.suppress(TelegramError):
+                await bot.send_message(chat_id, texts.staff_voice_elsewhere(elsewhere))
+            return
+        if message.voice is not None:
+            await self.services.repos.proposals.set_voice_copy(proposal.id, platform, message.voice.file_id)
+
+    async def _voice_bytes(self, proposal: Proposal, downloaded: dict[int, bytes]) -> bytes:
+        """The voice note's bytes from its own messenger (LookupError when that one is not served)."""
+        if proposal.id not in downloaded:
+            source = self.bots.get(proposal.voice_platform or "")
+            if source is None:
+                raise LookupError(f"messenger {proposal.voice_platform} is not served")
+            file = await source.get_file(proposal.voice_file_id)
+            downloaded[proposal.id] = bytes(await file.download_as_bytearray())
+        return downloaded[proposal.id]
+
+    async def _transcribed(self, proposal: Proposal, downloaded: dict[int, bytes]) -> Proposal:
+        """The proposal with a transcription draft when the endpoint gives one (never raises)."""
+        voice = self.services.config.voice
+        try:
+            audio = await self._voice_bytes(proposal, downloaded)
+        except (TelegramError, LookupError) as exc:
+            log.warning("voice of proposal %d not downloaded for transcription: %s", proposal.id,
+                        exc.__class__.__name__)
+            return proposal
+        text = await transcribe(voice.transcribe_url, audio, voice.transcribe_timeout_seconds)
+        if not text:
+            return proposal
+        return await self.services.repos.proposals.set_voice_transcript(proposal.id, text) or proposal
 
     async def post_missing_staff_cards(self) -> int:
         """At start-up: cards never posted (the process stopped right after a submit, or no staff
