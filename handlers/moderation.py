@@ -84,4 +84,5 @@ def _decision_text(decision: Decision) -> str:
         Decision.ALREADY: texts.already_decided(),
         Decision.NOT_STAFF: texts.staff_only(),
         Decision.MISSING: texts.button_expired(),
+        Decision.NO_TITLE: texts.title_first(),
     }[decision]

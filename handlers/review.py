@@ -166,8 +166,8 @@ async def _after_decision(update: Update, context: Context, app: AppContext, res
     # after a decision («next» shows another on request); in a private chat the queue goes on.
     private = update.effective_chat.type == "private"
     if result.decision is not Decision.DONE:
-        await answer(update, t.already_done() if result.decision is Decision.ALREADY else texts.button_expired(),
-                     alert=True)
+        refusals = {Decision.ALREADY: t.already_done, Decision.NO_TITLE: texts.title_first}
+        await answer(update, refusals.get(result.decision, texts.button_expired)(), alert=True)
         if result.decision is Decision.ALREADY and private:  # a colleague was quicker: on to the next one
             await _show_next_pending(update, context, app, after_id=0)
         return

@@ -354,6 +354,10 @@ def title_usage() -> str:
             "مثال: /title 1234567 نیمکت در پارک محله")
 
 
+def title_first() -> str:
+    return "شهروند نوشتن عنوان را به کارکنان سپرده است: پیش از تأیید، عنوان را با /title بنویسید."
+
+
 def title_written(code: str, title: str) -> str:
     return f"عنوان پیشنهاد {fa_digits(code)} ثبت شد ✅: {title}"
 

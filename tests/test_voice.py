@@ -198,6 +198,12 @@ async def test_staff_write_the_title_left_to_them_with_slash_title(bot):
     await _voice_proposal(bot, staff_title=True)
     proposal = await _proposal(bot)
     tg = bot.telegram
+    # Not approved while the title is still «staff will write it»: from the card, or an old card's m:a.
+    card = tg.last_with_buttons(STAFF_CHAT)
+    for data in (f"rv:a:{proposal.id}", f"m:a:{proposal.id}"):
+        await tg.update(tg.updates.callback(TELEGRAM_ADMIN, card, data))
+        assert tg.alerts()[-1] == texts.title_first()
+    assert (await bot.services.proposals.get(proposal.id)).status == "pending"
     await tg.send(TELEGRAM_ADMIN, f"/title {fa_digits(proposal.code)} نیمکت   در پارک محله")
     assert tg.last_text(TELEGRAM_ADMIN) == texts.title_written(proposal.code, "نیمکت در پارک محله")
     after = await bot.services.proposals.get(proposal.id)
@@ -215,6 +221,8 @@ async def test_staff_write_the_title_left_to_them_with_slash_title(bot):
     await tg.send(TELEGRAM_ADMIN, f"/title {typed.code} عنوان دیگر")
     assert tg.last_text(TELEGRAM_ADMIN) == texts.title_not_left_to_staff()
     assert [p.title for p in await _all(bot)] == ["نیمکت در پارک محله", "نیمکت در پارک"]
+    await tg.update(tg.updates.callback(TELEGRAM_ADMIN, card, f"rv:a:{proposal.id}"))
+    assert (await bot.services.proposals.get(proposal.id)).status == "approved"
 
 
 async def _all(bot):

@@ -65,6 +65,7 @@ class Decision(enum.Enum):
     CLOSED = "closed"  # voting has opened: the ballot no longer changes
     INVALID = "invalid"  # a cost that cannot be read
     TOO_LONG = "too_long"  # a reason or explanation over MAX_REASON characters: nothing changed
+    NO_TITLE = "no_title"  # approving before staff wrote the title its author left to them (/title)
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,12 @@ class ProposalService:
         if not may_act(self.config, by, "moderate"):
             return DecisionResult(Decision.NOT_STAFF)
         staff_ref = by.ref
-        if await self.repos.proposals.get(proposal_id) is None:
+        proposal = await self.repos.proposals.get(proposal_id)
+        if proposal is None:
             return DecisionResult(Decision.MISSING)
+        if approve and proposal.title_by_staff and proposal.title == texts.title_by_staff():
+            # Never put to the vote under «staff will write the title».
+            return DecisionResult(Decision.NO_TITLE, proposal)
         if not approve:
             reason = clean_text(reason or "", single_line=False)
             if units(reason) > MAX_REASON:  # refused, not cut: the author would read half a sentence
