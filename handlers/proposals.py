@@ -16,6 +16,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.campaign.services import free_text
 from bot.campaign.services.proposals import Gate, TextCheck, VoiceCheck
 from bot.campaign.services.similar import Support
+from bot.campaign.services.voting import BallotGate
 from bot.messenger import buttons as bt
 from bot.messenger import keyboards, render
 from domain import PENDING
@@ -32,6 +33,7 @@ from handlers.common import (
     show_menu,
 )
 from handlers.presses import data_of
+from handlers.voting import _edit_details as show_details
 from messages_fa import buttons as b
 from messages_fa import texts
 from messages_fa.dates import jalali_date
@@ -320,6 +322,14 @@ async def on_similar_pressed(update: Update, context: Context):
         await _close_inline(update, context, texts.similar_different())
         return None
     outcome, proposal = await app.services.similar.support(citizen, press.proposal_id)
+    if outcome is Support.CLOSED and proposal.on_the_ballot and app.services.voting.gate(citizen) is BallotGate.OK:
+        # Pressed once voting is open: «support it» is a vote now — the message becomes the
+        # proposal's details on the ballot, with its vote button (handlers/voting.py).
+        view = await app.services.voting.details(citizen, proposal.id)
+        if view is not None:
+            await answer(update)
+            await show_details(update, context, view)
+            return None
     if outcome in (Support.GONE, Support.CLOSED):
         await answer(update, texts.similar_gone() if outcome is Support.GONE else texts.similar_closed(), alert=True)
         return None

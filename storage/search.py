@@ -107,11 +107,10 @@ class SearchRepository:
             # shares); then each rare word alone (fewer than RARE rows of the neighbourhood hold it:
             # a short title, «کتابخانه», shares one word only with its duplicates). Never every row
             # holding a common word («پارک»): there can be thousands.
-            if len(words) > 1:
+            if len(words) > 2:
                 add(_matching(conn, [tuple(words)], who, base, limit))
-                pairs = [(a, b) for i, a in enumerate(words) for b in words[i + 1:]]
-                if len(found) < limit:
-                    add(_matching(conn, pairs, who, base, limit))
+            if len(words) > 1 and len(found) < limit:
+                add(_matching(conn, [(a, b) for i, a in enumerate(words) for b in words[i + 1:]], who, base, limit))
             for word in words:
                 if len(found) >= limit:
                     break

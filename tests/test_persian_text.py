@@ -323,3 +323,21 @@ def test_a_typed_time_in_other_digits_is_refused(typed):
     with pytest.raises(ConfigError):
         parse_jalali("time", typed_moment(typed), TEHRAN)
     assert parse_jalali("time", typed_moment("۱۴۰۵/۹/۵، ٩:٠٠"), TEHRAN) == utc(2026, 11, 26, 5, 30)
+
+
+# -- search_words: the key similar proposals are found by (issue 16 §3) ---------------------------
+
+@pytest.mark.parametrize(("typed", "words"), [
+    ("سطل‌های زبالهٔ بیشتر برای بوستان", ["سطل", "پارک"]),  # ZWNJ + plural, diacritic, synonym, phrase
+    ("سطلهای زباله برای پارک", ["سطل", "پارک"]),  # the same without ZWNJ
+    ("كتابخانه براي بچه‌ها", ["کتابخانه", "کودک"]),  # Arabic kaf and yeh
+    ("آسفالت پیادەرو", ["تعمیر", "پیادهرو"]),  # Kurdish heh, آ folded, synonym
+    ("پیاده رو های خراب", ["پیادهرو", "تعمیر"]),  # two-word spelling, a suffix on its own
+    ("مدرسهٔ ۱۲ فروردین", ["مدرسه", "12", "فروردین"]),  # Persian digits
+    ("سگ‌های ولگرد", ["سگ", "ولگرد"]),  # a plural leaves two letters
+    ("نصب و ایجاد در محله", []),  # nothing but words every proposal has
+])
+def test_search_words_fold_what_residents_write_two_ways(typed, words):
+    from messages_fa.normalize import search_key, search_words
+    assert search_words(typed) == words
+    assert search_key(typed) == " ".join(words)

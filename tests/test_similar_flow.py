@@ -6,7 +6,7 @@ from domain import APPROVED
 from messages_fa import buttons as b
 from messages_fa import texts
 from tests.conftest import TELEGRAM_ADMIN
-from tests.support.journeys import USER, choose_tajrish, submit_proposal
+from tests.support.journeys import USER, choose_tajrish, make_votable, submit_proposal, verify
 
 BINS = "نصب سطل زباله در پارک نیاوران"
 NEIGHBOUR = 1501
@@ -105,3 +105,17 @@ async def test_review_card_names_likely_duplicates_and_lists_them_first(bot):
     await tg.press_data(TELEGRAM_ADMIN, f"dup:{mine.id}:{bins}")
     marked = await bot.services.proposals.get(mine.id)
     assert (marked.status, marked.duplicate_of) == ("rejected", bins)
+
+
+async def test_pressed_once_voting_is_open_it_opens_the_proposal_on_the_ballot(bot):
+    bins = await _approved_bins(bot)
+    await make_votable(bot)
+    tg = bot.telegram
+    await _write_title(bot, "سطل‌های آشغال بیشتر برای بوستان نیاوران")
+    shown = tg.last_with_buttons(USER)
+    bot.at("voting")
+    await verify(bot, USER)
+    await tg.update(tg.updates.callback(USER, shown, f"sm:s:{bins}"))
+    details = tg.request.messages(USER)[[m["message_id"] for m in tg.request.messages(USER)].index(shown["message_id"])]
+    assert BINS in details["text"] and f"v:{bins}" in " ".join(d or "" for _, d in tg.request.inline_buttons(details))
+    assert await bot.services.similar.supporters([bins]) == {}  # a vote is cast with the vote button, not here
