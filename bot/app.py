@@ -89,7 +89,8 @@ def build_application(services: Services, notifier: Notifier, platform_config: P
         builder.updater(None)
     application = builder.build()
     journal.application = application
-    application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker)
+    application.bot_data[KEY] = AppContext(services=services, platform=platform, notifier=notifier, worker=worker,
+                                           flood_door=door)
     notifier.bots[platform.name] = application.bot
 
     register_handlers(application)

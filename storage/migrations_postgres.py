@@ -510,4 +510,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, platform)
     );
     """),
+    # 12: each person's flood-control buckets, shared by the workers (storage/flood_buckets.py), so N
+    # workers do not give a person N times the allowance. Moments are the flood clock's epoch seconds.
+    _collate_c("""
+    CREATE TABLE flood_buckets (
+        platform TEXT NOT NULL,
+        user_id BIGINT NOT NULL,
+        messages DOUBLE PRECISION NOT NULL,
+        buttons DOUBLE PRECISION NOT NULL,
+        touched DOUBLE PRECISION NOT NULL,
+        last_excess DOUBLE PRECISION,
+        -- The update last counted, and its verdict: the same update handled again is not counted twice.
+        last_update BIGINT NOT NULL,
+        last_verdict TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    CREATE INDEX flood_buckets_touched ON flood_buckets (touched);
+    """),
 ]

@@ -93,13 +93,26 @@ class FloodControl:
         entry = self._entries.pop(key, None)
         if entry is None:
             entry = _Entry(now, (self.allowances[0].burst, self.allowances[1].burst))
-        else:
-            # max(): a system clock stepped backwards must not drain anyone's bucket.
-            elapsed = max(0.0, now - entry.touched)
-            for i, allowance in enumerate(self.allowances):
-                entry.tokens[i] = min(allowance.burst, entry.tokens[i] + elapsed * allowance.per_second)
-        entry.touched = now
         self._entries[key] = entry  # to the end: the most recently touched
+        return self._take(entry, now, kind, can_notify)
+
+    def decide(self, buckets: tuple[float, float, float, float | None] | None, now: float, kind: Kind,
+               can_notify: bool) -> tuple[tuple[float, float, float, float | None], Verdict]:
+        """check() on buckets kept elsewhere (storage/flood_buckets.py: shared by worker processes):
+        (messages, buttons, touched, last_excess) as stored (None: full), ``now`` in epoch seconds of
+        the clock; the buckets after this update, and its verdict."""
+        entry = _Entry(now, (self.allowances[0].burst, self.allowances[1].burst))
+        if buckets is not None:
+            entry.tokens[0], entry.tokens[1], entry.touched, entry.last_excess = buckets
+        verdict = self._take(entry, now, kind, can_notify)
+        return (entry.tokens[0], entry.tokens[1], entry.touched, entry.last_excess), verdict
+
+    def _take(self, entry: _Entry, now: float, kind: Kind, can_notify: bool) -> Verdict:
+        # max(): a system clock stepped backwards must not drain anyone's bucket.
+        elapsed = max(0.0, now - entry.touched)
+        for i, allowance in enumerate(self.allowances):
+            entry.tokens[i] = min(allowance.burst, entry.tokens[i] + elapsed * allowance.per_second)
+        entry.touched = now
         i = _INDEX[kind]
         if entry.tokens[i] >= 1:
             entry.tokens[i] -= 1

@@ -15,6 +15,9 @@ an Updater, and feeds them updates it claims from the inbox (storage/inbox.py):
 - conversation state comes from the database: before an update runs, its person's states are read
   again (bot/messenger/persistence.reload_states), since PTB's ConversationHandler would otherwise
   go on with what this process remembered — stale when another worker served the person's last step;
+- flood control counts each person once across the workers: their buckets are kept in PostgreSQL
+  (storage/flood_buckets.py, flood_door.SharedFlood), asked before the update reaches the processor,
+  which takes that verdict as its own (a worker's memory alone gave a person N workers' allowance);
 - claims last ``claim_seconds`` and are renewed every third of that while the worker lives; a
   killed worker's claims expire and another worker takes its updates over. An update taken over was
   not marked (the marker and the "done" are one commit), so it runs again. Its replies are not sent
@@ -33,9 +36,13 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from bot.cluster.reply_ledger import ReplyLedger
+from bot.messenger.context import KEY
+from bot.messenger.flood_door import FloodDoor, SharedFlood
 from bot.messenger.update_decoding import decode_updates
 from bot.messenger.update_journal import TAKEN_OVER
 from bot.runtime import Runtime
+from storage.engine import shared_by_processes
+from storage.flood_buckets import FloodBucketRepository
 from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
 
 log = logging.getLogger(__name__)
@@ -75,6 +82,8 @@ class InboxWorker:
     _tasks: set[asyncio.Task] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loops: list[asyncio.Task] = field(default_factory=list)
+    # Per platform: the flood buckets the workers share, and the door that takes their verdicts.
+    _floods: dict[str, tuple[SharedFlood, FloodDoor]] = field(default_factory=dict)
     _stopping: bool = False
 
     async def start(self) -> None:
@@ -83,6 +92,13 @@ class InboxWorker:
             journal.take_from_inbox(InboxJournalRepository(self.runtime.db, platform, on_done=self._done))
         if self.ledger is not None and self.ledger.repo is None:
             self.ledger.attach(self.runtime.db)
+        if shared_by_processes(self.runtime.db):
+            # One allowance per person across the workers (the single process keeps it in memory).
+            buckets = FloodBucketRepository(self.runtime.db)
+            for platform, application in self.runtime.applications.items():
+                context = application.bot_data[KEY]
+                if context.flood_door is not None:
+                    self._floods[platform] = (SharedFlood(buckets, context.services, platform), context.flood_door)
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
@@ -180,6 +196,10 @@ class InboxWorker:
             return
         try:
             [update] = decode_updates([claimed.body], application.bot, claimed.platform)
+            if (flood := self._floods.get(claimed.platform)) is not None:
+                shared, door = flood
+                if (verdict := await shared.verdict(update)) is not None:
+                    door.decided(update.update_id, verdict)
             application.persistence.claimed_with(claimed.update_id, claimed.person, claimed.states)
             ledger = self.ledger
             # Taken over: what the earlier attempt sent is answered from the ledger, not sent again.
@@ -234,6 +254,10 @@ class InboxWorker:
             if loop.time() - pruned_at > PRUNE_EVERY:
                 pruned_at = loop.time()
                 self._background(self.inbox.prune(), "inbox:prune")
+                for shared, _ in self._floods.values():
+                    flood = shared.services.flood
+                    self._background(shared.repo.prune(flood.clock.now().timestamp() - flood.horizon),
+                                     "flood:prune")
 
     def _background(self, work, name: str) -> None:
         async def run() -> None:

@@ -11,6 +11,7 @@ from bot.messenger.platforms import Platform
 
 if TYPE_CHECKING:
     from bot.messenger.broadcast.worker import BroadcastWorker
+    from bot.messenger.flood_door import FloodDoor
     from bot.messenger.notices import Notifier
 
 KEY = "app"
@@ -23,6 +24,8 @@ class AppContext:
     notifier: Notifier
     # Woken when staff confirm a broadcast; None where nothing sends (some tests).
     worker: BroadcastWorker | None = None
+    # Where updates meet flood control (a cluster worker hands it the verdicts of the shared buckets).
+    flood_door: FloodDoor | None = None
 
 
 def app_context(context: CallbackContext) -> AppContext:

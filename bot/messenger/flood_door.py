@@ -95,9 +95,41 @@ class FloodDoor:
         self._taken[update_id] = verdict
         return None
 
+    def decided(self, update_id: int, verdict: Verdict) -> None:
+        """A verdict taken elsewhere before the update reaches the processor (a worker's, from the
+        buckets every worker shares: SharedFlood), which the processor then takes as its own."""
+        self._taken[update_id] = verdict
+
     def verdict(self, update: object) -> Verdict | None:
         """As the update reaches the processor: its verdict; None, nobody to limit."""
         if isinstance(update, Update) and (taken := self._taken.pop(update.update_id, None)) is not None:
             return taken
         who = subject(update)
         return None if who is None else self._check(*who)
+
+
+class SharedFlood:
+    """Flood control for a worker (bot/cluster/worker.py): each person's buckets kept in PostgreSQL
+    (storage/flood_buckets.py), so one person's allowance holds across all the workers, as it does in
+    the single process's memory; the rule is bot/campaign/flood.py's either way. Staff are not limited
+    (Services.flood_check). An update taken over after a kill gets the verdict its first attempt got,
+    without being counted twice."""
+
+    def __init__(self, repo, services, platform: str) -> None:
+        self.repo, self.services, self.platform = repo, services, platform
+
+    async def verdict(self, update: object) -> Verdict | None:
+        """The update's verdict (None: nobody to limit); one transaction."""
+        who = subject(update)
+        if who is None:
+            return None
+        user_id, kind, can_notify = who
+        if self.services.flood_exempt(self.platform, user_id):
+            return Verdict.PASS
+        flood = self.services.flood
+        now = flood.clock.now().timestamp()
+
+        def decide(buckets):  # on the database's thread, with the person's row locked
+            after, verdict = flood.decide(buckets, now, kind, can_notify)
+            return after, verdict.value
+        return Verdict(await self.repo.take(self.platform, user_id, update.update_id, decide))

@@ -71,9 +71,13 @@ class Services:
     def flood_check(self, platform: str, user_id: int, kind: Kind, can_notify: bool) -> Verdict:
         """One update from this person against their flood allowance (bot/campaign/flood.py). Staff are a
         handful of configured, trusted people: a moderator working fast is never slowed."""
-        if user_id in staff_of(self.config, platform):
+        if self.flood_exempt(platform, user_id):
             return Verdict.PASS
         return self.flood.check(platform, user_id, kind, can_notify)
+
+    def flood_exempt(self, platform: str, user_id: int) -> bool:
+        """Staff, never flood-limited (flood_check; the workers' shared buckets too)."""
+        return user_id in staff_of(self.config, platform)
 
     def may(self, platform: str, user_id: int, action: str) -> bool:
         """Whether this person may take this staff action now (bot/campaign/roles.py)."""
