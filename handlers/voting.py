@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import Update
+from telegram.error import TelegramError
 
 from bot.campaign.services.citizens import PhoneResult, after_verifying
 from bot.campaign.services.voting import BallotGate, DetailsView, VoteOutcome
@@ -27,6 +29,8 @@ from handlers.common import (
 )
 from handlers.presses import data_of
 from messages_fa import texts
+
+log = logging.getLogger(__name__)
 
 
 async def open_ballot(update: Update, context: Context):
@@ -79,9 +83,13 @@ async def _edit_details(update: Update, context: Context, view: DetailsView) -> 
         )
 
 
-async def _send_photo(update: Update, context: Context, file_id: str, caption: str) -> None:
+async def _send_media(app, kind: str, chat_id: int, proposal, caption: str | None) -> None:
     # Plain caption: a title is the citizen's own text, and Bale renders no markup anyway.
-    await outbox.send(lambda: context.bot.send_photo(update.effective_chat.id, file_id, caption=caption))
+    try:
+        await outbox.send(lambda: app.notifier.send_media(kind, app.platform.name, chat_id, proposal, caption))
+    except (TelegramError, LookupError) as exc:  # the details are shown; only the file is missing
+        log.warning("%s of proposal %d not shown on %s: %s", kind, proposal.id, app.platform.name,
+                    exc.__class__.__name__)
 
 
 async def on_contact(update: Update, context: Context):
@@ -147,11 +155,12 @@ async def on_details_pressed(update: Update, context: Context) -> None:
         return
     # Two calls at once at most (bot/app.CALLS_AT_ONCE_PER_UPDATE): the photo and the voice after.
     await asyncio.gather(answer(update), _edit_details(update, context, view))
-    p = view.proposal
-    if p.photo_file_id and p.platform == app.platform.name:
-        await _send_photo(update, context, p.photo_file_id, texts.details_photo_caption(view.number, p.title))
-    if p.voice_file_id and p.voice_platform == app.platform.name:
-        await outbox.send(lambda: context.bot.send_voice(update.effective_chat.id, p.voice_file_id))
+    # On the other messenger a copy, uploaded by the first voter who opens it and kept for the rest.
+    p, chat_id = view.proposal, update.effective_chat.id
+    if p.photo_file_id:
+        await _send_media(app, "photo", chat_id, p, texts.details_photo_caption(view.number, p.title))
+    if p.voice_file_id:
+        await _send_media(app, "voice", chat_id, p, None)
 
 
 @private_buttons_only

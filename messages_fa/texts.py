@@ -577,8 +577,8 @@ def nothing_on_ballot(m: Markup, neighbourhood: str, closes: str) -> str:
 
 
 def proposal_details(m: Markup, number: int, neighbourhood: str, title: str, category: str, cost: str | None,
-                     count: int | None, description: str, map_url: str | None, photo_note: str | None,
-                     mine: bool, used: int, limit: int) -> str:
+                     count: int | None, description: str, map_url: str | None, mine: bool, used: int,
+                     limit: int) -> str:
     """A ballot proposal in full (the 🔎 button); the description is shortened only if the whole
     would not fit one message."""
     def compose(shown: str) -> str:
@@ -593,8 +593,6 @@ def proposal_details(m: Markup, number: int, neighbourhood: str, title: str, cat
         lines += ["", shown]
         if map_url:
             lines += ["", f"📍 مکان روی نقشه: {m.esc(map_url)}"]
-        if photo_note:
-            lines += ["", photo_note]
         lines += ["", "✅ شما به این پیشنهاد رأی داده‌اید." if mine else "☐ شما هنوز به این پیشنهاد رأی نداده‌اید.",
                   f"رأی‌های شما: {votes_used(used, limit)} — {votes_left(used, limit)}"]
         return "\n".join(lines)
@@ -603,10 +601,6 @@ def proposal_details(m: Markup, number: int, neighbourhood: str, title: str, cat
 
 def details_photo_caption(number: int, title: str) -> str:
     return f"🖼 {fa_digits(number)}. {title}"
-
-
-def details_photo_elsewhere(platform_name: str) -> str:
-    return f"🖼 عکس این پیشنهاد در {platform_name} فرستاده شده و اینجا نمایش داده نمی‌شود."
 
 
 def vote_recorded(used: int, limit: int) -> str:

@@ -242,11 +242,12 @@ class ProposalRepository(Protocol):
         it had and the proposal after, or None (no such proposal, or its author typed the title)."""
         ...
 
-    async def voice_copy(self, proposal_id: int, platform: str) -> str | None:
-        """The file id of the proposal's voice note uploaded to ``platform`` (the other messenger)."""
+    async def media_copy(self, kind: str, proposal_id: int, platform: str) -> str | None:
+        """The file id on ``platform`` (the other messenger) of the proposal's "voice" note or
+        "photo", uploaded there once."""
         ...
 
-    async def set_voice_copy(self, proposal_id: int, platform: str, file_id: str) -> None:
+    async def set_media_copy(self, kind: str, proposal_id: int, platform: str, file_id: str) -> None:
         ...
 
     async def set_voice_transcript(self, proposal_id: int, text: str) -> Proposal | None:

@@ -414,4 +414,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, platform)
     ) WITHOUT ROWID;
     """,
+    # 13: a proposal's photo uploaded to the other messenger for its voters' details view (kept, as
+    # voice_copies, so it is downloaded and uploaded once per messenger).
+    """
+    CREATE TABLE photo_copies (
+        proposal_id INTEGER NOT NULL REFERENCES proposals(id),
+        platform TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, platform)
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -527,4 +527,13 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX flood_buckets_touched ON flood_buckets (touched);
     """),
+    # 13: SQLite's 13, photo_copies.
+    _collate_c("""
+    CREATE TABLE photo_copies (
+        proposal_id BIGINT NOT NULL REFERENCES proposals(id),
+        platform TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, platform)
+    );
+    """),
 ]

@@ -170,6 +170,9 @@ class DraftRepository:
         await self.db.write(lambda conn: conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,)))
 
 
+# A proposal's voice note or photo uploaded to the other messenger: its file id there, per kind.
+_COPIES = {"voice": "voice_copies", "photo": "photo_copies"}
+
 # created_at is UTC ISO text, so comparing the strings compares the moments.
 _COUNT_SINCE = "SELECT count(*) FROM proposals WHERE citizen_id = ? AND created_at >= ?"
 
@@ -398,14 +401,16 @@ class ProposalRepository:
             (APPROVED, FEASIBLE)).fetchall())
         return {hood: n for hood, n in rows}
 
-    async def voice_copy(self, proposal_id: int, platform: str) -> str | None:
-        row = await self.db.read(_one, "SELECT file_id FROM voice_copies WHERE proposal_id = ? AND platform = ?",
+    async def media_copy(self, kind: str, proposal_id: int, platform: str) -> str | None:
+        table = _COPIES[kind]  # a fixed table name, never input
+        row = await self.db.read(_one, f"SELECT file_id FROM {table} WHERE proposal_id = ? AND platform = ?",
                                  (proposal_id, platform))
         return None if row is None else row[0]
 
-    async def set_voice_copy(self, proposal_id: int, platform: str, file_id: str) -> None:
+    async def set_media_copy(self, kind: str, proposal_id: int, platform: str, file_id: str) -> None:
+        table = _COPIES[kind]
         await self.db.write(lambda conn: conn.execute(
-            "INSERT INTO voice_copies (proposal_id, platform, file_id) VALUES (?, ?, ?) "
+            f"INSERT INTO {table} (proposal_id, platform, file_id) VALUES (?, ?, ?) "
             "ON CONFLICT (proposal_id, platform) DO UPDATE SET file_id = excluded.file_id",
             (proposal_id, platform, file_id)))
 

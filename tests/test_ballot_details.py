@@ -80,13 +80,24 @@ async def test_details_show_everything_and_stay_in_step_with_the_ballot(bot):
     assert await bot.services.repos.votes.count_by_citizen(citizen.id) == 0
 
 
-async def test_a_photo_sent_on_the_other_messenger_is_named_not_sent(bot):
+async def test_a_photo_sent_on_the_other_messenger_is_copied_once(bot):
     await _photo_proposal(bot, messenger=bot.bale)
     tg = bot.telegram
     await choose_tajrish(bot, VOTER)
     await verify(bot)
     await tg.press(VOTER, b.details_button("۱"))
-    assert "بله" in tg.request.last(VOTER)["text"] and not tg.request.calls_to("sendPhoto")
+    [upload] = tg.request.calls_to("sendPhoto")
+    assert upload.files and upload.params["chat_id"] == VOTER  # downloaded from Bale, uploaded here
+    [proposal_id] = [r[0] for r in await bot.db.read(lambda c: c.execute("SELECT id FROM proposals").fetchall())]
+    copy = await bot.services.repos.proposals.media_copy("photo", proposal_id, "telegram")
+    assert copy and copy != (await bot.services.proposals.get(proposal_id)).photo_file_id
+    # The next voter gets the kept copy: nothing downloaded or uploaded again.
+    await choose_tajrish(bot, VOTER + 1)
+    await verify(bot, user=VOTER + 1, phone="+989121230000")
+    await tg.press(VOTER + 1, b.details_button("۱"))
+    again = tg.request.calls_to("sendPhoto")[-1]
+    assert again.params["photo"] == copy and not again.files
+    assert len(bot.bale.request.calls_to("getFile")) == 1
 
 
 async def test_details_buttons_are_rechecked_on_the_server(bot):

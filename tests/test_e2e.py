@@ -150,7 +150,10 @@ async def test_whole_journey_telegram_proposal_to_bale_vote(e2e, caplog):
     # link, its photo named (sent on Telegram, this voter is on Bale), the vote button there too.
     await voter.press(b.details_button("۱"), until=lambda msgs: description in text_of(voter.message(ballot["message_id"])))
     details = voter.message(ballot["message_id"])
-    assert "mlat=35.802700" in text_of(details) and "عکس این پیشنهاد در تلگرام" in text_of(details)
+    assert "mlat=35.802700" in text_of(details)
+    # Its photo was sent on Telegram: a copy is uploaded to Bale for this voter (and kept).
+    await voter.wait(lambda msgs: any(m.get("photo") for m in msgs))
+    assert await e2e.query("SELECT platform FROM photo_copies") == [("bale",)]
     assert inline_labels(details) == [b.vote_button("۱", False), b.BACK_TO_BALLOT]
     await voter.press(b.vote_button("۱", False), until=lambda msgs: "۲ رأی باقی‌مانده" in text_of(
         voter.message(ballot["message_id"])))

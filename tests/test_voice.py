@@ -112,7 +112,7 @@ async def test_a_voice_note_is_the_description_and_staff_hear_it_on_both_messeng
     # Bale's admin: a copy, downloaded from Telegram and uploaded once, its file id kept.
     [copy] = bot.bale.request.calls_to("sendVoice")
     assert copy.params["chat_id"] == BALE_ADMIN and copy.files
-    bale_copy = await bot.services.repos.proposals.voice_copy(proposal.id, "bale")
+    bale_copy = await bot.services.repos.proposals.media_copy("voice", proposal.id, "bale")
     assert bale_copy and bale_copy != proposal.voice_file_id
     # /review on Bale sends the kept copy, nothing uploaded again.
     await bot.bale.send(BALE_ADMIN, "/review")

@@ -71,14 +71,11 @@ def ballot(platform: Platform, config: Config, neighbourhood_id: str, view: Ball
 
 def details(platform: Platform, config: Config, view: DetailsView) -> str:
     p = view.proposal
-    photo_note = None
-    if p.photo_file_id and p.platform != platform.name:
-        photo_note = texts.details_photo_elsewhere(PLATFORMS[p.platform].persian_name)
     location = None if p.latitude is None else map_url(p.latitude, p.longitude)
     return texts.proposal_details(
         platform.markup, view.number, neighbourhood_name(config, p.neighbourhood_id), p.title,
         category_name(config, p.category_id), texts.money(p.cost, config.money_unit) if p.cost else None,
-        view.vote_count, p.description, location, photo_note, view.mine, view.used, view.limit,
+        view.vote_count, p.description, location, view.mine, view.used, view.limit,
     )
 
 

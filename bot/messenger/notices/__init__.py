@@ -26,6 +26,17 @@ from messages_fa import texts
 log = logging.getLogger(__name__)
 
 
+_SENDERS = {"voice": "send_voice", "photo": "send_photo"}
+_FILE_NAMES = {"voice": "voice.ogg", "photo": "photo.jpg"}
+
+
+def _media_of(kind: str, proposal: Proposal) -> tuple[str | None, str | None]:
+    """(the messenger the file was sent on, its file id there)."""
+    if kind == "voice":
+        return proposal.voice_platform, proposal.voice_file_id
+    return proposal.platform, proposal.photo_file_id
+
+
 class Notifier:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -39,7 +50,7 @@ class Notifier:
 
     async def post_staff_cards(self, proposal: Proposal) -> None:
         config = self.services.config
-        downloaded: dict[int, bytes] = {}  # the voice, downloaded at most once for all the copies
+        downloaded: dict[tuple[str, int], bytes] = {}  # the voice, downloaded at most once for all the copies
         if proposal.voice_file_id and config.voice.transcribe_url and not proposal.voice_transcript:
             proposal = await self._transcribed(proposal, downloaded)
         for name, bot in self.bots.items():
@@ -61,50 +72,57 @@ class Notifier:
                 await self.services.repos.proposals.add_staff_card(StaffCard(proposal.id, name, chat_id, message.message_id))
 
     async def send_staff_voice(self, platform: str, chat_id: int, proposal: Proposal,
-                               downloaded: dict[int, bytes] | None = None) -> None:
+                               downloaded: dict[tuple[str, int], bytes] | None = None) -> None:
         """The proposal's voice note, with its length, the transcription draft and whether staff
-        must write the title, sent before its card. On the other messenger its file id means
-        nothing: the voice is downloaded and uploaded once, as broadcasts do
-        (bot/messenger/broadcast/content.py), and that copy's file id kept (voice_copies). If no
-        copy can be made, a line says where the voice is."""
-        bot = self.bots[platform]
+        must write the title, sent before its card (a copy on the other messenger: send_media).
+        If no copy can be made, a line says where the voice is."""
         caption = texts.staff_voice_caption(proposal.code, proposal.voice_duration or 0, proposal.voice_transcript,
                                             proposal.title == texts.title_by_staff())
-        if proposal.voice_platform == platform:
-            file_id: str | None = proposal.voice_file_id
-        else:
-            file_id = await self.services.repos.proposals.voice_copy(proposal.id, platform)
         try:
-            if file_id is not None:
-                await bot.send_voice(chat_id, file_id, caption=caption)
-                return
-            audio = await self._voice_bytes(proposal, downloaded if downloaded is not None else {})
-            message = await bot.send_voice(chat_id, InputFile(audio, filename="voice.ogg"), caption=caption,
-                                           duration=proposal.voice_duration)
+            await self.send_media("voice", platform, chat_id, proposal, caption, downloaded)
         except (TelegramError, LookupError) as exc:
             log.warning("voice of proposal %d not sent on %s: %s", proposal.id, platform, exc.__class__.__name__)
             elsewhere = PLATFORMS[proposal.voice_platform].persian_name if proposal.voice_platform in PLATFORMS else "—"
             with contextlib.suppress(TelegramError):
-                await bot.send_message(chat_id, texts.staff_voice_elsewhere(elsewhere))
+                await self.bots[platform].send_message(chat_id, texts.staff_voice_elsewhere(elsewhere))
+
+    async def send_media(self, kind: str, platform: str, chat_id: int, proposal: Proposal, caption: str | None,
+                         downloaded: dict[tuple[str, int], bytes] | None = None) -> None:
+        """The proposal's "voice" note or "photo" to a chat of ``platform``. A file id is valid
+        on its own messenger only: for the other one the file is downloaded and uploaded once,
+        as broadcasts do (bot/messenger/broadcast/content.py), and the copy's file id kept
+        (voice_copies, photo_copies). Raises TelegramError, or LookupError when the file's
+        messenger is not served."""
+        source, file_id = _media_of(kind, proposal)
+        if source != platform:
+            file_id = await self.services.repos.proposals.media_copy(kind, proposal.id, platform)
+        send = getattr(self.bots[platform], _SENDERS[kind])
+        if file_id is not None:
+            await send(chat_id, file_id, caption=caption)
             return
-        if message.voice is not None:
-            await self.services.repos.proposals.set_voice_copy(proposal.id, platform, message.voice.file_id)
+        data = await self._media_bytes(kind, proposal, downloaded if downloaded is not None else {})
+        message = await send(chat_id, InputFile(data, filename=_FILE_NAMES[kind]), caption=caption)
+        attachment = message.voice if kind == "voice" else (message.photo[-1] if message.photo else None)
+        if attachment is not None:
+            await self.services.repos.proposals.set_media_copy(kind, proposal.id, platform, attachment.file_id)
 
-    async def _voice_bytes(self, proposal: Proposal, downloaded: dict[int, bytes]) -> bytes:
-        """The voice note's bytes from its own messenger (LookupError when that one is not served)."""
-        if proposal.id not in downloaded:
-            source = self.bots.get(proposal.voice_platform or "")
+    async def _media_bytes(self, kind: str, proposal: Proposal, downloaded: dict[tuple[str, int], bytes]) -> bytes:
+        """The file's bytes from its own messenger (LookupError when that one is not served)."""
+        key = (kind, proposal.id)
+        if key not in downloaded:
+            platform, file_id = _media_of(kind, proposal)
+            source = self.bots.get(platform or "")
             if source is None:
-                raise LookupError(f"messenger {proposal.voice_platform} is not served")
-            file = await source.get_file(proposal.voice_file_id)
-            downloaded[proposal.id] = bytes(await file.download_as_bytearray())
-        return downloaded[proposal.id]
+                raise LookupError(f"messenger {platform} is not served")
+            file = await source.get_file(file_id)
+            downloaded[key] = bytes(await file.download_as_bytearray())
+        return downloaded[key]
 
-    async def _transcribed(self, proposal: Proposal, downloaded: dict[int, bytes]) -> Proposal:
+    async def _transcribed(self, proposal: Proposal, downloaded: dict[tuple[str, int], bytes]) -> Proposal:
         """The proposal with a transcription draft when the endpoint gives one (never raises)."""
         voice = self.services.config.voice
         try:
-            audio = await self._voice_bytes(proposal, downloaded)
+            audio = await self._media_bytes("voice", proposal, downloaded)
         except (TelegramError, LookupError) as exc:
             log.warning("voice of proposal %d not downloaded for transcription: %s", proposal.id,
                         exc.__class__.__name__)
