@@ -7,7 +7,7 @@
 Per size, a fresh schema on the PostgreSQL server (prefix ``city_bench_``), migrated by
 PgDatabase.open, filled on the server with INSERT … SELECT generate_series (indexes, keys and
 foreign keys dropped during the load and created again exactly as the migrations define them;
-triggers off during the load, the delivery counters they keep computed after it), then VACUUM
+triggers off during the load, the delivery and /stats counters they keep computed after it), then VACUUM
 ANALYZE. At full size (2,000,000 citizens), everything else per citizen is the same at every size:
 
 - neighbourhoods: 370 × N / 2,000,000 (9 at 50,000), in 22 × N / 2,000,000 districts (at least 1):
@@ -250,13 +250,18 @@ def fill(url: str, schema: str, n: int) -> dict[str, float]:
         for table, name, definition in fks:
             conn.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
         took["foreign keys"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        # /stats's counters, which the triggers (off during the load) keep afterwards.
+        conn.execute("SELECT stats_recount()")
+        took["stats counters"] = time.perf_counter() - t0
         after = _constraints(conn, schema)
         if after != before:
             raise AssertionError(f"schema differs after the load: {before} != {after}")
         conn.execute("RESET session_replication_role")
         t0 = time.perf_counter()
         # A database in use is vacuumed (autovacuum): visibility map set, hint bits written.
-        conn.execute("VACUUM (ANALYZE) citizens, proposals, votes, deliveries, broadcasts, delivery_counts")
+        conn.execute("VACUUM (ANALYZE) citizens, proposals, votes, deliveries, broadcasts, delivery_counts, "
+                     "stats_places, stats_days")
         # The schema's other tables only (a bare ANALYZE would walk every schema of the database).
         for (table,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)).fetchall():
             conn.execute(f'ANALYZE "{schema}"."{table}"')

@@ -705,6 +705,11 @@ class StatsRepository(Protocol):
         one moment."""
         ...
 
+    async def recount(self, tz_minutes: int) -> tuple[list[NeighbourhoodCounts], list[PlatformCounts], list[DayCounts]]:
+        """snapshot()'s figures counted from every row (slow at city size), not from the counters
+        snapshot() reads: what those are checked against."""
+        ...
+
     async def snapshot_with_proposals(self, tz_minutes: int) -> tuple[
             list[NeighbourhoodCounts], list[PlatformCounts], list[DayCounts], list[ProposalRow]]:
         """snapshot(), and every proposal with its vote count, from the same moment."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import re
 
+from storage.migrations import STATS_BACKFILL
+
 
 def _collate_c(sql: str) -> str:
     return re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
@@ -535,5 +537,153 @@ MIGRATIONS: list[str] = [
         file_id TEXT NOT NULL,
         PRIMARY KEY (proposal_id, platform)
     );
+    """),
+    # 14: /stats from counters, as SQLite's entry 14 (storage/stats.py): the same tables, filled by
+    # stats_recount() (also what a load with the triggers off calls after it: bench/city_scale.py).
+    # Inserts and deletes of citizens and votes are counted per statement (transition tables: one
+    # counter update per statement, as delivery_counts); a citizen's update per row, and only when
+    # a counted column changes (a statement trigger cannot name columns with transition tables, and
+    # would run for every vote's first_vote_at and every chat_id refresh). Counter rows are locked in
+    # key order, places before days, in every trigger (no deadlock between two of them).
+    _collate_c("""
+    CREATE TABLE stats_places (
+        neighbourhood_id TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        citizens BIGINT NOT NULL DEFAULT 0,
+        verified BIGINT NOT NULL DEFAULT 0,
+        voters BIGINT NOT NULL DEFAULT 0,
+        votes BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (neighbourhood_id, platform)
+    );
+    CREATE TABLE stats_days (
+        day TEXT NOT NULL PRIMARY KEY,
+        citizens BIGINT NOT NULL DEFAULT 0,
+        verified BIGINT NOT NULL DEFAULT 0,
+        voters BIGINT NOT NULL DEFAULT 0,
+        votes BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE FUNCTION stats_recount() RETURNS void LANGUAGE sql AS $body$
+        DELETE FROM stats_places;
+        DELETE FROM stats_days;
+""" + STATS_BACKFILL + """    $body$;
+    SELECT stats_recount();
+
+    CREATE FUNCTION stats_citizens_counted() RETURNS trigger LANGUAGE plpgsql AS $body$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            INSERT INTO stats_places (neighbourhood_id, platform, citizens, verified)
+                SELECT coalesce(neighbourhood_id, ''), platform, count(*), count(phone_hash) FROM added
+                GROUP BY 1, 2 ORDER BY 1, 2
+                ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET citizens = stats_places.citizens + excluded.citizens,
+                    verified = stats_places.verified + excluded.verified;
+            INSERT INTO stats_days (day, citizens, verified)
+                SELECT day, sum(c), sum(f) FROM (
+                    SELECT date(created_at, '+210 minutes') AS day, 1 AS c, 0 AS f FROM added
+                    UNION ALL SELECT date(verified_at, '+210 minutes'), 0, 1 FROM added WHERE verified_at IS NOT NULL) x
+                GROUP BY day ORDER BY day
+                ON CONFLICT (day) DO UPDATE SET citizens = stats_days.citizens + excluded.citizens,
+                    verified = stats_days.verified + excluded.verified;
+        ELSE
+            INSERT INTO stats_places (neighbourhood_id, platform, citizens, verified)
+                SELECT coalesce(neighbourhood_id, ''), platform, -count(*), -count(phone_hash) FROM removed
+                GROUP BY 1, 2 ORDER BY 1, 2
+                ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET citizens = stats_places.citizens + excluded.citizens,
+                    verified = stats_places.verified + excluded.verified;
+            INSERT INTO stats_days (day, citizens, verified)
+                SELECT day, sum(c), sum(f) FROM (
+                    SELECT date(created_at, '+210 minutes') AS day, -1 AS c, 0 AS f FROM removed
+                    UNION ALL SELECT date(verified_at, '+210 minutes'), 0, -1 FROM removed WHERE verified_at IS NOT NULL) x
+                GROUP BY day ORDER BY day
+                ON CONFLICT (day) DO UPDATE SET citizens = stats_days.citizens + excluded.citizens,
+                    verified = stats_days.verified + excluded.verified;
+        END IF;
+        RETURN NULL;
+    END
+    $body$;
+    CREATE TRIGGER stats_citizens_added AFTER INSERT ON citizens
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION stats_citizens_counted();
+    CREATE TRIGGER stats_citizens_removed AFTER DELETE ON citizens
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION stats_citizens_counted();
+
+    -- A move (or a phone verified): the citizen's share leaves the old place and day, joins the new.
+    CREATE FUNCTION stats_citizen_changed() RETURNS trigger LANGUAGE plpgsql AS $body$
+    DECLARE
+        v_n bigint;
+    BEGIN
+        SELECT count(*) INTO v_n FROM votes WHERE citizen_id = NEW.id;
+        INSERT INTO stats_places (neighbourhood_id, platform, citizens, verified, voters, votes)
+            SELECT h, p, sum(c), sum(f), sum(r), sum(n) FROM (VALUES
+                (coalesce(OLD.neighbourhood_id, ''), OLD.platform, -1, -(OLD.phone_hash IS NOT NULL)::int,
+                 -(v_n > 0)::int, -v_n),
+                (coalesce(NEW.neighbourhood_id, ''), NEW.platform, 1, (NEW.phone_hash IS NOT NULL)::int,
+                 (v_n > 0)::int, v_n)) x (h, p, c, f, r, n)
+            GROUP BY h, p ORDER BY h, p
+            ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET citizens = stats_places.citizens + excluded.citizens,
+                verified = stats_places.verified + excluded.verified, voters = stats_places.voters + excluded.voters,
+                votes = stats_places.votes + excluded.votes;
+        INSERT INTO stats_days (day, citizens, verified)
+            SELECT day, sum(c), sum(f) FROM (VALUES
+                (date(OLD.created_at, '+210 minutes'), -1, 0), (date(NEW.created_at, '+210 minutes'), 1, 0),
+                (date(OLD.verified_at, '+210 minutes'), 0, -1), (date(NEW.verified_at, '+210 minutes'), 0, 1)) x (day, c, f)
+            WHERE day IS NOT NULL GROUP BY day HAVING sum(c) != 0 OR sum(f) != 0 ORDER BY day
+            ON CONFLICT (day) DO UPDATE SET citizens = stats_days.citizens + excluded.citizens,
+                verified = stats_days.verified + excluded.verified;
+        RETURN NULL;
+    END
+    $body$;
+    CREATE TRIGGER stats_citizen_changed
+        AFTER UPDATE OF neighbourhood_id, platform, phone_hash, verified_at, created_at ON citizens FOR EACH ROW
+        WHEN (OLD.neighbourhood_id IS DISTINCT FROM NEW.neighbourhood_id OR OLD.platform IS DISTINCT FROM NEW.platform
+              OR OLD.phone_hash IS DISTINCT FROM NEW.phone_hash OR OLD.verified_at IS DISTINCT FROM NEW.verified_at
+              OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+        EXECUTE FUNCTION stats_citizen_changed();
+
+    -- Votes: each voter's count and earliest vote before and after the statement; the voter's place
+    -- and the days of their earliest vote move by the difference, the votes' days by the rows.
+    -- ``changed``: the rows the statement inserted (d = 1) or deleted (d = -1).
+    CREATE FUNCTION stats_votes_moved(changed votes[], d integer) RETURNS void LANGUAGE sql AS $body$
+        WITH rows_ AS (SELECT * FROM unnest(changed)),
+        who AS (SELECT DISTINCT citizen_id FROM rows_),
+        now_ AS (SELECT v.citizen_id, count(*) AS n, min(v.created_at) AS first FROM votes v
+                 WHERE v.citizen_id IN (SELECT citizen_id FROM who) GROUP BY v.citizen_id),
+        was AS (SELECT x.citizen_id, count(*) AS n, min(x.created_at) AS first FROM (
+                    SELECT v.citizen_id, v.created_at FROM votes v
+                    WHERE v.citizen_id IN (SELECT citizen_id FROM who) AND (d < 0 OR NOT EXISTS (
+                        SELECT 1 FROM rows_ r WHERE r.citizen_id = v.citizen_id AND r.proposal_id = v.proposal_id))
+                    UNION ALL SELECT citizen_id, created_at FROM rows_ WHERE d < 0) x
+                GROUP BY x.citizen_id),
+        diff AS (SELECT w.citizen_id, coalesce(n.n, 0) AS n1, n.first AS first1, coalesce(b.n, 0) AS n0,
+                        b.first AS first0
+                 FROM who w LEFT JOIN now_ n USING (citizen_id) LEFT JOIN was b USING (citizen_id)),
+        places AS (
+            INSERT INTO stats_places (neighbourhood_id, platform, voters, votes)
+            SELECT coalesce(c.neighbourhood_id, ''), c.platform, sum((d.n1 > 0)::int - (d.n0 > 0)::int),
+                   sum(d.n1 - d.n0)
+            FROM diff d JOIN citizens c ON c.id = d.citizen_id GROUP BY 1, 2 ORDER BY 1, 2
+            ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET voters = stats_places.voters + excluded.voters,
+                votes = stats_places.votes + excluded.votes)
+        INSERT INTO stats_days (day, voters, votes)
+            SELECT day, sum(r), sum(n) FROM (
+                SELECT date(first1, '+210 minutes') AS day, 1 AS r, 0 AS n FROM diff WHERE n1 > 0
+                UNION ALL SELECT date(first0, '+210 minutes'), -1, 0 FROM diff WHERE n0 > 0
+                UNION ALL SELECT date(created_at, '+210 minutes'), 0, d FROM rows_) x
+            GROUP BY day HAVING sum(r) != 0 OR sum(n) != 0 ORDER BY day
+            ON CONFLICT (day) DO UPDATE SET voters = stats_days.voters + excluded.voters,
+                votes = stats_days.votes + excluded.votes;
+    $body$;
+    CREATE FUNCTION stats_votes_counted() RETURNS trigger LANGUAGE plpgsql AS $body$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM stats_votes_moved(ARRAY(SELECT ROW(a.*)::votes FROM added a), 1);
+        ELSE
+            PERFORM stats_votes_moved(ARRAY(SELECT ROW(r.*)::votes FROM removed r), -1);
+        END IF;
+        RETURN NULL;
+    END
+    $body$;
+    CREATE TRIGGER stats_votes_added AFTER INSERT ON votes
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION stats_votes_counted();
+    CREATE TRIGGER stats_votes_removed AFTER DELETE ON votes
+        REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION stats_votes_counted();
     """),
 ]
