@@ -12,10 +12,12 @@ import random
 import pytest
 from telegram import Bot
 
+from bot.app import make_request
 from bot.devtools.localapi import LocalBotApi
 from bot.messenger.broadcast.adaptive import AdaptiveRate
 from bot.messenger.broadcast.content import Content
 from bot.messenger.broadcast.sender import PlatformSender
+from bot.runtime import BROADCAST_POOL
 from messages_fa import broadcasts as t
 from tests.support.journeys import citizens, sent_now
 
@@ -90,7 +92,9 @@ async def test_the_sender_finds_a_hidden_limit_and_everyone_gets_the_message_onc
     async with LocalBotApi(bots={TOKEN: "hidden_bot"}) as api:
         api.state.add_users(TOKEN, chats[0], len(chats))
         api.state.add_fault(kind="limit", per_second=limit, retry_after=1, token=TOKEN)
-        messenger = Bot(TOKEN, base_url=api.bot_base_url)
+        # The broadcast bot's own transport and connections, as bot/runtime.py makes it: with PTB's
+        # default single connection the requests would wait in line, and leave later than sent.
+        messenger = Bot(TOKEN, base_url=api.bot_base_url, request=make_request("aiohttp", BROADCAST_POOL))
         await messenger.initialize()
         sender = PlatformSender("telegram", messenger, repo, bot.clock, rate=2 * limit, ceiling=4 * limit)
         content = Content(await repo.get(draft.id), repo, None)

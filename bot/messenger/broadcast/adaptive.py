@@ -6,7 +6,8 @@ AIMD-like, judged a window of outcomes at a time (at least WINDOW seconds and MI
 - a window whose 429s show the bot over the messenger's limit (at least CONGESTED_LEAST of them
   and CONGESTED_SHARE of the outcomes; one or two are a chat's own limit, or chance) lowers the
   rate to BACKOFF of the limit it shows: how many messages got through in the second before each
-  refused one (a per-second limit refuses the N+1st), their median. That lands just under the
+  refused one (a per-second limit refuses the N+1st), their upper quartile (the times are ours,
+  not the messenger's: a message that waited on its way leaves the count short). That lands just under the
   limit in one step, rather than halving again and again; one step never lowers the rate by more
   than MOST_DROP (a bot refused everything for a while shows no limit at all). For SETTLE seconds
   after a drop the messenger still counts the faster sending before it: those outcomes are not
@@ -130,10 +131,10 @@ class AdaptiveRate:
         return self._set(min(self.ceiling, self.rate * (1 + (PROBE_NEAR if near else PROBE_STEP))))
 
     def limit_shown(self) -> float:
-        """Messages that got through in the second before each refused one, their median."""
+        """Messages that got through in the second before each refused one, their upper quartile."""
         through = self._through
-        return statistics.median(
-            bisect.bisect_left(through, at) - bisect.bisect_right(through, at - PER) for at in self._refused_at) / PER
+        counts = [bisect.bisect_left(through, at) - bisect.bisect_right(through, at - PER) for at in self._refused_at]
+        return (statistics.quantiles(counts, n=4, method="inclusive")[2] if len(counts) > 1 else counts[0]) / PER
 
     def _used(self) -> float:
         """Messages a second the window sent (the rate may have been held back elsewhere)."""
