@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.campaign.services.similar import SHOWN, Support
 from domain import APPROVED
-from tests.similar.titles import GROUPS, SINGLES
+from tests.similar.titles import GROUPS, HELD_OUT_GROUPS, HELD_OUT_SINGLES, SINGLES
 from tests.support.services import ADMIN, at, citizen, proposal
 
 # Measured on both engines: recall@3 0.96, mean average precision 0.96, 78 % of what is shown is
@@ -23,10 +23,11 @@ async def _approved(services, user_id: int, title: str, hood: str = "niavaran"):
     return submitted
 
 
-async def test_the_measured_set_finds_duplicates_above_the_floor(services):
-    titles = [(g, t) for g, group in enumerate(GROUPS) for t in group] + [(None, t) for t in SINGLES]
-    assert len(titles) >= 40
-    made = [await _approved(services, 1000 + i, t) for i, (_, t) in enumerate(titles)]
+async def _measure(services, groups, singles, first_user: int) -> tuple[float, float, float]:
+    """recall@3, mean average precision (of what is shown, over the titles with duplicates) and the
+    share of shown proposals that are duplicates, asking with each title against all the others."""
+    titles = [(g, t) for g, group in enumerate(groups) for t in group] + [(None, t) for t in singles]
+    made = [await _approved(services, first_user + i, t) for i, (_, t) in enumerate(titles)]
     group_of = {p.id: g for p, (g, _) in zip(made, titles, strict=True)}
     recalls, precisions, shown, right = [], [], 0, 0
     for p in made:
@@ -46,10 +47,25 @@ async def test_the_measured_set_finds_duplicates_above_the_floor(services):
                 ap += hits / k
         precisions.append(ap / len(relevant))
     recall, mean_ap = sum(recalls) / len(recalls), sum(precisions) / len(precisions)
-    print(f"recall@3 {recall:.3f}  MAP {mean_ap:.3f}  shown {shown}, of them duplicates {right / shown:.3f}")
+    print(f"{len(titles)} titles: recall@3 {recall:.3f}  MAP {mean_ap:.3f}  shown {shown}, "
+          f"of them duplicates {right / max(shown, 1):.3f}")
+    return recall, mean_ap, right / max(shown, 1)
+
+
+async def test_the_measured_set_finds_duplicates_above_the_floor(services):
+    assert sum(map(len, GROUPS)) + len(SINGLES) >= 40
+    recall, mean_ap, shown_precision = await _measure(services, GROUPS, SINGLES, 1000)
     assert recall >= RECALL_FLOOR
     assert mean_ap >= MAP_FLOOR
-    assert right / shown >= SHOWN_PRECISION_FLOOR
+    assert shown_precision >= SHOWN_PRECISION_FLOOR
+
+
+async def test_titles_never_tuned_on_are_measured_too(services):
+    """The held-out set (tests/similar/titles.py): measured 0.36 recall@3, 6 of 7 shown right. Its
+    floor only guards against getting worse; the gap is synonyms the word lists do not know."""
+    recall, _, shown_precision = await _measure(services, HELD_OUT_GROUPS, HELD_OUT_SINGLES, 2000)
+    assert recall >= 0.3
+    assert shown_precision >= 0.7
 
 
 async def test_a_citizen_sees_approved_ones_and_their_own_pending_of_their_neighbourhood_only(services):
