@@ -537,4 +537,9 @@ MIGRATIONS: list[str] = [
             ON CONFLICT (day) DO UPDATE SET voters = voters + 1;
     END;
     """),
+    # 15: search keys carry their neighbourhood's token (storage/search.key_of): every key is
+    # emptied here and written again in the new form by the first search (the FTS5 triggers follow).
+    """
+    UPDATE proposals SET search_key = NULL WHERE search_key IS NOT NULL;
+    """,
 ]

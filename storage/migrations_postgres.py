@@ -686,4 +686,9 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER stats_votes_removed AFTER DELETE ON votes
         REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION stats_votes_counted();
     """),
+    # 15: SQLite's 15: search keys carry their neighbourhood's token (storage/search.key_of); emptied
+    # here, written again by the first search.
+    """
+    UPDATE proposals SET search_key = NULL WHERE search_key IS NOT NULL;
+    """,
 ]

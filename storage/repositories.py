@@ -220,7 +220,7 @@ class ProposalRepository:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (code, citizen_id, platform, neighbourhood_id, draft["category_id"], draft["title"],
                  draft["description"], draft["photo_file_id"], draft["latitude"], draft["longitude"], PENDING, _ts(now),
-                 key_of(draft["title"]),  # indexed for similar proposals (storage/search.py)
+                 key_of(draft["title"], neighbourhood_id),  # indexed for similar proposals (storage/search.py)
                  draft["voice_file_id"], draft["voice_duration"], draft["voice_platform"], draft["title_by_staff"]),
             )
             conn.execute("DELETE FROM drafts WHERE citizen_id = ?", (citizen_id,))
@@ -310,12 +310,12 @@ class ProposalRepository:
         """Staff write the title the author left to them (title_by_staff), before voting; returns
         the title it had and the proposal as it is now, or None for a title the author typed."""
         def update(conn: sqlite3.Connection):
-            row = _one(conn, "SELECT title FROM proposals WHERE id = ? AND title_by_staff = 1" + _locked(conn),
-                       (proposal_id,))
+            row = _one(conn, "SELECT title, neighbourhood_id FROM proposals WHERE id = ? AND title_by_staff = 1"
+                       + _locked(conn), (proposal_id,))
             if row is None:
                 return None
             after = _one(conn, "UPDATE proposals SET title = ?, search_key = ? WHERE id = ? RETURNING *",
-                         (title, key_of(title), proposal_id))
+                         (title, key_of(title, row["neighbourhood_id"]), proposal_id))
             return row["title"], _proposal(after)
         return await self.db.write(update)
 
