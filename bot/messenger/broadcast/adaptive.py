@@ -103,9 +103,10 @@ class AdaptiveRate:
         bot sends besides this broadcast (the citizens' replies), which the limit also counts."""
         if not is_429:
             bisect.insort(self._through, send.at)
-            # Kept for the window's refused ones: from a second before its start.
+            # Kept for the window's refused ones: from a second before its start. Trimmed a second
+            # at a time, not a few entries per outcome (each trim moves the whole list).
             oldest = min(now - KEPT, self._first_send if self._first_send is not None else now) - PER
-            if self._through[0] < oldest:
+            if self._through[0] < oldest - 1.0:
                 del self._through[:bisect.bisect_left(self._through, oldest)]
         if send.epoch != self._epoch or self._first_send is None:
             return False
