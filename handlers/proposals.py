@@ -281,9 +281,11 @@ def _similar_items(found) -> tuple[list, list]:
 
 
 async def after_title(update: Update, context: Context):
-    """The description question; when the neighbourhood has proposals like the title, they come in
-    the same message above it, with «this is what I meant» buttons (no extra message either way).
-    The citizen may press one, or «mine is different», or just write the description."""
+    """The description question; when the neighbourhood has proposals like the title, they come
+    first, in a message of their own with «this is what I meant» buttons (none found: no extra
+    message). The citizen may press one, or «mine is different», or just write the description.
+    The question stays a message of its own: it carries the step's reply keyboard, and the title
+    step's («staff write the title») must not stay on screen under the description."""
     app, citizen = await enter(update, context)
     draft = await app.services.proposals.draft(citizen)
     if draft is not None and draft.description:
@@ -293,9 +295,8 @@ async def after_title(update: Update, context: Context):
     if not found:
         return await ask_description(update, context)
     items, keys = _similar_items(found)
-    ask = texts.ask_description(app.services.config.limits.description_length)
-    await reply(update, context, texts.similar_found(app.platform.markup, items, ask), keyboards.similar(keys))
-    return S.DESCRIPTION
+    await reply(update, context, texts.similar_found(app.platform.markup, items, ""), keyboards.similar(keys))
+    return await ask_description(update, context)
 
 
 async def after_description(update: Update, context: Context):

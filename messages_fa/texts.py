@@ -753,12 +753,12 @@ def _similar_lines(m: Markup, items: list[tuple[str, str, bool, bool]]) -> str:
 
 
 def similar_found(m: Markup, items: list[tuple[str, str, bool, bool]], then: str) -> str:
-    """Shown under the title (``then``: the description question) or after the description."""
+    """Shown after the title or the description (``then``: what follows in the same message, if any)."""
     return (
         f"🔎 در محلهٔ شما پیشنهادهای مشابهی ثبت شده است:\n\n{_similar_lines(m, items)}\n\n"
         "اگر منظورتان یکی از همین‌هاست، دکمهٔ ❤ آن را بزنید: «من هم» شما برایش ثبت می‌شود و کارکنان "
         "شمار موافقان را می‌بینند؛ پیشنهاد تازه لازم نیست.\n"
-        "اگر پیشنهاد شما فرق دارد، «پیشنهاد من فرق دارد» را بزنید یا همین‌جا ادامه دهید.\n\n" + then
+        "اگر پیشنهاد شما فرق دارد، «پیشنهاد من فرق دارد» را بزنید یا در پیام بعدی ادامه دهید.\n\n" + then
     ).rstrip()
 
 

@@ -45,8 +45,9 @@ async def test_the_title_shows_similar_ones_with_the_description_question_and_me
     bins = await _approved_bins(bot)
     tg = bot.telegram
     await _write_title(bot, "سطل‌های آشغال بیشتر برای بوستان نیاوران")
-    shown = tg.last_text(USER)
-    assert BINS in shown and "گام ۳ از ۴" in shown  # one message: the list and the next question
+    shown = tg.last_with_buttons(USER)["text"]
+    assert BINS in shown and "گام ۳ از ۴" in tg.last_text(USER)  # the list, then the step's question
+    assert tg.request.messages(USER)[-2]["text"] == shown
     labels = [label for label, _ in tg.buttons(USER)]
     assert labels[-1] == b.SIMILAR_DIFFERENT and f"sm:s:{bins}" in [d for _, d in tg.buttons(USER)]
     await tg.press(USER, labels[0])
@@ -66,12 +67,12 @@ async def test_mine_is_different_keeps_the_step_and_the_description_goes_on(bot)
     tg = bot.telegram
     await _write_title(bot, "سطل زباله برای پارک نیاوران")
     message = tg.last_with_buttons(USER)
-    edits = len(tg.request.calls_to("editMessageText"))
+    edits, sent = len(tg.request.calls_to("editMessageText")), len(tg.request.calls_to("sendMessage"))
     await tg.press(USER, b.SIMILAR_DIFFERENT)
     assert len(tg.request.calls_to("editMessageText")) == edits + 1  # edited in place, no new message
-    assert texts.similar_different() in tg.request.messages(USER)[-1]["text"]
-    assert tg.request.inline_buttons(tg.request.messages(USER)[-1]) == []
-    assert message["message_id"] == tg.request.messages(USER)[-1]["message_id"]
+    assert len(tg.request.calls_to("sendMessage")) == sent
+    [edited] = [m for m in tg.request.messages(USER) if m["message_id"] == message["message_id"]]
+    assert texts.similar_different() in edited["text"] and tg.request.inline_buttons(edited) == []
     await tg.send(USER, "سطل‌های بزرگ‌تر کنار ورودی پارک گذاشته شود.")
     assert "گام ۴ از ۴" in tg.last_text(USER) or "عکس" in tg.last_text(USER)
 
