@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.flood_buckets import write_buckets
 from storage.processed_updates import ProcessedUpdateRepository, States, _write_states
 from storage.rows import _ts
 
@@ -222,15 +223,20 @@ class InboxJournalRepository(ProcessedUpdateRepository):
     handled, its conversation states saved and its inbox row done, in one transaction. ``on_done``
     hears which update ids are done once that transaction has committed."""
 
-    def __init__(self, db: Any, platform: str, on_done: Callable[[str, list[int]], None] | None = None) -> None:
+    def __init__(self, db: Any, platform: str, on_done: Callable[[str, list[int]], None] | None = None,
+                 flood: dict[int, tuple] | None = None) -> None:
         super().__init__(db)
         self.platform = platform
         self.on_done = on_done
+        # The flood buckets each update left (bot/messenger/flood_door.SharedFlood), by update id:
+        # written with the update done (storage/flood_buckets.py).
+        self.flood = flood if flood is not None else {}
 
     async def record(self, key: str, update_ids: Iterable[int], states: States, now: dt.datetime) -> None:
         ids = list(update_ids)
         markers = [(key, update_id, _ts(now)) for update_id in ids]
         platform = self.platform
+        buckets = [row for update_id in ids if (row := self.flood.get(update_id)) is not None]
 
         def record(conn: Any) -> None:
             if markers:
@@ -238,8 +244,12 @@ class InboxJournalRepository(ProcessedUpdateRepository):
                     "INSERT INTO processed_updates (platform, update_id, processed_at) VALUES (?, ?, ?) "
                     "ON CONFLICT DO NOTHING", markers)
                 _finish(conn, platform, ids)
+            if buckets:
+                write_buckets(conn, buckets)
             _write_states(conn, states)
         await self.db.write(record)
+        for update_id in ids:
+            self.flood.pop(update_id, None)
         if ids and self.on_done is not None:
             self.on_done(platform, ids)
 

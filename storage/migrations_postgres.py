@@ -691,4 +691,9 @@ MIGRATIONS: list[str] = [
     """
     UPDATE proposals SET search_key = NULL WHERE search_key IS NOT NULL;
     """,
+    # 16: flood_buckets are written with each update done (storage/flood_buckets.py): an index on touched
+    # made every write a non-HOT update; the hourly prune scans the table instead.
+    """
+    DROP INDEX flood_buckets_touched;
+    """,
 ]

@@ -16,8 +16,9 @@ an Updater, and feeds them updates it claims from the inbox (storage/inbox.py):
   again (bot/messenger/persistence.reload_states), since PTB's ConversationHandler would otherwise
   go on with what this process remembered — stale when another worker served the person's last step;
 - flood control counts each person once across the workers: their buckets are kept in PostgreSQL
-  (storage/flood_buckets.py, flood_door.SharedFlood), asked before the update reaches the processor,
-  which takes that verdict as its own (a worker's memory alone gave a person N workers' allowance);
+  (storage/flood_buckets.py, flood_door.SharedFlood), read before the update reaches the processor,
+  which takes that verdict as its own, and written with the update done (a worker's memory alone gave
+  a person N workers' allowance);
 - claims last ``claim_seconds`` and are renewed every third of that while the worker lives; a
   killed worker's claims expire and another worker takes its updates over. An update taken over was
   not marked (the marker and the "done" are one commit), so it runs again. Its replies are not sent
@@ -87,18 +88,19 @@ class InboxWorker:
     _stopping: bool = False
 
     async def start(self) -> None:
+        shared_flood = shared_by_processes(self.runtime.db)
         for platform, application in self.runtime.applications.items():
             journal = application.persistence.journal
-            journal.take_from_inbox(InboxJournalRepository(self.runtime.db, platform, on_done=self._done))
+            repo = InboxJournalRepository(self.runtime.db, platform, on_done=self._done)
+            journal.take_from_inbox(repo)
+            context = application.bot_data[KEY]
+            if shared_flood and context.flood_door is not None:
+                # One allowance per person across the workers (the single process keeps it in memory);
+                # the buckets an update leaves are written with it done.
+                shared = SharedFlood(FloodBucketRepository(self.runtime.db), context.services, platform, repo.flood)
+                self._floods[platform] = (shared, context.flood_door)
         if self.ledger is not None and self.ledger.repo is None:
             self.ledger.attach(self.runtime.db)
-        if shared_by_processes(self.runtime.db):
-            # One allowance per person across the workers (the single process keeps it in memory).
-            buckets = FloodBucketRepository(self.runtime.db)
-            for platform, application in self.runtime.applications.items():
-                context = application.bot_data[KEY]
-                if context.flood_door is not None:
-                    self._floods[platform] = (SharedFlood(buckets, context.services, platform), context.flood_door)
         loop = asyncio.get_running_loop()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
@@ -220,6 +222,8 @@ class InboxWorker:
                         claimed.update_id, exc.__class__.__name__,
                         extra={"update_id": claimed.update_id, "platform": claimed.platform})
             self._held.pop((claimed.platform, claimed.update_id), None)
+            if (flood := self._floods.get(claimed.platform)) is not None:
+                flood[0].pending.pop(claimed.update_id, None)  # counted again when it is
             try:
                 await self.inbox.release(self.name, [claimed.id])
             except Exception:  # noqa: BLE001 — it expires instead

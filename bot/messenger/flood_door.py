@@ -112,14 +112,15 @@ class SharedFlood:
     """Flood control for a worker (bot/cluster/worker.py): each person's buckets kept in PostgreSQL
     (storage/flood_buckets.py), so one person's allowance holds across all the workers, as it does in
     the single process's memory; the rule is bot/campaign/flood.py's either way. Staff are not limited
-    (Services.flood_check). An update taken over after a kill gets the verdict its first attempt got,
-    without being counted twice."""
+    (Services.flood_exempt). The buckets an update leaves wait in ``pending`` (by update id) for the
+    transaction that marks the update done (storage/inbox.InboxJournalRepository), which writes them:
+    an update taken over after its worker died is counted again from the buckets as they were, once."""
 
-    def __init__(self, repo, services, platform: str) -> None:
-        self.repo, self.services, self.platform = repo, services, platform
+    def __init__(self, repo, services, platform: str, pending: dict[int, tuple]) -> None:
+        self.repo, self.services, self.platform, self.pending = repo, services, platform, pending
 
     async def verdict(self, update: object) -> Verdict | None:
-        """The update's verdict (None: nobody to limit); one transaction."""
+        """The update's verdict (None: nobody to limit); one read."""
         who = subject(update)
         if who is None:
             return None
@@ -128,8 +129,6 @@ class SharedFlood:
             return Verdict.PASS
         flood = self.services.flood
         now = flood.clock.now().timestamp()
-
-        def decide(buckets):  # on the database's thread, with the person's row locked
-            after, verdict = flood.decide(buckets, now, kind, can_notify)
-            return after, verdict.value
-        return Verdict(await self.repo.take(self.platform, user_id, update.update_id, decide))
+        after, verdict = flood.decide(await self.repo.buckets(self.platform, user_id), now, kind, can_notify)
+        self.pending[update.update_id] = (self.platform, user_id, *after, update.update_id, verdict.value)
+        return verdict

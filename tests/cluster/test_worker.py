@@ -87,6 +87,13 @@ async def test_the_next_worker_continues_the_conversation(pg_url, pg_open, monke
                 "SELECT a.status FROM ambassadors a JOIN citizens c ON c.id = a.citizen_id WHERE c.user_id = ?",
                 (USER,)).fetchall())
             assert [r[0] for r in applied] == ["pending"]
+            # Both workers counted the citizen's steps in one set of flood buckets, written with each
+            # update done: the last one counted is the contact.
+            [(last,)] = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT last_update FROM flood_buckets WHERE user_id = ?", (USER,)).fetchall())
+            done = await inbox.db.read(lambda conn: conn.execute(
+                "SELECT max(update_id) FROM inbox WHERE person = ?", (USER,)).fetchone()[0])
+            assert last == done
         finally:
             polling.cancel()
             await asyncio.gather(polling, return_exceptions=True)
