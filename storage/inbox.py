@@ -320,3 +320,59 @@ class InboxListener:
                 self.listening = False
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, 30.0)
+
+
+class ClaimKeeper:
+    """Renews a worker's claims every ``every`` seconds from a thread with a PostgreSQL connection of
+    its own (bot/cluster/worker.py). Through the worker's pool a renewal waited behind the bot's own
+    statements: with every pool thread waiting on a row lock (a hot counter row, seconds under load)
+    or the event loop busy, a live worker's claims expired and other workers took its updates over
+    while it still handled them. ``holding()`` (read from the thread) says whether there is anything
+    to renew. A SIGKILL ends the thread with the process: the claims then expire, as they must."""
+
+    SQL = ("UPDATE inbox SET claimed_until = now() + %s * interval '1 second' "
+           "WHERE claimed_by = %s AND done_at IS NULL")
+
+    def __init__(self, url: str, worker: str, ttl: float, every: float, holding: Callable[[], bool]) -> None:
+        import threading
+
+        self.url, self.worker, self.ttl, self.every, self.holding = url, worker, ttl, every, holding
+        self.renewals = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inbox:claims", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import logging
+
+        import psycopg
+
+        log = logging.getLogger(__name__)
+        conn = None
+        failing = False
+        while not self._stop.wait(self.every):
+            if not self.holding():
+                continue
+            try:
+                if conn is None:
+                    conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=None, connect_timeout=5)
+                conn.execute(self.SQL, (self.ttl, self.worker))
+                self.renewals += 1
+                if failing:
+                    failing = False
+                    log.info("worker %s: renewing claims again", self.worker)
+            except psycopg.Error as exc:
+                if not failing:  # once per outage; the claims last three rounds
+                    log.warning("worker %s: renewing claims failed (%s)", self.worker, exc.__class__.__name__)
+                failing = True
+                if conn is not None:
+                    conn.close()
+                    conn = None
+        if conn is not None:
+            conn.close()

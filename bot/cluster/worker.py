@@ -19,7 +19,8 @@ an Updater, and feeds them updates it claims from the inbox (storage/inbox.py):
   (storage/flood_buckets.py, flood_door.SharedFlood), read before the update reaches the processor,
   which takes that verdict as its own, and written with the update done (a worker's memory alone gave
   a person N workers' allowance);
-- claims last ``claim_seconds`` and are renewed every third of that while the worker lives; a
+- claims last ``claim_seconds`` and are renewed every third of that while the worker lives (from a
+  thread with a connection of its own: storage/inbox.ClaimKeeper); a
   killed worker's claims expire and another worker takes its updates over. An update taken over was
   not marked (the marker and the "done" are one commit), so it runs again. Its replies are not sent
   twice: the calls the first attempt made were recorded with the messenger's answers, and the re-run
@@ -44,7 +45,7 @@ from bot.messenger.update_journal import TAKEN_OVER
 from bot.runtime import Runtime
 from storage.engine import shared_by_processes
 from storage.flood_buckets import FloodBucketRepository
-from storage.inbox import Claimed, InboxJournalRepository, InboxListener, InboxRepository
+from storage.inbox import Claimed, ClaimKeeper, InboxJournalRepository, InboxListener, InboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class InboxWorker:
     _loops: list[asyncio.Task] = field(default_factory=list)
     # Per platform: the flood buckets the workers share, and the door that takes their verdicts.
     _floods: dict[str, tuple[SharedFlood, FloodDoor]] = field(default_factory=dict)
+    _keeper: ClaimKeeper | None = None
     _stopping: bool = False
 
     async def start(self) -> None:
@@ -102,6 +104,7 @@ class InboxWorker:
         if self.ledger is not None and self.ledger.repo is None:
             self.ledger.attach(self.runtime.db)
         loop = asyncio.get_running_loop()
+        self._keep_claims()
         self._loops = [loop.create_task(self._claim_loop(), name="inbox:claim"),
                        loop.create_task(self._renew_loop(), name="inbox:renew")]
         url = getattr(self.runtime.db, "url", None)
@@ -130,6 +133,9 @@ class InboxWorker:
             renew.cancel()
             await asyncio.gather(renew, return_exceptions=True)
             self._loops = []
+        if self._keeper is not None:
+            keeper, self._keeper = self._keeper, None
+            await asyncio.to_thread(keeper.stop)
         # Everything this worker still holds unfinished, by its name: also what a claim cut short by
         # the stop took without this worker ever seeing it.
         try:
@@ -238,6 +244,15 @@ class InboxWorker:
 
     # -- claims kept alive ------------------------------------------------------------------------
 
+    def _keep_claims(self) -> None:
+        """Claims renewed from a thread of their own where the database has a URL (PostgreSQL):
+        storage/inbox.ClaimKeeper says why; otherwise by _renew_loop, through the pool."""
+        url = getattr(self.runtime.db, "url", None)
+        if url is not None and self._keeper is None:
+            self._keeper = ClaimKeeper(url, self.name, self.claim_seconds, self.claim_seconds / 3,
+                                       holding=lambda: bool(self._held))
+            self._keeper.start()
+
     async def _renew_loop(self) -> None:
         """Renews the claims every third of their life, and awaits nothing else: a loop that also
         awaited the journal's commits (flush) waited, under a steady stream of updates, for a
@@ -248,7 +263,7 @@ class InboxWorker:
         while True:
             await asyncio.sleep(self.claim_seconds / 3)
             try:
-                if self._held:
+                if self._held and self._keeper is None:
                     await self.inbox.renew(self.name, self.claim_seconds)
             except Exception as exc:  # noqa: BLE001 — next round; the claims last three rounds
                 log.warning("worker %s: renewing claims failed (%s)", self.name, exc.__class__.__name__)

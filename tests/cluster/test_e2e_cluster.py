@@ -224,7 +224,7 @@ class ClusterCrowd(Crowd):
             c.ballot_id = ballots[-1]["message_id"]
         if new:
             c.last_kind = VERIFIED if VERIFIED in kinds and ballots else classify(new[-1])
-            c.last_message = ballots[-1] if c.last_kind == VERIFIED else new[-1]
+            c.last_message = ballots[-1] if c.last_kind == VERIFIED and ballots else new[-1]
         self.answered += 1
         self.progress.set()
 

@@ -193,6 +193,7 @@ async def test_an_update_taken_over_after_its_replies_went_out_is_not_answered_a
                 task.cancel()
             await asyncio.gather(*a._loops, return_exceptions=True)
             a._loops = []
+            await asyncio.to_thread(a._keeper.stop)
 
             def mutating():
                 return [(c["method"], c["status"]) for c in state.calls(TOKEN, chat_id=USER, since=since)

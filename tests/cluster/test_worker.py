@@ -204,6 +204,7 @@ async def test_an_update_taken_over_runs_from_the_state_its_first_attempt_found(
             for task in first._loops:
                 task.cancel()
             await asyncio.gather(*first._loops, return_exceptions=True)
+            await asyncio.to_thread(first._keeper.stop)  # its claims' renewal dies with it
 
             second = InboxWorker(runtimes[1], InboxRepository(runtimes[1].db), name="w1", concurrency=8,
                                  ledger=ledgers[1])
@@ -271,3 +272,31 @@ async def test_a_live_worker_keeps_its_claims_while_its_journal_commits_without_
         renewing.cancel()
         journal._committer.cancel()
         await asyncio.gather(renewing, journal._committer, return_exceptions=True)
+
+
+async def test_a_worker_keeps_its_claims_while_its_pool_waits_on_a_lock(pg_open):
+    """Every pool thread of a worker waiting (on a hot row's lock, measured at seconds under the e2e's
+    load): its claims are renewed all the same, from their own thread and connection
+    (storage/inbox.ClaimKeeper); through the pool they expired and live workers' updates were taken over."""
+    from types import SimpleNamespace
+
+    from tests.cluster.test_inbox import message
+
+    db = await pg_open(1)  # the worker's pool: one thread
+    inbox = InboxRepository(db)
+    await inbox.add("telegram", [message(1, 100)])
+    worker = InboxWorker(SimpleNamespace(applications={}, db=db), inbox, name="w1", claim_seconds=0.3)
+    [claimed] = await inbox.claim(["telegram"], 10, "w1", 0.3)
+    worker._held[("telegram", 1)] = claimed  # being handled
+    worker._keep_claims()
+    renewing = asyncio.ensure_future(worker._renew_loop())
+    busy = asyncio.ensure_future(db.write(lambda conn: conn.execute("SELECT pg_sleep(1.2)").fetchone()))
+    other = InboxRepository(await pg_open(1))
+    try:
+        await asyncio.sleep(1.0)  # three claim lifetimes, the pool busy throughout
+        assert await other.claim(["telegram"], 10, "w2", 60) == [], "a live worker's claim was taken over"
+    finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, busy, return_exceptions=True)
+        if worker._keeper is not None:
+            await asyncio.to_thread(worker._keeper.stop)
