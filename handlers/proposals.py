@@ -26,6 +26,7 @@ from handlers.common import (
     answer,
     close_question,
     current_phase_line,
+    edit_pressed,
     enter,
     offer_neighbourhoods,
     reply,
@@ -320,7 +321,9 @@ async def on_similar_pressed(update: Update, context: Context):
     press = data_of(update, bt.Similar)
     if press.proposal_id is None:
         await answer(update)
-        await _close_inline(update, context, texts.similar_different())
+        # The list goes with its buttons: pressed later, after a move, it would show another
+        # neighbourhood's proposals again (tests/test_fuzz.py found it).
+        await edit_pressed(update, context, texts.similar_different())
         return None
     outcome, proposal = await app.services.similar.support(citizen, press.proposal_id)
     if outcome is Support.CLOSED and proposal.on_the_ballot and app.services.voting.gate(citizen) is BallotGate.OK:

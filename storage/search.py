@@ -107,7 +107,10 @@ class SearchRepository:
             return []
         await self._fill_once()
         if citizen_id is not None:
-            who, params = "(p.status = ? OR (p.status = ? AND p.citizen_id = ?))", [APPROVED, PENDING, citizen_id]
+            # Not one staff found infeasible: a citizen would be asked to support what cannot be built.
+            who = ("((p.status = ? AND (p.feasibility IS NULL OR p.feasibility <> 'not_feasible'))"
+                   " OR (p.status = ? AND p.citizen_id = ?))")
+            params = [APPROVED, PENDING, citizen_id]
         else:
             who, params = "p.status IN (?, ?)", [APPROVED, PENDING]
 

@@ -1350,6 +1350,9 @@ class Crowd:
             return None
         if on_ballot(proposal) and proposal.neighbourhood_id == citizen.neighbourhood_id:
             return None
+        if (proposal.status == "approved" and proposal.feasibility != "not_feasible"
+                and proposal.neighbourhood_id == citizen.neighbourhood_id):
+            return None  # a similar proposal of their neighbourhood, offered before a new one (issue 16 §3)
         if any(q.duplicate_of == proposal.id and q.citizen_id == citizen.id for q in state.proposals.values()):
             return None
         return (f"proposal {proposal.id} ({proposal.status}, feasibility {proposal.feasibility}, cost {proposal.cost}, "
