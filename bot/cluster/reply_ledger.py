@@ -10,8 +10,9 @@ While the worker handles an update (``ReplyLedger.handling``, a context variable
 handling: tasks the update starts inherit it), each Bot API call that changes something for someone
 (send*, edit*, copy*, forward*, delete*, answerCallbackQuery, …: ``changes``) is numbered within the
 update and recorded twice in PostgreSQL (storage/reply_ledger.py): as it leaves — (platform,
-update_id, seq, method, chat), no answer (status 0) — and the call waits for that commit before it
-goes; then with the messenger's answer, which replaces it. When an update is claimed again (its inbox
+update_id, seq, method, chat), no answer (status 0) — and a call that makes a new message (send*,
+copy*, forward*: ``creates``) waits for that commit before it goes (an edit or a press's answer sent
+twice shows nothing twice, and does not wait); then with the messenger's answer, which replaces it. When an update is claimed again (its inbox
 row counts an earlier attempt), the calls recorded for it are loaded first; a call of the re-run that
 matches a recorded one with an answer is not sent: PTB gets the recorded answer (the message it sent,
 with its id, which later edits use). One that matches a call recorded without an answer — it was at
@@ -27,8 +28,10 @@ and reach the transport in either order, behind the shared rate budget.
 
 The records are written on a thread with a connection of its own (storage/reply_ledger.LedgerWriter,
 synchronous_commit off), each batch as soon as it comes, together with whatever else came meanwhile:
-a call waits for about one round trip to PostgreSQL before it leaves (``ReplyLedger.leaving_waits``,
-logged with the other figures when the worker stops), and the answers cost no wait. What remains:
+a new message waits for about one round trip to PostgreSQL before it leaves (``ReplyLedger.leaving_waits``,
+logged with the other figures when the worker stops: p50 22-28 ms, p99 116-154 ms in the cluster e2e
+at load 7-10 on 2 shared cores; 30-120 ms / 0.4-1.3 s at load 12-18 when every call waited), and the
+answers cost no wait. What remains:
 - a kill while a call is out (its leaving recorded, its answer not yet): nothing can know whether
   it arrived; the re-run sends it again, so the citizen may see it twice. tests/cluster/test_e2e_cluster.py
   asserts that every step answered twice is such a one. Telegram's round trip (~100 ms) makes this
@@ -75,6 +78,15 @@ def changes(method: str) -> bool:
     """Whether a Bot API call changes something someone sees (so sending it twice shows twice)."""
     name = method.lower()
     return name not in _NOT_CHANGES and name.startswith(_CHANGES_PREFIXES)
+
+
+# Calls that make something new each time they are sent (a message): sent twice, shown twice.
+_CREATES_PREFIXES = ("send", "copy", "forward")
+
+
+def creates(method: str) -> bool:
+    """Whether sending the call twice shows twice (the record of its leaving is waited for)."""
+    return method.lower().startswith(_CREATES_PREFIXES) and changes(method)
 
 
 def target_of(request_data: RequestData | None) -> str:
@@ -319,8 +331,14 @@ class LedgerRequest(BaseRequest):
                          calls.update_id, api_method, extra={"update_id": calls.update_id, "platform": calls.platform})
             calls.seq += 1
             seq = calls.seq
-        # Recorded before it leaves: a re-run never sends a call of this attempt again unknowingly.
-        await self.ledger.leaving(LedgerCall(calls.platform, calls.update_id, seq, api_method, target, 0, ""))
+        leaving = LedgerCall(calls.platform, calls.update_id, seq, api_method, target, 0, "")
+        if creates(api_method):
+            # Recorded before it leaves: a re-run never sends a new message of this attempt again unknowingly.
+            await self.ledger.leaving(leaving)
+        else:
+            # An edit, a press's answer, a deletion: sent again, it shows nothing twice (the same edit
+            # is "not modified", a second answer is refused), so it does not wait for its record.
+            self.ledger.record(leaving)
         status, body = await self.inner.do_request(url, method, request_data, read_timeout, write_timeout,
                                                    connect_timeout, pool_timeout)
         answered = 200 <= status < 300
