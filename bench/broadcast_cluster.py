@@ -217,6 +217,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> list[str]:
         f"max_any_second_sliding {meter['peak']}",
         f"max_whole_second {max(counts.values(), default=0)}",
         f"max_vs_budget {meter['peak'] / args.rate:.3f}",
+        f"whole_seconds_over_budget {sum(n > args.rate for n in counts.values())} of {len(counts)}",
         f"achieved_per_s {achieved:.1f}",
         f"achieved_vs_configured {achieved / args.rate:.3f}",
         f"messages_counted {meter['accepted']}  (sendMessage 200: {sent_ok})",
