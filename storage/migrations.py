@@ -21,6 +21,20 @@ STATS_BACKFILL = """
         GROUP BY day;
 """
 
+# The proposals' counters counted from the rows (entry 16; PostgreSQL's stats_recount_proposals()).
+PROPOSALS_BACKFILL = """
+    INSERT INTO stats_places (neighbourhood_id, platform, pending, approved, rejected, on_ballot)
+        SELECT neighbourhood_id, platform, count(*) FILTER (WHERE status = 'pending'),
+               count(*) FILTER (WHERE status = 'approved'), count(*) FILTER (WHERE status = 'rejected'),
+               count(*) FILTER (WHERE status = 'approved' AND feasibility = 'feasible' AND cost IS NOT NULL)
+        FROM proposals WHERE true GROUP BY neighbourhood_id, platform
+        ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET pending = excluded.pending,
+            approved = excluded.approved, rejected = excluded.rejected, on_ballot = excluded.on_ballot;
+    INSERT INTO stats_days (day, proposals)
+        SELECT date(created_at, '+210 minutes'), count(*) FROM proposals WHERE true GROUP BY 1
+        ON CONFLICT (day) DO UPDATE SET proposals = excluded.proposals;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: the citizen journey.
     """
@@ -542,4 +556,52 @@ MIGRATIONS: list[str] = [
     """
     UPDATE proposals SET search_key = NULL WHERE search_key IS NOT NULL;
     """,
+    # 16: the proposals' figures of /stats kept as counters too (entry 14's tables), so /stats reads nothing
+    # that grows with the city (the proposals GROUP BY took 81 ms at 40,000 proposals, 4.5 ms at 1,000).
+    # Per place: pending, approved, rejected, on the ballot (approved, feasible, costed); per day: proposals.
+    ("""
+    ALTER TABLE stats_places ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN approved INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN rejected INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN on_ballot INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stats_days ADD COLUMN proposals INTEGER NOT NULL DEFAULT 0;
+    """ + PROPOSALS_BACKFILL + """
+    CREATE TRIGGER stats_proposal_added AFTER INSERT ON proposals BEGIN
+        INSERT INTO stats_places (neighbourhood_id, platform, pending, approved, rejected, on_ballot)
+            VALUES (new.neighbourhood_id, new.platform, new.status = 'pending', new.status = 'approved',
+                    new.status = 'rejected', new.status = 'approved' AND new.feasibility = 'feasible' AND new.cost IS NOT NULL)
+            ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET pending = pending + excluded.pending,
+                approved = approved + excluded.approved, rejected = rejected + excluded.rejected,
+                on_ballot = on_ballot + excluded.on_ballot;
+        INSERT INTO stats_days (day, proposals) VALUES (date(new.created_at, '+210 minutes'), 1)
+            ON CONFLICT (day) DO UPDATE SET proposals = proposals + 1;
+    END;
+    CREATE TRIGGER stats_proposal_removed AFTER DELETE ON proposals BEGIN
+        UPDATE stats_places SET pending = pending - (old.status = 'pending'), approved = approved - (old.status = 'approved'),
+                rejected = rejected - (old.status = 'rejected'),
+                on_ballot = on_ballot - (old.status = 'approved' AND old.feasibility = 'feasible' AND old.cost IS NOT NULL)
+            WHERE neighbourhood_id = old.neighbourhood_id AND platform = old.platform;
+        UPDATE stats_days SET proposals = proposals - 1 WHERE day = date(old.created_at, '+210 minutes');
+    END;
+    CREATE TRIGGER stats_proposal_changed
+        AFTER UPDATE OF status, feasibility, cost, neighbourhood_id, platform, created_at ON proposals
+        WHEN old.status IS NOT new.status OR old.feasibility IS NOT new.feasibility OR old.cost IS NOT new.cost
+          OR old.neighbourhood_id IS NOT new.neighbourhood_id OR old.platform IS NOT new.platform
+          OR old.created_at IS NOT new.created_at
+    BEGIN
+        UPDATE stats_places SET pending = pending - (old.status = 'pending'), approved = approved - (old.status = 'approved'),
+                rejected = rejected - (old.status = 'rejected'),
+                on_ballot = on_ballot - (old.status = 'approved' AND old.feasibility = 'feasible' AND old.cost IS NOT NULL)
+            WHERE neighbourhood_id = old.neighbourhood_id AND platform = old.platform;
+        INSERT INTO stats_places (neighbourhood_id, platform, pending, approved, rejected, on_ballot)
+            VALUES (new.neighbourhood_id, new.platform, new.status = 'pending', new.status = 'approved',
+                    new.status = 'rejected', new.status = 'approved' AND new.feasibility = 'feasible' AND new.cost IS NOT NULL)
+            ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET pending = pending + excluded.pending,
+                approved = approved + excluded.approved, rejected = rejected + excluded.rejected,
+                on_ballot = on_ballot + excluded.on_ballot;
+        UPDATE stats_days SET proposals = proposals - 1 WHERE day = date(old.created_at, '+210 minutes');
+        INSERT INTO stats_days (day, proposals) VALUES (date(new.created_at, '+210 minutes'), 1)
+            ON CONFLICT (day) DO UPDATE SET proposals = proposals + 1;
+    END;
+    """),
 ]

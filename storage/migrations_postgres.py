@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 
-from storage.migrations import STATS_BACKFILL
+from storage.migrations import PROPOSALS_BACKFILL, STATS_BACKFILL
 
 
 def _collate_c(sql: str) -> str:
@@ -696,4 +696,54 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX flood_buckets_touched;
     """,
+    # 17: SQLite's 16, the proposals' figures of /stats as counters. Row triggers: proposals change one
+    # at a time (a submission, a staff decision), and each row's share needs no other row.
+    """
+    ALTER TABLE stats_places ADD COLUMN pending BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN approved BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN rejected BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE stats_places ADD COLUMN on_ballot BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE stats_days ADD COLUMN proposals BIGINT NOT NULL DEFAULT 0;
+    CREATE FUNCTION stats_recount_proposals() RETURNS void LANGUAGE sql AS $body$
+        UPDATE stats_places SET pending = 0, approved = 0, rejected = 0, on_ballot = 0;
+        UPDATE stats_days SET proposals = 0;
+    """ + PROPOSALS_BACKFILL + """
+    $body$;
+    SELECT stats_recount_proposals();
+    CREATE FUNCTION stats_proposal_counted() RETURNS trigger LANGUAGE plpgsql AS $body$
+    BEGIN
+        INSERT INTO stats_places (neighbourhood_id, platform, pending, approved, rejected, on_ballot)
+            SELECT h, p, sum(a), sum(b), sum(c), sum(d) FROM (
+                SELECT OLD.neighbourhood_id, OLD.platform, -(OLD.status = 'pending')::int, -(OLD.status = 'approved')::int,
+                       -(OLD.status = 'rejected')::int,
+                       -(OLD.status = 'approved' AND OLD.feasibility = 'feasible' AND OLD.cost IS NOT NULL)::int
+                WHERE TG_OP != 'INSERT'
+                UNION ALL
+                SELECT NEW.neighbourhood_id, NEW.platform, (NEW.status = 'pending')::int, (NEW.status = 'approved')::int,
+                       (NEW.status = 'rejected')::int,
+                       (NEW.status = 'approved' AND NEW.feasibility = 'feasible' AND NEW.cost IS NOT NULL)::int
+                WHERE TG_OP != 'DELETE') x (h, p, a, b, c, d)
+            GROUP BY h, p ORDER BY h, p
+            ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET pending = stats_places.pending + excluded.pending,
+                approved = stats_places.approved + excluded.approved, rejected = stats_places.rejected + excluded.rejected,
+                on_ballot = stats_places.on_ballot + excluded.on_ballot;
+        INSERT INTO stats_days (day, proposals)
+            SELECT day, sum(n) FROM (
+                SELECT date(OLD.created_at, '+210 minutes'), -1 WHERE TG_OP != 'INSERT'
+                UNION ALL SELECT date(NEW.created_at, '+210 minutes'), 1 WHERE TG_OP != 'DELETE') x (day, n)
+            GROUP BY day HAVING sum(n) != 0 ORDER BY day
+            ON CONFLICT (day) DO UPDATE SET proposals = stats_days.proposals + excluded.proposals;
+        RETURN NULL;
+    END
+    $body$;
+    CREATE TRIGGER stats_proposal_added AFTER INSERT OR DELETE ON proposals
+        FOR EACH ROW EXECUTE FUNCTION stats_proposal_counted();
+    CREATE TRIGGER stats_proposal_changed
+        AFTER UPDATE OF status, feasibility, cost, neighbourhood_id, platform, created_at ON proposals FOR EACH ROW
+        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.feasibility IS DISTINCT FROM NEW.feasibility
+              OR OLD.cost IS DISTINCT FROM NEW.cost OR OLD.neighbourhood_id IS DISTINCT FROM NEW.neighbourhood_id
+              OR OLD.platform IS DISTINCT FROM NEW.platform OR OLD.created_at IS DISTINCT FROM NEW.created_at)
+        EXECUTE FUNCTION stats_proposal_counted();
+    """,
 ]
+

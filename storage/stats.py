@@ -74,24 +74,28 @@ COUNTED_TZ_MINUTES = 210
 
 def _snapshot(conn: sqlite3.Connection, offset: str):
     """Every figure from the counters the triggers keep (a few hundred rows whatever the city's
-    size) and the proposals (a small table), grouped as _recount's."""
+    size), grouped as _recount's."""
     if offset != _offset(COUNTED_TZ_MINUTES):
         return _recount(conn, offset)
     hoods: dict[str | None, dict[str, int]] = {}
     platforms: dict[str, dict[str, int]] = {}
     days: dict[str, dict[str, int]] = {}
 
-    for hood, platform, citizens, verified, voters, votes in conn.execute(
-            "SELECT neighbourhood_id, platform, citizens, verified, voters, votes FROM stats_places "
-            "WHERE citizens != 0 OR verified != 0 OR voters != 0 OR votes != 0"):
+    for hood, platform, citizens, verified, voters, votes, pending, approved, rejected, on_ballot in conn.execute(
+            "SELECT neighbourhood_id, platform, citizens, verified, voters, votes, pending, approved, rejected, "
+            "on_ballot FROM stats_places WHERE citizens != 0 OR verified != 0 OR voters != 0 OR votes != 0 "
+            "OR pending != 0 OR approved != 0 OR rejected != 0"):
         # '' is "none chosen" (a key cannot be NULL); a group exists only for someone, as _recount's.
-        add(hoods, hood or None, citizens=citizens, verified=verified, voters=voters, votes=votes)
-        add(platforms, platform, citizens=citizens, verified=verified, voters=voters, votes=votes)
-    for day, citizens, verified, voters, votes in conn.execute(
-            "SELECT day, citizens, verified, voters, votes FROM stats_days "
-            "WHERE citizens != 0 OR verified != 0 OR voters != 0 OR votes != 0"):
-        add(days, day, citizens=citizens, verified=verified, voters=voters, votes=votes)
-    _add_proposals(conn, offset, hoods, platforms, days)
+        if citizens or verified or voters or votes:
+            add(hoods, hood or None, citizens=citizens, verified=verified, voters=voters, votes=votes)
+            add(platforms, platform, citizens=citizens, verified=verified, voters=voters, votes=votes)
+        if pending or approved or rejected:
+            add(hoods, hood or None, pending=pending, approved=approved, rejected=rejected, on_ballot=on_ballot)
+            add(platforms, platform, proposals=pending + approved + rejected)
+    for day, citizens, verified, voters, votes, proposals in conn.execute(
+            "SELECT day, citizens, verified, voters, votes, proposals FROM stats_days "
+            "WHERE citizens != 0 OR verified != 0 OR voters != 0 OR votes != 0 OR proposals != 0"):
+        add(days, day, citizens=citizens, verified=verified, voters=voters, votes=votes, proposals=proposals)
     return _results(hoods, platforms, days)
 
 

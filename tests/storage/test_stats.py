@@ -83,7 +83,12 @@ async def test_the_counters_match_a_recount_after_joins_moves_votes_withdrawals_
     assert {h.neighbourhood_id: (h.voters, h.votes) for h in hoods}[HOOD] == (1, 2)
     assert [(d.day.isoformat(), d.voters, d.votes) for d in days if d.voters or d.votes] == [
         ("2026-11-27", 1, 1), ("2026-11-29", 0, 1)]
-    # A proposal submitted by a voter; a citizen who voted cannot move (the counters stay put).
-    await seed.pending(repos, a)
+    # Proposals submitted, approved, rejected, put on the ballot; a citizen who voted cannot move.
+    mine = await seed.pending(repos, a)
+    await seed.approved(repos, b, OTHER_HOOD)
+    assert await repos.proposals.decide(mine.id, "rejected", "telegram:900", late, "تکراری") is not None
+    await seed.on_ballot(repos, people[2], HOOD)
+    hoods, _, days = await agree()
+    assert {h.neighbourhood_id: (h.pending, h.approved, h.rejected, h.on_ballot) for h in hoods}[HOOD] == (0, 4, 1, 4)
     assert not await repos.citizens.set_neighbourhood(a.id, OTHER_HOOD)
     await agree()
