@@ -661,13 +661,18 @@ MIGRATIONS: list[str] = [
                    sum(d.n1 - d.n0)
             FROM diff d JOIN citizens c ON c.id = d.citizen_id GROUP BY 1, 2 ORDER BY 1, 2
             ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET voters = stats_places.voters + excluded.voters,
-                votes = stats_places.votes + excluded.votes)
+                votes = stats_places.votes + excluded.votes
+            RETURNING 1)
+        -- Counter rows are locked places first, then days, as every other trigger does: a phone
+        -- check (citizens) and a vote taking them in opposite orders deadlocked under load. An
+        -- unreferenced CTE runs after the main query, so the days' HAVING reads ``places`` (an
+        -- InitPlan, run before the first day row is written) to run it first.
         INSERT INTO stats_days (day, voters, votes)
             SELECT day, sum(r), sum(n) FROM (
                 SELECT date(first1, '+210 minutes') AS day, 1 AS r, 0 AS n FROM diff WHERE n1 > 0
                 UNION ALL SELECT date(first0, '+210 minutes'), -1, 0 FROM diff WHERE n0 > 0
                 UNION ALL SELECT date(created_at, '+210 minutes'), 0, d FROM rows_) x
-            GROUP BY day HAVING sum(r) != 0 OR sum(n) != 0 ORDER BY day
+            GROUP BY day HAVING (sum(r) != 0 OR sum(n) != 0) AND (SELECT count(*) FROM places) >= 0 ORDER BY day
             ON CONFLICT (day) DO UPDATE SET voters = stats_days.voters + excluded.voters,
                 votes = stats_days.votes + excluded.votes;
     $body$;
