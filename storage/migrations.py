@@ -18,6 +18,7 @@ STATS_BACKFILL = """
             UNION ALL SELECT date(verified_at, '+210 minutes'), 0, 1, 0, 0 FROM citizens WHERE verified_at IS NOT NULL
             UNION ALL SELECT date(min(created_at), '+210 minutes'), 0, 0, 1, 0 FROM votes GROUP BY citizen_id
             UNION ALL SELECT date(created_at, '+210 minutes'), 0, 0, 0, 1 FROM votes) x
+        WHERE day IS NOT NULL  -- a time date() cannot read leaves its row out of the days, not the upgrade
         GROUP BY day;
 """
 
@@ -31,7 +32,8 @@ PROPOSALS_BACKFILL = """
         ON CONFLICT (neighbourhood_id, platform) DO UPDATE SET pending = excluded.pending,
             approved = excluded.approved, rejected = excluded.rejected, on_ballot = excluded.on_ballot;
     INSERT INTO stats_days (day, proposals)
-        SELECT date(created_at, '+210 minutes'), count(*) FROM proposals WHERE true GROUP BY 1
+        SELECT date(created_at, '+210 minutes'), count(*) FROM proposals
+        WHERE date(created_at, '+210 minutes') IS NOT NULL GROUP BY 1
         ON CONFLICT (day) DO UPDATE SET proposals = excluded.proposals;
 """
 

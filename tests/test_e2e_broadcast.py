@@ -62,10 +62,10 @@ async def test_registration_opening_is_announced_by_the_running_bot(e2e, caplog)
 
 
 async def test_admins_get_the_staff_commands_in_their_own_menu(e2e):
-    from messages_fa.texts import COMMANDS, STAFF_COMMANDS
+    from messages_fa.texts import COMMANDS, STAFF_ALWAYS, STAFF_COMMANDS
     from tests.conftest import TELEGRAM_ADMIN
     from tests.support.e2e import TOKENS
     staff = e2e.state.commands(TOKENS["telegram"], scope={"type": "chat", "chat_id": TELEGRAM_ADMIN})
-    assert [c["command"] for c in staff] == [name for name, _ in (*COMMANDS, *STAFF_COMMANDS)]
+    assert [c["command"] for c in staff] == [name for name, _ in (*COMMANDS, *STAFF_ALWAYS, *STAFF_COMMANDS)]
     everyone = e2e.state.commands(TOKENS["telegram"])
     assert "broadcast" not in [c["command"] for c in everyone]

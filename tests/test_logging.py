@@ -207,8 +207,8 @@ async def test_a_journey_at_debug_leaks_no_token_phone_or_citizen_text(tmp_path,
         voter = h.person("bale", 3101, first_name="Parvaneh")
         h.state.add_user(3101, phone_number=VOTER_PHONE)
         await choose_neighbourhood(voter, "تجریش")
-        await voter.send("شماره‌ام ۰۹۳۵۱۱۱۲۲۳۳ است")  # typed, not shared: «not understood»
         await voter.tap(b.VOTE)
+        await voter.send("شماره‌ام ۰۹۳۵۱۱۱۲۲۳۳ است")  # typed, not shared: «please use the button»
         verified, _ballot = await voter.tap(b.SHARE_PHONE, count=2)
         assert "تأیید شد" in text_of(verified)
 

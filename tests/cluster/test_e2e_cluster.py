@@ -361,8 +361,11 @@ async def test_receiver_and_three_workers_killed_under_voting_load(pg_url, pg_op
             if p.update_id in answered_twice:
                 print(f"answered twice: update {p.update_id} {p.action}: messages "
                       f"{crowd.seen[c.uid].answers.get(p.update_id)}, callback answers {answered.get(p.cq_id)}")
+    # How many re-runs the ledger answered depends on where the kills fall (since only new messages
+    # wait for their record, often none): a figure to read, not a property. The ledger's own
+    # replay is asserted in tests/cluster/test_reply_ledger.py.
     replayed = answered_from_ledger(tmp_path) & set(posted)
-    assert replayed, "no update taken over was answered from the reply ledger"
+    print(f"updates taken over and answered from the reply ledger: {len(replayed)}")
     assert answered_twice <= crowd.window, sorted(answered_twice - crowd.window)
     # The tightest true bound: a step is answered twice only where a call of its killed attempt was out
     # at the messenger with no answer recorded (the ledger records each call before it leaves, so the
