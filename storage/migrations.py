@@ -606,4 +606,18 @@ MIGRATIONS: list[str] = [
             ON CONFLICT (day) DO UPDATE SET proposals = proposals + 1;
     END;
     """),
+    # 17: the /stats counters' triggers dropped again (entries 14 and 16): with two or more workers on
+    # PostgreSQL every vote, phone check and new citizen of a neighbourhood queued on its counter rows
+    # (bench.cluster --workers 2 at 400 citizens: journeys stalled behind chains of lock waits). /stats
+    # counts from the rows again (storage/stats.py) until the counters no longer serialize the writers.
+    """
+    DROP TRIGGER IF EXISTS stats_citizen_added;
+    DROP TRIGGER IF EXISTS stats_citizen_removed;
+    DROP TRIGGER IF EXISTS stats_citizen_changed;
+    DROP TRIGGER IF EXISTS stats_vote_added;
+    DROP TRIGGER IF EXISTS stats_vote_removed;
+    DROP TRIGGER IF EXISTS stats_proposal_added;
+    DROP TRIGGER IF EXISTS stats_proposal_removed;
+    DROP TRIGGER IF EXISTS stats_proposal_changed;
+    """,
 ]

@@ -750,5 +750,14 @@ MIGRATIONS: list[str] = [
               OR OLD.platform IS DISTINCT FROM NEW.platform OR OLD.created_at IS DISTINCT FROM NEW.created_at)
         EXECUTE FUNCTION stats_proposal_counted();
     """,
+    # 18: SQLite's 17, the /stats counters' triggers dropped again (lock waits between workers).
+    """
+    DROP TRIGGER IF EXISTS stats_citizens_added ON citizens;
+    DROP TRIGGER IF EXISTS stats_citizens_removed ON citizens;
+    DROP TRIGGER IF EXISTS stats_citizen_changed ON citizens;
+    DROP TRIGGER IF EXISTS stats_votes_added ON votes;
+    DROP TRIGGER IF EXISTS stats_votes_removed ON votes;
+    DROP TRIGGER IF EXISTS stats_proposal_added ON proposals;
+    DROP TRIGGER IF EXISTS stats_proposal_changed ON proposals;
+    """,
 ]
-

@@ -69,13 +69,15 @@ def _recount(conn: sqlite3.Connection, offset: str):
 
 # The zone the counters' days are in (storage/migrations.py, entry 14): Asia/Tehran, UTC+03:30, the
 # default general.timezone. A campaign in another zone gets its figures recounted from the rows.
-COUNTED_TZ_MINUTES = 210
+# None: the counters are not kept (their triggers serialized the workers' writes on PostgreSQL; migrations
+# entry 17 / 18), so every snapshot is recounted from the rows.
+COUNTED_TZ_MINUTES: int | None = None
 
 
 def _snapshot(conn: sqlite3.Connection, offset: str):
     """Every figure from the counters the triggers keep (a few hundred rows whatever the city's
     size), grouped as _recount's."""
-    if offset != _offset(COUNTED_TZ_MINUTES):
+    if COUNTED_TZ_MINUTES is None or offset != _offset(COUNTED_TZ_MINUTES):
         return _recount(conn, offset)
     hoods: dict[str | None, dict[str, int]] = {}
     platforms: dict[str, dict[str, int]] = {}
