@@ -62,6 +62,17 @@ def match_key(text: str) -> str:
     return _NOT_WORD.sub("", _INVISIBLE.sub("", normalize_input(text))).translate(_HAMZA).lower()
 
 
+_NEIGHBOURHOOD_WORD = match_key("محله")
+
+
+def without_neighbourhood_word(key: str) -> str:
+    """A typed name's match key without a leading «محله» («محلهٔ نیاورن»), which a spelling
+    comparison would count as misspelt letters; the word alone stays as it is."""
+    if key.startswith(_NEIGHBOURHOOD_WORD) and len(key) > len(_NEIGHBOURHOOD_WORD) + 1:
+        return key[len(_NEIGHBOURHOOD_WORD):]
+    return key
+
+
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
 

@@ -34,9 +34,10 @@ ENOUGH = 10
 MAX_WORDS = 12
 # Keys filled per transaction when rows written without one are found (a tool, an older release).
 FILL_BATCH = 2000
-# Words shorter than this are looked up with the spaces around them («سگ» as " سگ "): a trigram
-# index finds nothing shorter than three characters, and the key is stored with a space at each
-# end for it. Longer ones are looked up inside words too («سرعت» in «سرعتگیر»).
+# Words shorter than this (a two-letter word such as "dog") are looked up with the spaces around
+# them: a trigram index finds nothing shorter than three characters, and the key is stored with a
+# space at each end for it. Longer ones are looked up inside words too ("speed" in "speed bump",
+# written as one word in Persian).
 BOUNDED_BELOW = 3
 
 # rows.ON_BALLOT, with the table named (proposals_fts joins in on SQLite).
@@ -123,8 +124,8 @@ class SearchRepository:
                     found.setdefault(row["id"], _candidate(row))
             # Widening: every word; then any two of them (what a title about the same thing
             # shares); then each rare word alone (fewer than RARE rows of the neighbourhood hold it:
-            # a short title, «کتابخانه», shares one word only with its duplicates). Never every row
-            # holding a common word («پارک»): there can be thousands.
+            # a short title, a one-word "library", shares one word only with its duplicates). Never every row
+            # holding a common word ("park"): there can be thousands.
             if len(words) > 2:
                 add(_matching(conn, [tuple(words)], who, base, limit))
             if len(words) > 1 and len(found) < limit:

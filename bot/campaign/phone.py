@@ -29,6 +29,6 @@ def phone_hash(secret: bytes, normalized: str) -> str:
 
 
 def looks_like_phone(typed: str) -> bool:
-    """A message that is nothing but an Iranian mobile number («۰۹۱۲۱۲۳۴۵۶۷», "+98 912 …"): someone
+    """A message that is nothing but an Iranian mobile number (09…, in any digits, or "+98 912 …"): someone
     asked for their phone typed it instead of sharing it."""
     return normalize_iranian_mobile(typed.strip()) is not None

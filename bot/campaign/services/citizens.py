@@ -9,15 +9,15 @@ from bot.campaign.clock import Clock
 from bot.campaign.config import Config, Neighbourhood
 from bot.campaign.phone import normalize_iranian_mobile, phone_hash
 from domain import Citizen, Phase
-from messages_fa.normalize import match_key
+from messages_fa.normalize import match_key, without_neighbourhood_word
 from storage.interface import Repositories
 
 # Typed names: how alike (rapidfuzz's normalized Indel similarity, 0-100, on match keys) a name
-# must be to be offered, and how many are offered. «نیاورن» → «نیاوران» scores 92, a name with
-# one letter wrong in five about 80; two unrelated names of the district stay below 60.
+# must be to be offered, and how many are offered. A name with one letter missing scores about 92
+# (tests/test_stray_taps.py), one with one letter wrong in five about 80; two unrelated names of
+# the district stay below 60.
 CLOSE_ENOUGH = 70
 CLOSEST_SHOWN = 3
-_NEIGHBOURHOOD_WORD = match_key("محله")
 
 # The longest name is 20 characters; the word for "neighbourhood" around it is a few more. A
 # paragraph is not a name.
@@ -109,13 +109,11 @@ class CitizenService:
 
     def match_name(self, typed: str) -> NameMatch:
         """match_neighbourhoods, and when it finds nothing, the closest names by spelling
-        (a letter missing, swapped or wrong: «نیاورن», «زعفرنیه»), best first."""
+        (a letter missing, swapped or wrong), best first."""
         found = self.match_neighbourhoods(typed)
         if found or len(typed) > MAX_NAME_TYPED:
             return NameMatch(found, [])
-        key = match_key(typed)
-        # «محلهٔ نیاورن»: the word for "neighbourhood" would count as misspelt letters.
-        key = key.removeprefix(_NEIGHBOURHOOD_WORD) if len(key) > len(_NEIGHBOURHOOD_WORD) + 1 else key
+        key = without_neighbourhood_word(match_key(typed))
         if len(key) < 2:
             return NameMatch([], [])
         # Imported here: only a typo pays for the library's import at start-up.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.campaign.phone import normalize_iranian_mobile
+from bot.campaign.phone import looks_like_phone
 from bot.campaign.services.proposals import Gate, ProposalService, TextCheck, VoiceCheck
 from domain import Citizen, Draft
 
@@ -19,7 +19,7 @@ class Offer(enum.Enum):
     OFFERED = "offered"  # kept as a new draft's description: ask whether to go on
     DRAFT_EXISTS = "draft_exists"  # an unfinished proposal of their own is never overwritten
     TOO_LONG = "too_long"
-    NOT_A_PROPOSAL = "not_a_proposal"  # «سلام», a phone number, punctuation: point to the menu
+    NOT_A_PROPOSAL = "not_a_proposal"  # a greeting, a phone number, punctuation: point to the menu
     GATE = "gate"  # proposals cannot be sent now (see ``gate``)
     VOICE_REFUSED = "voice_refused"  # a voice note over [voice]'s limits (see ``voice``)
 
@@ -39,15 +39,22 @@ def offered_only(draft: Draft | None) -> bool:
     return draft is not None and bool(draft.description) and not (draft.category_id or draft.title)
 
 
-async def offer_text(proposals: ProposalService, citizen: Citizen, text: str) -> OfferResult:
-    if normalize_iranian_mobile(text) is not None:
-        return OfferResult(Offer.NOT_A_PROPOSAL)
+async def _refusal(proposals: ProposalService, citizen: Citizen) -> OfferResult | None:
+    """Why nothing can be kept now (proposals closed, a draft of their own under way), or None."""
     gate = await proposals.gate(citizen)
     if gate is not Gate.OK:
         return OfferResult(Offer.GATE, gate)
     draft = await proposals.draft(citizen)
     if draft is not None and (draft.category_id or draft.title):
         return OfferResult(Offer.DRAFT_EXISTS)
+    return None
+
+
+async def offer_text(proposals: ProposalService, citizen: Citizen, text: str) -> OfferResult:
+    if looks_like_phone(text):
+        return OfferResult(Offer.NOT_A_PROPOSAL)
+    if refused := await _refusal(proposals, citizen):
+        return refused
     # An earlier offer's text, never taken up, gives way to the newer one.
     result = await proposals.set_description(citizen, text)
     if result.check is TextCheck.OK:
@@ -61,12 +68,8 @@ async def offer_voice(proposals: ProposalService, citizen: Citizen, file_id: str
                       size: int | None) -> OfferResult:
     """A voice note sent at the main menu (issue 16 §4): kept as a new draft's description, as
     typed text is, under the same rules."""
-    gate = await proposals.gate(citizen)
-    if gate is not Gate.OK:
-        return OfferResult(Offer.GATE, gate)
-    draft = await proposals.draft(citizen)
-    if draft is not None and (draft.category_id or draft.title):
-        return OfferResult(Offer.DRAFT_EXISTS)
+    if refused := await _refusal(proposals, citizen):
+        return refused
     check = await proposals.set_voice(citizen, file_id, seconds, size)
     return OfferResult(Offer.OFFERED) if check is VoiceCheck.OK else OfferResult(Offer.VOICE_REFUSED, voice=check)
 

@@ -5,7 +5,7 @@ The storage's trigram index (SQLite FTS5 trigram, PostgreSQL pg_trgm) finds cand
 share letters with the title; the score here decides. It is one function for both engines, so
 both show the same proposals in the same order. It compares the canonical words of
 messages_fa.normalize.search_words: each word weighs by how rare it is among the candidates
-(«پارک» and the street's name come back in many titles of a neighbourhood, «سطل» only in those
+("park" and the street's name come back in many titles of a neighbourhood, "bin" only in those
 about bins), and a word that differs by a letter or two still counts in part.
 """
 from __future__ import annotations
